@@ -1,0 +1,163 @@
+/**
+ * The bodies of the `pvemu` subcommands and the CLI's error policy; main.ts only wires them to
+ * the process. Main thread (CLI).
+ *
+ * Error policy (what a user sees, and the exit status scripts see):
+ * - ConfigError (bad input): exactly one line, `pvemu: <message>`, exit 2.
+ * - any other PvemuError (the run failed: watchdog, self-check error, ...): one line,
+ *   `pvemu: <name>: <message>`, exit 1.
+ * - anything else is a bug in pvemu: the full stack, exit 70 (EX_SOFTWARE).
+ */
+import { statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { ConfigError, PvemuError } from '../errors.js';
+import { describeBackends } from '../hv/registry.js';
+import { Machine } from '../machine/machine.js';
+import { formatReport, type Report } from '../stats/report.js';
+import { describeWorkloads } from '../workloads/registry.js';
+import { parseRunOptions, show, wantsHelp } from './options.js';
+import { listUsage, mainUsage, runUsage } from './usage.js';
+
+/** Exit statuses (sysexits.h names where one fits). */
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_SOFTWARE = 70;
+
+/** Where a command writes; the process's streams in main.ts, buffers in tests. */
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export const processIo: CliIo = {
+  out: (text) => void process.stdout.write(text),
+  err: (text) => void process.stderr.write(text),
+};
+
+/** Collapses a multi-line message onto one line, so each error is exactly one line. */
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, '; ').trim();
+}
+
+/** Prints `err` by the error policy above and returns the exit status. */
+export function reportError(err: unknown, io: CliIo): number {
+  if (err instanceof ConfigError) {
+    io.err(`pvemu: ${oneLine(err.message)}\n`);
+    return EXIT_USAGE;
+  }
+  if (err instanceof PvemuError) {
+    io.err(`pvemu: ${err.name}: ${oneLine(err.message)}\n`);
+    return EXIT_FAILED;
+  }
+  const detail = err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : String(err);
+  io.err(`pvemu: internal error (a bug in pvemu, please report it):\n${detail}\n`);
+  return EXIT_SOFTWARE;
+}
+
+/**
+ * Fails before a possibly long run, rather than after it, when --json names a path that
+ * cannot be written: a missing directory, or a directory itself.
+ */
+function checkJsonTarget(path: string): void {
+  const dir = dirname(path);
+  let dirOk = false;
+  try {
+    dirOk = statSync(dir).isDirectory();
+  } catch {
+    dirOk = false;
+  }
+  if (!dirOk) throw new ConfigError('--json', `directory ${JSON.stringify(dir)} does not exist`);
+  let isDir = false;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch {
+    isDir = false; // does not exist yet: fine
+  }
+  if (isDir) throw new ConfigError('--json', `${JSON.stringify(path)} is a directory`);
+}
+
+function writeJsonReport(path: string, report: Report): void {
+  try {
+    writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new ConfigError('--json', `cannot write ${JSON.stringify(path)}: ${why}`);
+  }
+}
+
+/** `pvemu run [options]`: one workload on one machine. */
+export async function runCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  if (wantsHelp(argv)) {
+    io.out(runUsage());
+    return EXIT_OK;
+  }
+  const { config, json } = parseRunOptions(argv);
+  if (json !== undefined) checkJsonTarget(json);
+  const report: Report = await new Machine(config).run();
+  io.out(formatReport(report));
+  if (json !== undefined) writeJsonReport(json, report);
+  if (!report.selfCheck.passed) {
+    io.err(`pvemu: self-check failed: ${oneLine(report.selfCheck.message)}\n`);
+    return EXIT_FAILED;
+  }
+  return EXIT_OK;
+}
+
+/** `pvemu list`: backends and workloads with their one-line descriptions. */
+export function listCommand(argv: readonly string[], io: CliIo): number {
+  if (wantsHelp(argv)) {
+    io.out(listUsage());
+    return EXIT_OK;
+  }
+  const extra = argv[0];
+  if (extra !== undefined) throw new ConfigError(show(extra), 'unexpected argument (list takes none)');
+  const backends = describeBackends();
+  const workloads = describeWorkloads();
+  const width = Math.max(...[...backends, ...workloads].map((x) => x.name.length));
+  const rows = (items: readonly { name: string; description: string }[]): string =>
+    items.map((x) => `  ${x.name.padEnd(width)}  ${oneLine(x.description)}`.trimEnd()).join('\n');
+  io.out(`Backends:\n${rows(backends)}\n\nWorkloads:\n${rows(workloads)}\n`);
+  return EXIT_OK;
+}
+
+const COMMANDS = ['run', 'list', 'help'] as const;
+
+function unknownCommand(name: string): ConfigError {
+  return new ConfigError(show(name), `unknown command; commands are ${COMMANDS.join(', ')} (see pvemu --help)`);
+}
+
+/** `pvemu help [COMMAND]` (also `pvemu --help`). */
+export function helpCommand(argv: readonly string[], io: CliIo): number {
+  const topic = argv[0];
+  if (topic === undefined) io.out(mainUsage());
+  else if (topic === 'run') io.out(runUsage());
+  else if (topic === 'list') io.out(listUsage());
+  else if (topic === 'help') io.out(mainUsage());
+  else throw unknownCommand(topic);
+  return EXIT_OK;
+}
+
+/** Runs one `pvemu` invocation (argv without node and script) and returns its exit status. */
+export async function cliMain(argv: readonly string[], io: CliIo): Promise<number> {
+  try {
+    const [command, ...rest] = argv;
+    switch (command) {
+      case undefined:
+        io.err(mainUsage());
+        return EXIT_USAGE;
+      case 'help':
+      case '--help':
+      case '-h':
+        return helpCommand(rest, io);
+      case 'run':
+        return await runCommand(rest, io);
+      case 'list':
+        return listCommand(rest, io);
+      default:
+        throw unknownCommand(command);
+    }
+  } catch (err) {
+    return reportError(err, io);
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * Usage text for `pvemu --help`, `pvemu run --help` and `pvemu list --help`. Defaults and ranges
+ * come from the constants the parser enforces, and names from the registries, so the text
+ * cannot drift from the checks. Main thread (CLI).
+ */
+import { describeBackends } from '../hv/registry.js';
+import { formatBytes, MAX_RAM_BYTES, MIN_RAM_BYTES } from '../hw/memory.js';
+import { defaultConfig, MAX_CPUS, MAX_HZ, MIN_HZ } from '../machine/config.js';
+import { describeWorkloads } from '../workloads/registry.js';
+import { DEFAULT_RUN_SECONDS, MAX_RUN_SECONDS, MAX_WATCHDOG_MS, MIN_WATCHDOG_MS } from './options.js';
+
+/** Two columns: the left padded to its widest entry. */
+function twoColumns(rows: readonly (readonly [string, string])[], indent = '  '): string {
+  const width = Math.max(...rows.map(([left]) => left.length));
+  return rows.map(([left, right]) => `${indent}${left.padEnd(width)}  ${right}`.trimEnd()).join('\n');
+}
+
+export function mainUsage(): string {
+  return `Usage: pvemu <command> [options]
+
+Emulates an SMP machine and measures what TLB shootdowns cost under each paravirtual backend.
+
+Commands:
+${twoColumns([
+  ['run', 'run one workload on one machine and print a report (pvemu run --help)'],
+  ['list', 'list the backends and workloads'],
+  ['help [COMMAND]', 'show this text, or the options of COMMAND'],
+])}
+
+Exit status: 0 success, 1 a failed self-check or run error, 2 bad usage, 70 an internal bug.
+`;
+}
+
+export function runUsage(): string {
+  const d = defaultConfig();
+  const backends = describeBackends().map((b) => b.name).join(', ');
+  const workloads = describeWorkloads().map((w) => w.name).join(', ');
+  return `Usage: pvemu run [options]
+
+Boots an emulated SMP machine, runs one workload on it and prints a report: throughput, TLB
+shootdown counts and latency percentiles, and a per-CPU table. Exits 0 when the workload's
+self-check passes, 1 when it fails.
+
+Options:
+${twoColumns([
+  ['--backend NAME', `hypervisor backend: ${backends} (default ${d.backend})`],
+  ['--workload NAME', `workload: ${workloads} (default ${d.workload})`],
+  ['--cpus N', `number of vCPUs, 1 to ${MAX_CPUS} (default ${d.cpus})`],
+  ['--mem SIZE', `guest RAM, ${formatBytes(MIN_RAM_BYTES)} to ${formatBytes(MAX_RAM_BYTES)}, as 256M, 1G, 65536K or bytes (default ${formatBytes(d.memBytes)})`],
+  ['--hz N', `timer interrupts per second per vCPU, ${MIN_HZ} to ${MAX_HZ} (default ${d.hz})`],
+  ['--seconds S', `run for S seconds, more than 0 and at most ${MAX_RUN_SECONDS} (default ${DEFAULT_RUN_SECONDS})`],
+  ['--ops N', 'run until N operations have completed instead (not with --seconds)'],
+  ['--watchdog-ms MS', `limit on any cross-CPU wait, ${MIN_WATCHDOG_MS} to ${MAX_WATCHDOG_MS} (default ${d.watchdogMs})`],
+  ['--param NAME=VALUE', 'a numeric workload parameter; repeatable (default: none)'],
+  ['--json FILE', 'also write the report as JSON to FILE (default: none)'],
+  ['-h, --help', 'show this text'],
+])}
+
+Run \`pvemu list\` for what each backend and workload does.
+`;
+}
+
+export function listUsage(): string {
+  return `Usage: pvemu list
+
+Lists the backends and workloads pvemu knows, one line each.
+`;
+}

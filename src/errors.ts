@@ -1,0 +1,52 @@
+/**
+ * The project's error classes. Everything pvemu throws on purpose is one of these, so the CLI
+ * can print one line for expected failures and keep stack traces for real bugs. Any thread.
+ */
+
+export class PvemuError extends Error {
+  override readonly name: string = 'PvemuError';
+}
+
+/** Bad user input: names the option or field and what is allowed. */
+export class ConfigError extends PvemuError {
+  override readonly name = 'ConfigError';
+  constructor(readonly option: string, readonly allowed: string) {
+    super(`${option}: ${allowed}`);
+  }
+}
+
+/** A module bound a pv group that the export table does not export to it. */
+export class PvExportError extends PvemuError {
+  override readonly name = 'PvExportError';
+}
+
+/** A wait exceeded its deadline; the message names who waited, for what, and on whom. */
+export class WatchdogError extends PvemuError {
+  override readonly name = 'WatchdogError';
+}
+
+/** The machine was stopped (error elsewhere or shutdown) while this vCPU was waiting. */
+export class MachineAbortedError extends PvemuError {
+  override readonly name = 'MachineAbortedError';
+}
+
+/** A broken invariant inside the emulator (a bug, not a guest error). */
+export class InternalError extends PvemuError {
+  override readonly name = 'InternalError';
+}
+
+/** A workload's own result check failed (for example a page read non-zero after DONTNEED). */
+export class SelfCheckError extends PvemuError {
+  override readonly name = 'SelfCheckError';
+}
+
+/**
+ * A user-mode access the kernel could not resolve: delivered to the guest thread the way
+ * SIGSEGV is. Guest programs may catch it (the mprotect workload expects it).
+ */
+export class GuestSegfault extends PvemuError {
+  override readonly name = 'GuestSegfault';
+  constructor(readonly address: number, readonly errorCode: number) {
+    super(`SIGSEGV at 0x${(address >>> 0).toString(16)} (error code ${errorCode})`);
+  }
+}

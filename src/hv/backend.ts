@@ -1,0 +1,25 @@
+/**
+ * What a hypervisor backend is: a name, a one-line description, and a function that, on one
+ * vCPU, returns the pv ops it overrides. Everything it does not override falls back to native
+ * (src/pv/bind.ts). Any thread; `create` runs on the vCPU's worker at boot.
+ */
+import type { VcpuHardware } from '../hw/cpu.js';
+import type { GuestServices, PvGroupKey, PvOps } from '../pv/ops.js';
+
+export interface BackendContext {
+  /** This vCPU's hardware. */
+  hw: VcpuHardware;
+  /** Kernel code the native ops call (native_flush_tlb_others). */
+  guest: GuestServices;
+}
+
+/** Partial overrides, group by group. */
+export type PvOverrides = { readonly [K in PvGroupKey]?: Partial<PvOps[K]> };
+
+export interface Backend {
+  readonly name: string;
+  /** One line for `pvemu list`. */
+  readonly description: string;
+  /** Build this backend's overrides for one vCPU. `native` is the complete native table, to wrap. */
+  create(ctx: BackendContext, native: PvOps): PvOverrides;
+}

@@ -1,0 +1,35 @@
+/**
+ * Native pv_apic_ops: register reads and writes go straight to the local APIC; send_IPI_mask is
+ * one ICR write per destination (Linux's send_IPI_mask_sequence). vCPU worker.
+ */
+import type { BackendContext } from '../backend.js';
+import type { PvApicOps } from '../../pv/ops.js';
+import {
+  APIC_BUS_HZ, APIC_ICR, APIC_ICR2, APIC_LVT_TIMER_PERIODIC, APIC_LVTT, APIC_TDCR, APIC_TMICT,
+  LOCAL_TIMER_VECTOR, SET_APIC_DEST_FIELD,
+} from '../../hw/apic.js';
+
+export function nativeApic(ctx: BackendContext): PvApicOps {
+  const { hw } = ctx;
+  const write = (reg: number, value: number): void => {
+    hw.counters.ipisSent += hw.apic.write(reg, value);
+  };
+  const armTimer = (hz: number): void => {
+    write(APIC_TDCR, 1);
+    write(APIC_LVTT, LOCAL_TIMER_VECTOR | APIC_LVT_TIMER_PERIODIC);
+    write(APIC_TMICT, Math.round(APIC_BUS_HZ / hz));
+  };
+  return {
+    apicWrite: write,
+    apicRead: (reg) => hw.apic.read(reg),
+    sendIpiMask: (mask, vector) => {
+      for (let c = mask.next(0); c >= 0; c = mask.next(c + 1)) {
+        write(APIC_ICR2, SET_APIC_DEST_FIELD(c));
+        write(APIC_ICR, vector);
+      }
+    },
+    setupBootClock: armTimer,
+    setupSecondaryClock: armTimer,
+    startupIpiHook: () => {},
+  };
+}

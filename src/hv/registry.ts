@@ -1,0 +1,22 @@
+/**
+ * The hypervisor backends pvemu knows, by name. Any thread (workers look their backend up here).
+ */
+import type { Backend } from './backend.js';
+import { nativeBackend } from './native/index.js';
+
+export const backends: Readonly<Record<string, Backend>> = Object.freeze({
+  native: nativeBackend,
+});
+
+export interface BackendInfo {
+  name: string;
+  description: string;
+}
+
+export function describeBackends(): BackendInfo[] {
+  return Object.values(backends).map((b) => ({ name: b.name, description: b.description }));
+}
+
+export function findBackend(name: string): Backend | undefined {
+  return Object.hasOwn(backends, name) ? backends[name] : undefined;
+}

@@ -1,0 +1,118 @@
+/**
+ * One virtual CPU's hardware: control registers, EFLAGS.IF, the IDT, the MMU and TLB, the local
+ * APIC and the pvclock reader. Lives in the vCPU's worker; only that worker touches it (the TLB
+ * and the control registers are worker-local memory, so no other thread can even reach them).
+ *
+ * Interrupts are taken at boundaries: every MMU access polls the APIC summary word, and the
+ * kernel polls at system-call and scheduling boundaries. Taking one: accept the vector, clear IF,
+ * call the IDT entry (which EOIs), set IF again (iret).
+ */
+import { ApicBus, LocalApic } from './apic.js';
+import { GuestRam } from './memory.js';
+import { Mmu } from './mmu.js';
+import { PvclockReader } from './pvclock.js';
+import { Tlb, DEFAULT_TLB, type TlbGeometry } from './tlb.js';
+import { InternalError } from '../errors.js';
+import type { InterruptHandler } from '../pv/ops.js';
+import type { VcpuCounters } from '../stats/counters.js';
+
+export const X86_CR0_PE = 1 << 0;
+export const X86_CR0_WP = 1 << 16;
+export const X86_CR0_PG = 1 << 31;
+export const X86_CR4_PSE = 1 << 4;
+export const X86_CR4_PGE = 1 << 7;
+export const X86_CR4_PCIDE = 1 << 17;
+
+/** Exception vector of a page fault. */
+export const PAGE_FAULT_VECTOR = 14;
+
+export interface VcpuHardwareOptions {
+  cpu: number;
+  cpus: number;
+  ram: GuestRam;
+  /** The machine block (src/hw/layout.ts). */
+  machineWords: Int32Array;
+  counters: VcpuCounters;
+  tlb?: TlbGeometry;
+}
+
+export class VcpuHardware {
+  readonly cpu: number;
+  readonly cpus: number;
+  readonly ram: GuestRam;
+  readonly machineWords: Int32Array;
+  readonly counters: VcpuCounters;
+  readonly bus: ApicBus;
+  readonly apic: LocalApic;
+  readonly tlb: Tlb;
+  readonly mmu: Mmu;
+  readonly pvclock: PvclockReader;
+
+  cr0 = X86_CR0_PE | X86_CR0_PG | X86_CR0_WP;
+  cr4 = X86_CR4_PSE | X86_CR4_PGE;
+  /** Faulting address of the last page fault. */
+  cr2 = 0;
+  /** EFLAGS.IF. Interrupts start disabled until the kernel's init_IRQ. */
+  interruptsEnabled = false;
+  private idt: ReadonlyArray<InterruptHandler | undefined> = [];
+  /** Depth of interrupt handlers running (nesting is not allowed: IF is clear inside one). */
+  private inInterrupt = 0;
+
+  constructor(opts: VcpuHardwareOptions) {
+    this.cpu = opts.cpu;
+    this.cpus = opts.cpus;
+    this.ram = opts.ram;
+    this.machineWords = opts.machineWords;
+    this.counters = opts.counters;
+    this.bus = new ApicBus(opts.machineWords, opts.cpus);
+    this.apic = new LocalApic(opts.machineWords, opts.cpu, this.bus);
+    this.tlb = new Tlb(opts.tlb ?? DEFAULT_TLB, opts.counters);
+    this.pvclock = new PvclockReader(opts.machineWords, opts.cpu);
+    this.mmu = new Mmu(opts.ram, this.tlb, opts.counters, opts.machineWords, this.apic.summaryIndex, {
+      onPendingWork: () => this.takeInterrupts(),
+      onPageFault: (va, errorCode) => this.raisePageFault(va, errorCode),
+    });
+  }
+
+  loadIdt(table: ReadonlyArray<InterruptHandler | undefined>): void {
+    this.idt = table;
+  }
+
+  /**
+   * Take every deliverable pending interrupt, if IF is set. Called at access and kernel
+   * boundaries. Each handler runs with IF clear and must EOI through pv_apic_ops.
+   */
+  takeInterrupts(): void {
+    while (this.interruptsEnabled && this.apic.hasPending()) {
+      const vector = this.apic.acceptHighest();
+      if (vector < 0) return;
+      this.counters.ipisHandled = this.apic.ipisAccepted;
+      const handler = this.idt[vector];
+      if (handler === undefined) {
+        throw new InternalError(`cpu ${this.cpu}: interrupt vector 0x${vector.toString(16)} has no IDT entry`);
+      }
+      this.interruptsEnabled = false;
+      this.inInterrupt++;
+      try {
+        handler(vector, 0);
+      } finally {
+        this.inInterrupt--;
+        this.interruptsEnabled = true;
+      }
+    }
+  }
+
+  get handlingInterrupt(): boolean {
+    return this.inInterrupt > 0;
+  }
+
+  /** The MMU could not translate a user access: record CR2 and run the IDT's page-fault entry. */
+  private raisePageFault(va: number, errorCode: number): void {
+    this.cr2 = va >>> 0;
+    const handler = this.idt[PAGE_FAULT_VECTOR];
+    if (handler === undefined) {
+      throw new InternalError(`cpu ${this.cpu}: page fault at 0x${this.cr2.toString(16)} with no IDT entry`);
+    }
+    handler(PAGE_FAULT_VECTOR, errorCode);
+  }
+}

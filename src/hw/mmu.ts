@@ -1,0 +1,303 @@
+/**
+ * One vCPU's memory management unit: its TLB, the hardware walker and guest RAM, behind the
+ * loads and stores a guest user-mode program makes (DESIGN.md section 3). Runs only on the
+ * owning vCPU's worker; the TLB it holds is that worker's alone (worker-local memory, so no other
+ * thread can reach this object to call it).
+ *
+ * Every access, in order:
+ *   1. Poll the vCPU's interrupt-summary word; if non-zero, call hooks.onPendingWork() (the vCPU
+ *      takes its interrupts there, which may flush this TLB) before translating.
+ *   2. TLB lookup under the current PCID. A hit whose flags allow the access (US for a read;
+ *      US, RW and D for a write) gives the frame: the hit path ends here.
+ *   3. Otherwise walk the page tables (a miss; a hit without permission, in case the PTE was
+ *      upgraded; or a write hit on a clean page, the "dirty assist" that sets D). A successful
+ *      walk fills the TLB and the access proceeds.
+ *   4. A failed walk calls hooks.onPageFault(va, errorCode). If it returns, the access retries
+ *      from step 2; if it throws (GuestSegfault), the exception leaves the access.
+ *
+ * Data accesses use plain typed-array reads and writes: races between guest threads on guest
+ * data are the guest's business, as on real hardware. The atomic accesses (atomicLoad32 and
+ * friends) use Atomics, for guest locks and counters shared between vCPUs.
+ * Values are little-endian; load32 returns a signed int32 (`>>> 0` for unsigned), load8 and
+ * load16 return zero-extended values.
+ *
+ * Cost: on Node 20 (V8 11.3) the poll's Atomics.load is a builtin call of several nanoseconds,
+ * about as much as the rest of a TLB hit; it stays on every access because the vCPU must see an
+ * IPI at the next access boundary, and a plain read of the shared word may legally be hoisted
+ * out of a guest loop by the compiler, hiding the IPI for ever.
+ *
+ * Page faults are not counted here: the kernel's fault handler counts pageFaults and the kind
+ * of fault it resolved. Walks are counted (tlbWalks), hits and misses by the TLB.
+ */
+import { InternalError } from '../errors.js';
+import type { VcpuCounters } from '../stats/counters.js';
+import type { GuestRam } from './memory.js';
+import { PAGE_SHIFT, PTE_D, PTE_RW, PTE_US } from './paging.js';
+import { MAX_PCID, type Tlb } from './tlb.js';
+import { WalkResult, walk } from './walker.js';
+
+export interface MmuHooks {
+  /**
+   * The interrupt-summary word was non-zero at an access boundary: take pending interrupts now.
+   * May flush this MMU's TLB (a shootdown) or write CR3; the access translates afterwards.
+   */
+  onPendingWork(): void;
+  /**
+   * A user access to `va` faulted with x86 `errorCode` (PF_PROT | PF_WRITE | PF_USER). Return
+   * after fixing the mapping to retry the access, or throw (GuestSegfault) to abandon it.
+   */
+  onPageFault(va: number, errorCode: number): void;
+}
+
+/**
+ * Page faults one access may take before the MMU gives up. A legitimate access faults at most a
+ * few times (not present, then write-protected for copy-on-write); a handler that returns
+ * without fixing anything would otherwise loop forever.
+ */
+export const MAX_FAULTS_PER_ACCESS = 64;
+
+/** TLB flags a user read needs. */
+const READ_OK = PTE_US;
+/** TLB flags a user write needs: writable, user, and already dirty (else a dirty assist). */
+const WRITE_OK = PTE_US | PTE_RW | PTE_D;
+const OFFSET_MASK = (1 << PAGE_SHIFT) - 1;
+
+export class Mmu {
+  /** CR3: guest-physical address of the current page directory. */
+  cr3 = 0;
+  /** The current PCID; always 0 while pcidEnabled is false. */
+  pcid = 0;
+  /** CR4.PCIDE: whether CR3 writes carry a PCID that tags TLB entries. */
+  pcidEnabled = false;
+
+  private readonly bytes: Uint8Array;
+  private readonly i32: Int32Array;
+  private readonly u16: Uint16Array;
+  private readonly frames: number;
+  private readonly walkOut = new WalkResult();
+
+  constructor(
+    ram: GuestRam,
+    private readonly tlb: Tlb,
+    private readonly counters: VcpuCounters,
+    private readonly pollWords: Int32Array,
+    private readonly pollIndex: number,
+    private readonly hooks: MmuHooks,
+  ) {
+    if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
+      // Typed arrays use host byte order; the guest is little-endian x86.
+      throw new InternalError('pvemu needs a little-endian host: guest RAM is read through typed arrays');
+    }
+    this.bytes = ram.bytes;
+    this.i32 = ram.i32;
+    this.u16 = new Uint16Array(ram.sab);
+    this.frames = ram.frames;
+  }
+
+  /**
+   * MOV to CR3. Without PCID: switch to page directory `pd` and drop every non-global TLB entry.
+   * With PCID: switch to (pd, pcid) and drop that PCID's non-global entries unless `noFlush`
+   * (CR3 bit 63), so a PCID's entries survive a switch away and back.
+   */
+  writeCr3(pd: number, pcid = 0, noFlush = false): void {
+    if ((pd & OFFSET_MASK) !== 0 || pd < 0 || pd >= this.bytes.length) {
+      throw new InternalError(`CR3 write: page directory 0x${(pd >>> 0).toString(16)} is not a page-aligned RAM address`);
+    }
+    if (this.pcidEnabled) {
+      if (!Number.isInteger(pcid) || pcid < 0 || pcid > MAX_PCID) {
+        throw new InternalError(`CR3 write: PCID must be an integer from 0 to ${MAX_PCID}, got ${pcid}`);
+      }
+      if (!noFlush) this.tlb.flushPcid(pcid);
+    } else {
+      if (pcid !== 0 || noFlush) {
+        throw new InternalError(`CR3 write with PCID ${pcid}${noFlush ? ' and no-flush' : ''} while PCID is disabled`);
+      }
+      this.tlb.flushAll();
+    }
+    this.cr3 = pd;
+    this.pcid = pcid;
+  }
+
+  /** INVLPG: drop the TLB entry for `va` under the current PCID and any global entry for it. */
+  invlpg(va: number): void {
+    this.tlb.flushSingle(va, this.pcid);
+  }
+
+  /**
+   * The guest-physical byte address a user-mode access to `va` would use, faulting and filling
+   * the TLB as the access would. Does not poll for pending work: kernel callers
+   * (copy_from_user-style reads) are not at a guest access boundary.
+   */
+  translate(va: number, write: boolean): number {
+    const pfn = this.tlb.lookup(va >>> PAGE_SHIFT, this.pcid);
+    const need = write ? WRITE_OK : READ_OK;
+    if (pfn >= 0 && (this.tlb.hitFlags & need) === need) return (pfn << PAGE_SHIFT) | (va & OFFSET_MASK);
+    return this.translateSlow(va, write);
+  }
+
+  load8(va: number): number {
+    this.poll();
+    return this.bytes[this.translateRead(va)];
+  }
+
+  load16(va: number): number {
+    this.poll();
+    if ((va & 1) !== 0) return this.loadBytes(va, 2);
+    return this.u16[this.translateRead(va) >>> 1];
+  }
+
+  /** Hot path: aligned 32-bit user load. Poll, TLB hit with US, one typed-array read. */
+  load32(va: number): number {
+    // ORDERING: pairs with the APIC sender's Atomics.store of the summary word after it sets
+    // the IRR bit, so seeing the word non-zero means the IRR bit is visible to onPendingWork.
+    if (Atomics.load(this.pollWords, this.pollIndex) !== 0) this.hooks.onPendingWork();
+    if ((va & 3) !== 0) return this.loadBytes(va, 4);
+    const pfn = this.tlb.lookup(va >>> PAGE_SHIFT, this.pcid);
+    if (pfn >= 0 && (this.tlb.hitFlags & READ_OK) !== 0) {
+      return this.i32[(pfn << (PAGE_SHIFT - 2)) | ((va & OFFSET_MASK) >>> 2)];
+    }
+    return this.i32[this.translateSlow(va, false) >>> 2];
+  }
+
+  store8(va: number, value: number): void {
+    this.poll();
+    this.bytes[this.translateWrite(va)] = value;
+  }
+
+  store16(va: number, value: number): void {
+    this.poll();
+    if ((va & 1) !== 0) return this.storeBytes(va, 2, value);
+    this.u16[this.translateWrite(va) >>> 1] = value;
+  }
+
+  /** Hot path: aligned 32-bit user store. Poll, TLB hit with US|RW|D, one typed-array write. */
+  store32(va: number, value: number): void {
+    // ORDERING: pairs with the APIC sender's Atomics.store of the summary word (see load32).
+    if (Atomics.load(this.pollWords, this.pollIndex) !== 0) this.hooks.onPendingWork();
+    if ((va & 3) !== 0) return this.storeBytes(va, 4, value);
+    const pfn = this.tlb.lookup(va >>> PAGE_SHIFT, this.pcid);
+    if (pfn >= 0 && (this.tlb.hitFlags & WRITE_OK) === WRITE_OK) {
+      this.i32[(pfn << (PAGE_SHIFT - 2)) | ((va & OFFSET_MASK) >>> 2)] = value;
+      return;
+    }
+    this.i32[this.translateSlow(va, true) >>> 2] = value;
+  }
+
+  /** Sequentially consistent 32-bit load of an aligned guest word (guest locks, flags). */
+  atomicLoad32(va: number): number {
+    this.poll();
+    // ORDERING: pairs with other vCPUs' atomicStore32 / cmpxchg32 / atomicAdd32 on this word.
+    return Atomics.load(this.i32, this.atomicIndex(va, false));
+  }
+
+  atomicStore32(va: number, value: number): void {
+    this.poll();
+    // ORDERING: pairs with other vCPUs' atomicLoad32 / cmpxchg32 on this word (guest release).
+    Atomics.store(this.i32, this.atomicIndex(va, true), value);
+  }
+
+  /** LOCK CMPXCHG: store `replacement` if the word equals `expected`; returns the old value. */
+  cmpxchg32(va: number, expected: number, replacement: number): number {
+    this.poll();
+    // ORDERING: pairs with other vCPUs' atomic accesses to this word (guest lock acquire).
+    // It needs write permission even when the compare fails, as x86's locked cycle does.
+    return Atomics.compareExchange(this.i32, this.atomicIndex(va, true), expected, replacement);
+  }
+
+  /** LOCK XADD: add `delta`, returning the old value. */
+  atomicAdd32(va: number, delta: number): number {
+    this.poll();
+    // ORDERING: pairs with other vCPUs' atomic accesses to this word (guest counters).
+    return Atomics.add(this.i32, this.atomicIndex(va, true), delta);
+  }
+
+  private poll(): void {
+    // ORDERING: pairs with the APIC sender's Atomics.store of the summary word after it sets
+    // the IRR bit, so seeing the word non-zero means the IRR bit is visible to onPendingWork.
+    if (Atomics.load(this.pollWords, this.pollIndex) !== 0) this.hooks.onPendingWork();
+  }
+
+  private translateRead(va: number): number {
+    const pfn = this.tlb.lookup(va >>> PAGE_SHIFT, this.pcid);
+    if (pfn >= 0 && (this.tlb.hitFlags & READ_OK) !== 0) return (pfn << PAGE_SHIFT) | (va & OFFSET_MASK);
+    return this.translateSlow(va, false);
+  }
+
+  private translateWrite(va: number): number {
+    const pfn = this.tlb.lookup(va >>> PAGE_SHIFT, this.pcid);
+    if (pfn >= 0 && (this.tlb.hitFlags & WRITE_OK) === WRITE_OK) return (pfn << PAGE_SHIFT) | (va & OFFSET_MASK);
+    return this.translateSlow(va, true);
+  }
+
+  /** Word index for an atomic access; the guest must align atomics (no split locks). */
+  private atomicIndex(va: number, write: boolean): number {
+    if ((va & 3) !== 0) {
+      throw new InternalError(`atomic 32-bit access at misaligned va 0x${(va >>> 0).toString(16)}`);
+    }
+    return this.translate(va, write) >>> 2;
+  }
+
+  /**
+   * Steps 3 and 4 of the header: the first TLB lookup failed or lacked permission. Walk, fill
+   * the TLB and return the physical address; on a fault, let the kernel fix it and retry.
+   */
+  private translateSlow(va: number, write: boolean): number {
+    const out = this.walkOut;
+    const need = write ? WRITE_OK : READ_OK;
+    for (let faults = 0; faults <= MAX_FAULTS_PER_ACCESS; faults++) {
+      if (faults > 0) {
+        // Retry from the TLB: the fault handler may have flushed it or changed CR3.
+        const pfn = this.tlb.lookup(va >>> PAGE_SHIFT, this.pcid);
+        if (pfn >= 0 && (this.tlb.hitFlags & need) === need) return (pfn << PAGE_SHIFT) | (va & OFFSET_MASK);
+      }
+      this.counters.tlbWalks++;
+      if (walk(this.i32, this.cr3, va, write, true, out)) {
+        if (out.pfn >= this.frames) {
+          throw new InternalError(
+            `va 0x${(va >>> 0).toString(16)} maps frame 0x${out.pfn.toString(16)}, beyond guest RAM ` +
+              `(entry at 0x${out.pteAddr.toString(16)})`,
+          );
+        }
+        this.tlb.insert(va, this.pcid, out.pfn, out.flags, out.large);
+        return (out.pfn << PAGE_SHIFT) | (va & OFFSET_MASK);
+      }
+      if (faults === MAX_FAULTS_PER_ACCESS) break;
+      this.hooks.onPageFault(va >>> 0, out.errorCode);
+    }
+    throw new InternalError(
+      `${write ? 'write' : 'read'} of va 0x${(va >>> 0).toString(16)} faulted ${MAX_FAULTS_PER_ACCESS} times: ` +
+        `the page-fault handler returns without fixing the mapping (last error code ${out.errorCode})`,
+    );
+  }
+
+  /**
+   * A misaligned load of `size` bytes (2 or 4), possibly crossing a page: translate the first
+   * and the last byte's pages, then assemble the value byte by byte, little-endian.
+   */
+  private loadBytes(va: number, size: number): number {
+    const first = this.translate(va, false);
+    const pageEnd = OFFSET_MASK + 1 - (va & OFFSET_MASK);
+    const second = size > pageEnd ? this.translate((va + pageEnd) >>> 0, false) : first + pageEnd;
+    let value = 0;
+    for (let i = 0; i < size; i++) {
+      const pa = i < pageEnd ? first + i : second + (i - pageEnd);
+      value |= this.bytes[pa] << (8 * i);
+    }
+    return size === 4 ? value : value >>> 0;
+  }
+
+  /**
+   * A misaligned store of `size` bytes, possibly crossing a page. Both pages are translated
+   * (and may fault) before any byte is written, so a fault on the second page leaves memory
+   * unchanged, as x86's restartable instructions do.
+   */
+  private storeBytes(va: number, size: number, value: number): void {
+    const first = this.translate(va, true);
+    const pageEnd = OFFSET_MASK + 1 - (va & OFFSET_MASK);
+    const second = size > pageEnd ? this.translate((va + pageEnd) >>> 0, true) : first + pageEnd;
+    for (let i = 0; i < size; i++) {
+      const pa = i < pageEnd ? first + i : second + (i - pageEnd);
+      this.bytes[pa] = value >>> (8 * i);
+    }
+  }
+}

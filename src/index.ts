@@ -1,0 +1,18 @@
+/**
+ * pvemu as a library: create a machine, run a workload, get the report the CLI prints.
+ *
+ *   import { Machine, defaultConfig } from 'pvemu';
+ *   const report = await new Machine({ ...defaultConfig(), cpus: 2, workload: 'tlb_flush1' }).run();
+ */
+export { Machine } from './machine/machine.js';
+export { defaultConfig, MAX_CPUS, type MachineConfig } from './machine/config.js';
+export type { RunResult } from './machine/result.js';
+export { backends, describeBackends, findBackend } from './hv/registry.js';
+export type { Backend, BackendContext, PvOverrides } from './hv/backend.js';
+export { workloads, describeWorkloads, findWorkload } from './workloads/registry.js';
+export type { Workload, WorkloadParam } from './workloads/workload.js';
+export { buildReport, formatReport, type Report } from './stats/report.js';
+export * from './pv/ops.js';
+export { CpuMask } from './pv/cpumask.js';
+export { bindPvGroup, PV_EXPORTS } from './pv/exports.js';
+export * from './errors.js';

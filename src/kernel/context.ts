@@ -1,0 +1,51 @@
+/**
+ * What every kernel subsystem on one CPU shares: this CPU's id, the pv ops, guest RAM (the
+ * direct map), the kernel layout, counters and the spinner. One per vCPU worker.
+ */
+import type { ActivityPublisher } from '../hw/activity.js';
+import type { GuestRam } from '../hw/memory.js';
+import type { PvOps } from '../pv/ops.js';
+import type { VcpuCounters } from '../stats/counters.js';
+import type { LatencyHistogram } from '../stats/histogram.js';
+import type { KernelLayout } from './layout.js';
+import type { Spinner } from './sync.js';
+
+/** User-memory access as the CPU performs it: through the MMU, faulting like a user access. */
+export interface UserAccess {
+  load8(va: number): number;
+  load32(va: number): number;
+  store8(va: number, value: number): void;
+  store32(va: number, value: number): void;
+  atomicLoad32(va: number): number;
+  atomicStore32(va: number, value: number): void;
+  cmpxchg32(va: number, expected: number, replacement: number): number;
+  atomicAdd32(va: number, delta: number): number;
+}
+
+/** The machine's power switch and the run's stop condition, as the kernel sees them. */
+export interface MachinePort {
+  /** machine_power_off: the last task is gone; `status` is the machine's exit status. */
+  powerOff(status: number): void;
+  /** Append to the console (the write system call on fd 1 or 2). */
+  console(text: string): void;
+}
+
+export interface KernelContext {
+  readonly machine: MachinePort;
+  readonly cpu: number;
+  readonly cpus: number;
+  readonly ops: PvOps;
+  readonly ram: GuestRam;
+  /** Guest RAM as words: the kernel's own data, by physical word index. */
+  readonly i32: Int32Array;
+  readonly layout: KernelLayout;
+  readonly counters: VcpuCounters;
+  readonly spinner: Spinner;
+  readonly activity: ActivityPublisher;
+  readonly user: UserAccess;
+  readonly histograms: {
+    readonly shootdown: LatencyHistogram;
+    readonly flushHandler: LatencyHistogram;
+    readonly smpCall: LatencyHistogram;
+  };
+}

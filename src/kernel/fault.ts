@@ -1,0 +1,118 @@
+/**
+ * The page-fault handler (do_page_fault): demand-zero anonymous pages, shared pages from their
+ * object, write faults on read-only PTEs of writable VMAs (copy-on-write), spurious faults from
+ * stale TLB entries; anything else is a SIGSEGV for the task. Runs on the faulting vCPU, from
+ * the MMU, with the faulting address in CR2.
+ */
+import { GuestSegfault } from '../errors.js';
+import { PF_WRITE } from '../hw/walker.js';
+import { PAGE_SIZE, PTE_P, PTE_RW, pteFrame } from '../hw/paging.js';
+import type { Vaddr } from '../hw/types.js';
+import type { MmRef } from '../pv/ops.js';
+import type { KernelContext } from './context.js';
+import type { FrameAllocator } from './frames.js';
+import { MM, USER_TOP } from './layout.js';
+import { PTE_PROTNONE, userPte } from './mm.js';
+import type { PageTables } from './pgtable.js';
+import type { SharedMemory } from './shmem.js';
+import { downRead, spinLock, spinUnlock, upRead } from './sync.js';
+import type { TlbFlusher } from './tlbflush.js';
+import { PROT_READ, PROT_WRITE, VmaTable } from './vma.js';
+
+const enum FaultOutcome {
+  Fixed,
+  Segv,
+}
+
+export class PageFaultHandler {
+  constructor(
+    private readonly k: KernelContext,
+    private readonly frames: FrameAllocator,
+    private readonly pt: PageTables,
+    private readonly vmas: VmaTable,
+    private readonly shmem: SharedMemory,
+    private readonly flusher: TlbFlusher,
+    private readonly currentMm: () => MmRef,
+  ) {}
+
+  /** IDT vector 14. Returns when the access can be retried; throws GuestSegfault otherwise. */
+  handle(errorCode: number): void {
+    const { counters, ops } = this.k;
+    counters.pageFaults++;
+    const va = ops.mmu.readCr2() >>> 0;
+    const mm = this.currentMm();
+    if (mm === 0 || va >= USER_TOP || this.resolve(mm, va, errorCode) === FaultOutcome.Segv) {
+      counters.faultsSegv++;
+      throw new GuestSegfault(va, errorCode);
+    }
+  }
+
+  private resolve(mm: MmRef, va: number, errorCode: number): FaultOutcome {
+    const { i32, spinner } = this.k;
+    const mb = mm >>> 2;
+    downRead(i32, mb + MM.mmapLock, spinner);
+    try {
+      const i = this.vmas.find(mb, va);
+      if (i < 0) return FaultOutcome.Segv;
+      const v = this.vmas.read(mb, i);
+      const write = (errorCode & PF_WRITE) !== 0;
+      if (write ? (v.prot & PROT_WRITE) === 0 : (v.prot & (PROT_READ | PROT_WRITE)) === 0) return FaultOutcome.Segv;
+      return this.fixLocked(mm, va, write, v.prot, v.shmem, v.pgoff + ((va - v.start) >>> 12));
+    } finally {
+      upRead(i32, mb + MM.mmapLock);
+    }
+  }
+
+  /** Under mmap_lock (read): install or upgrade the PTE under page_table_lock. */
+  private fixLocked(mm: MmRef, va: number, write: boolean, prot: number, shmemId: number, pgoff: number): FaultOutcome {
+    const { i32, ops, cpu, spinner, counters, ram } = this.k;
+    const mb = mm >>> 2;
+    const page = (va & ~(PAGE_SIZE - 1)) >>> 0;
+    spinLock(i32, mb + MM.pageTableLock, cpu, spinner);
+    let flushPage = false;
+    try {
+      const ptep = this.pt.ptePointer(mm, this.k.i32[mb + MM.pgd]! as never, page, true);
+      if (ptep === 0) return FaultOutcome.Segv; // out of memory for a page table: OOM-kill the task
+      const pte = Atomics.load(i32, ptep >>> 2);
+      if ((pte & (PTE_P | PTE_PROTNONE)) === 0) {
+        // Demand paging.
+        let frame;
+        if (shmemId !== 0) {
+          frame = this.shmem.page(shmemId, pgoff);
+          if (frame !== 0) this.frames.get(frame);
+        } else {
+          frame = this.frames.allocZeroed();
+          counters.faultsDemandZero++;
+        }
+        if (frame === 0) return FaultOutcome.Segv;
+        ops.mmu.setPteAt(mm, page as Vaddr, ptep, userPte(frame, prot));
+        Atomics.add(i32, mb + MM.rss, 1);
+        return FaultOutcome.Fixed;
+      }
+      if (write && (pte & PTE_RW) === 0 && (prot & PROT_WRITE) !== 0) {
+        // A read-only PTE in a writable VMA: copy-on-write (or reuse when we hold the only reference).
+        const old = pteFrame(pte);
+        if (shmemId !== 0 || this.frames.refcount(old) === 1) {
+          ops.mmu.setPteAt(mm, page as Vaddr, ptep, pte | PTE_RW);
+          ops.mmu.pteUpdate(mm, page as Vaddr, ptep);
+        } else {
+          const copy = this.frames.alloc();
+          if (copy === 0) return FaultOutcome.Segv;
+          ram.copyFrame(old, copy);
+          ops.mmu.setPteAt(mm, page as Vaddr, ptep, userPte(copy, prot));
+          this.frames.put(old);
+          flushPage = true;
+        }
+        return FaultOutcome.Fixed;
+      }
+      // The PTE already allows this access: another CPU fixed it, or our TLB held a stale,
+      // weaker entry. Drop it locally and retry.
+      ops.mmu.flushTlbSingle(page as Vaddr);
+      return FaultOutcome.Fixed;
+    } finally {
+      spinUnlock(i32, mb + MM.pageTableLock);
+      // ptep_clear_flush for the copy: other CPUs may cache the old read-only frame.
+      if (flushPage) this.flusher.flushTlbMmRange(mm, page, page + PAGE_SIZE);
+    }
+  }
+}

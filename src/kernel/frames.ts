@@ -1,0 +1,88 @@
+/**
+ * The page-frame allocator: one zone, a free stack of frame numbers in guest memory under
+ * zone->lock, and a reference count per frame (page->_refcount). Any vCPU may allocate or free;
+ * the boot CPU fills the stack. A frame is freed when its last reference goes — after any TLB
+ * shootdown that could still reach it has completed (callers gather frames and free them after
+ * the flush, as Linux's mmu_gather does).
+ */
+import type { Pfn } from '../hw/types.js';
+import { InternalError } from '../errors.js';
+import type { KernelContext } from './context.js';
+import { KGLOBALS } from './layout.js';
+import { spinLock, spinUnlock } from './sync.js';
+
+export class FrameAllocator {
+  private readonly lockWord: number;
+  private readonly countWord: number;
+
+  constructor(private readonly k: KernelContext) {
+    this.lockWord = k.layout.kglobals + KGLOBALS.zoneLock;
+    this.countWord = k.layout.kglobals + KGLOBALS.freeCount;
+  }
+
+  /** Boot CPU only, before any other CPU runs: every frame past the kernel's data is free. */
+  bootInit(): void {
+    const { i32, layout } = this.k;
+    let n = 0;
+    // Push high frames first so low frames come out first (tidier page-table dumps).
+    for (let f = layout.totalFrames - 1; f >= layout.firstFreeFrame; f--) {
+      i32[layout.freeStack + n++] = f;
+      i32[layout.pageRefs + f] = 0;
+    }
+    Atomics.store(i32, this.countWord, n);
+    Atomics.store(i32, layout.kglobals + KGLOBALS.managedFrames, n);
+  }
+
+  /** A frame with refcount 1, or 0 when memory is exhausted. Contents are not cleared. */
+  alloc(): Pfn {
+    const { i32, layout, cpu, spinner } = this.k;
+    spinLock(i32, this.lockWord, cpu, spinner);
+    const n = i32[this.countWord]!;
+    if (n === 0) {
+      spinUnlock(i32, this.lockWord);
+      return 0 as Pfn;
+    }
+    const frame = i32[layout.freeStack + n - 1]!;
+    i32[this.countWord] = n - 1;
+    spinUnlock(i32, this.lockWord);
+    // ORDERING: the frame is ours alone until we publish it in a PTE (an Atomics store).
+    Atomics.store(i32, layout.pageRefs + frame, 1);
+    this.k.counters.framesAllocated++;
+    return frame as Pfn;
+  }
+
+  /** A zeroed frame, or 0. */
+  allocZeroed(): Pfn {
+    const f = this.alloc();
+    if (f !== 0) this.k.ram.zeroFrame(f);
+    return f;
+  }
+
+  /** get_page: one more reference. */
+  get(frame: Pfn): void {
+    Atomics.add(this.k.i32, this.k.layout.pageRefs + frame, 1);
+  }
+
+  /** put_page: drop a reference; the last one returns the frame to the free stack. */
+  put(frame: Pfn): void {
+    const { i32, layout, cpu, spinner } = this.k;
+    // ORDERING: the decrement is a full barrier; the CPU that takes it to 0 owns the frame.
+    const old = Atomics.sub(i32, layout.pageRefs + frame, 1);
+    if (old > 1) return;
+    if (old !== 1) throw new InternalError(`cpu ${cpu}: put_page on free frame ${frame}`);
+    spinLock(i32, this.lockWord, cpu, spinner);
+    const n = i32[this.countWord]!;
+    i32[layout.freeStack + n] = frame;
+    i32[this.countWord] = n + 1;
+    spinUnlock(i32, this.lockWord);
+    this.k.counters.framesFreed++;
+  }
+
+  refcount(frame: Pfn): number {
+    return Atomics.load(this.k.i32, this.k.layout.pageRefs + frame);
+  }
+
+  freeFrames(): number {
+    return Atomics.load(this.k.i32, this.countWord);
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Futexes: wait queues keyed by (address space, user address), in guest-memory hash buckets,
+ * so a waiter on one CPU and a waker on another meet. Runs on a vCPU worker.
+ *
+ * The lost-wakeup argument, as in Linux: futex_wait takes the bucket lock, then reads *uaddr and
+ * queues itself (and publishes Sleeping) before unlocking; a waker changes *uaddr first, then
+ * takes the bucket lock to wake. Either the waiter read the new value (and does not sleep), or
+ * it was queued before the waker took the lock (and is woken).
+ */
+import { GuestSegfault } from '../errors.js';
+import type { KernelContext } from './context.js';
+import { EAGAIN, EFAULT, EINVAL, ETIMEDOUT } from './errno.js';
+import { FUTEX_BUCKET, FUTEX_BUCKETS, TASK } from './layout.js';
+import type { Scheduler, TaskRun } from './sched.js';
+import { SYSCALL_BLOCKED } from './syscall-numbers.js';
+import { spinLock, spinUnlock } from './sync.js';
+
+export class Futexes {
+  constructor(private readonly k: KernelContext, private readonly sched: Scheduler) {}
+
+  private bucket(mm: number, uaddr: number): number {
+    // A multiplicative hash of the key (hash_futex's role).
+    const h = Math.imul((uaddr >>> 2) ^ Math.imul(mm, 0x9e3779b1), 0x85ebca6b) >>> 0;
+    return this.k.layout.futexBucketBase(h % FUTEX_BUCKETS);
+  }
+
+  /** futex_wait: sleep if *uaddr == expected. Returns SYSCALL_BLOCKED, or -errno at once. */
+  wait(run: TaskRun, mm: number, uaddr: number, expected: number, timeoutNs: number): number {
+    const { i32, cpu, spinner, layout, user } = this.k;
+    if ((uaddr & 3) !== 0) return -EINVAL;
+    const b = this.bucket(mm, uaddr);
+    spinLock(i32, b + FUTEX_BUCKET.lock, cpu, spinner);
+    let value: number;
+    try {
+      value = user.atomicLoad32(uaddr);
+    } catch (e) {
+      spinUnlock(i32, b + FUTEX_BUCKET.lock);
+      if (e instanceof GuestSegfault) return -EFAULT;
+      throw e;
+    }
+    if (value !== (expected | 0)) {
+      spinUnlock(i32, b + FUTEX_BUCKET.lock);
+      return -EAGAIN;
+    }
+    const tb = layout.taskBase(run.slot);
+    i32[tb + TASK.futexMm] = mm;
+    i32[tb + TASK.futexAddr] = uaddr;
+    i32[tb + TASK.futexNext] = i32[b + FUTEX_BUCKET.head]!;
+    i32[b + FUTEX_BUCKET.head] = run.slot + 1;
+    this.sched.prepareToSleep(run);
+    if (timeoutNs >= 0) this.sched.armTimer(run, this.k.ops.time.schedClock() + timeoutNs);
+    spinUnlock(i32, b + FUTEX_BUCKET.lock);
+    return SYSCALL_BLOCKED;
+  }
+
+  /** futex_wake: wake up to `count` waiters on (mm, uaddr). Returns how many. */
+  wake(mm: number, uaddr: number, count: number): number {
+    const { i32, cpu, spinner, layout } = this.k;
+    if ((uaddr & 3) !== 0) return -EINVAL;
+    const b = this.bucket(mm, uaddr);
+    let woken = 0;
+    spinLock(i32, b + FUTEX_BUCKET.lock, cpu, spinner);
+    let link = b + FUTEX_BUCKET.head;
+    let entry = i32[link]!;
+    while (entry !== 0 && woken < count) {
+      const tb = layout.taskBase(entry - 1);
+      const next = i32[tb + TASK.futexNext]!;
+      if (i32[tb + TASK.futexMm] === mm && i32[tb + TASK.futexAddr] === uaddr) {
+        i32[link] = next;
+        i32[tb + TASK.futexAddr] = 0;
+        if (this.sched.wakeUp(entry - 1, 0)) woken++;
+      } else {
+        link = tb + TASK.futexNext;
+      }
+      entry = next;
+    }
+    spinUnlock(i32, b + FUTEX_BUCKET.lock);
+    return woken;
+  }
+
+  /**
+   * Take a task off whatever futex queue it is on (its timeout expired, or it is exiting).
+   * Returns true if it was queued (and so nobody else will wake it).
+   */
+  unqueue(slot: number): boolean {
+    const { i32, cpu, spinner, layout } = this.k;
+    const tb = layout.taskBase(slot);
+    const uaddr = i32[tb + TASK.futexAddr]!;
+    if (uaddr === 0) return false;
+    const b = this.bucket(i32[tb + TASK.futexMm]!, uaddr);
+    spinLock(i32, b + FUTEX_BUCKET.lock, cpu, spinner);
+    let found = false;
+    let link = b + FUTEX_BUCKET.head;
+    for (let entry = i32[link]!; entry !== 0; entry = i32[link]!) {
+      if (entry - 1 === slot) {
+        i32[link] = i32[tb + TASK.futexNext]!;
+        i32[tb + TASK.futexAddr] = 0;
+        found = true;
+        break;
+      }
+      link = layout.taskBase(entry - 1) + TASK.futexNext;
+    }
+    spinUnlock(i32, b + FUTEX_BUCKET.lock);
+    return found;
+  }
+
+  /** A timed sleeper's deadline passed: futex waiters get -ETIMEDOUT, nanosleepers 0. */
+  expire(run: TaskRun): void {
+    // A futex waiter a waker already took off the queue is Running: wakeUp does nothing then.
+    this.sched.wakeUp(run.slot, this.unqueue(run.slot) ? -ETIMEDOUT : 0);
+  }
+}

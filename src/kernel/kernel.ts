@@ -1,0 +1,250 @@
+/**
+ * The guest kernel on one CPU: boot (start_kernel on the boot CPU, secondary bring-up on the
+ * others), the interrupt table, and the scheduling loop. Written only against the pv ops — it
+ * imports no backend. One Kernel per vCPU worker; they share everything through guest RAM.
+ */
+import { GuestSegfault } from '../errors.js';
+import {
+  APIC_DM_STARTUP, APIC_EOI, APIC_ICR, APIC_ICR2, CALL_FUNCTION_VECTOR, ERROR_APIC_VECTOR,
+  INVALIDATE_TLB_VECTOR, LOCAL_TIMER_VECTOR, RESCHEDULE_VECTOR, SET_APIC_DEST_FIELD, SPURIOUS_APIC_VECTOR,
+} from '../hw/apic.js';
+import { PAGE_FAULT_VECTOR } from '../hw/cpu.js';
+import { VcpuActivity, WaitKind } from '../hw/layout.js';
+import { LARGE_PAGE_SIZE, PTE_G, PTE_P, PTE_RW, makeLargePde, makePte } from '../hw/paging.js';
+import type { Paddr, Pfn } from '../hw/types.js';
+import type { FlushInfo, InterruptHandler, MmRef } from '../pv/ops.js';
+import type { KernelContext } from './context.js';
+import { FrameAllocator } from './frames.js';
+import { Futexes } from './futex.js';
+import { CallFunc, KGLOBALS, PAGE_OFFSET, TASK, VMALLOC_START } from './layout.js';
+import { AddressSpaces } from './mm.js';
+import { PageTables } from './pgtable.js';
+import { BLOCK, type ProgramLoader } from './program.js';
+import { Scheduler, type TaskRun } from './sched.js';
+import { SharedMemory } from './shmem.js';
+import { SmpCalls } from './smp.js';
+import { Syscalls } from './syscalls.js';
+import { PageFaultHandler } from './fault.js';
+import { Tasks } from './task.js';
+import { TlbFlusher } from './tlbflush.js';
+import { VmaTable } from './vma.js';
+import { InternalError } from '../errors.js';
+
+/** Where an AP starts (the trampoline page of the STARTUP IPI, vector = page number). */
+const TRAMPOLINE_VECTOR = 0x09;
+/** Exit status of a task killed by SIGSEGV (128 + 11, as a shell reports it). */
+const SIGSEGV_STATUS = 139;
+
+export interface KernelOptions {
+  hz: number;
+  loader: ProgramLoader;
+}
+
+export class Kernel {
+  readonly frames: FrameAllocator;
+  readonly pt: PageTables;
+  readonly vmas: VmaTable;
+  readonly shmem: SharedMemory;
+  readonly smp: SmpCalls;
+  readonly flusher: TlbFlusher;
+  readonly mms: AddressSpaces;
+  readonly sched: Scheduler;
+  readonly futex: Futexes;
+  readonly tasks: Tasks;
+  readonly syscalls: Syscalls;
+  readonly faults: PageFaultHandler;
+  private readonly idt: (InterruptHandler | undefined)[] = [];
+
+  constructor(private readonly k: KernelContext, private readonly opts: KernelOptions) {
+    this.frames = new FrameAllocator(k);
+    this.pt = new PageTables(k, this.frames);
+    this.vmas = new VmaTable(k);
+    this.shmem = new SharedMemory(k, this.frames);
+    this.smp = new SmpCalls(k);
+    this.flusher = new TlbFlusher(k, this.smp);
+    this.mms = new AddressSpaces(k, this.frames, this.pt, this.vmas, this.shmem, this.flusher);
+    this.sched = new Scheduler(k, this.flusher);
+    this.futex = new Futexes(k, this.sched);
+    this.tasks = new Tasks(k, this.sched, this.mms, this.futex);
+    this.syscalls = new Syscalls(k, this.sched, this.mms, this.tasks, this.futex, this.smp);
+    this.faults = new PageFaultHandler(k, this.frames, this.pt, this.vmas, this.shmem, this.flusher, () => this.currentMm());
+    this.smp.setHandler((func: CallFunc, info: FlushInfo) => this.flusher.handleCall(func, info));
+    this.buildIdt();
+  }
+
+  /** native_flush_tlb_others, lent to the backends (GuestServices). */
+  nativeFlushTlbOthers(mask: Parameters<TlbFlusher['nativeFlushTlbOthers']>[0], info: FlushInfo): void {
+    this.flusher.nativeFlushTlbOthers(mask, info);
+  }
+
+  private currentMm(): MmRef {
+    return this.sched.current?.mm ?? (0 as MmRef);
+  }
+
+  private buildIdt(): void {
+    const { ops, counters } = this.k;
+    const eoi = (): void => ops.apic.apicWrite(APIC_EOI, 0);
+    this.idt[PAGE_FAULT_VECTOR] = (_v, errorCode) => this.faults.handle(errorCode);
+    this.idt[LOCAL_TIMER_VECTOR] = () => {
+      counters.timerInterrupts++;
+      this.sched.tick((run) => this.futex.expire(run));
+      eoi();
+    };
+    this.idt[RESCHEDULE_VECTOR] = () => {
+      this.sched.drainWakeList();
+      this.sched.needResched = true;
+      eoi();
+    };
+    const callFunction: InterruptHandler = () => {
+      this.smp.runQueue();
+      eoi();
+    };
+    this.idt[CALL_FUNCTION_VECTOR] = callFunction;
+    this.idt[INVALIDATE_TLB_VECTOR] = callFunction;
+    this.idt[ERROR_APIC_VECTOR] = eoi;
+    this.idt[SPURIOUS_APIC_VECTOR] = () => {};
+  }
+
+  /** start_kernel on the boot CPU: memory, kernel page tables, interrupts, APs, init. */
+  bootPrimary(): void {
+    const { ops, i32, layout, ram, cpus } = this.k;
+    this.k.machine.console(`${ops.init.banner()}\n${ops.init.memorySetup()}\n`);
+    ops.init.archSetup();
+    this.frames.bootInit();
+    // swapper_pg_dir: RAM direct-mapped at PAGE_OFFSET with 4 MiB global pages; the vmalloc
+    // area's page tables preallocated, so every directory shares them (shared kernel PMD).
+    const swapper = layout.swapperPgDir as Paddr;
+    const swapperPfn = (swapper >>> 12) as Pfn;
+    ops.mmu.pagetableSetupStart(swapperPfn);
+    for (let pa = 0; pa < ram.size; pa += LARGE_PAGE_SIZE) {
+      const pdep = (swapper + ((PAGE_OFFSET + pa) >>> 22) * 4) as Paddr;
+      ops.mmu.setPmd(pdep, makeLargePde((pa >>> 12) as Pfn, PTE_P | PTE_RW | PTE_G));
+    }
+    for (let i = 0; i < layout.vmallocPtFrames; i++) {
+      const pdep = (swapper + ((VMALLOC_START >>> 22) + i) * 4) as Paddr;
+      ops.mmu.setPmd(pdep, makePte((layout.vmallocPtFrame + i) as Pfn, PTE_P | PTE_RW));
+    }
+    ops.mmu.pagetableSetupDone(swapperPfn);
+    Atomics.store(i32, layout.kglobals + KGLOBALS.swapperPgDir, swapper);
+    Atomics.store(i32, layout.kglobals + KGLOBALS.nextTid, 1);
+    ops.mmu.writeCr3(swapper);
+    ops.init.postAllocatorInit();
+    this.cpuInit();
+    ops.apic.setupBootClock(this.opts.hz);
+    this.markOnline();
+    // smp_init: wake each AP with a STARTUP IPI and wait for it to come online.
+    for (let ap = 1; ap < cpus; ap++) {
+      ops.apic.startupIpiHook(ap, TRAMPOLINE_VECTOR << 12, 0);
+      ops.apic.apicWrite(APIC_ICR2, SET_APIC_DEST_FIELD(ap));
+      ops.apic.apicWrite(APIC_ICR, APIC_DM_STARTUP | TRAMPOLINE_VECTOR);
+      this.waitOnline(ap);
+    }
+    const mm = this.mms.alloc();
+    if (mm === 0) throw new InternalError('cpu 0: no memory for init\'s address space');
+    this.tasks.createInit(mm);
+    ops.irq.irqEnable();
+  }
+
+  /** Secondary CPU bring-up, after its STARTUP IPI. */
+  bootSecondary(): void {
+    const { ops, i32, layout } = this.k;
+    ops.mmu.writeCr3(Atomics.load(i32, layout.kglobals + KGLOBALS.swapperPgDir) as Paddr);
+    this.cpuInit();
+    ops.apic.setupSecondaryClock(this.opts.hz);
+    this.markOnline();
+    ops.irq.irqEnable();
+  }
+
+  private cpuInit(): void {
+    const { ops } = this.k;
+    ops.cpu.loadGdt();
+    ops.cpu.loadIdt(this.idt);
+    ops.irq.initIrq();
+    ops.time.timeInit();
+  }
+
+  private markOnline(): void {
+    const { i32, layout, cpu } = this.k;
+    // ORDERING: pairs with waitOnline's Atomics.load on the boot CPU.
+    Atomics.or(i32, layout.kglobals + KGLOBALS.onlineMask + (cpu >>> 5), 1 << (cpu & 31));
+  }
+
+  private waitOnline(ap: number): void {
+    const { i32, layout, spinner } = this.k;
+    const word = layout.kglobals + KGLOBALS.onlineMask + (ap >>> 5);
+    const bit = 1 << (ap & 31);
+    spinner.begin(WaitKind.CpuOnline, ap);
+    while ((Atomics.load(i32, word) & bit) === 0) spinner.pause();
+    spinner.end();
+  }
+
+  /**
+   * Run tasks (or idle) until `untilMs` (performance.now() time) or the machine stops.
+   * `stopped` is polled between steps.
+   */
+  runUntil(untilMs: number, now: () => number, stopped: () => boolean, haltMs: number): void {
+    const { activity } = this.k;
+    while (!stopped()) {
+      this.sched.drainWakeList();
+      const run = this.sched.pickNext();
+      if (run === null) {
+        const left = untilMs - now();
+        if (left <= 0) return;
+        this.sched.idle(Math.min(left, haltMs));
+        continue;
+      }
+      activity.set(VcpuActivity.User);
+      this.step(run);
+      activity.set(VcpuActivity.Kernel);
+      if (now() >= untilMs) return;
+    }
+  }
+
+  /** Resume one task until it yields, blocks or ends. */
+  private step(run: TaskRun): void {
+    if (this.tasks.killed(run) && !run.exiting) {
+      run.exiting = true;
+      run.exitCode = 0;
+    }
+    if (run.exiting) {
+      this.finish(run, run.exitCode);
+      return;
+    }
+    try {
+      if (run.thread === null) {
+        run.thread = this.opts.loader(run.tid, this.taskUserSp(run));
+      }
+      const r = run.thread.next(run.resume);
+      run.resume = 0;
+      if (r.done === true) {
+        this.finish(run, r.value);
+      } else if (run.exiting) {
+        this.finish(run, run.exitCode);
+      } else if (r.value === BLOCK) {
+        this.sched.blocked(run);
+      }
+    } catch (e) {
+      if (!(e instanceof GuestSegfault)) throw e;
+      // The task took a fault nothing could resolve: SIGSEGV kills it; the machine goes on.
+      this.k.machine.console(`task ${run.tid}: ${e.message}\n`);
+      this.finish(run, SIGSEGV_STATUS);
+    }
+  }
+
+  private taskUserSp(run: TaskRun): number {
+    return this.k.i32[this.k.layout.taskBase(run.slot) + TASK.userSp]!;
+  }
+
+  private finish(run: TaskRun, code: number): void {
+    if (run.thread !== null) {
+      const t = run.thread;
+      run.thread = null;
+      try {
+        t.return(code);
+      } catch (e) {
+        if (!(e instanceof GuestSegfault)) throw e;
+      }
+    }
+    this.tasks.doExit(run, code);
+  }
+}

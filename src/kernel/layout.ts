@@ -1,0 +1,338 @@
+/**
+ * The guest kernel's data in guest RAM: every shared kernel structure at a fixed physical
+ * address, declared once here. Each vCPU worker computes the same `KernelLayout` from the RAM
+ * size, the way a real kernel's .data and .bss sit at link-time addresses.
+ *
+ *   phys 0x00000000  frame 0: never allocated (a NULL guard)
+ *        0x00001000  KGLOBALS     locks, counters, the free-frame stack top, live tasks
+ *        ...         PERCPU[64]   per-CPU kernel state (loaded mm, lazy flag, queues)
+ *        ...         CSD[64][64]  call_single_data, one per (initiator, target) pair
+ *        ...         TASK[256]    task_struct table
+ *        ...         MM[64]       mm_struct table, each followed by its VMA array
+ *        ...         SHMEM[64]    shared-memory objects (MAP_SHARED|MAP_ANONYMOUS)
+ *        ...         FUTEX[256]   futex hash buckets
+ *        ...         free stack   one word per RAM frame (the zone's free list)
+ *        ...         page refs    one word per RAM frame (page->_refcount)
+ *        ...         swapper_pg_dir, vmalloc page tables
+ *        firstFree   ... allocatable frames up to the end of RAM
+ *
+ * Kernel virtual layout: user space below USER_TOP; RAM direct-mapped at PAGE_OFFSET with 4 MiB
+ * global pages; vmalloc area at VMALLOC_START with 4 KiB global pages in shared page tables.
+ * The kernel reaches its own data through the direct map, i.e. by physical address (RAM words).
+ */
+import { defineStruct } from '../hw/struct.js';
+import { LARGE_PAGE_SIZE, PAGE_SHIFT, PAGE_SIZE } from '../hw/paging.js';
+import { MAX_CPUS } from '../machine/config.js';
+
+export const PAGE_OFFSET = 0xc0000000;
+export const VMALLOC_START = 0xf0000000;
+/** 128 MiB of vmalloc space: 32 page tables, preallocated and shared by every page directory. */
+export const VMALLOC_END = 0xf8000000;
+/** Lowest address mmap hands out without MAP_FIXED (and the floor for MAP_FIXED). */
+export const MMAP_MIN_ADDR = 0x00010000;
+export const MMAP_BASE = 0x10000000;
+/** User space ends here (below the kernel's 1 GiB). */
+export const USER_TOP = PAGE_OFFSET;
+
+export const MAX_TASKS = 256;
+export const MAX_MMS = 64;
+/** VMAs per address space. */
+export const MAX_VMAS = 256;
+export const MAX_SHMEM = 64;
+/** Index frames per shared-memory object: 64 frames × 1024 pages × 4 KiB = 256 MiB max size. */
+export const SHMEM_INDEX_FRAMES = 64;
+export const FUTEX_BUCKETS = 256;
+
+export const KGLOBALS = defineStruct(
+  'kernel_globals',
+  {
+    /** zone->lock: protects the free stack. */
+    zoneLock: 1,
+    /** Frames on the free stack. */
+    freeCount: 1,
+    /** Allocatable frames in all. */
+    managedFrames: 1,
+    /** Next thread id to hand out. */
+    nextTid: 1,
+    /** Protects task-slot and mm-slot allocation. */
+    tableLock: 1,
+    /** Tasks that exist and have not exited. */
+    liveTasks: 1,
+    /** Protects the vmalloc area allocator. */
+    vmallocLock: 1,
+    /** Page tables allocated for user address spaces (for conservation checks). */
+    pageTables: 1,
+    /** Physical address of swapper_pg_dir (init_mm's page directory). */
+    swapperPgDir: 1,
+    /** exit_group status of the init process (tgid 1): the machine's exit status. */
+    initExit: 1,
+    /** Placement cursor: the next CPU a new task goes to (round robin). */
+    nextCpu: 1,
+    /** cpu_online_mask (two words). */
+    onlineMask: 2,
+  },
+  16,
+);
+
+/** Per-CPU kernel state (Linux's cpu_tlbstate and friends). */
+export const PERCPU = defineStruct(
+  'percpu',
+  {
+    /** mm_struct address loaded in CR3 (0: init_mm). Written by the owner only. */
+    loadedMm: 1,
+    /** The loaded mm's tlb_gen this CPU's TLB is known to reflect (cpu_tlbstate.ctxs[].tlb_gen). */
+    loadedTlbGen: 1,
+    /** 1 while running the idle task with a user mm still loaded (cpu_tlbstate_shared.is_lazy). */
+    isLazy: 1,
+    /** Head of this CPU's call-function queue (llist of CSD indices + 1). */
+    callQueue: 1,
+    /** Head of this CPU's wake list (llist of task slot + 1): remote wakeups to run here. */
+    wakeList: 1,
+    /** Number of tasks assigned to this CPU (placement). */
+    nrTasks: 1,
+    /** Kernel-mapping flush generation this CPU has applied. */
+    kernelTlbGen: 1,
+  },
+  16,
+);
+
+/** call_single_data: one remote function call request. */
+export const CSD = defineStruct(
+  'call_single_data',
+  {
+    /** llist link: next CSD index + 1, or 0. */
+    next: 1,
+    /** CSD_FLAG_LOCK while the request is in flight. */
+    flags: 1,
+    /** CallFunc. */
+    func: 1,
+    /** Initiating CPU. */
+    src: 1,
+    // flush_tlb_info, for the flush functions
+    mm: 1,
+    start: 1,
+    end: 1,
+    newTlbGen: 1,
+    freedTables: 1,
+  },
+  16,
+);
+export const CSD_FLAG_LOCK = 1;
+
+export const enum CallFunc {
+  /** flush_tlb_func: flush a user address space range (FlushInfo in the CSD). */
+  FlushTlb = 1,
+  /** do_flush_tlb_all for kernel mappings: flush the range including global entries. */
+  FlushTlbKernel = 2,
+  /** leave_mm: switch a CPU still holding the mm (lazily) to init_mm. */
+  LeaveMm = 3,
+  /** ipi_mb: membarrier's function, a full barrier on the target. */
+  Membarrier = 4,
+}
+
+export const TASK = defineStruct(
+  'task_struct',
+  {
+    /** TaskState. */
+    state: 1,
+    /** The CPU this task runs on (tasks do not migrate). */
+    cpu: 1,
+    tid: 1,
+    /** Thread-group id (the pid of the process). */
+    tgid: 1,
+    /** mm_struct address. */
+    mm: 1,
+    /**
+     * User stack pointer the task starts with (clone's newsp). A program's start-up code finds
+     * its entry and argument there, as musl's __clone leaves fn and arg on the child's stack.
+     */
+    userSp: 1,
+    /** Nanosleep / futex-timeout deadline in guest ns (schedClock), 0 = none. */
+    wakeAt: 1,
+    exitCode: 1,
+    /** CLONE_CHILD_CLEARTID address: zeroed and futex-woken at exit. */
+    clearChildTid: 1,
+    /** Futex wait key (mm, uaddr) and the bucket chain link (slot + 1). */
+    futexMm: 1,
+    futexAddr: 1,
+    futexNext: 1,
+    /** Result to hand the task when it is woken from a blocking system call. */
+    wakeResult: 1,
+    /** Wake-list link (slot + 1). */
+    wakeNext: 1,
+    /** 1 when exit_group asked this thread to die. */
+    killed: 1,
+    /** vmalloc'd kernel stack (virtual address). */
+    kernelStack: 1,
+    /** Exit status shared by the thread group (exit_group), on the group leader. */
+    groupExit: 1,
+  },
+  16,
+);
+
+export const enum TaskState {
+  Free = 0,
+  Running = 1,
+  /** TASK_INTERRUPTIBLE: sleeping until woken. */
+  Sleeping = 2,
+  /** Exited, slot not yet released. */
+  Dead = 3,
+  /** Slot claimed, task not yet started. */
+  New = 4,
+}
+
+export const MM = defineStruct(
+  'mm_struct',
+  {
+    /** mm_users: 0 = free slot. */
+    users: 1,
+    /** Page directory physical address (mm->pgd). */
+    pgd: 1,
+    /** mm_cpumask: CPUs that may hold translations of this mm (two words). */
+    cpumask: 2,
+    /** mm->context.tlb_gen. */
+    tlbGen: 1,
+    /** mmap_lock (rwsem word, src/kernel/sync.ts). */
+    mmapLock: 1,
+    /** page_table_lock. */
+    pageTableLock: 1,
+    vmaCount: 1,
+    brkStart: 1,
+    brk: 1,
+    /** Frames mapped (rss). */
+    rss: 1,
+    /** Page-table pages allocated. */
+    ptPages: 1,
+    /** Identifier for reports: slot index + 1. */
+    id: 1,
+  },
+  16,
+);
+
+export const VMA = defineStruct('vm_area_struct', {
+  start: 1,
+  end: 1,
+  /** PROT_* bits. */
+  prot: 1,
+  /** MAP_SHARED / MAP_PRIVATE | MAP_ANONYMOUS. */
+  flags: 1,
+  /** Shared-memory object index + 1, or 0 for private anonymous memory. */
+  shmem: 1,
+  /** Page offset into the shared-memory object of `start`. */
+  pgoff: 1,
+  pad: 2,
+});
+
+export const SHMEM = defineStruct(
+  'shmem_object',
+  {
+    /** References: one per VMA mapping it. 0 = free slot. */
+    refs: 1,
+    /** Size in pages. */
+    pages: 1,
+    /** Protects the page index. */
+    lock: 1,
+    /** Frames of the page index (each holds 1024 frame numbers, 0 = not yet allocated). */
+    index: SHMEM_INDEX_FRAMES,
+  },
+  16,
+);
+
+export const FUTEX_BUCKET = defineStruct('futex_hash_bucket', {
+  lock: 1,
+  /** Chain of waiting tasks: slot + 1. */
+  head: 1,
+});
+
+/** Word-addressed positions of everything above, for one RAM size. */
+export class KernelLayout {
+  readonly kglobals: number;
+  readonly percpu: number;
+  readonly csd: number;
+  readonly tasks: number;
+  readonly mms: number;
+  /** Words per mm slot: the mm_struct then its VMA array. */
+  readonly mmStride: number;
+  readonly shmem: number;
+  readonly futex: number;
+  readonly freeStack: number;
+  readonly pageRefs: number;
+  /** Physical address of swapper_pg_dir. */
+  readonly swapperPgDir: number;
+  /** First frame of the vmalloc page tables. */
+  readonly vmallocPtFrame: number;
+  readonly vmallocPtFrames: number;
+  /** First allocatable frame. */
+  readonly firstFreeFrame: number;
+  readonly totalFrames: number;
+
+  constructor(readonly ramBytes: number) {
+    this.totalFrames = ramBytes >>> PAGE_SHIFT;
+    let w = PAGE_SIZE / 4; // frame 0 stays unused
+    const take = (words: number): number => {
+      const at = w;
+      w += words;
+      return at;
+    };
+    this.kglobals = take(KGLOBALS.WORDS);
+    this.percpu = take(PERCPU.WORDS * MAX_CPUS);
+    this.csd = take(CSD.WORDS * MAX_CPUS * MAX_CPUS);
+    this.tasks = take(TASK.WORDS * MAX_TASKS);
+    this.mmStride = MM.WORDS + VMA.WORDS * MAX_VMAS;
+    this.mms = take(this.mmStride * MAX_MMS);
+    this.shmem = take(SHMEM.WORDS * MAX_SHMEM);
+    this.futex = take(FUTEX_BUCKET.WORDS * FUTEX_BUCKETS);
+    this.freeStack = take(this.totalFrames);
+    this.pageRefs = take(this.totalFrames);
+    const wordsPerFrame = PAGE_SIZE / 4;
+    w = Math.ceil(w / wordsPerFrame) * wordsPerFrame;
+    this.swapperPgDir = take(wordsPerFrame) * 4;
+    this.vmallocPtFrames = (VMALLOC_END - VMALLOC_START) / LARGE_PAGE_SIZE;
+    this.vmallocPtFrame = (w * 4) >>> PAGE_SHIFT;
+    take(wordsPerFrame * this.vmallocPtFrames);
+    this.firstFreeFrame = (w * 4) >>> PAGE_SHIFT;
+  }
+
+  percpuBase(cpu: number): number {
+    return this.percpu + cpu * PERCPU.WORDS;
+  }
+
+  csdIndex(src: number, dst: number): number {
+    return src * MAX_CPUS + dst;
+  }
+
+  csdBase(index: number): number {
+    return this.csd + index * CSD.WORDS;
+  }
+
+  taskBase(slot: number): number {
+    return this.tasks + slot * TASK.WORDS;
+  }
+
+  /** Address of mm slot `slot` as an MmRef (its physical byte address). */
+  mmAddr(slot: number): number {
+    return (this.mms + slot * this.mmStride) * 4;
+  }
+
+  /** Word base of an mm from its MmRef. */
+  mmBase(mm: number): number {
+    return mm >>> 2;
+  }
+
+  mmSlot(mm: number): number {
+    return ((mm >>> 2) - this.mms) / this.mmStride;
+  }
+
+  /** Word base of VMA `i` of the mm at word base `mmBase`. */
+  vmaBase(mmBase: number, i: number): number {
+    return mmBase + MM.WORDS + i * VMA.WORDS;
+  }
+
+  shmemBase(index: number): number {
+    return this.shmem + index * SHMEM.WORDS;
+  }
+
+  futexBucketBase(i: number): number {
+    return this.futex + i * FUTEX_BUCKET.WORDS;
+  }
+}

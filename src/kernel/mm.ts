@@ -1,0 +1,369 @@
+/**
+ * Address spaces: mm_struct lifetime and the memory system calls (mmap, munmap, mprotect,
+ * madvise, brk), written against pv_mmu_ops and pv_misc_ops. Runs on a vCPU worker.
+ *
+ * Every multi-PTE change is bracketed by enterLazyMmu / leaveLazyMmu (a backend may batch
+ * inside), then flushed with flush_tlb_mm_range, and only then are the frames it unmapped
+ * freed — a frame must not be reused while another CPU's TLB can still reach it.
+ */
+import {
+  PAGE_SIZE, PTE_A, PTE_D, PTE_P, PTE_RW, PTE_US, makePte, pteFrame,
+} from '../hw/paging.js';
+import type { Paddr, Pfn, Vaddr } from '../hw/types.js';
+import { TLB_FLUSH_ALL, type MmRef } from '../pv/ops.js';
+import type { KernelContext } from './context.js';
+import { EBADF, EINVAL, ENOMEM } from './errno.js';
+import type { FrameAllocator } from './frames.js';
+import { KGLOBALS, MAX_MMS, MM, MMAP_BASE, MMAP_MIN_ADDR, USER_TOP } from './layout.js';
+import type { PageTables } from './pgtable.js';
+import type { SharedMemory } from './shmem.js';
+import { downRead, downWrite, spinLock, spinUnlock, upRead, upWrite } from './sync.js';
+import type { TlbFlusher } from './tlbflush.js';
+import {
+  MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, PROT_EXEC, PROT_READ, PROT_WRITE, VmaTable, type VmaFields,
+} from './vma.js';
+
+/** Software PTE bit: a PROT_NONE page that keeps its frame (not present to the hardware). */
+export const PTE_PROTNONE = 1 << 9;
+export const MADV_DONTNEED = 4;
+const PAGE_MASK = ~(PAGE_SIZE - 1);
+
+/** Hardware PTE for a user page with VMA protection `prot`. */
+export function userPte(frame: Pfn, prot: number): number {
+  if ((prot & (PROT_READ | PROT_WRITE | PROT_EXEC)) === 0) return makePte(frame, PTE_PROTNONE);
+  return makePte(frame, PTE_P | PTE_US | ((prot & PROT_WRITE) !== 0 ? PTE_RW : 0));
+}
+
+const pageAligned = (x: number): boolean => (x & (PAGE_SIZE - 1)) === 0;
+
+export class AddressSpaces {
+  /** Frames unmapped by the current operation, freed after its flush (mmu_gather). */
+  private readonly gather: number[] = [];
+
+  constructor(
+    private readonly k: KernelContext,
+    private readonly frames: FrameAllocator,
+    private readonly pt: PageTables,
+    private readonly vmas: VmaTable,
+    private readonly shmem: SharedMemory,
+    private readonly flusher: TlbFlusher,
+  ) {}
+
+  /** mm_alloc: a fresh address space with one user, or 0 when out of slots or memory. */
+  alloc(): MmRef {
+    const { i32, layout, cpu, spinner } = this.k;
+    const lock = layout.kglobals + KGLOBALS.tableLock;
+    spinLock(i32, lock, cpu, spinner);
+    let slot = -1;
+    for (let s = 0; s < MAX_MMS; s++) {
+      if (i32[layout.mmBase(layout.mmAddr(s)) + MM.users] === 0) { slot = s; break; }
+    }
+    if (slot >= 0) i32[layout.mmBase(layout.mmAddr(slot)) + MM.users] = 1;
+    spinUnlock(i32, lock);
+    if (slot < 0) return 0 as MmRef;
+    const mm = layout.mmAddr(slot) as MmRef;
+    const b = layout.mmBase(mm);
+    for (let w = 1; w < MM.WORDS; w++) i32[b + w] = 0;
+    i32[b + MM.id] = slot + 1;
+    i32[b + MM.tlbGen] = 1;
+    const pgd = this.pt.pgdAlloc();
+    if (pgd === 0) {
+      Atomics.store(i32, b + MM.users, 0);
+      return 0 as MmRef;
+    }
+    // ORDERING: the mm is published to other CPUs through the task table (clone's stores).
+    i32[b + MM.pgd] = pgd;
+    return mm;
+  }
+
+  pgd(mm: MmRef): Paddr {
+    return this.k.i32[(mm >>> 2) + MM.pgd]! as Paddr;
+  }
+
+  /** mmget: another task shares the mm. */
+  get(mm: MmRef): void {
+    Atomics.add(this.k.i32, (mm >>> 2) + MM.users, 1);
+  }
+
+  /** mmput: the last user tears the address space down. Returns true if it was torn down. */
+  put(mm: MmRef): boolean {
+    if (Atomics.sub(this.k.i32, (mm >>> 2) + MM.users, 1) !== 1) return false;
+    this.exitMmap(mm);
+    return true;
+  }
+
+  /** mmap(addr, len, prot, flags, fd, offset): anonymous mappings. Returns the address or -errno. */
+  mmap(mm: MmRef, addr: number, len: number, prot: number, flags: number, fd: number, offset: number): number {
+    addr >>>= 0;
+    len >>>= 0;
+    if (len === 0 || len > USER_TOP) return -EINVAL;
+    const type = flags & (MAP_SHARED | MAP_PRIVATE);
+    if (type !== MAP_SHARED && type !== MAP_PRIVATE) return -EINVAL;
+    if ((flags & MAP_ANONYMOUS) === 0) return -EBADF; // no files in this kernel
+    if (fd !== -1 && fd !== 0xffffffff && fd !== -1 >>> 0) return -EBADF;
+    if (!pageAligned(offset)) return -EINVAL;
+    if ((prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) !== 0) return -EINVAL;
+    const size = (len + PAGE_SIZE - 1) & PAGE_MASK;
+    const { i32, spinner } = this.k;
+    const mb = mm >>> 2;
+    downWrite(i32, mb + MM.mmapLock, spinner);
+    try {
+      let start: number;
+      if ((flags & MAP_FIXED) !== 0) {
+        if (!pageAligned(addr) || addr < MMAP_MIN_ADDR || addr + size > USER_TOP) return -EINVAL;
+        start = addr;
+        const r = this.unmapLocked(mm, start, start + size);
+        if (r < 0) return r;
+      } else {
+        start = this.vmas.findFreeRange(mb, size, MMAP_BASE, USER_TOP);
+        if (start < 0) return -ENOMEM;
+      }
+      let shmemId = 0;
+      if (type === MAP_SHARED) {
+        shmemId = this.shmem.create(size / PAGE_SIZE);
+        if (shmemId === 0) return -ENOMEM;
+      }
+      const vma: VmaFields = { start, end: start + size, prot, flags: flags & (MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS), shmem: shmemId, pgoff: 0 };
+      if (!this.vmas.insert(mb, vma)) {
+        if (shmemId !== 0) this.shmem.put(shmemId);
+        return -ENOMEM;
+      }
+      return start;
+    } finally {
+      upWrite(i32, mb + MM.mmapLock);
+    }
+  }
+
+  munmap(mm: MmRef, addr: number, len: number): number {
+    addr >>>= 0;
+    len >>>= 0;
+    if (!pageAligned(addr) || len === 0 || addr >= USER_TOP || len > USER_TOP - addr) return -EINVAL;
+    const end = (addr + len + PAGE_SIZE - 1) & PAGE_MASK;
+    const { i32, spinner } = this.k;
+    downWrite(i32, (mm >>> 2) + MM.mmapLock, spinner);
+    try {
+      return this.unmapLocked(mm, addr, end >>> 0);
+    } finally {
+      upWrite(i32, (mm >>> 2) + MM.mmapLock);
+    }
+  }
+
+  /** Split VMAs at start and end, zap the PTEs, flush, free, drop the VMAs. mmap_lock held for write. */
+  private unmapLocked(mm: MmRef, start: number, end: number): number {
+    const mb = mm >>> 2;
+    if (!this.splitAround(mb, start, end)) return -ENOMEM;
+    let i = this.vmas.firstEndingAbove(mb, start);
+    let any = false;
+    this.k.ops.misc.enterLazyMmu();
+    while (i < this.vmas.count(mb)) {
+      const v = this.vmas.read(mb, i);
+      if (v.start >= end) break;
+      this.zapRange(mm, v.start, v.end);
+      any = true;
+      i++;
+    }
+    this.k.ops.misc.leaveLazyMmu();
+    if (any) this.flushAndFree(mm, start, end);
+    // Drop the VMAs (and their shared objects) after the flush: nothing can fault them back in,
+    // since we hold mmap_lock for write.
+    i = this.vmas.firstEndingAbove(mb, start);
+    while (i < this.vmas.count(mb)) {
+      const v = this.vmas.read(mb, i);
+      if (v.start >= end) break;
+      this.vmas.remove(mb, i);
+      if (v.shmem !== 0) this.shmem.put(v.shmem);
+    }
+    return 0;
+  }
+
+  /** Make VMA boundaries at `start` and `end` (if they fall inside VMAs). */
+  private splitAround(mb: number, start: number, end: number): boolean {
+    for (const at of [start, end]) {
+      const i = this.vmas.find(mb, at);
+      if (i < 0) continue;
+      const v = this.vmas.read(mb, i);
+      if (v.start !== at) {
+        if (!this.vmas.split(mb, i, at)) return false;
+        if (v.shmem !== 0) this.shmem.get(v.shmem);
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Clear every PTE in [start, end) (present or PROT_NONE), gathering frames to free after the
+   * flush. Caller holds mmap_lock; page_table_lock is taken here.
+   */
+  private zapRange(mm: MmRef, start: number, end: number): void {
+    const { i32, ops, cpu, spinner } = this.k;
+    const mb = mm >>> 2;
+    const pgd = this.pgd(mm);
+    spinLock(i32, mb + MM.pageTableLock, cpu, spinner);
+    for (let va = start; va < end; va += PAGE_SIZE) {
+      const ptep = this.pt.ptePointer(mm, pgd, va, false);
+      if (ptep === 0) {
+        va = ((va >>> 22) + 1) * 0x400000 - PAGE_SIZE; // no table: skip to the next 4 MiB
+        continue;
+      }
+      if ((Atomics.load(i32, ptep >>> 2) & (PTE_P | PTE_PROTNONE)) === 0) continue;
+      const old = ops.mmu.pteClear(mm, va as Vaddr, ptep);
+      if ((old & (PTE_P | PTE_PROTNONE)) !== 0) {
+        this.gather.push(pteFrame(old));
+        Atomics.sub(i32, mb + MM.rss, 1);
+      }
+    }
+    spinUnlock(i32, mb + MM.pageTableLock);
+  }
+
+  /** The end of every unmapping: shoot down the range, then free what was gathered. */
+  private flushAndFree(mm: MmRef, start: number, end: number): void {
+    if (this.gather.length === 0) return;
+    this.flusher.flushTlbMmRange(mm, start, end);
+    for (const f of this.gather) this.frames.put(f as Pfn);
+    this.gather.length = 0;
+  }
+
+  mprotect(mm: MmRef, addr: number, len: number, prot: number): number {
+    addr >>>= 0;
+    len >>>= 0;
+    if (!pageAligned(addr) || addr >= USER_TOP || len > USER_TOP - addr) return -EINVAL;
+    if ((prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) !== 0) return -EINVAL;
+    if (len === 0) return 0;
+    const end = (addr + len + PAGE_SIZE - 1) & PAGE_MASK;
+    const { i32, ops, cpu, spinner } = this.k;
+    const mb = mm >>> 2;
+    downWrite(i32, mb + MM.mmapLock, spinner);
+    try {
+      // The whole range must be mapped (Linux: -ENOMEM otherwise).
+      let cursor = addr;
+      for (let i = this.vmas.firstEndingAbove(mb, addr); i < this.vmas.count(mb) && cursor < end; i++) {
+        const v = this.vmas.read(mb, i);
+        if (v.start > cursor) break;
+        cursor = v.end;
+      }
+      if (cursor < end) return -ENOMEM;
+      if (!this.splitAround(mb, addr, end)) return -ENOMEM;
+      const pgd = this.pgd(mm);
+      let changed = false;
+      ops.misc.enterLazyMmu();
+      spinLock(i32, mb + MM.pageTableLock, cpu, spinner);
+      for (let i = this.vmas.firstEndingAbove(mb, addr); i < this.vmas.count(mb); i++) {
+        const v = this.vmas.read(mb, i);
+        if (v.start >= end) break;
+        this.vmas.update(mb, i, { ...v, prot });
+        for (let va = v.start; va < v.end; va += PAGE_SIZE) {
+          const ptep = this.pt.ptePointer(mm, pgd, va, false);
+          if (ptep === 0) continue;
+          const old = Atomics.load(i32, ptep >>> 2);
+          if ((old & (PTE_P | PTE_PROTNONE)) === 0) continue;
+          const next = userPte(pteFrame(old), prot) | (old & (PTE_A | PTE_D) & ((prot & 7) !== 0 ? -1 : 0));
+          if (next === old) continue;
+          ops.mmu.setPteAt(mm, va as Vaddr, ptep, next);
+          ops.mmu.pteUpdate(mm, va as Vaddr, ptep);
+          changed = true;
+        }
+      }
+      spinUnlock(i32, mb + MM.pageTableLock);
+      ops.misc.leaveLazyMmu();
+      if (changed) this.flusher.flushTlbMmRange(mm, addr, end >>> 0);
+      return 0;
+    } finally {
+      upWrite(i32, mb + MM.mmapLock);
+    }
+  }
+
+  /** madvise: MADV_DONTNEED drops the pages (private: they read back zero; shared: from the object). */
+  madvise(mm: MmRef, addr: number, len: number, advice: number): number {
+    addr >>>= 0;
+    len >>>= 0;
+    if (!pageAligned(addr) || addr >= USER_TOP || len > USER_TOP - addr) return -EINVAL;
+    if (advice !== MADV_DONTNEED) return -EINVAL;
+    if (len === 0) return 0;
+    const end = (addr + len + PAGE_SIZE - 1) & PAGE_MASK;
+    const { i32, spinner, ops } = this.k;
+    const mb = mm >>> 2;
+    downRead(i32, mb + MM.mmapLock, spinner);
+    try {
+      let cursor = addr;
+      ops.misc.enterLazyMmu();
+      for (let i = this.vmas.firstEndingAbove(mb, addr); i < this.vmas.count(mb) && cursor < end; i++) {
+        const v = this.vmas.read(mb, i);
+        if (v.start > cursor) break;
+        this.zapRange(mm, Math.max(v.start, addr), Math.min(v.end, end >>> 0));
+        cursor = v.end;
+      }
+      ops.misc.leaveLazyMmu();
+      this.flushAndFree(mm, addr, end >>> 0);
+      return cursor < end ? -ENOMEM : 0;
+    } finally {
+      upRead(i32, mb + MM.mmapLock);
+    }
+  }
+
+  /** brk: grow or shrink the heap VMA; returns the new break (or the old one on failure). */
+  brk(mm: MmRef, requested: number): number {
+    const { i32, spinner } = this.k;
+    const mb = mm >>> 2;
+    downWrite(i32, mb + MM.mmapLock, spinner);
+    try {
+      if (i32[mb + MM.brkStart] === 0) {
+        const base = this.vmas.findFreeRange(mb, 64 * 1024 * 1024, MMAP_BASE / 2, MMAP_BASE);
+        if (base < 0) return 0;
+        i32[mb + MM.brkStart] = base;
+        i32[mb + MM.brk] = base;
+      }
+      const start = i32[mb + MM.brkStart]! >>> 0;
+      const cur = i32[mb + MM.brk]! >>> 0;
+      requested >>>= 0;
+      if (requested === 0 || requested < start) return cur;
+      const curTop = (cur + PAGE_SIZE - 1) & PAGE_MASK;
+      const newTop = (requested + PAGE_SIZE - 1) & PAGE_MASK;
+      if (newTop > curTop) {
+        if (newTop > USER_TOP || this.vmas.overlaps(mb, curTop, newTop)) return cur;
+        const i = curTop > start ? this.vmas.find(mb, curTop - 1) : -1;
+        if (i >= 0) {
+          const v = this.vmas.read(mb, i);
+          this.vmas.update(mb, i, { ...v, end: newTop });
+        } else if (!this.vmas.insert(mb, { start: curTop, end: newTop, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS, shmem: 0, pgoff: 0 })) {
+          return cur;
+        }
+      } else if (newTop < curTop) {
+        this.unmapLocked(mm, newTop, curTop);
+      }
+      i32[mb + MM.brk] = requested;
+      return requested;
+    } finally {
+      upWrite(i32, mb + MM.mmapLock);
+    }
+  }
+
+  /**
+   * exit_mmap: the last user is gone. Move every CPU still holding the mm (lazily) to init_mm,
+   * tell the backend (it may unpin), zap everything, free the page tables and the directory.
+   */
+  private exitMmap(mm: MmRef): void {
+    const { i32, ops } = this.k;
+    const mb = mm >>> 2;
+    this.flusher.leaveMm(mm);
+    this.flusher.evictMm(mm);
+    ops.mmu.exitMmap(mm);
+    ops.misc.enterLazyMmu();
+    while (this.vmas.count(mb) > 0) {
+      const v = this.vmas.read(mb, 0);
+      this.zapRange(mm, v.start, v.end);
+      this.vmas.remove(mb, 0);
+      if (v.shmem !== 0) this.shmem.put(v.shmem);
+    }
+    ops.misc.leaveLazyMmu();
+    // No CPU has the mm loaded any more (evictMm waited), so no TLB can reach these frames.
+    for (const f of this.gather) this.frames.put(f as Pfn);
+    this.gather.length = 0;
+    this.pt.pgdFree(mm, this.pgd(mm));
+    i32[mb + MM.pgd] = 0;
+    // ORDERING: frees the slot for alloc's compareExchange-free scan under tableLock.
+    Atomics.store(i32, mb + MM.users, 0);
+  }
+}
+
+/** TLB_FLUSH_ALL re-exported for callers that flush whole address spaces. */
+export { TLB_FLUSH_ALL };

@@ -1,0 +1,142 @@
+/**
+ * Cross-CPU function calls: smp_call_function_many over per-CPU call queues, the mechanism
+ * every native shootdown rides on. Runs on a vCPU worker.
+ *
+ * Each (initiator, target) pair owns one call_single_data in guest memory. The initiator fills
+ * it, sets CSD_FLAG_LOCK, pushes it on the target's lock-free queue (llist_add), and sends an
+ * IPI only when the queue was empty — a non-empty queue already has an IPI on its way. It then
+ * waits for every target to clear the flag. A target's interrupt handler takes its whole queue
+ * (llist_del_all), runs each function, and clears each flag as the acknowledgement.
+ *
+ * Why this cannot deadlock: a CPU waiting for acknowledgements takes interrupts while it spins
+ * (Spinner.pause), so requests queued to it are served even while its own are in flight.
+ *
+ * Memory ordering, initiator I and target T:
+ *   I: plain stores of the CSD fields; Atomics.store(flags, LOCK); CAS(T.queue, old, csd)
+ *   T: Atomics.exchange(T.queue, 0) — sees the CAS, hence the fields; runs; Atomics.store(flags, 0)
+ *   I: Atomics.load(flags) == 0 — sees T's store, hence everything T did before it (the flush).
+ */
+import { performance } from 'node:perf_hooks';
+import { InternalError } from '../errors.js';
+import { WaitKind } from '../hw/layout.js';
+import { CpuMask } from '../pv/cpumask.js';
+import type { FlushInfo, MmRef } from '../pv/ops.js';
+import type { KernelContext } from './context.js';
+import { CSD, CSD_FLAG_LOCK, CallFunc, PERCPU } from './layout.js';
+
+/** What a queued call carries; the receiving side reads it back into this shape. */
+export interface CallArgs {
+  func: CallFunc;
+  info: FlushInfo;
+}
+
+export type CallHandler = (func: CallFunc, info: FlushInfo, src: number) => void;
+
+export class SmpCalls {
+  private readonly targets = new CpuMask();
+  private readonly ipiMask = new CpuMask();
+  /** Scratch FlushInfo for the receiving side (never retained by handlers). */
+  private readonly incoming: FlushInfo = { mm: 0 as MmRef, start: 0, end: 0, newTlbGen: 0, freedTables: false };
+  private readonly drained: number[] = [];
+  private handler: CallHandler | undefined;
+
+  constructor(private readonly k: KernelContext) {}
+
+  setHandler(handler: CallHandler): void {
+    this.handler = handler;
+  }
+
+  /**
+   * smp_call_function_many(mask, func, info, wait=1): run `func` on every CPU in `mask` (never
+   * this one) and return when all have. Returns the number of IPIs sent.
+   */
+  callMany(mask: CpuMask, func: CallFunc, info: FlushInfo, vector: number): number {
+    const { i32, layout, cpu, counters } = this.k;
+    const t0 = performance.now();
+    this.targets.copyFrom(mask);
+    this.targets.clear(cpu);
+    this.ipiMask.assign(0, 0);
+    for (let c = this.targets.next(0); c >= 0; c = this.targets.next(c + 1)) {
+      const index = layout.csdIndex(cpu, c);
+      const csd = layout.csdBase(index);
+      // ORDERING: pairs with the target's Atomics.store(flags, 0) in runQueue: the CSD is ours again.
+      if ((Atomics.load(i32, csd + CSD.flags) & CSD_FLAG_LOCK) !== 0) {
+        throw new InternalError(`cpu ${cpu}: call_single_data for cpu ${c} still locked (nested smp_call_function_many?)`);
+      }
+      i32[csd + CSD.func] = func;
+      i32[csd + CSD.src] = cpu;
+      i32[csd + CSD.mm] = info.mm;
+      i32[csd + CSD.start] = info.start;
+      i32[csd + CSD.end] = info.end;
+      i32[csd + CSD.newTlbGen] = info.newTlbGen;
+      i32[csd + CSD.freedTables] = info.freedTables ? 1 : 0;
+      Atomics.store(i32, csd + CSD.flags, CSD_FLAG_LOCK);
+      if (this.llistAdd(layout.percpuBase(c) + PERCPU.callQueue, csd + CSD.next, index + 1)) this.ipiMask.set(c);
+      counters.callRequestsSent++;
+    }
+    let ipis = 0;
+    if (!this.ipiMask.isEmpty()) {
+      ipis = this.ipiMask.count();
+      this.k.ops.apic.sendIpiMask(this.ipiMask, vector);
+    }
+    this.waitForAcks();
+    this.k.histograms.smpCall.record((performance.now() - t0) * 1e6);
+    return ipis;
+  }
+
+  /** llist_add: push `value` (CSD index + 1) on the queue at `headWord`. True if it was empty. */
+  private llistAdd(headWord: number, nextWord: number, value: number): boolean {
+    const i32 = this.k.i32;
+    for (;;) {
+      const old = Atomics.load(i32, headWord);
+      Atomics.store(i32, nextWord, old);
+      // ORDERING: the CAS publishes the CSD; pairs with runQueue's Atomics.exchange of the head.
+      if (Atomics.compareExchange(i32, headWord, old, value) === old) return old === 0;
+    }
+  }
+
+  private waitForAcks(): void {
+    const { i32, layout, cpu, spinner } = this.k;
+    for (let c = this.targets.next(0); c >= 0; c = this.targets.next(c + 1)) {
+      const flags = layout.csdBase(layout.csdIndex(cpu, c)) + CSD.flags;
+      // ORDERING: pairs with the target's Atomics.store(flags, 0) after it ran the function.
+      if ((Atomics.load(i32, flags) & CSD_FLAG_LOCK) === 0) continue;
+      spinner.begin(WaitKind.CallAck, c);
+      while ((Atomics.load(i32, flags) & CSD_FLAG_LOCK) !== 0) spinner.pause();
+      spinner.end();
+    }
+  }
+
+  /**
+   * generic_smp_call_function_interrupt: run every request queued to this CPU, oldest first,
+   * acknowledging each. Interrupt context (IF clear).
+   */
+  runQueue(): void {
+    const { i32, layout, cpu, counters } = this.k;
+    // ORDERING: llist_del_all; pairs with llistAdd's compareExchange.
+    let entry = Atomics.exchange(i32, layout.percpuBase(cpu) + PERCPU.callQueue, 0);
+    const list = this.drained;
+    list.length = 0;
+    while (entry !== 0) {
+      list.push(entry - 1);
+      entry = Atomics.load(i32, layout.csdBase(entry - 1) + CSD.next);
+    }
+    const handler = this.handler;
+    if (handler === undefined) throw new InternalError(`cpu ${cpu}: call queue has no handler`);
+    const info = this.incoming;
+    for (let i = list.length - 1; i >= 0; i--) {
+      const csd = layout.csdBase(list[i]!);
+      const func = i32[csd + CSD.func]! as CallFunc;
+      info.mm = i32[csd + CSD.mm]! as MmRef;
+      info.start = i32[csd + CSD.start]!;
+      info.end = i32[csd + CSD.end]!;
+      info.newTlbGen = i32[csd + CSD.newTlbGen]!;
+      info.freedTables = i32[csd + CSD.freedTables] === 1;
+      handler(func, info, i32[csd + CSD.src]!);
+      counters.callRequestsHandled++;
+      // ORDERING: the acknowledgement; pairs with waitForAcks' Atomics.load. Everything the
+      // handler did (the TLB flush) happens before it.
+      Atomics.store(i32, csd + CSD.flags, 0);
+    }
+  }
+}

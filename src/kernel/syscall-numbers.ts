@@ -1,0 +1,57 @@
+/**
+ * System call numbers: Linux's generic table as RISC-V uses it (include/uapi/asm-generic/
+ * unistd.h), REFERENCE.md. The kernel dispatches on these; guest programs' libc calls by them.
+ */
+export const SYS_write = 64;
+export const SYS_exit = 93;
+export const SYS_exit_group = 94;
+export const SYS_set_tid_address = 96;
+export const SYS_futex = 98;
+export const SYS_nanosleep = 101;
+export const SYS_clock_gettime = 113;
+export const SYS_sched_yield = 124;
+export const SYS_getpid = 172;
+export const SYS_gettid = 178;
+export const SYS_brk = 214;
+export const SYS_munmap = 215;
+export const SYS_clone = 220;
+export const SYS_mmap = 222;
+export const SYS_mprotect = 226;
+export const SYS_madvise = 233;
+export const SYS_membarrier = 283;
+
+// clone flags (include/uapi/linux/sched.h).
+export const CLONE_VM = 0x00000100;
+export const CLONE_FS = 0x00000200;
+export const CLONE_FILES = 0x00000400;
+export const CLONE_SIGHAND = 0x00000800;
+export const CLONE_THREAD = 0x00010000;
+export const CLONE_SYSVSEM = 0x00040000;
+export const CLONE_SETTLS = 0x00080000;
+export const CLONE_PARENT_SETTID = 0x00100000;
+export const CLONE_CHILD_CLEARTID = 0x00200000;
+export const CLONE_DETACHED = 0x00400000;
+export const CLONE_CHILD_SETTID = 0x01000000;
+
+// futex ops (include/uapi/linux/futex.h).
+export const FUTEX_WAIT = 0;
+export const FUTEX_WAKE = 1;
+export const FUTEX_WAIT_BITSET = 9;
+export const FUTEX_WAKE_BITSET = 10;
+export const FUTEX_PRIVATE_FLAG = 128;
+export const FUTEX_CLOCK_REALTIME = 256;
+export const FUTEX_BITSET_MATCH_ANY = -1;
+
+// membarrier commands (include/uapi/linux/membarrier.h).
+export const MEMBARRIER_CMD_QUERY = 0;
+export const MEMBARRIER_CMD_PRIVATE_EXPEDITED = 1 << 3;
+export const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED = 1 << 4;
+
+export const CLOCK_REALTIME = 0;
+export const CLOCK_MONOTONIC = 1;
+
+/**
+ * Kernel-internal: the system call put the task to sleep; its result is delivered when it is
+ * woken (like ERESTARTSYS, never seen by a guest).
+ */
+export const SYSCALL_BLOCKED = -0x7fff0001;

@@ -1,0 +1,46 @@
+/**
+ * What a run is asked to do, after the CLI or a library caller has validated it. Main thread.
+ */
+
+/** Most vCPUs one machine can have: cpumasks are two 32-bit words in guest memory. */
+export const MAX_CPUS = 64;
+/** Timer frequency bounds for --hz: Linux offers 100..1000; 1 Hz is allowed for quiet runs. */
+export const MIN_HZ = 1;
+export const MAX_HZ = 1000;
+/** Linux's common CONFIG_HZ_250 default. */
+export const DEFAULT_HZ = 250;
+/** Default wait limit before a watchdog names the stuck CPU: a few seconds, ample on a busy 2-core host. */
+export const DEFAULT_WATCHDOG_MS = 5000;
+
+export interface MachineConfig {
+  /** Backend name, one of `backends` (native for now). */
+  backend: string;
+  /** Number of vCPUs, 1..MAX_CPUS. */
+  cpus: number;
+  /** Guest RAM in bytes. */
+  memBytes: number;
+  /** LAPIC timer interrupts per second per vCPU. */
+  hz: number;
+  /** Workload name, one of `workloads`. */
+  workload: string;
+  /** Stop condition: run for this many seconds ... */
+  seconds?: number;
+  /** ... or until this many operations in total have completed. */
+  ops?: number;
+  /** Watchdog limit in milliseconds for any cross-CPU wait. */
+  watchdogMs: number;
+  /** Optional workload parameters (name=value), validated by the workload. */
+  params?: Record<string, number>;
+}
+
+export function defaultConfig(): MachineConfig {
+  return {
+    backend: 'native',
+    cpus: 4,
+    memBytes: 256 * 1024 * 1024,
+    hz: DEFAULT_HZ,
+    workload: 'tlb_flush1',
+    seconds: 2,
+    watchdogMs: DEFAULT_WATCHDOG_MS,
+  };
+}

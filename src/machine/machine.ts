@@ -1,0 +1,144 @@
+/**
+ * A machine: guest RAM, the machine block, the clock, and one worker per vCPU. `run()` boots
+ * it, runs the workload to its stop condition, collects every vCPU's statistics and returns the
+ * report. Main thread.
+ */
+import { Piscina } from 'piscina';
+import { ConfigError, InternalError, MachineAbortedError, PvemuError, SelfCheckError, WatchdogError } from '../errors.js';
+import { MACHINE_CTL, RunState, machineBlockBytes } from '../hw/layout.js';
+import { GuestRam } from '../hw/memory.js';
+import { findBackend } from '../hv/registry.js';
+import { buildReport, type Report } from '../stats/report.js';
+import type { VcpuStatsSnapshot } from '../stats/snapshot.js';
+import { findWorkload } from '../workloads/registry.js';
+import type { VcpuExit, VcpuFailure } from '../vcpu/task-args.js';
+import { MachineClock } from './clock.js';
+import { MAX_CPUS, MAX_HZ, MIN_HZ, type MachineConfig } from './config.js';
+import type { RunResult } from './result.js';
+import { VcpuHandle } from './vcpu-handle.js';
+import { vcpuWorkerPath } from './worker-entry.js';
+
+export class Machine {
+  private handles: VcpuHandle[] = [];
+
+  constructor(readonly config: MachineConfig) {
+    validate(config);
+  }
+
+  /** Boot, run the workload, and report. Throws a PvemuError if a vCPU failed. */
+  async run(): Promise<Report> {
+    return buildReport(this.config, await this.runRaw());
+  }
+
+  /** Live statistics from every vCPU (comlink; answered between run slices). */
+  snapshot(): Promise<VcpuStatsSnapshot[]> {
+    return Promise.all(this.handles.map((h) => h.snapshot()));
+  }
+
+  /** Boot and run; the unshaped result. */
+  async runRaw(): Promise<RunResult> {
+    const cfg = this.config;
+    const ram = GuestRam.allocate(cfg.memBytes);
+    const machineSab = new SharedArrayBuffer(machineBlockBytes(cfg.cpus));
+    const words = new Int32Array(machineSab);
+    Atomics.store(words, MACHINE_CTL.runState, RunState.Running);
+    const clock = new MachineClock(words, cfg.cpus);
+    const pool = new Piscina({
+      filename: vcpuWorkerPath(),
+      minThreads: cfg.cpus,
+      maxThreads: cfg.cpus,
+      concurrentTasksPerWorker: 1,
+      idleTimeout: 1000,
+    });
+    let stopTimer: NodeJS.Timeout | undefined;
+    try {
+      clock.start();
+      this.handles = [];
+      for (let cpu = 0; cpu < cfg.cpus; cpu++) {
+        this.handles.push(new VcpuHandle(pool, {
+          cpu,
+          cpus: cfg.cpus,
+          ram: ram.sab,
+          machine: machineSab,
+          backend: cfg.backend,
+          workload: cfg.workload,
+          params: cfg.params ?? {},
+          ops: cfg.ops ?? 0,
+          hz: cfg.hz,
+          watchdogMs: cfg.watchdogMs,
+        }));
+      }
+      if (cfg.ops === undefined) {
+        stopTimer = setTimeout(() => {
+          // ORDERING: pairs with the workload's stopRequested() Atomics.load of runState.
+          Atomics.compareExchange(words, MACHINE_CTL.runState, RunState.Running, RunState.StopRequested);
+        }, (cfg.seconds ?? 2) * 1000);
+      }
+      const exits = await Promise.all(this.handles.map((h) => h.exit.catch((e: unknown) => workerCrash(e, words))));
+      return this.collect(exits, words);
+    } finally {
+      if (stopTimer !== undefined) clearTimeout(stopTimer);
+      clock.stop();
+      for (const h of this.handles) h.close();
+      await pool.destroy();
+    }
+  }
+
+  private collect(exits: VcpuExit[], words: Int32Array): RunResult {
+    const failures = exits.map((e) => e.failure).filter((f): f is VcpuFailure => f !== undefined);
+    if (failures.length > 0) throw failureError(firstCause(failures, words));
+    const perCpu = exits.map((e) => e.stats);
+    const start = Math.min(...perCpu.map((s) => s.workStartNs).filter((t) => t > 0));
+    const end = Math.max(...perCpu.map((s) => s.workEndNs));
+    const consoleText = exits.flatMap((e) => e.console).sort((a, b) => a.atNs - b.atNs).map((c) => c.text).join('');
+    const exitStatus = Atomics.load(words, MACHINE_CTL.exitStatus);
+    const failLine = consoleText.split('\n').find((l) => l.startsWith('FAIL:'));
+    return {
+      elapsedNs: Number.isFinite(start) && end > start ? end - start : 0,
+      perCpu,
+      exitStatus,
+      console: consoleText,
+      selfCheck: exitStatus === 0
+        ? { passed: true, message: `${this.config.workload}: self-check passed` }
+        : { passed: false, message: failLine ?? `${this.config.workload}: init exited with status ${exitStatus}` },
+    };
+  }
+}
+
+function validate(cfg: MachineConfig): void {
+  if (findBackend(cfg.backend) === undefined) throw new ConfigError('backend', `unknown backend ${cfg.backend}`);
+  if (findWorkload(cfg.workload) === undefined) throw new ConfigError('workload', `unknown workload ${cfg.workload}`);
+  if (!Number.isInteger(cfg.cpus) || cfg.cpus < 1 || cfg.cpus > MAX_CPUS) {
+    throw new ConfigError('cpus', `must be an integer from 1 to ${MAX_CPUS}, got ${cfg.cpus}`);
+  }
+  if (!Number.isInteger(cfg.hz) || cfg.hz < MIN_HZ || cfg.hz > MAX_HZ) {
+    throw new ConfigError('hz', `must be an integer from ${MIN_HZ} to ${MAX_HZ}, got ${cfg.hz}`);
+  }
+}
+
+/** A worker whose task rejected (it threw outside the vCPU's own guard): abort the machine. */
+function workerCrash(e: unknown, words: Int32Array): VcpuExit {
+  Atomics.store(words, MACHINE_CTL.runState, RunState.Aborted);
+  throw e instanceof Error ? e : new InternalError(String(e));
+}
+
+/** The failure that started it: the CPU that aborted first, not those that saw the abort. */
+function firstCause(failures: VcpuFailure[], words: Int32Array): VcpuFailure {
+  const first = Atomics.load(words, MACHINE_CTL.abortCpu) - 1;
+  return failures.find((f) => f.cpu === first && f.name !== 'MachineAbortedError')
+    ?? failures.find((f) => f.name !== 'MachineAbortedError')
+    ?? failures[0]!;
+}
+
+/** Rebuild the project's error class on the main thread (structured clone drops classes). */
+function failureError(f: VcpuFailure): PvemuError {
+  const where = `cpu ${f.cpu}${f.tid !== 0 ? `, task ${f.tid}` : ''}${f.lastSyscall >= 0 ? `, last syscall ${f.lastSyscall}` : ''}`;
+  const message = `${f.message} (${where})${f.stack !== undefined ? `\n${f.stack}` : ''}`;
+  switch (f.name) {
+    case 'WatchdogError': return new WatchdogError(message);
+    case 'MachineAbortedError': return new MachineAbortedError(message);
+    case 'SelfCheckError': return new SelfCheckError(message);
+    case 'ConfigError': return new InternalError(message);
+    default: return new InternalError(`${f.name}: ${message}`);
+  }
+}

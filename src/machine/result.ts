@@ -1,0 +1,23 @@
+/**
+ * The raw outcome of one machine run, before it is shaped into a Report. Main thread.
+ */
+import type { VcpuStatsSnapshot } from '../stats/snapshot.js';
+
+export interface SelfCheckResult {
+  /** True when the workload's own result check passed. */
+  passed: boolean;
+  /** What was checked, or what failed. */
+  message: string;
+}
+
+export interface RunResult {
+  /** Host nanoseconds from the workload's start barrier to its last operation. */
+  elapsedNs: number;
+  /** One snapshot per vCPU, index = CPU id. */
+  perCpu: VcpuStatsSnapshot[];
+  selfCheck: SelfCheckResult;
+  /** Guest exit_group status of the workload's init task. */
+  exitStatus: number;
+  /** Guest console output (the write system call), in order. */
+  console: string;
+}

@@ -1,0 +1,73 @@
+/**
+ * Exact event counts kept by one vCPU (DESIGN.md section 7, lens 1). Each vCPU worker owns one
+ * `VcpuCounters` in worker-local memory and increments plain fields on its hot paths (no
+ * Atomics: nobody else reads them until the worker hands a snapshot to the main thread).
+ */
+
+export class VcpuCounters {
+  /** Workload operations completed by tasks on this vCPU (the throughput figure). */
+  ops = 0;
+
+  /** Shootdowns initiated here: calls of pv_mmu_ops.flushTlbOthers. */
+  shootdowns = 0;
+  /** CPUs named in those calls' masks, summed. */
+  shootdownTargets = 0;
+  /** Guest IPIs those shootdowns sent. */
+  shootdownIpis = 0;
+  /** Targets not interrupted because they were lazy (or, later, preempted): flushed on next switch-in. */
+  shootdownDeferred = 0;
+
+  /** IPIs this vCPU sent (ICR writes and sendIpiMask destinations). */
+  ipisSent = 0;
+  /** IPIs this vCPU accepted from its IRR and handled. */
+  ipisHandled = 0;
+  /** Remote flush requests this vCPU served and acknowledged. */
+  flushRequestsHandled = 0;
+  /** smp_call_function requests this vCPU queued to others. */
+  callRequestsSent = 0;
+  /** smp_call_function requests this vCPU ran. */
+  callRequestsHandled = 0;
+
+  tlbHits = 0;
+  tlbMisses = 0;
+  tlbWalks = 0;
+  tlbFlushesFull = 0;
+  tlbFlushesSingle = 0;
+  tlbFlushesGlobal = 0;
+
+  /** Page faults taken (every kind). */
+  pageFaults = 0;
+  /** Faults resolved by mapping a fresh zeroed frame. */
+  faultsDemandZero = 0;
+  /** Faults that became a SIGSEGV for the task (bad address or protection). */
+  faultsSegv = 0;
+
+  syscalls = 0;
+  timerInterrupts = 0;
+  contextSwitches = 0;
+  /** Times this vCPU entered safeHalt with nothing to run. */
+  halts = 0;
+  /** Lazy-TLB switch-ins that found the mm's tlb_gen ahead and flushed. */
+  lazyFlushes = 0;
+  framesAllocated = 0;
+  framesFreed = 0;
+}
+
+export type CounterName = {
+  [K in keyof VcpuCounters]: VcpuCounters[K] extends number ? K : never;
+}[keyof VcpuCounters];
+
+/** A plain-object copy, safe to post between threads. */
+export type CounterSnapshot = Record<CounterName, number>;
+
+export function snapshotCounters(c: VcpuCounters): CounterSnapshot {
+  return { ...c };
+}
+
+export function sumCounters(all: readonly CounterSnapshot[]): CounterSnapshot {
+  const total = snapshotCounters(new VcpuCounters());
+  for (const one of all) {
+    for (const key of Object.keys(total) as CounterName[]) total[key] += one[key];
+  }
+  return total;
+}

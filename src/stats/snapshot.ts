@@ -1,0 +1,23 @@
+/**
+ * What a vCPU worker hands to the main thread when asked (comlink) or when it finishes: its
+ * exact counts and its latency histograms, in a form that survives structured clone.
+ */
+import type { CounterSnapshot } from './counters.js';
+
+/** An HDR histogram serialised with hdr-histogram-js's compressed base64 encoding. */
+export type EncodedHistogram = string;
+
+export interface VcpuStatsSnapshot {
+  cpu: number;
+  counters: CounterSnapshot;
+  /** Initiator critical path of each shootdown: flushTlbOthers entry to return, host ns. */
+  shootdownLatency: EncodedHistogram;
+  /** Target side: one remote flush request from dequeue to acknowledgement, host ns. */
+  flushHandlerLatency: EncodedHistogram;
+  /** smp_call_function_many round trips (queue, IPI, handle, acknowledge), host ns. */
+  smpCallLatency: EncodedHistogram;
+  /** Host ns when the first workload thread on this vCPU started measured work (0: none). */
+  workStartNs: number;
+  /** Host ns when the last workload thread on this vCPU ended it (0: none). */
+  workEndNs: number;
+}

@@ -1,0 +1,52 @@
+/**
+ * The piscina task that is one vCPU: what the main thread hands it, and what it hands back.
+ * SharedArrayBuffers travel in the arguments (never a transfer list); the MessagePort for
+ * comlink control is the only transferred object.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { VcpuStatsSnapshot } from '../stats/snapshot.js';
+
+export interface VcpuTaskArgs {
+  cpu: number;
+  cpus: number;
+  ram: SharedArrayBuffer;
+  machine: SharedArrayBuffer;
+  backend: string;
+  workload: string;
+  params: Record<string, number>;
+  /** Total workload operations, 0 = until the stop request. */
+  ops: number;
+  hz: number;
+  watchdogMs: number;
+  control: MessagePort;
+}
+
+/** A line the guest wrote to its console, with the guest time it was written. */
+export interface ConsoleChunk {
+  atNs: number;
+  text: string;
+}
+
+/** Why a vCPU stopped with an error: enough to name the culprit. */
+export interface VcpuFailure {
+  cpu: number;
+  /** The error class name (WatchdogError, InternalError, ...). */
+  name: string;
+  message: string;
+  /** Task running when it failed (0: none), its last system call (-1: none). */
+  tid: number;
+  lastSyscall: number;
+  stack?: string;
+}
+
+export interface VcpuExit {
+  stats: VcpuStatsSnapshot;
+  console: ConsoleChunk[];
+  failure?: VcpuFailure;
+}
+
+/** What the main thread may ask a running vCPU over comlink (never on a hot path). */
+export interface VcpuControl {
+  /** Counts and histograms so far. */
+  snapshot(): VcpuStatsSnapshot;
+}

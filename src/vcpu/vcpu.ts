@@ -1,0 +1,205 @@
+/**
+ * One virtual CPU, worker side: hardware, pv ops, guest kernel, and the run loop. Runs on its
+ * own worker thread (one piscina task that returns only when the machine stops).
+ *
+ * The run loop is a small state machine: Booting -> Running -> Finished. Running executes the
+ * kernel's scheduling loop in slices of SLICE_MS and yields to the event loop between slices,
+ * so comlink control messages are answered; nothing on the IPI or flush path waits for that.
+ */
+import { performance } from 'node:perf_hooks';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { MachineAbortedError, PvemuError, WatchdogError } from '../errors.js';
+import { ActivityPublisher } from '../hw/activity.js';
+import { hostNowNs } from '../hw/clock.js';
+import { VcpuHardware } from '../hw/cpu.js';
+import { MACHINE_CTL, RunState, VCPU_BLOCK, VcpuActivity, vcpuBase } from '../hw/layout.js';
+import { GuestRam } from '../hw/memory.js';
+import { findBackend } from '../hv/registry.js';
+import type { KernelContext, MachinePort } from '../kernel/context.js';
+import { Kernel } from '../kernel/kernel.js';
+import { KernelLayout } from '../kernel/layout.js';
+import { Spinner } from '../kernel/sync.js';
+import { buildPvOps } from '../pv/bind.js';
+import type { CpuMask } from '../pv/cpumask.js';
+import type { FlushInfo, PvOps } from '../pv/ops.js';
+import { snapshotCounters, VcpuCounters } from '../stats/counters.js';
+import { LatencyHistogram } from '../stats/histogram.js';
+import type { VcpuStatsSnapshot } from '../stats/snapshot.js';
+import { startProgram } from '../workloads/harness.js';
+import { findWorkload } from '../workloads/registry.js';
+import { Sys, type WorkMeter } from '../workloads/sys.js';
+import type { ConsoleChunk, VcpuExit, VcpuFailure, VcpuTaskArgs } from './task-args.js';
+
+/** Run-loop slice: how long the vCPU runs guest work before it lets its event loop breathe. */
+const SLICE_MS = 5;
+/** Longest single halt: bounded so a lost doorbell could never stall a CPU past one slice. */
+const HALT_MS = SLICE_MS;
+
+type VcpuState = 'booting' | 'running' | 'finished';
+
+export class Vcpu implements WorkMeter, MachinePort {
+  readonly hw: VcpuHardware;
+  readonly ops: PvOps;
+  readonly kernel: Kernel;
+  readonly counters = new VcpuCounters();
+  readonly histograms = {
+    shootdown: new LatencyHistogram(),
+    flushHandler: new LatencyHistogram(),
+    smpCall: new LatencyHistogram(),
+  };
+  private readonly activity: ActivityPublisher;
+  private readonly words: Int32Array;
+  private readonly consoleOut: ConsoleChunk[] = [];
+  private state: VcpuState = 'booting';
+  private workStartNs = 0;
+  private workEndNs = 0;
+
+  constructor(private readonly args: VcpuTaskArgs) {
+    const backend = findBackend(args.backend);
+    const workload = findWorkload(args.workload);
+    if (backend === undefined || workload === undefined) {
+      throw new PvemuError(`cpu ${args.cpu}: unknown backend ${args.backend} or workload ${args.workload}`);
+    }
+    const ram = new GuestRam(args.ram);
+    this.words = new Int32Array(args.machine);
+    this.hw = new VcpuHardware({ cpu: args.cpu, cpus: args.cpus, ram, machineWords: this.words, counters: this.counters });
+    this.activity = new ActivityPublisher(this.words, args.cpu);
+    const spinner = new Spinner(this.hw, this.activity, args.watchdogMs);
+    // The kernel lends native_flush_tlb_others to the backend; it exists once the kernel does.
+    const guest = { nativeFlushTlbOthers: (mask: CpuMask, info: FlushInfo) => this.kernel.nativeFlushTlbOthers(mask, info) };
+    this.ops = buildPvOps(backend, { hw: this.hw, guest });
+    const ctx: KernelContext = {
+      machine: this,
+      cpu: args.cpu,
+      cpus: args.cpus,
+      ops: this.ops,
+      ram,
+      i32: ram.i32,
+      layout: new KernelLayout(ram.size),
+      counters: this.counters,
+      spinner,
+      activity: this.activity,
+      user: this.hw.mmu,
+      histograms: this.histograms,
+    };
+    const entry = { syscall: (n: number, a0: number, a1: number, a2: number, a3: number, a4: number, a5: number) =>
+      this.kernel.syscalls.dispatch(n, a0, a1, a2, a3, a4, a5) };
+    const harness = { workload, cpus: args.cpus, params: args.params, ops: args.ops };
+    this.kernel = new Kernel(ctx, {
+      hz: args.hz,
+      loader: (_tid, userSp) => startProgram(new Sys(entry, this.hw.mmu, this), userSp, harness),
+    });
+  }
+
+  /** The whole life of this vCPU. Never throws: a failure aborts the machine and is returned. */
+  async run(): Promise<VcpuExit> {
+    try {
+      this.activity.set(VcpuActivity.Booting);
+      if (this.args.cpu === 0) this.kernel.bootPrimary();
+      else await this.waitForStartup();
+      this.state = 'running';
+      this.activity.set(VcpuActivity.Kernel);
+      while (this.state === 'running') {
+        const until = performance.now() + SLICE_MS;
+        this.kernel.runUntil(until, () => performance.now(), () => this.machineStopped(), HALT_MS);
+        if (this.machineStopped()) this.state = 'finished';
+        else await yieldToEventLoop();
+      }
+      // Interrupts sent before the power-off are in our IRR (they precede the runState store
+      // that stopped us): take them, so every IPI sent is also handled.
+      if (Atomics.load(this.words, MACHINE_CTL.runState) === RunState.Shutdown) {
+        this.hw.interruptsEnabled = true;
+        this.hw.takeInterrupts();
+      }
+      this.activity.set(VcpuActivity.Finished);
+      return { stats: this.snapshot(), console: this.consoleOut };
+    } catch (e) {
+      const failure = this.describeFailure(e);
+      this.abortMachine();
+      this.activity.set(VcpuActivity.Finished);
+      return { stats: this.snapshot(), console: this.consoleOut, failure };
+    }
+  }
+
+  /** An AP sleeps until the boot CPU's STARTUP IPI, then brings itself up. */
+  private async waitForStartup(): Promise<void> {
+    const started = performance.now();
+    while (this.hw.apic.startupVector() < 0) {
+      if (this.machineStopped()) throw new MachineAbortedError(`cpu ${this.args.cpu}: machine stopped before bring-up`);
+      if (performance.now() - started > this.args.watchdogMs) {
+        throw new WatchdogError(`watchdog: cpu ${this.args.cpu} waited ${this.args.watchdogMs} ms for its STARTUP IPI from cpu 0`);
+      }
+      this.hw.apic.waitForStartup(HALT_MS);
+      await yieldToEventLoop();
+    }
+    this.hw.apic.acceptStartup();
+    this.counters.ipisHandled = this.hw.apic.ipisAccepted;
+    this.kernel.bootSecondary();
+  }
+
+  private machineStopped(): boolean {
+    const s = Atomics.load(this.words, MACHINE_CTL.runState);
+    return s === RunState.Shutdown || s === RunState.Aborted;
+  }
+
+  private abortMachine(): void {
+    // ORDERING: the first failing CPU names itself; every waiter polls runState (Spinner.pause).
+    Atomics.compareExchange(this.words, MACHINE_CTL.abortCpu, 0, this.args.cpu + 1);
+    Atomics.store(this.words, MACHINE_CTL.runState, RunState.Aborted);
+    for (let c = 0; c < this.args.cpus; c++) this.hw.bus.ring(c);
+  }
+
+  private describeFailure(e: unknown): VcpuFailure {
+    const b = vcpuBase(this.args.cpu);
+    return {
+      cpu: this.args.cpu,
+      name: e instanceof Error ? e.name : 'Error',
+      message: e instanceof Error ? e.message : String(e),
+      tid: Atomics.load(this.words, b + VCPU_BLOCK.currentTid),
+      lastSyscall: Atomics.load(this.words, b + VCPU_BLOCK.lastSyscall),
+      ...(e instanceof PvemuError ? {} : { stack: e instanceof Error ? e.stack : undefined }),
+    };
+  }
+
+  snapshot(): VcpuStatsSnapshot {
+    return {
+      cpu: this.args.cpu,
+      counters: snapshotCounters(this.counters),
+      shootdownLatency: this.histograms.shootdown.encode(),
+      flushHandlerLatency: this.histograms.flushHandler.encode(),
+      smpCallLatency: this.histograms.smpCall.encode(),
+      workStartNs: this.workStartNs,
+      workEndNs: this.workEndNs,
+    };
+  }
+
+  // --- MachinePort ---
+  powerOff(status: number): void {
+    Atomics.store(this.words, MACHINE_CTL.exitStatus, status);
+    // ORDERING: exit status before the state change; the main thread reads it after seeing Shutdown.
+    Atomics.compareExchange(this.words, MACHINE_CTL.runState, RunState.Running, RunState.Shutdown);
+    Atomics.compareExchange(this.words, MACHINE_CTL.runState, RunState.StopRequested, RunState.Shutdown);
+    for (let c = 0; c < this.args.cpus; c++) this.hw.bus.ring(c);
+  }
+
+  console(text: string): void {
+    this.consoleOut.push({ atNs: hostNowNs(), text });
+  }
+
+  // --- WorkMeter ---
+  stopRequested(): boolean {
+    return Atomics.load(this.words, MACHINE_CTL.runState) !== RunState.Running;
+  }
+
+  opsDone(n: number): void {
+    this.counters.ops += n;
+  }
+
+  markWorkStart(): void {
+    if (this.workStartNs === 0) this.workStartNs = hostNowNs();
+  }
+
+  markWorkEnd(): void {
+    this.workEndNs = Math.max(this.workEndNs, hostNowNs());
+  }
+}

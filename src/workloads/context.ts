@@ -1,0 +1,84 @@
+/**
+ * A workload's shared control block in guest user memory, and the view of it each thread holds.
+ * The init task maps the block and passes its address to every thread it clones; the block is
+ * in the process's (shared) address space, so every thread on every vCPU sees the same words.
+ *
+ *   word 0   threads        word 1  started (start barrier)   word 2  failures
+ *   word 3   ops quota per thread (0 = until stop)
+ *   words 16..16+MAX_THREADS   child tids (CLONE_CHILD_CLEARTID words, joined with futex)
+ *   words 128..                the workload's own words (ctx.word(i))
+ */
+import type { Sys } from './sys.js';
+import type { WorkloadParam } from './workload.js';
+
+export const CTL_THREADS = 0;
+export const CTL_STARTED = 1;
+export const CTL_FAILURES = 2;
+export const CTL_QUOTA = 3;
+export const CTL_TIDS = 16;
+export const MAX_THREADS = 96;
+export const CTL_WORKLOAD = 128;
+/** Bytes of the control block (two pages). */
+export const CTL_BYTES = 8192;
+/** Words a workload may use: the rest of the block. */
+export const CTL_WORKLOAD_WORDS = CTL_BYTES / 4 - CTL_WORKLOAD;
+
+/** Failures printed per thread; more are only counted. */
+const MAX_PRINTED_FAILURES = 3;
+
+export class WorkloadContext {
+  private opsLeft: number;
+  private printed = 0;
+
+  constructor(
+    readonly sys: Sys,
+    /** User address of the control block. */
+    readonly base: number,
+    readonly cpus: number,
+    private readonly params: Readonly<Record<string, number>>,
+    private readonly spec: readonly WorkloadParam[],
+  ) {
+    const quota = base === 0 ? 0 : sys.atomicLoad32(base + CTL_QUOTA * 4);
+    this.opsLeft = quota === 0 ? Infinity : quota;
+  }
+
+  /** A workload parameter (--param name=value), or its default. */
+  param(name: string): number {
+    const v = this.params[name];
+    if (v !== undefined) return v;
+    const p = this.spec.find((s) => s.name === name);
+    if (p === undefined) throw new RangeError(`workload has no parameter ${name}`);
+    return p.default;
+  }
+
+  get threads(): number {
+    return this.sys.atomicLoad32(this.base + CTL_THREADS * 4);
+  }
+
+  /** User address of the workload's word i. */
+  word(i: number): number {
+    if (i < 0 || i >= CTL_WORKLOAD_WORDS) throw new RangeError(`workload word ${i} outside the control block`);
+    return this.base + (CTL_WORKLOAD + i) * 4;
+  }
+
+  /** Keep going? False once the stop condition fired or this thread's ops quota is done. */
+  running(): boolean {
+    return this.opsLeft > 0 && !this.sys.meter.stopRequested();
+  }
+
+  /** Count `n` completed operations (the run's throughput figure). */
+  opDone(n = 1): void {
+    this.opsLeft -= n;
+    this.sys.meter.opsDone(n);
+  }
+
+  /** Record a self-check failure: counted in the control block, printed to the console. */
+  fail(message: string): void {
+    this.sys.atomicAdd32(this.base + CTL_FAILURES * 4, 1);
+    if (this.printed++ < MAX_PRINTED_FAILURES) this.sys.print(`FAIL: ${message}\n`);
+  }
+
+  failures(): number {
+    return this.sys.atomicLoad32(this.base + CTL_FAILURES * 4);
+  }
+}

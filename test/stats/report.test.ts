@@ -1,0 +1,210 @@
+/**
+ * buildReport and formatReport over a hand-made two-CPU RunResult. Unit tests, main thread.
+ */
+import { describe, expect, it } from 'vitest';
+import { defaultConfig, type MachineConfig } from '../../src/machine/config.js';
+import type { RunResult } from '../../src/machine/result.js';
+import { snapshotCounters, VcpuCounters } from '../../src/stats/counters.js';
+import { LatencyHistogram } from '../../src/stats/histogram.js';
+import { buildReport, formatReport, type HostInfo } from '../../src/stats/report.js';
+
+const host: HostInfo = { node: 'v20.0.0', platform: 'linux', arch: 'x64', cores: 8 };
+
+function histogram(values: readonly number[]): string {
+  const h = new LatencyHistogram();
+  for (const v of values) h.record(v);
+  return h.encode();
+}
+
+function repeat(value: number, times: number): number[] {
+  return Array.from({ length: times }, () => value);
+}
+
+function twoCpuResult(): RunResult {
+  const c0 = new VcpuCounters();
+  c0.ops = 600;
+  c0.shootdowns = 100;
+  c0.shootdownTargets = 100;
+  c0.shootdownIpis = 90;
+  c0.shootdownDeferred = 10;
+  c0.ipisSent = 95;
+  c0.ipisHandled = 40;
+  c0.flushRequestsHandled = 40;
+  c0.tlbHits = 10_000;
+  c0.tlbMisses = 50;
+  c0.tlbWalks = 50;
+  c0.tlbFlushesFull = 3;
+  c0.tlbFlushesSingle = 120;
+  c0.tlbFlushesGlobal = 1;
+  c0.pageFaults = 20;
+  c0.faultsDemandZero = 19;
+  c0.faultsSegv = 1;
+  c0.syscalls = 700;
+  c0.contextSwitches = 5;
+  c0.timerInterrupts = 250;
+  c0.halts = 2;
+
+  const c1 = new VcpuCounters();
+  c1.ops = 400;
+  c1.shootdowns = 60;
+  c1.shootdownTargets = 60;
+  c1.shootdownIpis = 40;
+  c1.shootdownDeferred = 20;
+  c1.ipisSent = 40;
+  c1.ipisHandled = 95;
+  c1.flushRequestsHandled = 90;
+  c1.tlbHits = 5_000;
+  c1.tlbMisses = 30;
+  c1.tlbWalks = 31;
+  c1.tlbFlushesFull = 2;
+  c1.tlbFlushesSingle = 80;
+  c1.pageFaults = 7;
+  c1.faultsDemandZero = 7;
+  c1.syscalls = 300;
+  c1.contextSwitches = 4;
+  c1.timerInterrupts = 249;
+  c1.halts = 9;
+
+  return {
+    elapsedNs: 2_000_000_000,
+    // Deliberately out of order: the report sorts by CPU id.
+    perCpu: [
+      {
+        cpu: 1,
+        counters: snapshotCounters(c1),
+        // 60 shootdowns: 50 at 1500 ns, 10 at 1900 ns.
+        shootdownLatency: histogram([...repeat(1500, 50), ...repeat(1900, 10)]),
+        flushHandlerLatency: histogram(repeat(300, 90)),
+      },
+      {
+        cpu: 0,
+        counters: snapshotCounters(c0),
+        // 100 shootdowns: 80 at 1000 ns, 19 at 1200 ns, 1 at 1800 ns.
+        shootdownLatency: histogram([...repeat(1000, 80), ...repeat(1200, 19), 1800]),
+        flushHandlerLatency: histogram([...repeat(200, 39), 1700]),
+      },
+    ],
+    selfCheck: { passed: true, message: 'all pages read back zero' },
+    exitStatus: 0,
+    console: '',
+  };
+}
+
+function config(): MachineConfig {
+  return { ...defaultConfig(), cpus: 2, workload: 'tlb_flush1' };
+}
+
+describe('buildReport', () => {
+  it('sums counters over CPUs', () => {
+    const r = buildReport(config(), twoCpuResult(), host);
+    expect(r.backend).toBe('native');
+    expect(r.workload).toBe('tlb_flush1');
+    expect(r.cpus).toBe(2);
+    expect(r.ops).toBe(1000);
+    expect(r.shootdowns).toMatchObject({ count: 160, targets: 160, ipis: 130, deferred: 30 });
+    expect(r.tlb).toEqual({ hits: 15_000, misses: 80, walks: 81, flushesFull: 5, flushesSingle: 200, flushesGlobal: 1 });
+    expect(r.ipis).toEqual({ sent: 135, handled: 135 });
+    expect(r.faults).toBe(27);
+    expect(r.faultsDetail).toEqual({ demandZero: 26, segv: 1 });
+    expect(r.syscalls).toBe(1000);
+    expect(r.contextSwitches).toBe(9);
+    expect(r.timerInterrupts).toBe(499);
+    expect(r.counters.halts).toBe(11);
+    expect(r.selfCheck).toEqual({ passed: true, message: 'all pages read back zero' });
+    expect(r.exitStatus).toBe(0);
+    expect(r.host).toEqual(host);
+    expect(r.config).toEqual({ memBytes: 256 * 1024 * 1024, hz: 250, watchdogMs: 5000, seconds: 2 });
+  });
+
+  it('computes seconds and ops/s from elapsedNs', () => {
+    const r = buildReport(config(), twoCpuResult(), host);
+    expect(r.seconds).toBe(2);
+    expect(r.opsPerSec).toBe(500);
+    const none = buildReport(config(), { ...twoCpuResult(), elapsedNs: 0 }, host);
+    expect(none.opsPerSec).toBe(0);
+  });
+
+  it('merges latency histograms across CPUs', () => {
+    const r = buildReport(config(), twoCpuResult(), host);
+    // 160 shootdowns, sorted: 80 x 1000, 19 x 1200, 50 x 1500, 1 x 1800, 10 x 1900 (all below
+    // 2048 ns, which HDR keeps exactly). p50 is the 80th value (1000), p90 the 144th (1500),
+    // p99 the 159th (1900).
+    expect(r.shootdowns.latencyNs).toEqual({ p50: 1000, p90: 1500, p99: 1900, max: 1900 });
+    expect(r.flushHandlerNs).toEqual({ p50: 300, p90: 300, p99: 300, max: 1700 });
+  });
+
+  it('reports each CPU in CPU order', () => {
+    const r = buildReport(config(), twoCpuResult(), host);
+    expect(r.perCpu.map((c) => c.cpu)).toEqual([0, 1]);
+    expect(r.perCpu[0]).toEqual({
+      cpu: 0,
+      ops: 600,
+      shootdowns: 100,
+      ipisSent: 95,
+      ipisHandled: 40,
+      flushRequestsHandled: 40,
+      tlbHits: 10_000,
+      tlbMisses: 50,
+      faults: 20,
+      halts: 2,
+      contextSwitches: 5,
+      shootdownLatencyNs: { p50: 1000, p99: 1200 },
+    });
+    expect(r.perCpu[1]?.shootdownLatencyNs).toEqual({ p50: 1500, p99: 1900 });
+  });
+
+  it('is plain JSON', () => {
+    const r = buildReport({ ...config(), seconds: undefined, ops: 1000, params: { pages: 4 } }, twoCpuResult(), host);
+    expect(JSON.parse(JSON.stringify(r))).toEqual(r);
+    expect(r.config).toEqual({ memBytes: 256 * 1024 * 1024, hz: 250, watchdogMs: 5000, ops: 1000, params: { pages: 4 } });
+  });
+
+  it('gives zero latencies when nothing was recorded', () => {
+    const empty = new LatencyHistogram().encode();
+    const result: RunResult = {
+      elapsedNs: 1e9,
+      perCpu: [{ cpu: 0, counters: snapshotCounters(new VcpuCounters()), shootdownLatency: empty, flushHandlerLatency: empty }],
+      selfCheck: { passed: false, message: 'page 3 read 0x41\nafter DONTNEED' },
+      exitStatus: 1,
+      console: '',
+    };
+    const r = buildReport({ ...config(), cpus: 1 }, result, host);
+    expect(r.shootdowns.latencyNs).toEqual({ p50: 0, p90: 0, p99: 0, max: 0 });
+    expect(r.perCpu[0]?.shootdownLatencyNs).toEqual({ p50: 0, p99: 0 });
+    const text = formatReport(r);
+    expect(text).toContain('FAIL: page 3 read 0x41; after DONTNEED');
+    expect(text).toContain('1 vCPU ');
+  });
+});
+
+describe('formatReport', () => {
+  const text = formatReport(buildReport(config(), twoCpuResult(), host));
+  const lines = text.split('\n');
+
+  it('names backend, workload and CPUs in its header', () => {
+    expect(lines[0]).toContain('backend native');
+    expect(lines[0]).toContain('workload tlb_flush1');
+    expect(lines[0]).toContain('2 vCPUs');
+  });
+
+  it('shows the key figures', () => {
+    expect(text).toMatch(/ops\/s\s+500\.0/);
+    expect(text).toMatch(/shootdowns \(count, targets, IPIs, deferred\)\s+160, 160, 130, 30/);
+    expect(text).toMatch(/shootdown latency p50\/p90\/p99\/max \(µs\)\s+1\.00 \/ 1\.50 \/ 1\.90 \/ 1\.90/);
+    expect(text).toMatch(/TLB \(hits, misses, walks\)\s+15000, 80, 81/);
+    expect(text).toMatch(/IPIs \(sent, handled\)\s+135, 135/);
+    expect(text).toMatch(/faults \(total, demand-zero, SIGSEGV\)\s+27, 26, 1/);
+    expect(text).toMatch(/self-check\s+PASS: all pages read back zero/);
+  });
+
+  it('aligns the per-CPU table', () => {
+    const header = lines.findIndex((l) => l.trimStart().startsWith('cpu'));
+    expect(header).toBeGreaterThan(0);
+    const table = lines.slice(header, header + 3);
+    expect(table[1]).toMatch(/^\s+0\s+600\s+100\s/);
+    expect(table[2]).toMatch(/^\s+1\s+400\s+60\s/);
+    // Right-aligned: every row ends at the same column.
+    expect(new Set(table.map((l) => l.length)).size).toBe(1);
+    expect(table[1]).toMatch(/1\.00\s+1\.20$/);
+  });
+});
