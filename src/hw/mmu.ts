@@ -211,6 +211,27 @@ export class Mmu {
     return Atomics.add(this.i32, this.atomicIndex(va, true), delta);
   }
 
+  /**
+   * Supervisor-mode 32-bit store: the kernel writing its own 4 KiB-mapped memory (vmalloc area)
+   * through the TLB, where the entries are global. There is no fixup for a kernel fault: one is
+   * a kernel bug, reported as an oops (InternalError).
+   */
+  kernelStore32(va: number, value: number): void {
+    const need = PTE_RW | PTE_D;
+    const pfn = this.tlb.lookup(va >>> PAGE_SHIFT, this.pcid);
+    if (pfn >= 0 && (this.tlb.hitFlags & need) === need) {
+      this.i32[(pfn << (PAGE_SHIFT - 2)) | ((va & OFFSET_MASK) >>> 2)] = value;
+      return;
+    }
+    const out = this.walkOut;
+    this.counters.tlbWalks++;
+    if (!walk(this.i32, this.cr3, va, true, false, out)) {
+      throw new InternalError(`kernel oops: supervisor write to va 0x${(va >>> 0).toString(16)} faulted (error code ${out.errorCode})`);
+    }
+    this.tlb.insert(va, this.pcid, out.pfn, out.flags, out.large);
+    this.i32[(out.pfn << (PAGE_SHIFT - 2)) | ((va & OFFSET_MASK) >>> 2)] = value;
+  }
+
   private poll(): void {
     // ORDERING: pairs with the APIC sender's Atomics.store of the summary word after it sets
     // the IRR bit, so seeing the word non-zero means the IRR bit is visible to onPendingWork.

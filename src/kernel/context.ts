@@ -20,6 +20,8 @@ export interface UserAccess {
   atomicStore32(va: number, value: number): void;
   cmpxchg32(va: number, expected: number, replacement: number): number;
   atomicAdd32(va: number, delta: number): number;
+  /** Supervisor-mode store through the TLB (the kernel's own vmalloc'd memory). */
+  kernelStore32(va: number, value: number): void;
 }
 
 /** The machine's power switch and the run's stop condition, as the kernel sees them. */

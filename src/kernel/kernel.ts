@@ -28,6 +28,7 @@ import { PageFaultHandler } from './fault.js';
 import { Tasks } from './task.js';
 import { TlbFlusher } from './tlbflush.js';
 import { VmaTable } from './vma.js';
+import { Vmalloc } from './vmalloc.js';
 import { InternalError } from '../errors.js';
 
 /** Where an AP starts (the trampoline page of the STARTUP IPI, vector = page number). */
@@ -53,6 +54,7 @@ export class Kernel {
   readonly tasks: Tasks;
   readonly syscalls: Syscalls;
   readonly faults: PageFaultHandler;
+  readonly vmalloc: Vmalloc;
   private readonly idt: (InterruptHandler | undefined)[] = [];
 
   constructor(private readonly k: KernelContext, private readonly opts: KernelOptions) {
@@ -65,7 +67,8 @@ export class Kernel {
     this.mms = new AddressSpaces(k, this.frames, this.pt, this.vmas, this.shmem, this.flusher);
     this.sched = new Scheduler(k, this.flusher);
     this.futex = new Futexes(k, this.sched);
-    this.tasks = new Tasks(k, this.sched, this.mms, this.futex);
+    this.vmalloc = new Vmalloc(k, this.frames, this.flusher);
+    this.tasks = new Tasks(k, this.sched, this.mms, this.futex, this.vmalloc);
     this.syscalls = new Syscalls(k, this.sched, this.mms, this.tasks, this.futex, this.smp);
     this.faults = new PageFaultHandler(k, this.frames, this.pt, this.vmas, this.shmem, this.flusher, () => this.currentMm());
     this.smp.setHandler((func: CallFunc, info: FlushInfo) => this.flusher.handleCall(func, info));
@@ -141,7 +144,7 @@ export class Kernel {
     }
     const mm = this.mms.alloc();
     if (mm === 0) throw new InternalError('cpu 0: no memory for init\'s address space');
-    this.tasks.createInit(mm);
+    if (!this.tasks.createInit(mm)) throw new InternalError('cpu 0: no task slot or kernel stack for init');
     ops.irq.irqEnable();
   }
 

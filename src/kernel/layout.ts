@@ -11,6 +11,7 @@
  *        ...         MM[64]       mm_struct table, each followed by its VMA array
  *        ...         SHMEM[64]    shared-memory objects (MAP_SHARED|MAP_ANONYMOUS)
  *        ...         FUTEX[256]   futex hash buckets
+ *        ...         vmalloc bitmap, one bit per vmalloc-area page
  *        ...         free stack   one word per RAM frame (the zone's free list)
  *        ...         page refs    one word per RAM frame (page->_refcount)
  *        ...         swapper_pg_dir, vmalloc page tables
@@ -255,6 +256,8 @@ export class KernelLayout {
   readonly mmStride: number;
   readonly shmem: number;
   readonly futex: number;
+  /** One bit per vmalloc-area page: allocated (1) or free (0). */
+  readonly vmallocBitmap: number;
   readonly freeStack: number;
   readonly pageRefs: number;
   /** Physical address of swapper_pg_dir. */
@@ -282,6 +285,7 @@ export class KernelLayout {
     this.mms = take(this.mmStride * MAX_MMS);
     this.shmem = take(SHMEM.WORDS * MAX_SHMEM);
     this.futex = take(FUTEX_BUCKET.WORDS * FUTEX_BUCKETS);
+    this.vmallocBitmap = take((VMALLOC_END - VMALLOC_START) / PAGE_SIZE / 32);
     this.freeStack = take(this.totalFrames);
     this.pageRefs = take(this.totalFrames);
     const wordsPerFrame = PAGE_SIZE / 4;

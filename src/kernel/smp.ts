@@ -20,7 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { InternalError } from '../errors.js';
 import { WaitKind } from '../hw/layout.js';
 import { CpuMask } from '../pv/cpumask.js';
-import type { FlushInfo, MmRef } from '../pv/ops.js';
+import { TLB_FLUSH_ALL, type FlushInfo, type MmRef } from '../pv/ops.js';
 import type { KernelContext } from './context.js';
 import { CSD, CSD_FLAG_LOCK, CallFunc, PERCPU } from './layout.js';
 
@@ -28,6 +28,11 @@ import { CSD, CSD_FLAG_LOCK, CallFunc, PERCPU } from './layout.js';
 export interface CallArgs {
   func: CallFunc;
   info: FlushInfo;
+}
+
+/** Addresses travel as int32 words: give them back as unsigned, keeping TLB_FLUSH_ALL (-1). */
+function unsignedOrAll(word: number): number {
+  return word === TLB_FLUSH_ALL ? TLB_FLUSH_ALL : word >>> 0;
 }
 
 export type CallHandler = (func: CallFunc, info: FlushInfo, src: number) => void;
@@ -128,8 +133,8 @@ export class SmpCalls {
       const csd = layout.csdBase(list[i]!);
       const func = i32[csd + CSD.func]! as CallFunc;
       info.mm = i32[csd + CSD.mm]! as MmRef;
-      info.start = i32[csd + CSD.start]!;
-      info.end = i32[csd + CSD.end]!;
+      info.start = unsignedOrAll(i32[csd + CSD.start]!);
+      info.end = unsignedOrAll(i32[csd + CSD.end]!);
       info.newTlbGen = i32[csd + CSD.newTlbGen]!;
       info.freedTables = i32[csd + CSD.freedTables] === 1;
       handler(func, info, i32[csd + CSD.src]!);

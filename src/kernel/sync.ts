@@ -18,8 +18,14 @@ import type { VcpuHardware } from '../hw/cpu.js';
 import { MachineAbortedError, WatchdogError } from '../errors.js';
 import { performance } from 'node:perf_hooks';
 
-/** Spin this long before giving the host core away: ~50 Atomics round trips (0.35 µs each here). */
-const SPIN_BEFORE_YIELD_MS = 0.02;
+/**
+ * Spin this long before giving the host core away. When every vCPU has a host core, the CPU we
+ * wait for is running and answers within microseconds, so spin long (a futex wake costs 30-90
+ * µs here); when vCPUs outnumber cores, it may be descheduled, so hand the core over after
+ * ~50 Atomics round trips (0.35 µs each here) — pause-loop exiting with a short window.
+ */
+export const SPIN_BEFORE_YIELD_DEDICATED_MS = 0.5;
+export const SPIN_BEFORE_YIELD_OVERCOMMITTED_MS = 0.02;
 /** Each give-away sleeps at most this long on our own doorbell (IPIs to us end it early). */
 const SPIN_YIELD_MS = 0.05;
 /** Check the clock every this many spins. */
@@ -35,6 +41,8 @@ export class Spinner {
     private readonly hw: VcpuHardware,
     private readonly activity: ActivityPublisher,
     private readonly watchdogMs: number,
+    /** SPIN_BEFORE_YIELD_DEDICATED_MS or SPIN_BEFORE_YIELD_OVERCOMMITTED_MS. */
+    private readonly spinBeforeYieldMs: number,
   ) {}
 
   /** Start a wait for `kind` on `target` (a CPU id, or a lock's physical address). */
@@ -71,7 +79,7 @@ export class Spinner {
     }
     const waited = now - this.startMs;
     if (waited > this.watchdogMs) throw new WatchdogError(this.describe(waited));
-    if (waited > SPIN_BEFORE_YIELD_MS) {
+    if (waited > this.spinBeforeYieldMs) {
       const saved = this.activity.get();
       this.activity.set(VcpuActivity.Halted);
       hw.apic.halt(SPIN_YIELD_MS);

@@ -15,7 +15,10 @@ import type { AddressSpaces } from './mm.js';
 import type { Scheduler, TaskRun } from './sched.js';
 import type { SmpCalls } from './smp.js';
 import * as nr from './syscall-numbers.js';
-import type { Tasks } from './task.js';
+import { THREAD_PAGES, type Tasks } from './task.js';
+
+/** Bytes of the saved-register frame at the top of a kernel stack (number and a0..a5, padded). */
+const PT_REGS_BYTES = 32;
 
 /** Longest write(2) accepted in one call, like a pipe buffer. */
 const MAX_WRITE = 65536;
@@ -42,6 +45,7 @@ export class Syscalls {
     counters.syscalls++;
     activity.syscall(n);
     activity.set(VcpuActivity.Kernel);
+    this.saveRegs(run, n, a0, a1, a2, a3, a4, a5);
     try {
       return this.call(run, n, a0, a1, a2, a3, a4, a5);
     } finally {
@@ -49,6 +53,24 @@ export class Syscalls {
       // Returning to user mode is an interrupt window.
       if (ops.irq.saveFl() !== 0) this.k.ops.irq.irqEnable();
     }
+  }
+
+  /**
+   * System-call entry saves the caller's registers at the top of the task's kernel stack
+   * (pt_regs): supervisor stores through this CPU's TLB into vmalloc'd, globally mapped pages.
+   */
+  private saveRegs(run: TaskRun, n: number, a0: number, a1: number, a2: number, a3: number, a4: number, a5: number): void {
+    const { i32, layout, user } = this.k;
+    const stack = i32[layout.taskBase(run.slot) + TASK.kernelStack]! >>> 0;
+    if (stack === 0) return;
+    const regs = stack + THREAD_PAGES * 4096 - PT_REGS_BYTES;
+    user.kernelStore32(regs, n);
+    user.kernelStore32(regs + 4, a0);
+    user.kernelStore32(regs + 8, a1);
+    user.kernelStore32(regs + 12, a2);
+    user.kernelStore32(regs + 16, a3);
+    user.kernelStore32(regs + 20, a4);
+    user.kernelStore32(regs + 24, a5);
   }
 
   private call(run: TaskRun, n: number, a0: number, a1: number, a2: number, a3: number, a4: number, a5: number): number {

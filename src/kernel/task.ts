@@ -14,6 +14,11 @@ import {
   CLONE_CHILD_CLEARTID, CLONE_PARENT_SETTID, CLONE_SIGHAND, CLONE_THREAD, CLONE_VM, SYSCALL_BLOCKED,
 } from './syscall-numbers.js';
 import { spinLock, spinUnlock } from './sync.js';
+import type { Vmalloc } from './vmalloc.js';
+import { ENOMEM } from './errno.js';
+
+/** Kernel stack: THREAD_SIZE, 8 KiB on i386, vmalloc'd (CONFIG_VMAP_STACK). */
+export const THREAD_PAGES = 2;
 
 export class Tasks {
   constructor(
@@ -21,6 +26,7 @@ export class Tasks {
     private readonly sched: Scheduler,
     private readonly mms: AddressSpaces,
     private readonly futex: Futexes,
+    private readonly vmalloc: Vmalloc,
   ) {}
 
   /** A free task slot, claimed (state New), or -1. */
@@ -52,9 +58,10 @@ export class Tasks {
   }
 
   /** Fill a claimed slot and make the task runnable on its CPU. */
-  private start(slot: number, tid: number, tgid: number, mm: MmRef, cpu: number, userSp: number, clearChildTid: number): void {
+  private start(slot: number, tid: number, tgid: number, mm: MmRef, cpu: number, userSp: number, clearChildTid: number, stack: number): void {
     const { i32, layout } = this.k;
     const tb = layout.taskBase(slot);
+    i32[tb + TASK.kernelStack] = stack;
     i32[tb + TASK.cpu] = cpu;
     i32[tb + TASK.tid] = tid;
     i32[tb + TASK.tgid] = tgid;
@@ -74,10 +81,13 @@ export class Tasks {
   }
 
   /** The boot CPU's first task: init (tid 1) with a fresh address space. */
-  createInit(mm: MmRef): void {
+  createInit(mm: MmRef): boolean {
     const slot = this.allocSlot();
+    const stack = this.vmalloc.vmalloc(THREAD_PAGES);
+    if (slot < 0 || stack === 0) return false;
     const tid = Atomics.add(this.k.i32, this.k.layout.kglobals + KGLOBALS.nextTid, 1);
-    this.start(slot, tid, tid, mm, this.k.cpu, 0, 0);
+    this.start(slot, tid, tid, mm, this.k.cpu, 0, 0, stack);
+    return true;
   }
 
   /**
@@ -93,6 +103,11 @@ export class Tasks {
     if (newsp === 0) return -EINVAL;
     const slot = this.allocSlot();
     if (slot < 0) return -EAGAIN;
+    const stack = this.vmalloc.vmalloc(THREAD_PAGES);
+    if (stack === 0) {
+      Atomics.store(i32, layout.taskBase(slot) + TASK.state, TaskState.Free);
+      return -ENOMEM;
+    }
     const tid = Atomics.add(i32, layout.kglobals + KGLOBALS.nextTid, 1);
     const ptb = layout.taskBase(parent.slot);
     if ((flags & CLONE_PARENT_SETTID) !== 0) {
@@ -100,13 +115,14 @@ export class Tasks {
         user.atomicStore32(parentTid, tid);
       } catch (e) {
         Atomics.store(i32, layout.taskBase(slot) + TASK.state, TaskState.Free);
+        this.vmalloc.vfree(stack, THREAD_PAGES);
         if (e instanceof GuestSegfault) return -EFAULT;
         throw e;
       }
     }
     this.mms.get(parent.mm);
     const tgid = (flags & CLONE_THREAD) !== 0 ? i32[ptb + TASK.tgid]! : tid;
-    this.start(slot, tid, tgid, parent.mm, this.placeTask(), newsp >>> 0, (flags & CLONE_CHILD_CLEARTID) !== 0 ? childTid : 0);
+    this.start(slot, tid, tgid, parent.mm, this.placeTask(), newsp >>> 0, (flags & CLONE_CHILD_CLEARTID) !== 0 ? childTid : 0, stack);
     return tid;
   }
 
@@ -157,6 +173,9 @@ export class Tasks {
     i32[tb + TASK.exitCode] = code;
     this.sched.remove(run);
     this.mms.put(run.mm);
+    // The stack's mappings are global: freeing it flushes it from every CPU.
+    this.vmalloc.vfree(i32[tb + TASK.kernelStack]! >>> 0, THREAD_PAGES);
+    i32[tb + TASK.kernelStack] = 0;
     Atomics.sub(i32, layout.percpuBase(cpu) + PERCPU.nrTasks, 1);
     Atomics.store(i32, tb + TASK.state, TaskState.Free);
     // ORDERING: the last task's decrement sees every other exit's; it powers the machine off.

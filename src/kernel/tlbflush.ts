@@ -135,7 +135,7 @@ export class TlbFlusher {
     const partial = info.start !== TLB_FLUSH_ALL && info.newTlbGen === localGen + 1 && info.newTlbGen === mmGen;
     const pages = (info.end - info.start) >>> PAGE_SHIFT;
     if (partial && pages <= TLB_SINGLE_PAGE_FLUSH_CEILING) {
-      for (let va = info.start; va !== info.end; va = (va + PAGE_SIZE) >>> 0) ops.mmu.flushTlbSingle(va as Vaddr); // (3)
+      for (let va = info.start; va < info.end; va += PAGE_SIZE) ops.mmu.flushTlbSingle(va as Vaddr); // (3)
     } else {
       ops.mmu.flushTlbUser(); // (4)
     }
@@ -146,7 +146,7 @@ export class TlbFlusher {
     const { ops } = this.k;
     const pages = (info.end - info.start) >>> PAGE_SHIFT;
     if (info.start !== TLB_FLUSH_ALL && pages <= TLB_SINGLE_PAGE_FLUSH_CEILING) {
-      for (let va = info.start; va !== info.end; va = (va + PAGE_SIZE) >>> 0) ops.mmu.flushTlbSingle(va as Vaddr);
+      for (let va = info.start; va < info.end; va += PAGE_SIZE) ops.mmu.flushTlbSingle(va as Vaddr);
     } else {
       ops.mmu.flushTlbKernel();
     }

@@ -67,6 +67,8 @@ export interface Report {
   };
   /** Target side: one remote flush request from dequeue to acknowledgement. */
   flushHandlerNs: LatencySummaryNs;
+  /** smp_call_function_many round trips (queue, IPI, handle, acknowledge), host ns. */
+  smpCallNs: LatencySummaryNs;
   tlb: { hits: number; misses: number; walks: number; flushesFull: number; flushesSingle: number; flushesGlobal: number };
   ipis: { sent: number; handled: number };
   /** Page faults of every kind. */
@@ -104,10 +106,12 @@ export function buildReport(config: MachineConfig, result: RunResult, host: Host
   const total = sumCounters(perCpuSnapshots.map((s) => s.counters));
   const shootdownAll = new LatencyHistogram();
   const handlerAll = new LatencyHistogram();
+  const smpCallAll = new LatencyHistogram();
   const perCpu: CpuReport[] = perCpuSnapshots.map((s) => {
     const shootdown = LatencyHistogram.decode(s.shootdownLatency);
     shootdownAll.add(shootdown);
     handlerAll.add(LatencyHistogram.decode(s.flushHandlerLatency));
+    smpCallAll.add(LatencyHistogram.decode(s.smpCallLatency));
     const p = shootdown.percentiles();
     const c = s.counters;
     return {
@@ -147,6 +151,7 @@ export function buildReport(config: MachineConfig, result: RunResult, host: Host
       latencyNs: summary(shootdownAll.percentiles()),
     },
     flushHandlerNs: summary(handlerAll.percentiles()),
+    smpCallNs: summary(smpCallAll.percentiles()),
     tlb: {
       hits: total.tlbHits,
       misses: total.tlbMisses,
@@ -203,6 +208,7 @@ export function formatReport(r: Report): string {
     ['shootdowns (count, targets, IPIs, deferred)', `${r.shootdowns.count}, ${r.shootdowns.targets}, ${r.shootdowns.ipis}, ${r.shootdowns.deferred}`],
     ['shootdown latency p50/p90/p99/max (µs)', latencyRow(r.shootdowns.latencyNs)],
     ['flush handler p50/p90/p99/max (µs)', latencyRow(r.flushHandlerNs)],
+    ['smp call round trip p50/p90/p99/max (µs)', latencyRow(r.smpCallNs)],
     ['TLB (hits, misses, walks)', `${r.tlb.hits}, ${r.tlb.misses}, ${r.tlb.walks}`],
     ['TLB flushes (full, single, global)', `${r.tlb.flushesFull}, ${r.tlb.flushesSingle}, ${r.tlb.flushesGlobal}`],
     ['IPIs (sent, handled)', `${r.ipis.sent}, ${r.ipis.handled}`],

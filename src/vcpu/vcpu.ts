@@ -18,7 +18,8 @@ import { findBackend } from '../hv/registry.js';
 import type { KernelContext, MachinePort } from '../kernel/context.js';
 import { Kernel } from '../kernel/kernel.js';
 import { KernelLayout } from '../kernel/layout.js';
-import { Spinner } from '../kernel/sync.js';
+import { SPIN_BEFORE_YIELD_DEDICATED_MS, SPIN_BEFORE_YIELD_OVERCOMMITTED_MS, Spinner } from '../kernel/sync.js';
+import { availableParallelism } from 'node:os';
 import { buildPvOps } from '../pv/bind.js';
 import type { CpuMask } from '../pv/cpumask.js';
 import type { FlushInfo, PvOps } from '../pv/ops.js';
@@ -64,7 +65,9 @@ export class Vcpu implements WorkMeter, MachinePort {
     this.words = new Int32Array(args.machine);
     this.hw = new VcpuHardware({ cpu: args.cpu, cpus: args.cpus, ram, machineWords: this.words, counters: this.counters });
     this.activity = new ActivityPublisher(this.words, args.cpu);
-    const spinner = new Spinner(this.hw, this.activity, args.watchdogMs);
+    const overcommitted = args.cpus > availableParallelism();
+    const spinner = new Spinner(this.hw, this.activity, args.watchdogMs,
+      overcommitted ? SPIN_BEFORE_YIELD_OVERCOMMITTED_MS : SPIN_BEFORE_YIELD_DEDICATED_MS);
     // The kernel lends native_flush_tlb_others to the backend; it exists once the kernel does.
     const guest = { nativeFlushTlbOthers: (mask: CpuMask, info: FlushInfo) => this.kernel.nativeFlushTlbOthers(mask, info) };
     this.ops = buildPvOps(backend, { hw: this.hw, guest });

@@ -153,7 +153,7 @@ function* sleeper(sys: Sys, ctx: WorkloadContext, index: number): GuestThread {
       const va = region + k * PAGE_SIZE;
       const v = sys.load8(va);
       if (v !== roundByte(round, k)) {
-        ctx.fail(`idle: thread ${index}: round ${round}: ${hex(va)} read ${v}, expected ${roundByte(round, k)}: stale TLB entry after a lazy-TLB wakeup`);
+        ctx.fail(`idle: thread ${index}: round ${round}: ${hex(va)} read ${v}, expected ${roundByte(round, k)}: a stale TLB entry (missed lazy-TLB flush at wakeup, or missed shootdown)`);
       }
     }
     // ORDERING: the reads above precede this add; the active thread drops the region only

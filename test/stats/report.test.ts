@@ -75,6 +75,9 @@ function twoCpuResult(): RunResult {
         // 60 shootdowns: 50 at 1500 ns, 10 at 1900 ns.
         shootdownLatency: histogram([...repeat(1500, 50), ...repeat(1900, 10)]),
         flushHandlerLatency: histogram(repeat(300, 90)),
+        smpCallLatency: histogram([]),
+        workStartNs: 0,
+        workEndNs: 0,
       },
       {
         cpu: 0,
@@ -82,6 +85,9 @@ function twoCpuResult(): RunResult {
         // 100 shootdowns: 80 at 1000 ns, 19 at 1200 ns, 1 at 1800 ns.
         shootdownLatency: histogram([...repeat(1000, 80), ...repeat(1200, 19), 1800]),
         flushHandlerLatency: histogram([...repeat(200, 39), 1700]),
+        smpCallLatency: histogram([]),
+        workStartNs: 0,
+        workEndNs: 0,
       },
     ],
     selfCheck: { passed: true, message: 'all pages read back zero' },
@@ -163,7 +169,7 @@ describe('buildReport', () => {
     const empty = new LatencyHistogram().encode();
     const result: RunResult = {
       elapsedNs: 1e9,
-      perCpu: [{ cpu: 0, counters: snapshotCounters(new VcpuCounters()), shootdownLatency: empty, flushHandlerLatency: empty }],
+      perCpu: [{ cpu: 0, counters: snapshotCounters(new VcpuCounters()), shootdownLatency: empty, flushHandlerLatency: empty, smpCallLatency: empty, workStartNs: 0, workEndNs: 0 }],
       selfCheck: { passed: false, message: 'page 3 read 0x41\nafter DONTNEED' },
       exitStatus: 1,
       console: '',

@@ -1,0 +1,20 @@
+/**
+ * The bench cases, by name: `node dist/bench/main.js NAME` runs one. A new case is a module in
+ * bench/cases/ and one line here. Main thread.
+ */
+import type { BenchCase } from '../lib/bench-case.js';
+import { ipiCase } from './ipi.js';
+import { scalingCase } from './scaling.js';
+import { shootdownCase } from './shootdown.js';
+import { tlbCase } from './tlb.js';
+
+export const benchCases: Readonly<Record<string, BenchCase>> = Object.freeze({
+  ipi: ipiCase,
+  shootdown: shootdownCase,
+  tlb: tlbCase,
+  scaling: scalingCase,
+});
+
+export function findBenchCase(name: string): BenchCase | undefined {
+  return Object.hasOwn(benchCases, name) ? benchCases[name] : undefined;
+}

@@ -1,0 +1,24 @@
+/**
+ * What a benchmark case is and what it hands back: main prints the header, runs the case,
+ * prints its tables, notes and verdicts, and writes its figures with --json. Main thread.
+ */
+import type { BenchOptions, OptionName } from './args.js';
+import type { Table } from './table.js';
+import type { Verdict } from './target.js';
+
+export interface BenchCase {
+  /** One line for the case list and the header. */
+  readonly description: string;
+  /** Options it takes; every case takes json. */
+  readonly options: readonly OptionName[];
+  run(options: BenchOptions): Promise<CaseResult>;
+}
+
+export interface CaseResult {
+  tables: Table[];
+  /** Things a reader must know to trust the figures (fallbacks, overcommit, failed self-checks). */
+  notes: string[];
+  verdicts: Verdict[];
+  /** The case's figures as plain data, written under "figures" in the JSON. */
+  figures: object;
+}

@@ -1,0 +1,110 @@
+/**
+ * pvemu's benchmark runner: `node dist/bench/main.js NAME [--json FILE] [options]` (or
+ * `npm run bench -- NAME ...` after a build). Prints the host header, runs the case, prints its
+ * tables, notes and target verdicts, and with --json writes the same figures as JSON.
+ * Exit status: 0 when the case ran (a MISSED target is a finding, not a failure), 2 for bad
+ * usage, 1 when the case itself failed. Main thread.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { ConfigError } from '../src/errors.js';
+import { OPTIONS, describeOptions, parseBenchArgs, wantsHelp, type OptionName } from './lib/args.js';
+import type { CaseResult } from './lib/bench-case.js';
+import { benchHost, hostHeader, type BenchHost } from './lib/host.js';
+import { formatTable } from './lib/table.js';
+import { formatVerdict } from './lib/target.js';
+import { benchCases, findBenchCase } from './cases/registry.js';
+
+const EXIT_USAGE = 2;
+const EXIT_FAILED = 1;
+
+function usage(): string {
+  const names = Object.keys(benchCases);
+  const width = Math.max(...names.map((n) => n.length));
+  const optionNames = Object.keys(OPTIONS) as OptionName[];
+  return [
+    'usage: node dist/bench/main.js NAME [--json FILE] [options]   (npm run bench -- NAME ...)',
+    '',
+    'cases:',
+    ...Object.entries(benchCases).map(([name, c]) => `  ${name.padEnd(width)}  ${c.description}\n  ${''.padEnd(width)}  options: ${describeOptions(c.options)}`),
+    '',
+    'options:',
+    ...optionNames.map((n) => `  --${n} ${OPTIONS[n].value}`.padEnd(18) + OPTIONS[n].help),
+    '',
+    'Each case prints its target and whether it was MET or MISSED; a miss still exits 0.',
+  ].join('\n');
+}
+
+function print(lines: readonly string[]): void {
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+interface JsonReport {
+  bench: string;
+  description: string;
+  host: BenchHost;
+  argv: string[];
+  figures: object;
+  targets: CaseResult['verdicts'];
+  notes: string[];
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h') {
+    print([usage()]);
+    return name === undefined ? EXIT_USAGE : 0;
+  }
+  const bench = findBenchCase(name);
+  if (bench === undefined) {
+    process.stderr.write(`bench: unknown case ${JSON.stringify(name)}\n\n`);
+    print([usage()]);
+    return EXIT_USAGE;
+  }
+  if (wantsHelp(rest)) {
+    print([usage()]);
+    return 0;
+  }
+  let options;
+  try {
+    options = parseBenchArgs(rest, name, bench.options);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`bench ${name}: ${e.message}\n`);
+      return EXIT_USAGE;
+    }
+    throw e;
+  }
+
+  const host = benchHost();
+  print([...hostHeader(name, bench.description, host), '']);
+  const result = await bench.run(options);
+  for (const table of result.tables) print([...formatTable(table), '']);
+  if (result.notes.length > 0) print([...result.notes.map((n) => `note    ${n}`), '']);
+  print(result.verdicts.map(formatVerdict));
+
+  if (options.json !== undefined) {
+    const report: JsonReport = {
+      bench: name,
+      description: bench.description,
+      host,
+      argv: [...argv],
+      figures: result.figures,
+      targets: result.verdicts,
+      notes: result.notes,
+    };
+    mkdirSync(dirname(options.json), { recursive: true });
+    // NaN (a figure not measured) has no JSON form; write null for it.
+    writeFileSync(options.json, `${JSON.stringify(report, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
+    process.stderr.write(`bench: wrote ${options.json}\n`);
+  }
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (e: unknown) => {
+    process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exitCode = EXIT_FAILED;
+  },
+);
