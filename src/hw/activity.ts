@@ -8,17 +8,21 @@ import type { ApicBus } from './apic.js';
 
 export class ActivityPublisher {
   private readonly base: number;
+  /** Last published activity: the scheduler publishes on every step, so skip unchanged stores. */
+  private current = -1;
 
   constructor(private readonly words: Int32Array, cpu: number) {
     this.base = vcpuBase(cpu);
   }
 
   set(activity: VcpuActivity): void {
+    if (activity === this.current) return;
+    this.current = activity;
     Atomics.store(this.words, this.base + VCPU_BLOCK.activity, activity);
   }
 
   get(): VcpuActivity {
-    return Atomics.load(this.words, this.base + VCPU_BLOCK.activity) as VcpuActivity;
+    return this.current as VcpuActivity;
   }
 
   task(tid: number): void {

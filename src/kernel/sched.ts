@@ -105,8 +105,11 @@ export class Scheduler {
   /** Take every task other CPUs woke for us. Interrupt context or the run loop. */
   drainWakeList(): void {
     const { i32, layout, cpu } = this.k;
+    const head = layout.percpuBase(cpu) + PERCPU.wakeList;
+    // Cheap test first: the run loop calls this on every step.
+    if (Atomics.load(i32, head) === 0) return;
     // ORDERING: llist_del_all; pairs with enqueue's compareExchange.
-    let entry = Atomics.exchange(i32, layout.percpuBase(cpu) + PERCPU.wakeList, 0);
+    let entry = Atomics.exchange(i32, head, 0);
     while (entry !== 0) {
       const slot = entry - 1;
       entry = Atomics.load(i32, layout.taskBase(slot) + TASK.wakeNext);

@@ -96,8 +96,8 @@ export class Spinner {
     if (this.kind !== WaitKind.Lock && this.target < hw.cpus) {
       line += `; ${describeVcpu(hw.machineWords, hw.bus, this.target)}`;
     } else if (this.kind === WaitKind.Lock) {
-      const owner = Atomics.load(hw.ram.i32, this.target >>> 2);
-      if (owner > 0 && owner <= hw.cpus) line += `; held by ${describeVcpu(hw.machineWords, hw.bus, owner - 1)}`;
+      // A spinlock word holds its owner's CPU id + 1; an rwsem word its reader count and flags.
+      line += `; lock word 0x${(Atomics.load(hw.ram.i32, this.target >>> 2) >>> 0).toString(16)}`;
     }
     return line;
   }
