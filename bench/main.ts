@@ -8,7 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError } from '../src/errors.js';
-import { OPTIONS, describeOptions, parseBenchArgs, wantsHelp, type OptionName } from './lib/args.js';
+import { OPTIONS, describeOptions, parseBenchArgs, wantsHelp, type BenchOptions, type OptionName } from './lib/args.js';
 import type { CaseResult } from './lib/bench-case.js';
 import { benchHost, hostHeader, type BenchHost } from './lib/host.js';
 import { formatTable } from './lib/table.js';
@@ -65,7 +65,7 @@ async function main(argv: readonly string[]): Promise<number> {
     print([usage()]);
     return 0;
   }
-  let options;
+  let options: BenchOptions;
   try {
     options = parseBenchArgs(rest, name, bench.options);
   } catch (e) {

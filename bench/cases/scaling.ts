@@ -20,8 +20,10 @@ export const scalingCase: BenchCase = {
   options: ['seconds', 'json'],
   async run(options: BenchOptions): Promise<CaseResult> {
     const seconds = options.seconds ?? DEFAULT_SECONDS;
-    const one: Report = await runMachine({ workload: WORKLOAD, cpus: 1, seconds });
-    const two: Report = await runMachine({ workload: WORKLOAD, cpus: 2, seconds });
+    const oneRun = await runMachine({ workload: WORKLOAD, cpus: 1, seconds });
+    const twoRun = await runMachine({ workload: WORKLOAD, cpus: 2, seconds });
+    const one = oneRun.report;
+    const two = twoRun.report;
     const ratio = one.opsPerSec > 0 ? two.opsPerSec / one.opsPerSec : Number.NaN;
     const row = (r: Report): string[] => [`${r.cpus}`, count(r.opsPerSec), count(r.opsPerSec / r.cpus), r.seconds.toFixed(2),
       count(r.timerInterrupts), r.selfCheck.passed ? 'pass' : 'FAIL'];
@@ -31,13 +33,13 @@ export const scalingCase: BenchCase = {
         header: ['vCPUs', 'ops/s', 'ops/s per vCPU', 'elapsed s', 'timer IRQs', 'check'],
         rows: [row(one), row(two), ['ratio 2/1', ratio.toFixed(2), (ratio / 2).toFixed(2), '', '', '']],
       }],
-      notes: [...runNotes(one), ...runNotes(two)],
+      notes: [...runNotes(oneRun), ...runNotes(twoRun)],
       verdicts: [judge(TARGET, ratio)],
       figures: {
         backend: BENCH_BACKEND,
         workload: WORKLOAD,
         seconds,
-        runs: [one, two].map((r) => ({ cpus: r.cpus, elapsedSeconds: r.seconds, ops: r.ops, opsPerSec: r.opsPerSec, selfCheckPassed: r.selfCheck.passed })),
+        runs: [one, two].map((r) => ({ cpus: r.cpus, elapsedSeconds: r.seconds, ops: r.ops, opsPerSec: r.opsPerSec, guestSegfaults: r.faultsDetail.segv, selfCheckPassed: r.selfCheck.passed })),
         ratio,
       },
     };

@@ -3,10 +3,9 @@
  * vCPUs. At 2 vCPUs each shootdown has one running target, the case the target speaks to.
  * Main thread.
  */
-import type { Report } from '../../src/stats/report.js';
 import type { BenchOptions } from '../lib/args.js';
 import type { BenchCase, CaseResult } from '../lib/bench-case.js';
-import { BENCH_BACKEND, runMachine, runNotes } from '../lib/machine-run.js';
+import { BENCH_BACKEND, runMachine, runNotes, type MachineOutcome } from '../lib/machine-run.js';
 import { count, usFromNs } from '../lib/table.js';
 import { judge, type Target } from '../lib/target.js';
 
@@ -22,23 +21,24 @@ export const shootdownCase: BenchCase = {
   options: ['seconds', 'json'],
   async run(options: BenchOptions): Promise<CaseResult> {
     const seconds = options.seconds ?? DEFAULT_SECONDS;
-    const reports: Report[] = [];
-    for (const cpus of CPU_COUNTS) reports.push(await runMachine({ workload: WORKLOAD, cpus, seconds }));
+    const outcomes: MachineOutcome[] = [];
+    for (const cpus of CPU_COUNTS) outcomes.push(await runMachine({ workload: WORKLOAD, cpus, seconds }));
+    const reports = outcomes.map((o) => o.report);
     const two = reports.find((r) => r.cpus === 2);
     return {
       tables: [{
         title: `${WORKLOAD}, backend ${BENCH_BACKEND}, ${seconds} s per run; latencies in host µs`,
-        header: ['vCPUs', 'ops/s', 'shootdowns', 'IPIs', 'deferred', 'p50', 'p90', 'p99', 'max', 'handler p50', 'check'],
+        header: ['vCPUs', 'elapsed s', 'ops/s', 'shootdowns', 'IPIs', 'deferred', 'p50', 'p90', 'p99', 'max', 'handler p50', 'check'],
         rows: reports.map((r) => {
           const l = r.shootdowns.latencyNs;
-          return [`${r.cpus}`, count(r.opsPerSec), count(r.shootdowns.count), count(r.shootdowns.ipis), count(r.shootdowns.deferred),
+          return [`${r.cpus}`, r.seconds.toFixed(2), count(r.opsPerSec), count(r.shootdowns.count), count(r.shootdowns.ipis), count(r.shootdowns.deferred),
             usFromNs(l.p50), usFromNs(l.p90), usFromNs(l.p99), usFromNs(l.max), usFromNs(r.flushHandlerNs.p50),
             r.selfCheck.passed ? 'pass' : 'FAIL'];
         }),
       }],
-      notes: reports.flatMap((r) => [
-        ...runNotes(r),
-        ...(r.shootdowns.count === 0 ? [`${r.cpus} vCPUs: no shootdowns recorded, latency figures are empty`] : []),
+      notes: outcomes.flatMap((o) => [
+        ...runNotes(o),
+        ...(o.report.shootdowns.count === 0 ? [`${o.report.cpus} vCPUs: no shootdowns recorded, latency figures are empty`] : []),
       ]),
       verdicts: [judge(TARGET, two !== undefined && two.shootdowns.count > 0 ? two.shootdowns.latencyNs.p50 / 1000 : Number.NaN)],
       figures: {
@@ -52,6 +52,7 @@ export const shootdownCase: BenchCase = {
           shootdowns: r.shootdowns,
           flushHandlerNs: r.flushHandlerNs,
           ipis: r.ipis,
+          guestSegfaults: r.faultsDetail.segv,
           selfCheckPassed: r.selfCheck.passed,
         })),
       },

@@ -5,10 +5,15 @@
 import { availableParallelism } from 'node:os';
 import { defaultConfig, type MachineConfig } from '../../src/machine/config.js';
 import { Machine } from '../../src/machine/machine.js';
-import type { Report } from '../../src/stats/report.js';
+import { buildReport, type Report } from '../../src/stats/report.js';
 
 /** Every machine case measures the native backend: the reference the others are compared with. */
 export const BENCH_BACKEND = 'native';
+
+/** Console lines quoted in the notes at most: the first few say what went wrong. */
+const MAX_QUOTED_LINES = 3;
+/** A timed run whose measured work lasted less than this share of --seconds ended early. */
+const EARLY_END_SHARE = 0.8;
 
 export interface MachineRun {
   workload: string;
@@ -20,7 +25,15 @@ export interface MachineRun {
   params?: Record<string, number>;
 }
 
-export async function runMachine(run: MachineRun): Promise<Report> {
+export interface MachineOutcome {
+  report: Report;
+  /** The guest console (kernel messages, SIGSEGV reports, workload FAIL lines). */
+  console: string;
+  /** Seconds asked for (undefined for an ops-bounded run). */
+  requestedSeconds: number | undefined;
+}
+
+export async function runMachine(run: MachineRun): Promise<MachineOutcome> {
   const config: MachineConfig = { ...defaultConfig(), backend: BENCH_BACKEND, cpus: run.cpus, workload: run.workload };
   if (run.ops !== undefined) {
     // An ops-bounded run must not also carry the default's time limit.
@@ -31,16 +44,33 @@ export async function runMachine(run: MachineRun): Promise<Report> {
   }
   if (run.params !== undefined) config.params = { ...run.params };
   process.stderr.write(`bench: running ${run.workload} on ${run.cpus} vCPU${run.cpus === 1 ? '' : 's'}` +
-    `${run.ops !== undefined ? ` for ${run.ops} ops` : ` for ${config.seconds ?? '?'} s`}` +
+    `${config.ops !== undefined ? ` for ${config.ops} ops` : ` for ${config.seconds ?? '?'} s`}` +
     `${run.params !== undefined ? ` with ${JSON.stringify(run.params)}` : ''}\n`);
-  return new Machine(config).run();
+  // runRaw + buildReport is what Machine.run does; the raw result also carries the console.
+  const raw = await new Machine(config).runRaw();
+  return { report: buildReport(config, raw), console: raw.console, requestedSeconds: config.seconds };
 }
 
-/** Notes on one run: a failed self-check or an overcommitted host casts doubt on its figures. */
-export function runNotes(r: Report): string[] {
+/**
+ * Notes on one run: anything that casts doubt on its figures — a failed self-check, guest
+ * threads killed by SIGSEGV (none of the bench workloads expects one), a run that ended early
+ * or measured no elapsed time, vCPUs overcommitted on the host's cores.
+ */
+export function runNotes(o: MachineOutcome): string[] {
+  const r = o.report;
   const notes: string[] = [];
   const label = `${r.workload} on ${r.cpus} vCPU${r.cpus === 1 ? '' : 's'}`;
   if (!r.selfCheck.passed) notes.push(`${label}: self-check FAILED (${r.selfCheck.message}); its figures are suspect`);
+  if (r.faultsDetail.segv > 0) {
+    const lines = o.console.split('\n').filter((l) => l.includes('SIGSEGV')).slice(0, MAX_QUOTED_LINES);
+    notes.push(`${label}: ${r.faultsDetail.segv} guest SIGSEGV${r.faultsDetail.segv === 1 ? '' : 's'}, which this workload does not expect` +
+      ` (console: ${lines.join('; ')}); the threads that took one stopped there`);
+  }
+  if (r.seconds === 0) {
+    notes.push(`${label}: the run measured 0 s of work (no vCPU recorded the end of its work), so its ops/s reads 0`);
+  } else if (o.requestedSeconds !== undefined && r.seconds < EARLY_END_SHARE * o.requestedSeconds) {
+    notes.push(`${label}: work lasted ${r.seconds.toFixed(2)} s of the ${o.requestedSeconds} s asked`);
+  }
   const cores = availableParallelism();
   if (r.cpus > cores) notes.push(`${label}: ${r.cpus} vCPUs on ${cores} host cores, overcommitted: vCPUs share cores`);
   return notes;

@@ -36,8 +36,18 @@ export function judge(target: Target, measured: number): Verdict {
 
 const SYMBOL: Readonly<Record<Comparison, string>> = { '<': '<', '<=': '≤', '>=': '≥' };
 
+/**
+ * The measured figure with two decimals, or more when two would print it equal to the limit
+ * while the verdict says otherwise (1.7996 MISSED against 1.8 must not read "1.80").
+ */
+function showMeasured(v: Verdict): string {
+  let digits = 2;
+  while (digits < 6 && v.measured !== v.limit && Number(v.measured.toFixed(digits)) === v.limit) digits++;
+  return v.measured.toFixed(digits);
+}
+
 export function formatVerdict(v: Verdict): string {
   const unit = v.unit === '' ? '' : ` ${v.unit}`;
-  const measured = Number.isFinite(v.measured) ? v.measured.toFixed(2) : 'not measured';
+  const measured = Number.isFinite(v.measured) ? showMeasured(v) : 'not measured';
   return `target  ${v.what} ${SYMBOL[v.op]} ${v.limit}${unit}: measured ${measured}${Number.isFinite(v.measured) ? unit : ''} -> ${v.met ? 'MET' : 'MISSED'}`;
 }

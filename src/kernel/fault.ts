@@ -7,7 +7,7 @@
 import { GuestSegfault } from '../errors.js';
 import { PF_WRITE } from '../hw/walker.js';
 import { PAGE_SIZE, PTE_P, PTE_RW, pteFrame } from '../hw/paging.js';
-import type { Vaddr } from '../hw/types.js';
+import type { Paddr, Vaddr } from '../hw/types.js';
 import type { MmRef } from '../pv/ops.js';
 import type { KernelContext } from './context.js';
 import type { FrameAllocator } from './frames.js';
@@ -71,28 +71,41 @@ export class PageFaultHandler {
     spinLock(i32, mb + MM.pageTableLock, cpu, spinner);
     let flushPage = false;
     try {
-      const ptep = this.pt.ptePointer(mm, this.k.i32[mb + MM.pgd]! as never, page, true);
+      const ptep = this.pt.ptePointer(mm, this.k.i32[mb + MM.pgd]! as Paddr, page, true);
       if (ptep === 0) return FaultOutcome.Segv; // out of memory for a page table: OOM-kill the task
       const pte = Atomics.load(i32, ptep >>> 2);
       if ((pte & (PTE_P | PTE_PROTNONE)) === 0) {
-        // Demand paging.
+        // Demand paging: shared pages come from their object; a private page read before it is
+        // written maps the zero page read-only (do_anonymous_page), a write gets its own frame.
         let frame;
+        let pteProt = prot;
         if (shmemId !== 0) {
           frame = this.shmem.page(shmemId, pgoff);
           if (frame !== 0) this.frames.get(frame);
+        } else if (!write) {
+          frame = this.frames.zeroPage;
+          pteProt = prot & ~PROT_WRITE;
         } else {
           frame = this.frames.allocZeroed();
           counters.faultsDemandZero++;
         }
         if (frame === 0) return FaultOutcome.Segv;
-        ops.mmu.setPteAt(mm, page as Vaddr, ptep, userPte(frame, prot));
-        Atomics.add(i32, mb + MM.rss, 1);
+        ops.mmu.setPteAt(mm, page as Vaddr, ptep, userPte(frame, pteProt));
+        if (!this.frames.isZeroPage(frame)) Atomics.add(i32, mb + MM.rss, 1);
         return FaultOutcome.Fixed;
       }
       if (write && (pte & PTE_RW) === 0 && (prot & PROT_WRITE) !== 0) {
-        // A read-only PTE in a writable VMA: copy-on-write (or reuse when we hold the only reference).
+        // A read-only PTE in a writable VMA: copy-on-write — a fresh frame for the zero page, a
+        // copy of a shared frame, or the frame itself when we hold the only reference.
         const old = pteFrame(pte);
-        if (shmemId !== 0 || this.frames.refcount(old) === 1) {
+        if (this.frames.isZeroPage(old)) {
+          const fresh = this.frames.allocZeroed();
+          if (fresh === 0) return FaultOutcome.Segv;
+          counters.faultsDemandZero++;
+          ops.mmu.setPteAt(mm, page as Vaddr, ptep, userPte(fresh, prot));
+          Atomics.add(i32, mb + MM.rss, 1);
+          flushPage = true;
+        } else if (shmemId !== 0 || this.frames.refcount(old) === 1) {
           ops.mmu.setPteAt(mm, page as Vaddr, ptep, pte | PTE_RW);
           ops.mmu.pteUpdate(mm, page as Vaddr, ptep);
         } else {
@@ -111,7 +124,7 @@ export class PageFaultHandler {
       return FaultOutcome.Fixed;
     } finally {
       spinUnlock(i32, mb + MM.pageTableLock);
-      // ptep_clear_flush for the copy: other CPUs may cache the old read-only frame.
+      // ptep_clear_flush for a replaced frame: other CPUs may cache the old read-only one.
       if (flushPage) this.flusher.flushTlbMmRange(mm, page, page + PAGE_SIZE);
     }
   }

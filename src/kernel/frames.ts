@@ -3,7 +3,8 @@
  * zone->lock, and a reference count per frame (page->_refcount). Any vCPU may allocate or free;
  * the boot CPU fills the stack. A frame is freed when its last reference goes — after any TLB
  * shootdown that could still reach it has completed (callers gather frames and free them after
- * the flush, as Linux's mmu_gather does).
+ * the flush, as Linux's mmu_gather does). The zero page is the one frame outside the count: it
+ * is mapped read-only everywhere a private page was read before it was written.
  */
 import type { Pfn } from '../hw/types.js';
 import { InternalError } from '../errors.js';
@@ -14,6 +15,8 @@ import { spinLock, spinUnlock } from './sync.js';
 export class FrameAllocator {
   private readonly lockWord: number;
   private readonly countWord: number;
+  /** ZERO_PAGE's frame, once known (set at boot before any other CPU runs). */
+  private zero = 0;
 
   constructor(private readonly k: KernelContext) {
     this.lockWord = k.layout.kglobals + KGLOBALS.zoneLock;
@@ -30,7 +33,20 @@ export class FrameAllocator {
       i32[layout.pageRefs + f] = 0;
     }
     Atomics.store(i32, this.countWord, n);
-    Atomics.store(i32, layout.kglobals + KGLOBALS.managedFrames, n);
+    // ZERO_PAGE: one zeroed frame every private read fault can map; never freed.
+    const zero = this.allocZeroed();
+    Atomics.store(i32, layout.kglobals + KGLOBALS.zeroPage, zero);
+    Atomics.store(i32, layout.kglobals + KGLOBALS.managedFrames, n - 1);
+  }
+
+  /** The shared zero page's frame. */
+  get zeroPage(): Pfn {
+    if (this.zero === 0) this.zero = Atomics.load(this.k.i32, this.k.layout.kglobals + KGLOBALS.zeroPage);
+    return this.zero as Pfn;
+  }
+
+  isZeroPage(frame: Pfn): boolean {
+    return frame === this.zeroPage;
   }
 
   /** A frame with refcount 1, or 0 when memory is exhausted. Contents are not cleared. */
@@ -58,14 +74,16 @@ export class FrameAllocator {
     return f;
   }
 
-  /** get_page: one more reference. */
+  /** get_page: one more reference. The zero page is not counted (is_zero_pfn). */
   get(frame: Pfn): void {
+    if (frame === this.zeroPage) return;
     Atomics.add(this.k.i32, this.k.layout.pageRefs + frame, 1);
   }
 
   /** put_page: drop a reference; the last one returns the frame to the free stack. */
   put(frame: Pfn): void {
     const { i32, layout, cpu, spinner } = this.k;
+    if (frame === this.zeroPage) return;
     // ORDERING: the decrement is a full barrier; the CPU that takes it to 0 owns the frame.
     const old = Atomics.sub(i32, layout.pageRefs + frame, 1);
     if (old > 1) return;

@@ -231,7 +231,8 @@ export class Kernel {
     } catch (e) {
       if (!(e instanceof GuestSegfault)) throw e;
       // The task took a fault nothing could resolve: SIGSEGV kills it; the machine goes on.
-      this.k.machine.console(`task ${run.tid}: ${e.message}\n`);
+      this.k.counters.tasksKilled++;
+      this.k.machine.console(`task ${run.tid}: killed: ${e.message}\n`);
       this.finish(run, SIGSEGV_STATUS);
     }
   }

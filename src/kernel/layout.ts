@@ -67,6 +67,8 @@ export const KGLOBALS = defineStruct(
     swapperPgDir: 1,
     /** exit_group status of the init process (tgid 1): the machine's exit status. */
     initExit: 1,
+    /** The shared zero page (ZERO_PAGE): read faults on private memory map it read-only. */
+    zeroPage: 1,
     /** Placement cursor: the next CPU a new task goes to (round robin). */
     nextCpu: 1,
     /** cpu_online_mask (two words). */

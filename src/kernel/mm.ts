@@ -208,7 +208,9 @@ export class AddressSpaces {
       if ((Atomics.load(i32, ptep >>> 2) & (PTE_P | PTE_PROTNONE)) === 0) continue;
       const old = ops.mmu.pteClear(mm, va as Vaddr, ptep);
       if ((old & (PTE_P | PTE_PROTNONE)) !== 0) {
-        this.gather.push(pteFrame(old));
+        const frame = pteFrame(old);
+        if (this.frames.isZeroPage(frame)) continue;
+        this.gather.push(frame);
         Atomics.sub(i32, mb + MM.rss, 1);
       }
     }
@@ -256,7 +258,10 @@ export class AddressSpaces {
           if (ptep === 0) continue;
           const old = Atomics.load(i32, ptep >>> 2);
           if ((old & (PTE_P | PTE_PROTNONE)) === 0) continue;
-          const next = userPte(pteFrame(old), prot) | (old & (PTE_A | PTE_D) & ((prot & 7) !== 0 ? -1 : 0));
+          // The zero page stays read-only whatever the VMA allows: a write must fault and copy.
+          const frame = pteFrame(old);
+          const pteProt = this.frames.isZeroPage(frame) ? prot & ~PROT_WRITE : prot;
+          const next = userPte(frame, pteProt) | (old & (PTE_A | PTE_D) & ((prot & 7) !== 0 ? -1 : 0));
           if (next === old) continue;
           ops.mmu.setPteAt(mm, va as Vaddr, ptep, next);
           ops.mmu.pteUpdate(mm, va as Vaddr, ptep);

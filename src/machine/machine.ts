@@ -92,15 +92,20 @@ export class Machine {
     const end = Math.max(...perCpu.map((s) => s.workEndNs));
     const consoleText = exits.flatMap((e) => e.console).sort((a, b) => a.atNs - b.atNs).map((c) => c.text).join('');
     const exitStatus = Atomics.load(words, MACHINE_CTL.exitStatus);
-    const failLine = consoleText.split('\n').find((l) => l.startsWith('FAIL:'));
+    const lines = consoleText.split('\n');
+    const failLine = lines.find((l) => l.startsWith('FAIL:'));
+    // A task killed by a fault it did not catch never finished its work: the run failed.
+    const killed = perCpu.reduce((n, s) => n + s.counters.tasksKilled, 0);
+    const killLine = lines.find((l) => l.includes(': killed: '));
+    const passed = exitStatus === 0 && killed === 0;
     return {
       elapsedNs: Number.isFinite(start) && end > start ? end - start : 0,
       perCpu,
       exitStatus,
       console: consoleText,
-      selfCheck: exitStatus === 0
+      selfCheck: passed
         ? { passed: true, message: `${this.config.workload}: self-check passed` }
-        : { passed: false, message: failLine ?? `${this.config.workload}: init exited with status ${exitStatus}` },
+        : { passed: false, message: failLine ?? (killed > 0 ? `${killed} task(s) killed; ${killLine ?? ''}` : `${this.config.workload}: init exited with status ${exitStatus}`) },
     };
   }
 }

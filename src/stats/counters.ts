@@ -49,6 +49,8 @@ export class VcpuCounters {
   halts = 0;
   /** Lazy-TLB switch-ins that found the mm's tlb_gen ahead and flushed. */
   lazyFlushes = 0;
+  /** Tasks killed by a fault nothing resolved (SIGSEGV not caught by the program). */
+  tasksKilled = 0;
   framesAllocated = 0;
   framesFreed = 0;
 }
