@@ -10,7 +10,7 @@
  *
  * Delivery protocol (sender S, target T):
  *
- *   S: Atomics.add(ipiPending[v])  (IPIs only: accounting)
+ *   S: Atomics.add(ipiArrivals)    (IPIs only: accounting)
  *   S: Atomics.or(irr[v/32], bit)  ─┐ ORDERING: the IRR bit is set before the summary word is,
  *   S: Atomics.store(summary, 1)   ─┘ so a T that sees summary != 0 will find the bit.
  *   S: Atomics.add(doorbell, 1); if Atomics.load(waiter): Atomics.notify(doorbell)
@@ -79,15 +79,16 @@ export class ApicBus {
   ) {}
 
   /**
-   * Raise `vector` on `dest`. `isIpi` counts it in the target's per-vector IPI accounting, so
-   * IPIs sent can be matched with IPIs handled even when two coalesce into one IRR bit.
+   * Raise `vector` on `dest`. `isIpi` counts it in the target's IPI accounting, so IPIs sent can
+   * be matched with IPIs handled even when two coalesce into one IRR bit.
    */
   raise(dest: number, vector: number, isIpi: boolean): void {
     const base = vcpuBase(dest);
     if (isIpi) {
-      // ORDERING: counted before the IRR bit is visible; the target's acceptVector exchanges
-      // the count after clearing the bit, so every counted IPI is accounted by some acceptance.
-      Atomics.add(this.words, base + VCPU_BLOCK.ipiPending + vector, 1);
+      // ORDERING: counted before the IRR bit is visible; the target's acceptHighest exchanges
+      // the count after clearing a bit, so every counted IPI is taken by some acceptance (at
+      // the latest its own) — exact once the machine is quiet.
+      Atomics.add(this.words, base + VCPU_BLOCK.ipiArrivals, 1);
     }
     // ORDERING: IRR bit before summary (see the protocol in the header); pairs with
     // LocalApic.acceptHighest's summary clear then IRR scan.
@@ -191,12 +192,12 @@ export class LocalApic {
       }
       const bit = 1 << (vector & 31);
       // ORDERING: test-and-clear; a concurrent sender's Atomics.or of the same bit either lands
-      // before (coalesced into this acceptance, and its ipiPending count is taken below) or after
-      // (a new pending interrupt with its own summary store).
+      // before (coalesced into this acceptance, its arrival taken below) or after (a new pending
+      // interrupt with its own summary store).
       const old = Atomics.and(this.words, irr + w, ~bit);
       if ((old & bit) === 0) return -1; // cannot happen: only the owner clears IRR bits
       this.words[this.base + VCPU_BLOCK.isr + w] = this.words[this.base + VCPU_BLOCK.isr + w]! | bit;
-      this.ipisAccepted += Atomics.exchange(this.words, this.base + VCPU_BLOCK.ipiPending + vector, 0);
+      this.ipisAccepted += Atomics.exchange(this.words, this.base + VCPU_BLOCK.ipiArrivals, 0);
       if (highestBit(this.words, irr) >= 0) {
         Atomics.store(this.words, this.base + VCPU_BLOCK.summary, 1);
       }
@@ -258,25 +259,31 @@ export class LocalApic {
   private sendIcr(icr: number): number {
     const vector = icr & APIC_VECTOR_MASK;
     const mode = icr & APIC_DM_MASK;
-    const shorthand = icr & APIC_SHORT_MASK;
-    let sent = 0;
-    const deliver = (dest: number): void => {
-      if (mode === APIC_DM_STARTUP) this.bus.startup(dest, vector);
-      else if (mode === APIC_DM_FIXED) this.bus.raise(dest, vector, true);
-      else return; // INIT and others: nothing to do in this model
-      sent++;
-    };
-    switch (shorthand) {
+    switch (icr & APIC_SHORT_MASK) {
       case 0: {
         const dest = GET_APIC_DEST_FIELD(this.words[this.base + VCPU_BLOCK.icrHi]!);
-        if (dest < this.bus.cpus) deliver(dest);
-        break;
+        return dest < this.bus.cpus ? this.deliver(dest, vector, mode) : 0;
       }
-      case APIC_DEST_SELF: deliver(this.cpu); break;
-      case APIC_DEST_ALLINC: for (let c = 0; c < this.bus.cpus; c++) deliver(c); break;
-      case APIC_DEST_ALLBUT: for (let c = 0; c < this.bus.cpus; c++) if (c !== this.cpu) deliver(c); break;
+      case APIC_DEST_SELF:
+        return this.deliver(this.cpu, vector, mode);
+      case APIC_DEST_ALLINC:
+      case APIC_DEST_ALLBUT: {
+        let sent = 0;
+        const self = (icr & APIC_SHORT_MASK) === APIC_DEST_ALLINC;
+        for (let c = 0; c < this.bus.cpus; c++) if (self || c !== this.cpu) sent += this.deliver(c, vector, mode);
+        return sent;
+      }
+      default:
+        return 0;
     }
-    return sent;
+  }
+
+  /** One destination of an ICR write; returns 1 if an IPI went out. INIT is not modelled. */
+  private deliver(dest: number, vector: number, mode: number): number {
+    if (mode === APIC_DM_FIXED) this.bus.raise(dest, vector, true);
+    else if (mode === APIC_DM_STARTUP) this.bus.startup(dest, vector);
+    else return 0;
+    return 1;
   }
 
   /**

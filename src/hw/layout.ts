@@ -59,9 +59,21 @@ export const APIC_BITMAP_WORDS = APIC_VECTORS / 32;
 export const VCPU_BLOCK = defineStruct(
   'vcpu_block',
   {
-    // --- local APIC ---
+    // --- local APIC, line 0: every word a sender touches, so an IPI moves one cache line ---
     /** Interrupt Request Register: bit v set = vector v pending. Set by senders (Atomics.or). */
     irr: APIC_BITMAP_WORDS,
+    /** Non-zero when the IRR may hold something: the cheap word a running vCPU polls. */
+    summary: 1,
+    /** Futex word a halted vCPU sleeps on; senders bump it and notify. */
+    doorbell: 1,
+    /** 1 while the owner is (about to be) asleep on the doorbell: senders must notify. */
+    waiter: 1,
+    /** IPIs sent here and not yet accounted as handled (senders add, the owner takes them at acceptance). */
+    ipiArrivals: 1,
+    /** STARTUP IPI received: start vector | 0x100 (0 = still waiting for SIPI). */
+    startup: 1,
+    pad0: 3,
+    // --- local APIC, owner-side registers ---
     /** In-Service Register: vectors accepted and not yet EOI'd. Written only by the owner. */
     isr: APIC_BITMAP_WORDS,
     /** Task Priority Register (vector class 0..15 in bits 7..4). Owner only. */
@@ -75,16 +87,7 @@ export const VCPU_BLOCK = defineStruct(
     timerInitialCount: 1,
     /** Timer divide configuration, as the divisor itself (1, 2, 4, ... 128). */
     timerDivide: 1,
-    /** Non-zero when the IRR may hold something: the cheap word a running vCPU polls. */
-    summary: 1,
-    /** Futex word a halted vCPU sleeps on; senders bump it and notify. */
-    doorbell: 1,
-    /** 1 while the owner is (about to be) asleep on the doorbell: senders must notify. */
-    waiter: 1,
-    /** STARTUP IPI received: start vector | 0x100 (0 = still waiting for SIPI). */
-    startup: 1,
-    // --- IPI accounting: per vector, IPIs sent and not yet accounted as handled ---
-    ipiPending: APIC_VECTORS,
+    pad1: 2,
     // --- pvclock_vcpu_time_info (32 bytes, REFERENCE.md) ---
     pvclock: 8,
     // --- kvm_steal_time (64 bytes, REFERENCE.md) ---

@@ -36,6 +36,8 @@ export class Spinner {
   private target = 0;
   private startMs = 0;
   private spins = 0;
+  /** Whether this wait has been published to the activity words (only slow waits are). */
+  private published = false;
 
   constructor(
     private readonly hw: VcpuHardware,
@@ -45,18 +47,24 @@ export class Spinner {
     private readonly spinBeforeYieldMs: number,
   ) {}
 
-  /** Start a wait for `kind` on `target` (a CPU id, or a lock's physical address). */
+  /**
+   * Start a wait for `kind` on `target` (a CPU id, or a lock's physical address). It is published
+   * for other threads' diagnostics only once it lasts (the first clock check): most waits end
+   * within a few spins, and the stores would cost more than the wait.
+   */
   begin(kind: WaitKind, target: number): void {
     this.kind = kind;
     this.target = target;
     this.spins = 0;
     this.startMs = 0;
-    this.activity.waiting(kind, target);
   }
 
   end(): void {
     this.kind = WaitKind.None;
-    this.activity.waiting(WaitKind.None, 0);
+    if (this.published) {
+      this.published = false;
+      this.activity.waiting(WaitKind.None, 0);
+    }
   }
 
   /** One iteration of a wait loop: take interrupts, maybe yield the core, check the watchdog. */
@@ -71,6 +79,8 @@ export class Spinner {
     const now = performance.now();
     if (this.startMs === 0) {
       this.startMs = now;
+      this.published = true;
+      this.activity.waiting(this.kind, this.target);
       return;
     }
     const state = Atomics.load(hw.machineWords, MACHINE_CTL.runState);

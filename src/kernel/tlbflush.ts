@@ -154,12 +154,12 @@ export class TlbFlusher {
 
   /** The call-queue handler for flush requests: times each from dequeue to acknowledgement. */
   handleCall(func: CallFunc, info: FlushInfo): void {
+    if (func === CallFunc.Membarrier) return; // the IPI and the Atomics around it are the barrier
     const t0 = performance.now();
     switch (func) {
       case CallFunc.FlushTlb: this.flushTlbFunc(info); break;
       case CallFunc.FlushTlbKernel: this.flushKernelLocal(info); break;
       case CallFunc.LeaveMm: this.leaveMm(info.mm); break;
-      case CallFunc.Membarrier: return; // the IPI and the Atomics around it are the barrier
     }
     this.k.counters.flushRequestsHandled++;
     this.k.histograms.flushHandler.record((performance.now() - t0) * 1e6);

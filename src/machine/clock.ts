@@ -8,8 +8,8 @@ import { hostNowNs } from '../hw/clock.js';
 import { VCPU_BLOCK, vcpuBase } from '../hw/layout.js';
 import { PvclockWriter } from '../hw/pvclock.js';
 
-/** The clock's own tick: 1 ms, the finest Node timers keep; timer interrupts fall on it. */
-const CLOCK_TICK_MS = 1;
+/** The finest tick Node timers keep. */
+const MIN_TICK_MS = 1;
 
 export class MachineClock {
   private readonly writer: PvclockWriter;
@@ -20,7 +20,11 @@ export class MachineClock {
   /** Timer interrupts delivered, per vCPU. */
   readonly ticksDelivered: number[];
 
-  constructor(private readonly words: Int32Array, private readonly cpus: number) {
+  /**
+   * `tickMs`: how often the clock runs — the guest's timer period (1000/HZ ms) by default, so the
+   * main thread wakes no more often than the guest's own ticks; never below 1 ms.
+   */
+  constructor(private readonly words: Int32Array, private readonly cpus: number, private readonly tickMs = MIN_TICK_MS) {
     this.writer = new PvclockWriter(words, hostNowNs());
     this.bus = new ApicBus(words, cpus);
     this.deadlines = new Array<number>(cpus).fill(0);
@@ -30,7 +34,7 @@ export class MachineClock {
   /** Publish the first records (before any vCPU runs) and start ticking. */
   start(): void {
     for (let c = 0; c < this.cpus; c++) this.writer.update(c);
-    this.timer = setInterval(() => this.tick(), CLOCK_TICK_MS);
+    this.timer = setInterval(() => this.tick(), Math.max(MIN_TICK_MS, this.tickMs));
   }
 
   stop(): void {
@@ -56,7 +60,8 @@ export class MachineClock {
         this.deadlines[c] = now + periodNs;
         continue;
       }
-      if (now < this.deadlines[c]!) continue;
+      // Within half a clock tick counts as due: the next tick would be later still.
+      if (now < this.deadlines[c]! - this.tickMs * 5e5) continue;
       this.bus.raise(c, lvt & 0xff, false);
       this.ticksDelivered[c]!++;
       // Periodic: next deadline one period on (skipping missed ones, as a late host would).

@@ -42,7 +42,7 @@ export class Machine {
     const machineSab = new SharedArrayBuffer(machineBlockBytes(cfg.cpus));
     const words = new Int32Array(machineSab);
     Atomics.store(words, MACHINE_CTL.runState, RunState.Running);
-    const clock = new MachineClock(words, cfg.cpus);
+    const clock = new MachineClock(words, cfg.cpus, Math.floor(1000 / cfg.hz));
     const pool = new Piscina({
       filename: vcpuWorkerPath(),
       minThreads: cfg.cpus,
