@@ -5,18 +5,23 @@
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../../src/machine/machine.js';
 import { testConfig } from '../helpers/machine.js';
+import type { VcpuStatsSnapshot } from '../../src/stats/snapshot.js';
 
 describe('vCPU control over comlink', () => {
   it('returns live per-vCPU snapshots while the workload runs, with ops growing', async () => {
-    const machine = new Machine(testConfig('touch', 2, { seconds: 1.5 }));
+    const machine = new Machine(testConfig('touch', 2, { seconds: 4 }));
     const done = machine.run();
-    await new Promise((r) => setTimeout(r, 500));
-    const first = await machine.snapshot();
-    await new Promise((r) => setTimeout(r, 300));
+    const ops = (snaps: VcpuStatsSnapshot[]): number => snaps.reduce((n, s) => n + s.counters.ops, 0);
+    // Wait (however slow the host) until the workload is under way, then look again.
+    let first = await machine.snapshot();
+    while (ops(first) === 0) {
+      await new Promise((r) => setTimeout(r, 50));
+      first = await machine.snapshot();
+    }
+    await new Promise((r) => setTimeout(r, 200));
     const second = await machine.snapshot();
     const report = await done;
     expect(first.map((s) => s.cpu)).toEqual([0, 1]);
-    const ops = (snaps: typeof first): number => snaps.reduce((n, s) => n + s.counters.ops, 0);
     expect(ops(second)).toBeGreaterThan(ops(first));
     expect(report.ops).toBeGreaterThanOrEqual(ops(second));
   });
