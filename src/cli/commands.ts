@@ -115,8 +115,11 @@ export function listCommand(argv: readonly string[], io: CliIo): number {
   const backends = describeBackends();
   const workloads = describeWorkloads();
   const width = Math.max(...[...backends, ...workloads].map((x) => x.name.length));
-  const rows = (items: readonly { name: string; description: string }[]): string =>
-    items.map((x) => `  ${x.name.padEnd(width)}  ${oneLine(x.description)}`.trimEnd()).join('\n');
+  const rows = (items: readonly { name: string; description: string; params?: string[] }[]): string =>
+    items.map((x) => [
+      `  ${x.name.padEnd(width)}  ${oneLine(x.description)}`.trimEnd(),
+      ...(x.params ?? []).map((p) => `  ${''.padEnd(width)}    --param ${oneLine(p)}`),
+    ].join('\n')).join('\n');
   io.out(`Backends:\n${rows(backends)}\n\nWorkloads:\n${rows(workloads)}\n`);
   return EXIT_OK;
 }

@@ -6,6 +6,7 @@
  * fits on one line ("--cpus: must be an integer from 1 to 64, got 0"); main.ts prints it as is.
  */
 import { parseArgs } from 'node:util';
+import { validateParams } from '../workloads/params.js';
 import { ConfigError } from '../errors.js';
 import { findBackend, describeBackends } from '../hv/registry.js';
 import { formatBytes, MAX_RAM_BYTES, MIN_RAM_BYTES } from '../hw/memory.js';
@@ -244,6 +245,7 @@ export function parseRunOptions(argv: readonly string[]): RunOptions {
   }
 
   if (values.param !== undefined) config.params = parseParams(values.param);
+  validateParams(findWorkload(config.workload)!, config.params ?? {});
 
   const result: RunOptions = { config };
   if (values.json !== undefined) {

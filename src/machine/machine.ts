@@ -11,6 +11,7 @@ import { findBackend } from '../hv/registry.js';
 import { buildReport, type Report } from '../stats/report.js';
 import type { VcpuStatsSnapshot } from '../stats/snapshot.js';
 import { findWorkload } from '../workloads/registry.js';
+import { validateParams } from '../workloads/params.js';
 import type { VcpuExit, VcpuFailure } from '../vcpu/task-args.js';
 import { MachineClock } from './clock.js';
 import { MAX_CPUS, MAX_HZ, MIN_HZ, type MachineConfig } from './config.js';
@@ -112,7 +113,9 @@ export class Machine {
 
 function validate(cfg: MachineConfig): void {
   if (findBackend(cfg.backend) === undefined) throw new ConfigError('backend', `unknown backend ${cfg.backend}`);
-  if (findWorkload(cfg.workload) === undefined) throw new ConfigError('workload', `unknown workload ${cfg.workload}`);
+  const workload = findWorkload(cfg.workload);
+  if (workload === undefined) throw new ConfigError('workload', `unknown workload ${cfg.workload}`);
+  validateParams(workload, cfg.params ?? {});
   if (!Number.isInteger(cfg.cpus) || cfg.cpus < 1 || cfg.cpus > MAX_CPUS) {
     throw new ConfigError('cpus', `must be an integer from 1 to ${MAX_CPUS}, got ${cfg.cpus}`);
   }

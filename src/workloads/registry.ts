@@ -23,10 +23,16 @@ export const workloads: Readonly<Record<string, Workload>> = Object.freeze({
 export interface WorkloadInfo {
   name: string;
   description: string;
+  /** "name=default (min..max): description" for each parameter. */
+  params: string[];
 }
 
 export function describeWorkloads(): WorkloadInfo[] {
-  return Object.values(workloads).map((w) => ({ name: w.name, description: w.description }));
+  return Object.values(workloads).map((w) => ({
+    name: w.name,
+    description: w.description,
+    params: w.params.map((p) => `${p.name}=${p.default} (${p.min}..${p.max}): ${p.description}`),
+  }));
 }
 
 export function findWorkload(name: string): Workload | undefined {

@@ -59,6 +59,8 @@ describe('parseRunOptions rejects bad input', () => {
     { argv: ['--param', 'pages=abc'], option: '--param' },
     { argv: ['--param', 'pages='], option: '--param' },
     { argv: ['--param', 'pages=1', '--param', 'pages=2'], option: '--param', message: '--param: pages given twice' },
+    { argv: ['--param', 'nosuch=3'], option: '--param', message: '--param: tlb_flush1 has parameters region_mb, got nosuch' },
+    { argv: ['--workload', 'touch', '--param', 'pages=0'], option: '--param', message: '--param: pages must be from 1 to 65536, got 0' },
   ];
 
   it.each(cases)('$argv', ({ argv, option, message }) => {
@@ -87,7 +89,7 @@ describe('parseRunOptions accepts good input', () => {
       '--watchdog-ms', '2000',
       '--json', 'out/report.json',
       '--param', 'pages=16',
-      '--param', 'ratio=-0.25',
+      '--param', 'dwell=3',
     ]);
     expect(json).toBe('out/report.json');
     expect(config).toEqual({
@@ -98,7 +100,7 @@ describe('parseRunOptions accepts good input', () => {
       hz: 1000,
       seconds: 0.5,
       watchdogMs: 2000,
-      params: { pages: 16, ratio: -0.25 },
+      params: { pages: 16, dwell: 3 },
     });
   });
 
