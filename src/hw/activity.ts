@@ -33,6 +33,12 @@ export class ActivityPublisher {
     Atomics.store(this.words, this.base + VCPU_BLOCK.lastSyscall, nr);
   }
 
+  /** A sign of life for the main thread's watchdog. */
+  heartbeat(): void {
+    // ORDERING: pairs with MachineWatchdog's Atomics.load; only progress matters, not order.
+    Atomics.add(this.words, this.base + VCPU_BLOCK.heartbeat, 1);
+  }
+
   waiting(kind: WaitKind, target: number): void {
     Atomics.store(this.words, this.base + VCPU_BLOCK.waitTarget, target);
     Atomics.store(this.words, this.base + VCPU_BLOCK.waitKind, kind);

@@ -103,6 +103,8 @@ export const VCPU_BLOCK = defineStruct(
     waitKind: 1,
     /** The CPU or object it waits on (meaning depends on waitKind). */
     waitTarget: 1,
+    /** Bumped by the vCPU at every run slice and slow wait: the main thread's sign of life. */
+    heartbeat: 1,
   },
   16,
 );

@@ -89,6 +89,7 @@ export class Spinner {
     }
     const waited = now - this.startMs;
     if (waited > this.watchdogMs) throw new WatchdogError(this.describe(waited));
+    this.activity.heartbeat();
     if (waited > this.spinBeforeYieldMs) {
       const saved = this.activity.get();
       this.activity.set(VcpuActivity.Halted);

@@ -14,6 +14,7 @@ import { findWorkload } from '../workloads/registry.js';
 import { validateParams } from '../workloads/params.js';
 import type { VcpuExit, VcpuFailure } from '../vcpu/task-args.js';
 import { MachineClock } from './clock.js';
+import { MachineWatchdog } from './watchdog.js';
 import { MAX_CPUS, MAX_HZ, MIN_HZ, type MachineConfig } from './config.js';
 import type { RunResult } from './result.js';
 import { VcpuHandle } from './vcpu-handle.js';
@@ -44,6 +45,7 @@ export class Machine {
     const words = new Int32Array(machineSab);
     Atomics.store(words, MACHINE_CTL.runState, RunState.Running);
     const clock = new MachineClock(words, cfg.cpus, Math.floor(1000 / cfg.hz));
+    const watchdog = new MachineWatchdog(words, cfg.cpus, cfg.watchdogMs);
     const pool = new Piscina({
       filename: vcpuWorkerPath(),
       minThreads: cfg.cpus,
@@ -54,6 +56,7 @@ export class Machine {
     let stopTimer: NodeJS.Timeout | undefined;
     try {
       clock.start();
+      watchdog.start();
       this.handles = [];
       for (let cpu = 0; cpu < cfg.cpus; cpu++) {
         this.handles.push(new VcpuHandle(pool, {
@@ -75,10 +78,14 @@ export class Machine {
           Atomics.compareExchange(words, MACHINE_CTL.runState, RunState.Running, RunState.StopRequested);
         }, (cfg.seconds ?? 2) * 1000);
       }
-      const exits = await Promise.all(this.handles.map((h) => h.exit.catch((e: unknown) => workerCrash(e, words))));
+      const exits = await Promise.race([
+        Promise.all(this.handles.map((h) => h.exit.catch((e: unknown) => workerCrash(e, words)))),
+        watchdog.tripped,
+      ]);
       return this.collect(exits, words);
     } finally {
       if (stopTimer !== undefined) clearTimeout(stopTimer);
+      watchdog.stop();
       clock.stop();
       for (const h of this.handles) h.close();
       await pool.destroy();

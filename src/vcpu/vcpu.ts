@@ -103,6 +103,7 @@ export class Vcpu implements WorkMeter, MachinePort {
       this.state = 'running';
       this.activity.set(VcpuActivity.Kernel);
       while (this.state === 'running') {
+        this.activity.heartbeat();
         const until = performance.now() + SLICE_MS;
         this.kernel.runUntil(until, () => performance.now(), () => this.machineStopped(), HALT_MS);
         if (this.machineStopped()) this.state = 'finished';
