@@ -11,6 +11,11 @@ export interface BackendContext {
   hw: VcpuHardware;
   /** Kernel code the native ops call (native_flush_tlb_others). */
   guest: GuestServices;
+  /**
+   * The hypervisor's own shared state (frame tables, shadow tables, flush mailboxes): one
+   * SharedArrayBuffer of `stateBytes` bytes, zeroed, shared by every vCPU of the machine.
+   */
+  hvState: SharedArrayBuffer;
 }
 
 /** Partial overrides, group by group. */
@@ -22,4 +27,6 @@ export interface Backend {
   readonly description: string;
   /** Build this backend's overrides for one vCPU. `native` is the complete native table, to wrap. */
   create(ctx: BackendContext, native: PvOps): PvOverrides;
+  /** Bytes of hypervisor state the backend needs for this machine (0 or absent: none). */
+  stateBytes?(ramBytes: number, cpus: number): number;
 }

@@ -108,6 +108,20 @@ export class ApicBus {
     }
   }
 
+  /**
+   * Post hypervisor work to `dest` (HV_* bits): not a guest interrupt, so it is taken at the
+   * next boundary whatever the guest's IF, and no guest handler runs. Same publication order as
+   * raise(): request bits, then summary, then doorbell.
+   */
+  kick(dest: number, bits: number): void {
+    const base = vcpuBase(dest);
+    // ORDERING: pairs with VcpuHardware.takeInterrupts' Atomics.exchange of hvPending after it
+    // saw the summary word.
+    Atomics.or(this.words, base + VCPU_BLOCK.hvPending, bits);
+    Atomics.store(this.words, base + VCPU_BLOCK.summary, 1);
+    this.ring(dest);
+  }
+
   /** Deliver a STARTUP IPI: the target's bring-up loop waits for this word. */
   startup(dest: number, vector: number): void {
     // ORDERING: pairs with LocalApic.waitForStartup's Atomics.load of `startup`.
@@ -163,6 +177,13 @@ export class LocalApic {
     return this.base + VCPU_BLOCK.summary;
   }
 
+  /** Take this vCPU's pending hypervisor requests (HV_* bits), clearing them. */
+  takeHypervisorRequests(): number {
+    if (Atomics.load(this.words, this.base + VCPU_BLOCK.hvPending) === 0) return 0;
+    // ORDERING: pairs with ApicBus.kick's Atomics.or.
+    return Atomics.exchange(this.words, this.base + VCPU_BLOCK.hvPending, 0);
+  }
+
   /** Cheap check: may the IRR hold something? */
   hasPending(): boolean {
     // ORDERING: pairs with ApicBus.raise's summary store after the IRR bit.
@@ -179,6 +200,11 @@ export class LocalApic {
     // ORDERING: clear summary before scanning (see the header); if a vector stays pending
     // because it is masked by priority, summary is set again below so the poll comes back.
     Atomics.store(this.words, this.base + VCPU_BLOCK.summary, 0);
+    // Hypervisor requests share the summary word: keep it up for them (pairs with kick's or
+    // before its summary store: either we see the bits here, or its store follows our clear).
+    if (Atomics.load(this.words, this.base + VCPU_BLOCK.hvPending) !== 0) {
+      Atomics.store(this.words, this.base + VCPU_BLOCK.summary, 1);
+    }
     const inService = highestBit(this.words, this.base + VCPU_BLOCK.isr);
     const floor = Math.max(inService >= 0 ? inService >>> 4 : -1, (this.words[this.base + VCPU_BLOCK.tpr]! >>> 4) & 0xf);
     for (let w = APIC_BITMAP_WORDS - 1; w >= 0; w--) {

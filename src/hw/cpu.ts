@@ -15,6 +15,7 @@ import { Tlb, DEFAULT_TLB, type TlbGeometry } from './tlb.js';
 import { InternalError } from '../errors.js';
 import type { InterruptHandler } from '../pv/ops.js';
 import type { VcpuCounters } from '../stats/counters.js';
+import { CostMeter, defaultCostTable, type CostTable } from '../hv/cost.js';
 
 export const X86_CR0_PE = 1 << 0;
 export const X86_CR0_WP = 1 << 16;
@@ -26,6 +27,16 @@ export const X86_CR4_PCIDE = 1 << 17;
 /** Exception vector of a page fault. */
 export const PAGE_FAULT_VECTOR = 14;
 
+/** Hypervisor request bits (ApicBus.kick): the overcommit scheduler wants the vCPU parked. */
+export const HV_PARK = 1 << 0;
+/** A backend's remote TLB flush request (its own data says what to flush). */
+export const HV_FLUSH = 1 << 1;
+/** A backend's shadow resynchronisation request. */
+export const HV_SYNC = 1 << 2;
+const HV_BITS = 3;
+
+export type HypervisorHandler = () => void;
+
 export interface VcpuHardwareOptions {
   cpu: number;
   cpus: number;
@@ -34,6 +45,8 @@ export interface VcpuHardwareOptions {
   machineWords: Int32Array;
   counters: VcpuCounters;
   tlb?: TlbGeometry;
+  /** The cost table for modelled cycles (defaults from REFERENCE.md). */
+  costs?: CostTable;
 }
 
 export class VcpuHardware {
@@ -47,6 +60,9 @@ export class VcpuHardware {
   readonly tlb: Tlb;
   readonly mmu: Mmu;
   readonly pvclock: PvclockReader;
+  /** Exact counts and modelled cycles of hypervisor and hardware events. */
+  readonly cost: CostMeter;
+  private readonly hvHandlers: (HypervisorHandler | undefined)[] = new Array<HypervisorHandler | undefined>(HV_BITS);
 
   cr0 = X86_CR0_PE | X86_CR0_PG | X86_CR0_WP;
   cr4 = X86_CR4_PSE | X86_CR4_PGE;
@@ -68,25 +84,42 @@ export class VcpuHardware {
     this.apic = new LocalApic(opts.machineWords, opts.cpu, this.bus);
     this.tlb = new Tlb(opts.tlb ?? DEFAULT_TLB, opts.counters);
     this.pvclock = new PvclockReader(opts.machineWords, opts.cpu);
+    this.cost = new CostMeter(opts.costs ?? defaultCostTable(), opts.counters);
     this.mmu = new Mmu(opts.ram, this.tlb, opts.counters, opts.machineWords, this.apic.summaryIndex, {
       onPendingWork: () => this.takeInterrupts(),
       onPageFault: (va, errorCode) => this.raisePageFault(va, errorCode),
     });
+    this.setWalkReferences(2);
   }
 
   loadIdt(table: ReadonlyArray<InterruptHandler | undefined>): void {
     this.idt = table;
   }
 
+  /** Page walks cost this many memory references (2 natively; a backend may change it). */
+  setWalkReferences(refs: number): void {
+    this.mmu.walkCycles = refs * this.cost.table.walkRef;
+  }
+
+  /** Install the handler for hypervisor request `bit` (HV_*). */
+  onHypervisorRequest(bit: number, handler: HypervisorHandler): void {
+    this.hvHandlers[31 - Math.clz32(bit)] = handler;
+  }
+
   /**
-   * Take every deliverable pending interrupt, if IF is set. Called at access and kernel
-   * boundaries. Each handler runs with IF clear and must EOI through pv_apic_ops.
+   * At a boundary: first the hypervisor's requests (whatever IF says: they are not the guest's
+   * interrupts), then every deliverable pending interrupt if IF is set. Each interrupt handler
+   * runs with IF clear and must EOI through pv_apic_ops.
    */
   takeInterrupts(): void {
+    if (!this.apic.hasPending()) return;
+    const requests = this.apic.takeHypervisorRequests();
+    if (requests !== 0) this.serviceHypervisor(requests);
     while (this.interruptsEnabled && this.apic.hasPending()) {
       const vector = this.apic.acceptHighest();
       if (vector < 0) return;
       this.counters.ipisHandled = this.apic.ipisAccepted;
+      this.cost.charge('ipiDeliver');
       const handler = this.idt[vector];
       if (handler === undefined) {
         throw new InternalError(`cpu ${this.cpu}: interrupt vector 0x${vector.toString(16)} has no IDT entry`);
@@ -99,6 +132,17 @@ export class VcpuHardware {
         this.inInterrupt--;
         this.interruptsEnabled = true;
       }
+    }
+  }
+
+  private serviceHypervisor(requests: number): void {
+    for (let b = 0; b < HV_BITS; b++) {
+      if ((requests & (1 << b)) === 0) continue;
+      const handler = this.hvHandlers[b];
+      if (handler === undefined) {
+        throw new InternalError(`cpu ${this.cpu}: hypervisor request bit ${b} has no handler`);
+      }
+      handler();
     }
   }
 

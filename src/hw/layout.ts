@@ -72,7 +72,12 @@ export const VCPU_BLOCK = defineStruct(
     ipiArrivals: 1,
     /** STARTUP IPI received: start vector | 0x100 (0 = still waiting for SIPI). */
     startup: 1,
-    pad0: 3,
+    /**
+     * Hypervisor requests for this vCPU (HV_* bits, src/hw/cpu.ts): work the hypervisor does on
+     * the vCPU's own thread at its next boundary, whatever its IF — a remote TLB flush, a park.
+     */
+    hvPending: 1,
+    pad0: 2,
     // --- local APIC, owner-side registers ---
     /** In-Service Register: vectors accepted and not yet EOI'd. Written only by the owner. */
     isr: APIC_BITMAP_WORDS,
@@ -105,6 +110,8 @@ export const VCPU_BLOCK = defineStruct(
     waitTarget: 1,
     /** Bumped by the vCPU at every run slice and slow wait: the main thread's sign of life. */
     heartbeat: 1,
+    /** SchedState: the overcommit scheduler's decision for this vCPU (src/hv/sched). */
+    schedState: 1,
   },
   16,
 );
@@ -148,6 +155,14 @@ export const VCPU_ACTIVITY_NAMES = [
   'offline', 'booting', 'running user code', 'in the kernel', 'handling an interrupt', 'idle',
   'halted', 'finished',
 ] as const;
+
+/** The hypervisor scheduler's word per vCPU (written by the main thread, read by the vCPU). */
+export const enum SchedState {
+  /** The vCPU may run (it has a physical CPU). */
+  Running = 0,
+  /** The vCPU must park at its next boundary and wait until Running again. */
+  Descheduled = 1,
+}
 
 export const enum WaitKind {
   None = 0,

@@ -75,6 +75,8 @@ export class Mmu {
   private readonly u16: Uint16Array;
   private readonly frames: number;
   private readonly walkOut = new WalkResult();
+  /** Modelled cycles per page walk (references x walkRef cost), added at every walk. */
+  walkCycles = 0;
 
   constructor(
     ram: GuestRam,
@@ -272,6 +274,7 @@ export class Mmu {
         if (pfn >= 0 && (this.tlb.hitFlags & need) === need) return (pfn << PAGE_SHIFT) | (va & OFFSET_MASK);
       }
       this.counters.tlbWalks++;
+      this.counters.modeledCycles += this.walkCycles;
       if (walk(this.i32, this.cr3, va, write, true, out)) {
         if (out.pfn >= this.frames) {
           throw new InternalError(

@@ -8,6 +8,7 @@ import type { PvOps } from '../pv/ops.js';
 import type { VcpuCounters } from '../stats/counters.js';
 import type { LatencyHistogram } from '../stats/histogram.js';
 import type { KernelLayout } from './layout.js';
+import type { CostTable } from '../hv/cost.js';
 import type { Spinner } from './sync.js';
 
 /** User-memory access as the CPU performs it: through the MMU, faulting like a user access. */
@@ -49,5 +50,9 @@ export interface KernelContext {
     readonly shootdown: LatencyHistogram;
     readonly flushHandler: LatencyHistogram;
     readonly smpCall: LatencyHistogram;
+    /** Modelled cycles per shootdown (the histogram is unit-agnostic). */
+    readonly shootdownCycles: LatencyHistogram;
   };
+  /** Modelled cycles of this CPU's events so far, and the cost table (measurement only). */
+  readonly cost: { readonly table: CostTable };
 }

@@ -117,6 +117,8 @@ export const CSD = defineStruct(
     end: 1,
     newTlbGen: 1,
     freedTables: 1,
+    /** Modelled cycles the target spent on the request (measurement), written before the ack. */
+    cost: 1,
   },
   16,
 );

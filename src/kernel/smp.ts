@@ -44,6 +44,8 @@ export class SmpCalls {
   private readonly incoming: FlushInfo = { mm: 0 as MmRef, start: 0, end: 0, newTlbGen: 0, freedTables: false };
   private readonly drained: number[] = [];
   private handler: CallHandler | undefined;
+  /** The slowest target's modelled cycles in the last callMany (measurement). */
+  lastRemoteCycles = 0;
 
   constructor(private readonly k: KernelContext) {}
 
@@ -102,14 +104,20 @@ export class SmpCalls {
 
   private waitForAcks(): void {
     const { i32, layout, cpu, spinner } = this.k;
+    let slowest = 0;
     for (let c = this.targets.next(0); c >= 0; c = this.targets.next(c + 1)) {
-      const flags = layout.csdBase(layout.csdIndex(cpu, c)) + CSD.flags;
-      // ORDERING: pairs with the target's Atomics.store(flags, 0) after it ran the function.
-      if ((Atomics.load(i32, flags) & CSD_FLAG_LOCK) === 0) continue;
-      spinner.begin(WaitKind.CallAck, c);
-      while ((Atomics.load(i32, flags) & CSD_FLAG_LOCK) !== 0) spinner.pause();
-      spinner.end();
+      const csd = layout.csdBase(layout.csdIndex(cpu, c));
+      const flags = csd + CSD.flags;
+      // ORDERING: pairs with the target's Atomics.store(flags, 0) after it ran the function
+      // (and wrote its cost, read below).
+      if ((Atomics.load(i32, flags) & CSD_FLAG_LOCK) !== 0) {
+        spinner.begin(WaitKind.CallAck, c);
+        while ((Atomics.load(i32, flags) & CSD_FLAG_LOCK) !== 0) spinner.pause();
+        spinner.end();
+      }
+      slowest = Math.max(slowest, i32[csd + CSD.cost]!);
     }
+    this.lastRemoteCycles = slowest;
   }
 
   /**
@@ -129,6 +137,8 @@ export class SmpCalls {
     const handler = this.handler;
     if (handler === undefined) throw new InternalError(`cpu ${cpu}: call queue has no handler`);
     const info = this.incoming;
+    // Each target's modelled cost: taking the interrupt and EOI, plus what the function charged.
+    const entryCycles = this.k.cost.table.ipiDeliver + this.k.cost.table.eoi;
     for (let i = list.length - 1; i >= 0; i--) {
       const csd = layout.csdBase(list[i]!);
       const func = i32[csd + CSD.func]! as CallFunc;
@@ -137,7 +147,9 @@ export class SmpCalls {
       info.end = unsignedOrAll(i32[csd + CSD.end]!);
       info.newTlbGen = i32[csd + CSD.newTlbGen]!;
       info.freedTables = i32[csd + CSD.freedTables] === 1;
+      const c0 = counters.modeledCycles;
       handler(func, info, i32[csd + CSD.src]!);
+      i32[csd + CSD.cost] = Math.round(counters.modeledCycles - c0 + entryCycles);
       counters.callRequestsHandled++;
       // ORDERING: the acknowledgement; pairs with waitForAcks' Atomics.load. Everything the
       // handler did (the TLB flush) happens before it.

@@ -92,9 +92,13 @@ export class TlbFlusher {
     const { counters, histograms, ops } = this.k;
     counters.shootdowns++;
     counters.shootdownTargets += mask.count();
+    const c0 = counters.modeledCycles;
+    this.smp.lastRemoteCycles = 0;
     const t0 = performance.now();
     ops.mmu.flushTlbOthers(mask, info);
     histograms.shootdown.record((performance.now() - t0) * 1e6);
+    // Modelled: what this CPU spent, plus the slowest target (targets work in parallel).
+    histograms.shootdownCycles.record(counters.modeledCycles - c0 + this.smp.lastRemoteCycles);
   }
 
   /**

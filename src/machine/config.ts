@@ -12,6 +12,8 @@ export const DEFAULT_HZ = 250;
 /** Default wait limit before a watchdog names the stuck CPU: a few seconds, ample on a busy 2-core host. */
 export const DEFAULT_WATCHDOG_MS = 5000;
 
+import type { CostTable } from '../hv/cost.js';
+
 export interface MachineConfig {
   /** Backend name, one of `backends` (native for now). */
   backend: string;
@@ -29,6 +31,10 @@ export interface MachineConfig {
   ops?: number;
   /** Watchdog limit in milliseconds for any cross-CPU wait. */
   watchdogMs: number;
+  /** Physical CPUs for the overcommit scheduler; absent: every vCPU runs. */
+  pcpus?: number;
+  /** Cost table overrides for modelled cycles (src/hv/cost.ts); absent: the defaults. */
+  costs?: CostTable;
   /** Optional workload parameters (name=value), validated by the workload. */
   params?: Record<string, number>;
 }

@@ -8,6 +8,7 @@ import { ConfigError, InternalError, MachineAbortedError, PvemuError, SelfCheckE
 import { MACHINE_CTL, RunState, machineBlockBytes } from '../hw/layout.js';
 import { GuestRam } from '../hw/memory.js';
 import { findBackend } from '../hv/registry.js';
+import { defaultCostTable } from '../hv/cost.js';
 import { buildReport, type Report } from '../stats/report.js';
 import type { VcpuStatsSnapshot } from '../stats/snapshot.js';
 import { findWorkload } from '../workloads/registry.js';
@@ -43,6 +44,9 @@ export class Machine {
     const ram = GuestRam.allocate(cfg.memBytes);
     const machineSab = new SharedArrayBuffer(machineBlockBytes(cfg.cpus));
     const words = new Int32Array(machineSab);
+    const backend = findBackend(cfg.backend)!;
+    const hvState = new SharedArrayBuffer(Math.max(8, backend.stateBytes?.(cfg.memBytes, cfg.cpus) ?? 0));
+    const costs = cfg.costs ?? defaultCostTable();
     Atomics.store(words, MACHINE_CTL.runState, RunState.Running);
     const clock = new MachineClock(words, cfg.cpus, Math.floor(1000 / cfg.hz));
     const watchdog = new MachineWatchdog(words, cfg.cpus, cfg.watchdogMs);
@@ -64,6 +68,9 @@ export class Machine {
           cpus: cfg.cpus,
           ram: ram.sab,
           machine: machineSab,
+          hvState,
+          costs,
+          pcpus: cfg.pcpus ?? cfg.cpus,
           backend: cfg.backend,
           workload: cfg.workload,
           params: cfg.params ?? {},

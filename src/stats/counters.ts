@@ -49,6 +49,33 @@ export class VcpuCounters {
   halts = 0;
   /** Lazy-TLB switch-ins that found the mm's tlb_gen ahead and flushed. */
   lazyFlushes = 0;
+  // --- hypervisor (DESIGN.md section 7): what the backend did on this vCPU's behalf ---
+  /** Trapping operations (a privileged op or a write-protected page-table write that exits). */
+  traps = 0;
+  /** Hypercalls issued. */
+  hypercalls = 0;
+  /** Entries (updates, flush targets) carried by those hypercalls. */
+  hypercallEntries = 0;
+  /** VM exits by reason (src/hv/cost.ts VmExitReason). */
+  vmexitHypercall = 0;
+  vmexitCr3 = 0;
+  vmexitInvlpg = 0;
+  vmexitApic = 0;
+  vmexitPtWrite = 0;
+  vmexitHiddenFault = 0;
+  vmexitHalt = 0;
+  vmexitPreemption = 0;
+  /** Requests the hypervisor refused (bad frame type, foreign frame, ...). */
+  rejected = 0;
+  /** Flushes owed to this vCPU while it was not running, done when it next ran. */
+  deferredFlushes = 0;
+  /** Shadow page-table entries resynchronised from guest tables. */
+  shadowSyncs = 0;
+  /** Shadow misses filled from the guest tables (faults the guest never saw). */
+  hiddenFaults = 0;
+  /** Modelled cycles (cost table x events), all of this vCPU's. */
+  modeledCycles = 0;
+
   /** Tasks killed by a fault nothing resolved (SIGSEGV not caught by the program). */
   tasksKilled = 0;
   framesAllocated = 0;

@@ -14,6 +14,8 @@ export interface VcpuStatsSnapshot {
   shootdownLatency: EncodedHistogram;
   /** Target side: one remote flush request from dequeue to acknowledgement, host ns. */
   flushHandlerLatency: EncodedHistogram;
+  /** Modelled cycles of each shootdown: the initiator's own plus the slowest target's handling. */
+  shootdownCycles: EncodedHistogram;
   /** smp_call_function_many round trips (queue, IPI, handle, acknowledge), host ns. */
   smpCallLatency: EncodedHistogram;
   /** Host ns when the first workload thread on this vCPU started measured work (0: none). */

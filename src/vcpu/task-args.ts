@@ -5,12 +5,19 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { VcpuStatsSnapshot } from '../stats/snapshot.js';
+import type { CostTable } from '../hv/cost.js';
 
 export interface VcpuTaskArgs {
   cpu: number;
   cpus: number;
   ram: SharedArrayBuffer;
   machine: SharedArrayBuffer;
+  /** The backend's hypervisor state (Backend.stateBytes), shared by all vCPUs. */
+  hvState: SharedArrayBuffer;
+  /** Cost table for modelled cycles. */
+  costs: CostTable;
+  /** Physical CPUs the overcommit scheduler gives the vCPUs (cpus when not overcommitted). */
+  pcpus: number;
   backend: string;
   workload: string;
   params: Record<string, number>;

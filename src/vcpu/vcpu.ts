@@ -47,6 +47,7 @@ export class Vcpu implements WorkMeter, MachinePort {
     shootdown: new LatencyHistogram(),
     flushHandler: new LatencyHistogram(),
     smpCall: new LatencyHistogram(),
+    shootdownCycles: new LatencyHistogram(),
   };
   private readonly activity: ActivityPublisher;
   private readonly words: Int32Array;
@@ -63,14 +64,16 @@ export class Vcpu implements WorkMeter, MachinePort {
     }
     const ram = new GuestRam(args.ram);
     this.words = new Int32Array(args.machine);
-    this.hw = new VcpuHardware({ cpu: args.cpu, cpus: args.cpus, ram, machineWords: this.words, counters: this.counters });
+    this.hw = new VcpuHardware({
+      cpu: args.cpu, cpus: args.cpus, ram, machineWords: this.words, counters: this.counters, costs: args.costs,
+    });
     this.activity = new ActivityPublisher(this.words, args.cpu);
     const overcommitted = args.cpus > availableParallelism();
     const spinner = new Spinner(this.hw, this.activity, args.watchdogMs,
       overcommitted ? SPIN_BEFORE_YIELD_OVERCOMMITTED_MS : SPIN_BEFORE_YIELD_DEDICATED_MS);
     // The kernel lends native_flush_tlb_others to the backend; it exists once the kernel does.
     const guest = { nativeFlushTlbOthers: (mask: CpuMask, info: FlushInfo) => this.kernel.nativeFlushTlbOthers(mask, info) };
-    this.ops = buildPvOps(backend, { hw: this.hw, guest });
+    this.ops = buildPvOps(backend, { hw: this.hw, guest, hvState: args.hvState });
     const ctx: KernelContext = {
       machine: this,
       cpu: args.cpu,
@@ -84,6 +87,7 @@ export class Vcpu implements WorkMeter, MachinePort {
       activity: this.activity,
       user: this.hw.mmu,
       histograms: this.histograms,
+      cost: this.hw.cost,
     };
     const entry = { syscall: (n: number, a0: number, a1: number, a2: number, a3: number, a4: number, a5: number) =>
       this.kernel.syscalls.dispatch(n, a0, a1, a2, a3, a4, a5) };
@@ -172,6 +176,7 @@ export class Vcpu implements WorkMeter, MachinePort {
       shootdownLatency: this.histograms.shootdown.encode(),
       flushHandlerLatency: this.histograms.flushHandler.encode(),
       smpCallLatency: this.histograms.smpCall.encode(),
+      shootdownCycles: this.histograms.shootdownCycles.encode(),
       workStartNs: this.workStartNs,
       workEndNs: this.workEndNs,
     };

@@ -11,7 +11,7 @@ const guest = { nativeFlushTlbOthers: (_m: CpuMask, _i: FlushInfo): void => {} }
 
 describe('pv ops binding', () => {
   it('gives native a complete table: every group of pv_ops, every member a function', () => {
-    const ops = buildPvOps(nativeBackend, { hw: testHardware(), guest });
+    const ops = buildPvOps(nativeBackend, { hw: testHardware(), guest, hvState: new SharedArrayBuffer(8) });
     for (const group of ['init', 'misc', 'time', 'cpu', 'irq', 'apic', 'mmu'] as const) {
       for (const [name, op] of Object.entries(ops[group])) expect(typeof op, `${group}.${name}`).toBe('function');
     }
@@ -27,7 +27,7 @@ describe('pv ops binding', () => {
       create: () => ({ misc: { enterLazyMmu: () => { lazyEntered++; } } }),
     };
     const hw = testHardware();
-    const ops = buildPvOps(partial, { hw, guest });
+    const ops = buildPvOps(partial, { hw, guest, hvState: new SharedArrayBuffer(8) });
     ops.misc.enterLazyMmu();
     expect(lazyEntered).toBe(1);
     // Native fallback: the IF flag really moves.
@@ -38,7 +38,7 @@ describe('pv ops binding', () => {
   });
 
   it('freezes every group so nothing can patch an op after boot', () => {
-    const ops = buildPvOps(nativeBackend, { hw: testHardware(), guest });
+    const ops = buildPvOps(nativeBackend, { hw: testHardware(), guest, hvState: new SharedArrayBuffer(8) });
     expect(Object.isFrozen(ops)).toBe(true);
     expect(Object.isFrozen(ops.mmu)).toBe(true);
   });
@@ -49,7 +49,7 @@ describe('pv ops binding', () => {
       description: 'overrides a member that does not exist',
       create: () => ({ mmu: { writeCr2: () => {} } as never }),
     };
-    expect(() => buildPvOps(bad, { hw: testHardware(), guest })).toThrow(InternalError);
-    expect(() => buildPvOps(bad, { hw: testHardware(), guest })).toThrow(/pv_mmu_ops has no member writeCr2/);
+    expect(() => buildPvOps(bad, { hw: testHardware(), guest, hvState: new SharedArrayBuffer(8) })).toThrow(InternalError);
+    expect(() => buildPvOps(bad, { hw: testHardware(), guest, hvState: new SharedArrayBuffer(8) })).toThrow(/pv_mmu_ops has no member writeCr2/);
   });
 });

@@ -5,14 +5,20 @@
 import type { BackendContext } from '../backend.js';
 import type { PvApicOps } from '../../pv/ops.js';
 import {
-  APIC_BUS_HZ, APIC_ICR, APIC_ICR2, APIC_LVT_TIMER_PERIODIC, APIC_LVTT, APIC_TDCR, APIC_TMICT,
+  APIC_BUS_HZ, APIC_EOI, APIC_ICR, APIC_ICR2, APIC_LVT_TIMER_PERIODIC, APIC_LVTT, APIC_TDCR, APIC_TMICT,
   LOCAL_TIMER_VECTOR, SET_APIC_DEST_FIELD,
 } from '../../hw/apic.js';
 
 export function nativeApic(ctx: BackendContext): PvApicOps {
   const { hw } = ctx;
   const write = (reg: number, value: number): void => {
-    hw.counters.ipisSent += hw.apic.write(reg, value);
+    const sent = hw.apic.write(reg, value);
+    if (sent !== 0) {
+      hw.counters.ipisSent += sent;
+      hw.cost.charge('ipiSend', sent);
+    } else if (reg === APIC_EOI) {
+      hw.cost.charge('eoi');
+    }
   };
   const armTimer = (hz: number): void => {
     write(APIC_TDCR, 1);

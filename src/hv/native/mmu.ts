@@ -25,9 +25,18 @@ export function nativeMmu(ctx: BackendContext): PvMmuOps {
     activateMm: () => {},
     dupMmap: () => {},
     exitMmap: () => {},
-    flushTlbUser: () => hw.tlb.flushAll(),
-    flushTlbKernel: () => hw.tlb.flushAllIncludingGlobal(),
-    flushTlbSingle: (va) => hw.mmu.invlpg(va),
+    flushTlbUser: () => {
+      hw.tlb.flushAll();
+      hw.cost.charge('flushFull');
+    },
+    flushTlbKernel: () => {
+      hw.tlb.flushAllIncludingGlobal();
+      hw.cost.charge('flushGlobal');
+    },
+    flushTlbSingle: (va) => {
+      hw.mmu.invlpg(va);
+      hw.cost.charge('flushSingle');
+    },
     flushTlbOthers: (mask, info) => guest.nativeFlushTlbOthers(mask, info),
     allocPt: () => {},
     allocPd: () => {},
