@@ -3,9 +3,17 @@
  */
 import type { Backend } from './backend.js';
 import { nativeBackend } from './native/index.js';
+import { xenBackend } from './xen/index.js';
+import { vmiBackend } from './vmi/index.js';
+import { shadowBackend } from './shadow/index.js';
+import { kvmBackend } from './kvm/index.js';
 
 export const backends: Readonly<Record<string, Backend>> = Object.freeze({
   native: nativeBackend,
+  xen: xenBackend,
+  vmi: vmiBackend,
+  shadow: shadowBackend,
+  kvm: kvmBackend,
 });
 
 export interface BackendInfo {

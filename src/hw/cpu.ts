@@ -63,6 +63,13 @@ export class VcpuHardware {
   /** Exact counts and modelled cycles of hypervisor and hardware events. */
   readonly cost: CostMeter;
   private readonly hvHandlers: (HypervisorHandler | undefined)[] = new Array<HypervisorHandler | undefined>(HV_BITS);
+  /**
+   * The hypervisor sees a page fault before the guest does (shadow paging): return true when it
+   * resolved the fault itself (a hidden fault; the access is retried), false to deliver it.
+   */
+  pageFaultFilter: ((va: number, errorCode: number) => boolean) | null = null;
+  /** Run, on this vCPU's thread, each time the overcommit scheduler lets it run again. */
+  private readonly resumeHooks: (() => void)[] = [];
 
   cr0 = X86_CR0_PE | X86_CR0_PG | X86_CR0_WP;
   cr4 = X86_CR4_PSE | X86_CR4_PGE;
@@ -150,8 +157,19 @@ export class VcpuHardware {
     return this.inInterrupt > 0;
   }
 
+  /** Register work to do before this vCPU runs again after being descheduled (a deferred flush). */
+  onResume(hook: () => void): void {
+    this.resumeHooks.push(hook);
+  }
+
+  /** The scheduler let this vCPU run again: do what was owed to it first. */
+  resumed(): void {
+    for (const hook of this.resumeHooks) hook();
+  }
+
   /** The MMU could not translate a user access: record CR2 and run the IDT's page-fault entry. */
   private raisePageFault(va: number, errorCode: number): void {
+    if (this.pageFaultFilter !== null && this.pageFaultFilter(va, errorCode)) return;
     this.cr2 = va >>> 0;
     const handler = this.idt[PAGE_FAULT_VECTOR];
     if (handler === undefined) {

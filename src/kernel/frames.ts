@@ -23,12 +23,15 @@ export class FrameAllocator {
     this.countWord = k.layout.kglobals + KGLOBALS.freeCount;
   }
 
-  /** Boot CPU only, before any other CPU runs: every frame past the kernel's data is free. */
-  bootInit(): void {
+  /**
+   * Boot CPU only, before any other CPU runs: every frame past the kernel's data and below
+   * `usableFrames` (memory_setup's limit; the rest is the hypervisor's) is free.
+   */
+  bootInit(usableFrames: number): void {
     const { i32, layout } = this.k;
     let n = 0;
     // Push high frames first so low frames come out first (tidier page-table dumps).
-    for (let f = layout.totalFrames - 1; f >= layout.firstFreeFrame; f--) {
+    for (let f = Math.min(usableFrames, layout.totalFrames) - 1; f >= layout.firstFreeFrame; f--) {
       i32[layout.freeStack + n++] = f;
       i32[layout.pageRefs + f] = 0;
     }

@@ -111,9 +111,10 @@ export class Kernel {
   /** start_kernel on the boot CPU: memory, kernel page tables, interrupts, APs, init. */
   bootPrimary(): void {
     const { ops, i32, layout, ram, cpus } = this.k;
-    this.k.machine.console(`${ops.init.banner()}\n${ops.init.memorySetup()}\n`);
+    const memory = ops.init.memorySetup();
+    this.k.machine.console(`${ops.init.banner()}\n${memory.description}\n`);
     ops.init.archSetup();
-    this.frames.bootInit();
+    this.frames.bootInit(memory.usableBytes >>> 12);
     // swapper_pg_dir: RAM direct-mapped at PAGE_OFFSET with 4 MiB global pages; the vmalloc
     // area's page tables preallocated, so every directory shares them (shared kernel PMD).
     const swapper = layout.swapperPgDir as Paddr;

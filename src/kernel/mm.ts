@@ -264,7 +264,8 @@ export class AddressSpaces {
           const next = userPte(frame, pteProt) | (old & (PTE_A | PTE_D) & ((prot & 7) !== 0 ? -1 : 0));
           if (next === old) continue;
           ops.mmu.setPteAt(mm, va as Vaddr, ptep, next);
-          ops.mmu.pteUpdate(mm, va as Vaddr, ptep);
+          // The flush below follows at once: the backend may resync then (pte_update_defer).
+          ops.mmu.pteUpdateDefer(mm, va as Vaddr, ptep);
           changed = true;
         }
       }

@@ -44,6 +44,14 @@ export interface PvInfo {
   readonly sharedKernelPmd: boolean;
 }
 
+/** What memory_setup reports: the e820-style map, reduced to what pvemu needs. */
+export interface MemoryMap {
+  /** Guest RAM the kernel may use, from physical 0 (a multiple of 4 KiB). */
+  readonly usableBytes: number;
+  /** The boot log's description of the map. */
+  readonly description: string;
+}
+
 /** Op sites the kernel may ask pv_init_ops.patch to specialise. */
 export type PvPatchSite = 'irq.saveFl' | 'irq.restoreFl' | 'irq.irqDisable' | 'irq.irqEnable' | 'mmu.setPte' | 'mmu.flushTlbSingle';
 
@@ -56,8 +64,11 @@ export interface PvInitOps {
   patch(site: PvPatchSite): ((...args: number[]) => number | void) | undefined;
   /** pv_init_ops.arch_setup. */
   archSetup(): void;
-  /** pv_init_ops.memory_setup: returns a description of the memory map, for the boot log. */
-  memorySetup(): string;
+  /**
+   * pv_init_ops.memory_setup: the memory map. RAM past `usableBytes` belongs to the hypervisor
+   * (shadow tables, its own frames) and the guest must never allocate it.
+   */
+  memorySetup(): MemoryMap;
   /** pv_init_ops.post_allocator_init. */
   postAllocatorInit(): void;
   /** pv_init_ops.banner: the boot banner line. */

@@ -9,7 +9,10 @@ export function nativeInit(ctx: BackendContext): PvInitOps {
   return {
     patch: () => undefined,
     archSetup: () => {},
-    memorySetup: () => `BIOS-provided physical RAM map: 0x00000000 - 0x${hw.ram.size.toString(16).padStart(8, '0')} (usable, ${formatBytes(hw.ram.size)})`,
+    memorySetup: () => ({
+      usableBytes: hw.ram.size,
+      description: `BIOS-provided physical RAM map: 0x00000000 - 0x${hw.ram.size.toString(16).padStart(8, '0')} (usable, ${formatBytes(hw.ram.size)})`,
+    }),
     postAllocatorInit: () => {},
     banner: () => `Booting paravirtualized kernel on ${nativeInfo.name}`,
   };
