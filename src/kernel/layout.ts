@@ -39,7 +39,7 @@ export const MAX_TASKS = 256;
 export const MAX_MMS = 64;
 /** VMAs per address space. */
 export const MAX_VMAS = 256;
-export const MAX_SHMEM = 64;
+export const MAX_SHMEM = 128;
 /** Index frames per shared-memory object: 64 frames × 1024 pages × 4 KiB = 256 MiB max size. */
 export const SHMEM_INDEX_FRAMES = 64;
 export const FUTEX_BUCKETS = 256;
@@ -171,6 +171,11 @@ export const TASK = defineStruct(
     kernelStack: 1,
     /** Exit status shared by the thread group (exit_group), on the group leader. */
     groupExit: 1,
+    /** The process that forked this one: its slot + 1 and tid (0: none; threads are not waited for). */
+    parent: 1,
+    parentTid: 1,
+    /** 1 while the task sleeps in wait4 for a child to exit. */
+    waitChild: 1,
   },
   16,
 );
@@ -180,7 +185,7 @@ export const enum TaskState {
   Running = 1,
   /** TASK_INTERRUPTIBLE: sleeping until woken. */
   Sleeping = 2,
-  /** Exited, slot not yet released. */
+  /** Exited; a process's slot stays until its parent reaps it with wait4 (a zombie). */
   Dead = 3,
   /** Slot claimed, task not yet started. */
   New = 4,
@@ -189,8 +194,10 @@ export const enum TaskState {
 export const MM = defineStruct(
   'mm_struct',
   {
-    /** mm_users: 0 = free slot. */
+    /** mm_users: tasks using the address space. */
     users: 1,
+    /** mm_count: 1 while the struct exists (from mm_alloc until exit_mmap is done); 0 = free slot. */
+    count: 1,
     /** Page directory physical address (mm->pgd). */
     pgd: 1,
     /** mm_cpumask: CPUs that may hold translations of this mm (two words). */

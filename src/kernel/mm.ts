@@ -55,20 +55,22 @@ export class AddressSpaces {
     const lock = layout.kglobals + KGLOBALS.tableLock;
     spinLock(i32, lock, cpu, spinner);
     let slot = -1;
+    // A slot is free when its mm_count is 0: mm_users reaching 0 only starts the teardown.
     for (let s = 0; s < MAX_MMS; s++) {
-      if (i32[layout.mmBase(layout.mmAddr(s)) + MM.users] === 0) { slot = s; break; }
+      if (i32[layout.mmBase(layout.mmAddr(s)) + MM.count] === 0) { slot = s; break; }
     }
-    if (slot >= 0) i32[layout.mmBase(layout.mmAddr(slot)) + MM.users] = 1;
+    if (slot >= 0) i32[layout.mmBase(layout.mmAddr(slot)) + MM.count] = 1;
     spinUnlock(i32, lock);
     if (slot < 0) return 0 as MmRef;
     const mm = layout.mmAddr(slot) as MmRef;
     const b = layout.mmBase(mm);
-    for (let w = 1; w < MM.WORDS; w++) i32[b + w] = 0;
+    for (let w = 0; w < MM.WORDS; w++) if (w !== MM.count) i32[b + w] = 0;
+    i32[b + MM.users] = 1;
     i32[b + MM.id] = slot + 1;
     i32[b + MM.tlbGen] = 1;
     const pgd = this.pt.pgdAlloc();
     if (pgd === 0) {
-      Atomics.store(i32, b + MM.users, 0);
+      Atomics.store(i32, b + MM.count, 0);
       return 0 as MmRef;
     }
     // ORDERING: the mm is published to other CPUs through the task table (clone's stores).
@@ -83,6 +85,70 @@ export class AddressSpaces {
   /** mmget: another task shares the mm. */
   get(mm: MmRef): void {
     Atomics.add(this.k.i32, (mm >>> 2) + MM.users, 1);
+  }
+
+  /**
+   * dup_mmap for fork: a new address space with the parent's VMAs, sharing its pages
+   * copy-on-write — private writable PTEs become read-only in both, shared ones stay as they
+   * are — then a flush of the parent (its other threads may cache the writable entries) and
+   * pv_mmu_ops.dupMmap (a backend pins the new directory). Returns 0 when out of memory.
+   */
+  dup(old: MmRef): MmRef {
+    const { i32, spinner, ops, cpu } = this.k;
+    const ob = old >>> 2;
+    const mm = this.alloc();
+    if (mm === 0) return mm;
+    const nb = mm >>> 2;
+    downWrite(i32, ob + MM.mmapLock, spinner);
+    let ok = true;
+    let wrprotected = false;
+    try {
+      i32[nb + MM.brkStart] = i32[ob + MM.brkStart]!;
+      i32[nb + MM.brk] = i32[ob + MM.brk]!;
+      const oldPgd = this.pgd(old);
+      const newPgd = this.pgd(mm);
+      ops.misc.enterLazyMmu();
+      spinLock(i32, ob + MM.pageTableLock, cpu, spinner);
+      try {
+        for (let i = 0; i < this.vmas.count(ob) && ok; i++) {
+          const v = this.vmas.read(ob, i);
+          if (!this.vmas.insert(nb, v)) { ok = false; break; }
+          if (v.shmem !== 0) this.shmem.get(v.shmem);
+          for (let va = v.start; va < v.end; va += PAGE_SIZE) {
+            const src = this.pt.ptePointer(old, oldPgd, va, false);
+            if (src === 0) {
+              va = ((va >>> 22) + 1) * 0x400000 - PAGE_SIZE;
+              continue;
+            }
+            let pte = Atomics.load(i32, src >>> 2);
+            if ((pte & (PTE_P | PTE_PROTNONE)) === 0) continue;
+            const dst = this.pt.ptePointer(mm, newPgd, va, true);
+            if (dst === 0) { ok = false; break; }
+            if (v.shmem === 0 && (pte & PTE_RW) !== 0) {
+              // Copy-on-write: both sides lose write access; the first write fault copies.
+              pte &= ~PTE_RW;
+              ops.mmu.setPteAt(old, va as Vaddr, src, pte);
+              wrprotected = true;
+            }
+            this.frames.get(pteFrame(pte));
+            ops.mmu.setPteAt(mm, va as Vaddr, dst, pte);
+            if (!this.frames.isZeroPage(pteFrame(pte))) Atomics.add(i32, nb + MM.rss, 1);
+          }
+        }
+      } finally {
+        spinUnlock(i32, ob + MM.pageTableLock);
+        ops.misc.leaveLazyMmu();
+      }
+      if (wrprotected) this.flusher.flushTlbMmRange(old, TLB_FLUSH_ALL, TLB_FLUSH_ALL);
+    } finally {
+      upWrite(i32, ob + MM.mmapLock);
+    }
+    if (!ok) {
+      this.put(mm);
+      return 0 as MmRef;
+    }
+    ops.mmu.dupMmap(old, mm);
+    return mm;
   }
 
   /** mmput: the last user tears the address space down. Returns true if it was torn down. */
@@ -366,8 +432,8 @@ export class AddressSpaces {
     this.gather.length = 0;
     this.pt.pgdFree(mm, this.pgd(mm));
     i32[mb + MM.pgd] = 0;
-    // ORDERING: frees the slot for alloc's compareExchange-free scan under tableLock.
-    Atomics.store(i32, mb + MM.users, 0);
+    // ORDERING: mmdrop: frees the slot; pairs with alloc's scan of mm_count under tableLock.
+    Atomics.store(i32, mb + MM.count, 0);
   }
 }
 

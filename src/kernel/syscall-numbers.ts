@@ -16,6 +16,7 @@ export const SYS_brk = 214;
 export const SYS_munmap = 215;
 export const SYS_clone = 220;
 export const SYS_mmap = 222;
+export const SYS_wait4 = 260;
 export const SYS_mprotect = 226;
 export const SYS_madvise = 233;
 export const SYS_membarrier = 283;
@@ -32,6 +33,8 @@ export const CLONE_PARENT_SETTID = 0x00100000;
 export const CLONE_CHILD_CLEARTID = 0x00200000;
 export const CLONE_DETACHED = 0x00400000;
 export const CLONE_CHILD_SETTID = 0x01000000;
+/** The exit signal a fork's low byte names (SIGCHLD). */
+export const SIGCHLD = 17;
 
 // futex ops (include/uapi/linux/futex.h).
 export const FUTEX_WAIT = 0;

@@ -5,7 +5,7 @@
 import { GuestSegfault } from '../errors.js';
 import type { MmRef } from '../pv/ops.js';
 import type { KernelContext } from './context.js';
-import { EAGAIN, EFAULT, EINVAL, ENOSYS } from './errno.js';
+import { EAGAIN, EFAULT, EINVAL } from './errno.js';
 import type { Futexes } from './futex.js';
 import { KGLOBALS, MAX_TASKS, PERCPU, TASK, TaskState } from './layout.js';
 import type { AddressSpaces } from './mm.js';
@@ -16,6 +16,12 @@ import {
 import { spinLock, spinUnlock } from './sync.js';
 import type { Vmalloc } from './vmalloc.js';
 import { ENOMEM } from './errno.js';
+
+/** wait4 option: return 0 at once when no child has exited. */
+export const WNOHANG = 1;
+const ECHILD = 10;
+/** TASK.groupExit flag: exit_group set the group's status (low byte). */
+const GROUP_EXIT_SET = 0x100;
 
 /** Kernel stack: THREAD_SIZE, 8 KiB on i386, vmalloc'd (CONFIG_VMAP_STACK). */
 export const THREAD_PAGES = 2;
@@ -91,21 +97,23 @@ export class Tasks {
   }
 
   /**
-   * clone(flags, newsp, parent_tid, tls, child_tid). Threads (CLONE_VM) share the mm; the child
-   * starts on `newsp`. Fork-style clone (no CLONE_VM) needs copy-on-write address-space
-   * duplication and is not in this kernel yet: -ENOSYS.
+   * clone(flags, newsp, parent_tid, tls, child_tid). Threads (CLONE_VM) share the mm; without
+   * CLONE_VM this is fork: the child gets a copy-on-write duplicate of the address space and is
+   * a new process its parent can wait4 for. Either way the child starts on `newsp` (its
+   * start-up code finds its entry there; for fork, in its copy of the parent's memory).
    */
   clone(parent: TaskRun, flags: number, newsp: number, parentTid: number, childTid: number): number {
     const { i32, layout, user } = this.k;
     if ((flags & CLONE_THREAD) !== 0 && (flags & CLONE_SIGHAND) === 0) return -EINVAL;
     if ((flags & CLONE_SIGHAND) !== 0 && (flags & CLONE_VM) === 0) return -EINVAL;
-    if ((flags & CLONE_VM) === 0) return -ENOSYS;
     if (newsp === 0) return -EINVAL;
+    const isThread = (flags & CLONE_VM) !== 0;
     const slot = this.allocSlot();
     if (slot < 0) return -EAGAIN;
+    const release = (): void => { Atomics.store(i32, layout.taskBase(slot) + TASK.state, TaskState.Free); };
     const stack = this.vmalloc.vmalloc(THREAD_PAGES);
     if (stack === 0) {
-      Atomics.store(i32, layout.taskBase(slot) + TASK.state, TaskState.Free);
+      release();
       return -ENOMEM;
     }
     const tid = Atomics.add(i32, layout.kglobals + KGLOBALS.nextTid, 1);
@@ -114,16 +122,78 @@ export class Tasks {
       try {
         user.atomicStore32(parentTid, tid);
       } catch (e) {
-        Atomics.store(i32, layout.taskBase(slot) + TASK.state, TaskState.Free);
+        release();
         this.vmalloc.vfree(stack, THREAD_PAGES);
         if (e instanceof GuestSegfault) return -EFAULT;
         throw e;
       }
     }
-    this.mms.get(parent.mm);
+    let mm = parent.mm;
+    if (isThread) {
+      this.mms.get(mm);
+    } else {
+      mm = this.mms.dup(parent.mm);
+      if (mm === 0) {
+        release();
+        this.vmalloc.vfree(stack, THREAD_PAGES);
+        return -ENOMEM;
+      }
+    }
+    const tb = layout.taskBase(slot);
     const tgid = (flags & CLONE_THREAD) !== 0 ? i32[ptb + TASK.tgid]! : tid;
-    this.start(slot, tid, tgid, parent.mm, this.placeTask(), newsp >>> 0, (flags & CLONE_CHILD_CLEARTID) !== 0 ? childTid : 0, stack);
+    // A new process records who forked it; threads are never waited for.
+    i32[tb + TASK.parent] = isThread ? 0 : parent.slot + 1;
+    i32[tb + TASK.parentTid] = isThread ? 0 : parent.tid;
+    i32[tb + TASK.waitChild] = 0;
+    this.start(slot, tid, tgid, mm, this.placeTask(), newsp >>> 0, (flags & CLONE_CHILD_CLEARTID) !== 0 ? childTid : 0, stack);
     return tid;
+  }
+
+  /**
+   * wait4(pid, wstatus, options): reap an exited child process (pid -1: any). Returns its pid
+   * and stores its status (code << 8) at `wstatus`; 0 with WNOHANG when none has exited;
+   * -ECHILD when there is no such child; otherwise sleeps until one exits.
+   */
+  wait4(run: TaskRun, pid: number, wstatus: number, options: number): number {
+    const { i32, layout, cpu, spinner, user } = this.k;
+    const lock = layout.kglobals + KGLOBALS.tableLock;
+    spinLock(i32, lock, cpu, spinner);
+    let found = false;
+    let reaped = -1;
+    let status = 0;
+    for (let s = 0; s < MAX_TASKS; s++) {
+      const tb = layout.taskBase(s);
+      if (i32[tb + TASK.parent] !== run.slot + 1 || i32[tb + TASK.parentTid] !== run.tid) continue;
+      const state = i32[tb + TASK.state]!;
+      if (state === TaskState.Free || (pid > 0 && i32[tb + TASK.tid] !== pid)) continue;
+      found = true;
+      if (state === TaskState.Dead) {
+        reaped = i32[tb + TASK.tid]!;
+        status = (i32[tb + TASK.exitCode]! & 0xff) << 8;
+        i32[tb + TASK.parent] = 0;
+        Atomics.store(i32, tb + TASK.state, TaskState.Free);
+        break;
+      }
+    }
+    if (reaped < 0 && found && (options & WNOHANG) === 0) {
+      // Sleep under the lock: a child's exit takes it too, so it cannot miss waitChild.
+      i32[layout.taskBase(run.slot) + TASK.waitChild] = 1;
+      this.sched.prepareToSleep(run);
+    }
+    spinUnlock(i32, lock);
+    if (reaped >= 0) {
+      if (wstatus !== 0) {
+        try {
+          user.store32(wstatus, status);
+        } catch (e) {
+          if (e instanceof GuestSegfault) return -EFAULT;
+          throw e;
+        }
+      }
+      return reaped;
+    }
+    if (!found) return -ECHILD;
+    return (options & WNOHANG) !== 0 ? 0 : SYSCALL_BLOCKED;
   }
 
   /** exit: end this task once its system call returns to the scheduler. */
@@ -140,7 +210,10 @@ export class Tasks {
     if (tgid === 1) Atomics.store(i32, layout.kglobals + KGLOBALS.initExit, code & 0xff);
     for (let s = 0; s < MAX_TASKS; s++) {
       const tb = layout.taskBase(s);
-      if (s === run.slot || i32[tb + TASK.tgid] !== tgid) continue;
+      if (i32[tb + TASK.tgid] !== tgid) continue;
+      // The group's status for every member: the process's status is this code.
+      if (i32[tb + TASK.state] !== TaskState.Free) i32[tb + TASK.groupExit] = GROUP_EXIT_SET | (code & 0xff);
+      if (s === run.slot) continue;
       const state = Atomics.load(i32, tb + TASK.state);
       if (state !== TaskState.Running && state !== TaskState.Sleeping) continue;
       Atomics.store(i32, tb + TASK.killed, 1);
@@ -149,6 +222,39 @@ export class Tasks {
       else if (state === TaskState.Sleeping) this.sched.wakeUp(s, 0);
     }
     return this.exit(run, code);
+  }
+
+  /**
+   * The task's slot after exit: a process with a living parent stays as a zombie for wait4 (and
+   * wakes the parent if it waits); anything else is freed. Its own exited children are reaped
+   * and its living ones orphaned (they free themselves). Under tableLock, like wait4.
+   */
+  private releaseSlot(run: TaskRun): void {
+    const { i32, layout, cpu, spinner } = this.k;
+    const tb = layout.taskBase(run.slot);
+    const lock = layout.kglobals + KGLOBALS.tableLock;
+    spinLock(i32, lock, cpu, spinner);
+    for (let s = 0; s < MAX_TASKS; s++) {
+      const cb = layout.taskBase(s);
+      if (i32[cb + TASK.parent] !== run.slot + 1 || i32[cb + TASK.parentTid] !== run.tid) continue;
+      i32[cb + TASK.parent] = 0;
+      if (i32[cb + TASK.state] === TaskState.Dead) Atomics.store(i32, cb + TASK.state, TaskState.Free);
+    }
+    const parent = i32[tb + TASK.parent]! - 1;
+    const pb = parent >= 0 ? layout.taskBase(parent) : 0;
+    const parentAlive = parent >= 0 && i32[pb + TASK.tid] === i32[tb + TASK.parentTid]
+      && (i32[pb + TASK.state] === TaskState.Running || i32[pb + TASK.state] === TaskState.Sleeping);
+    if (parentAlive) {
+      Atomics.store(i32, tb + TASK.state, TaskState.Dead);
+      if (i32[pb + TASK.waitChild] === 1) {
+        i32[pb + TASK.waitChild] = 0;
+        this.sched.wakeUp(parent, 0);
+      }
+    } else {
+      i32[tb + TASK.parent] = 0;
+      Atomics.store(i32, tb + TASK.state, TaskState.Free);
+    }
+    spinUnlock(i32, lock);
   }
 
   killed(run: TaskRun): boolean {
@@ -170,14 +276,15 @@ export class Tasks {
       }
     }
     this.futex.unqueue(run.slot);
-    i32[tb + TASK.exitCode] = code;
+    const group = i32[tb + TASK.groupExit]!;
+    i32[tb + TASK.exitCode] = (group & GROUP_EXIT_SET) !== 0 ? group & 0xff : code;
     this.sched.remove(run);
     this.mms.put(run.mm);
     // The stack's mappings are global: freeing it flushes it from every CPU.
     this.vmalloc.vfree(i32[tb + TASK.kernelStack]! >>> 0, THREAD_PAGES);
     i32[tb + TASK.kernelStack] = 0;
     Atomics.sub(i32, layout.percpuBase(cpu) + PERCPU.nrTasks, 1);
-    Atomics.store(i32, tb + TASK.state, TaskState.Free);
+    this.releaseSlot(run);
     // ORDERING: the last task's decrement sees every other exit's; it powers the machine off.
     if (Atomics.sub(i32, layout.kglobals + KGLOBALS.liveTasks, 1) === 1) {
       machine.powerOff(Atomics.load(i32, layout.kglobals + KGLOBALS.initExit));

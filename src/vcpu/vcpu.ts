@@ -165,7 +165,7 @@ export class Vcpu implements WorkMeter, MachinePort {
       message: e instanceof Error ? e.message : String(e),
       tid: Atomics.load(this.words, b + VCPU_BLOCK.currentTid),
       lastSyscall: Atomics.load(this.words, b + VCPU_BLOCK.lastSyscall),
-      ...(e instanceof PvemuError ? {} : { stack: e instanceof Error ? e.stack : undefined }),
+      ...(e instanceof PvemuError && !process.env.PVEMU_STACKS ? {} : { stack: e instanceof Error ? e.stack : undefined }),
     };
   }
 

@@ -7,7 +7,7 @@
 import {
   CLONE_CHILD_CLEARTID, CLONE_FILES, CLONE_PARENT_SETTID, CLONE_FS, CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD, CLONE_VM,
 } from '../kernel/syscall-numbers.js';
-import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../kernel/vma.js';
+import { MAP_ANONYMOUS, MAP_SHARED, PROT_READ, PROT_WRITE } from '../kernel/vma.js';
 import {
   CTL_BYTES, CTL_QUOTA, CTL_STARTED, CTL_THREADS, CTL_TIDS, MAX_THREADS, WorkloadContext,
 } from './context.js';
@@ -16,6 +16,8 @@ import { PREEMPT, type GuestThread, type Workload } from './workload.js';
 
 export const ENTRY_INIT = 0;
 export const ENTRY_THREAD = 1;
+/** Entry `ENTRY_CHILD + i` starts the workload's `entries[i]` (its processes or extra threads). */
+export const ENTRY_CHILD = 16;
 
 /** pthread_create's flags. */
 const THREAD_FLAGS = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
@@ -32,11 +34,12 @@ export interface HarnessConfig {
 export function startProgram(sys: Sys, userSp: number, cfg: HarnessConfig): GuestThread {
   if (userSp === 0) return initMain(sys, cfg);
   const entry = sys.load32(userSp);
-  const arg = sys.load32(userSp + 4);
-  switch (entry) {
-    case ENTRY_THREAD: return threadMain(sys, arg, cfg);
-    default: return badEntry(sys, entry);
-  }
+  const ctl = sys.load32(userSp + 4);
+  const arg = sys.load32(userSp + 8);
+  if (entry === ENTRY_THREAD) return threadMain(sys, ctl, cfg);
+  const child = cfg.workload.entries?.[entry - ENTRY_CHILD];
+  if (child === undefined) return badEntry(sys, entry);
+  return child(sys, new WorkloadContext(sys, ctl, cfg.cpus, cfg.params, cfg.workload.params), arg);
 }
 
 function* badEntry(sys: Sys, entry: number): GuestThread {
@@ -45,7 +48,8 @@ function* badEntry(sys: Sys, entry: number): GuestThread {
 }
 
 function* initMain(sys: Sys, cfg: HarnessConfig): GuestThread {
-  const base = sys.mmap(0, CTL_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+  // Shared, so processes the workload forks see the same control block as its threads.
+  const base = sys.mmap(0, CTL_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS);
   if (base < 0) {
     sys.print(`init: cannot map the control block (${base})\n`);
     return yield* sys.exitGroup(1);
@@ -60,7 +64,7 @@ function* initMain(sys: Sys, cfg: HarnessConfig): GuestThread {
     const tidAddr = base + (CTL_TIDS + i) * 4;
     // CLONE_PARENT_SETTID: the kernel stores the tid before the child can run (and exit, and
     // clear it), so the join below cannot miss a fast child.
-    const tid = sys.clone(ENTRY_THREAD, base | 0, THREAD_FLAGS, tidAddr, tidAddr);
+    const tid = sys.clone(ENTRY_THREAD, base | 0, i, THREAD_FLAGS, tidAddr, tidAddr);
     if (tid < 0) {
       ctx.fail(`clone of thread ${i} failed (${tid})`);
       break;

@@ -8,6 +8,10 @@ import { unmapWorkload } from './unmap.js';
 import { idleWorkload } from './idle.js';
 import { touchWorkload } from './touch.js';
 import { membarrierWorkload } from './membarrier.js';
+import { ebizzyWorkload } from './ebizzy.js';
+import { forkCowWorkload } from './fork-cow.js';
+import { vmallocWorkload } from './vmalloc.js';
+import { ctxswitchWorkload } from './ctxswitch.js';
 
 export const workloads: Readonly<Record<string, Workload>> = Object.freeze({
   tlb_flush1: tlbFlush1,
@@ -18,6 +22,10 @@ export const workloads: Readonly<Record<string, Workload>> = Object.freeze({
   idle: idleWorkload,
   touch: touchWorkload,
   membarrier: membarrierWorkload,
+  ebizzy: ebizzyWorkload,
+  fork_cow: forkCowWorkload,
+  vmalloc: vmallocWorkload,
+  ctxswitch: ctxswitchWorkload,
 });
 
 export interface WorkloadInfo {

@@ -11,7 +11,7 @@ import type { UserAccess } from '../kernel/context.js';
 import {
   CLOCK_MONOTONIC, FUTEX_PRIVATE_FLAG, FUTEX_WAIT, FUTEX_WAKE, SYSCALL_BLOCKED, SYS_brk, SYS_clock_gettime,
   SYS_clone, SYS_exit_group, SYS_futex, SYS_getpid, SYS_gettid, SYS_madvise, SYS_membarrier, SYS_mmap,
-  SYS_mprotect, SYS_munmap, SYS_nanosleep, SYS_sched_yield, SYS_write,
+  SYS_mprotect, SYS_munmap, SYS_nanosleep, SYS_sched_yield, SYS_wait4, SYS_write, SIGCHLD,
 } from '../kernel/syscall-numbers.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../kernel/vma.js';
 import { BLOCK, PREEMPT, type GuestThread } from './workload.js';
@@ -33,6 +33,8 @@ export interface WorkMeter {
 }
 
 const PAGE = 4096;
+/** The start frame at the top of a new task's stack: entry, control block, argument. */
+const START_FRAME_BYTES = 16;
 
 export class Sys {
   /** A private page for system-call buffers (timespec, console text), mapped on first use. */
@@ -132,17 +134,58 @@ export class Sys {
     return this.write(1, buf, bytes.length);
   }
   /**
-   * Start a thread the libc way: map a stack, leave (entry, arg) at its top for the child's
-   * start-up code, and call clone. Returns the child's tid or -errno.
+   * Start a thread the libc way: a stack (`stackPage`, a page the caller owns and does not reuse
+   * until the thread has exited, or a freshly mapped one), (entry, ctl, arg) left at its top for
+   * the child's start-up code, then clone. Returns the child's tid or -errno.
    */
-  clone(entry: number, arg: number, flags: number, parentTidAddr = 0, childTidAddr = 0): number {
-    const stack = this.mmap(0, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
-    if (stack < 0) return stack;
-    const sp = stack + PAGE - 8;
-    this.store32(sp, entry);
-    this.store32(sp + 4, arg);
+  clone(entry: number, ctl: number, arg: number, flags: number, parentTidAddr = 0, childTidAddr = 0, stackPage = 0): number {
+    const sp = this.startStack(entry, ctl, arg, stackPage);
+    if (sp < 0) return sp;
     return this.syscall(SYS_clone, flags, sp, parentTidAddr, 0, childTidAddr);
   }
+
+  /**
+   * fork, for a program that cannot continue in two places: the child process starts at
+   * `entry` with (ctl, arg), on a stack page the parent filled before the copy. The parent's
+   * copy of that page is unmapped again. Returns the child's pid or -errno.
+   */
+  fork(entry: number, ctl: number, arg: number): number {
+    const sp = this.startStack(entry, ctl, arg);
+    if (sp < 0) return sp;
+    const pid = this.syscall(SYS_clone, SIGCHLD, sp, 0, 0, 0);
+    this.munmap(sp - (PAGE - START_FRAME_BYTES), PAGE);
+    return pid;
+  }
+
+  /** Status of the child the last wait4 reaped (exit code << 8). */
+  lastWaitStatus = 0;
+
+  /** wait4(pid, &status, 0): the pid of a reaped child (-1: any), or -errno; sleeps until one exits. */
+  *wait4(pid = -1): GuestThread {
+    const status = this.scratchPage() + 32;
+    for (;;) {
+      const r = this.syscall(SYS_wait4, pid, status, 0);
+      if (r === SYSCALL_BLOCKED) {
+        // Woken by a child's exit: ask again (the kernel reaps under its lock).
+        yield BLOCK;
+        continue;
+      }
+      if (r > 0) this.lastWaitStatus = this.load32(status);
+      return r;
+    }
+  }
+
+  /** A one-page stack (given or mapped) with the start frame (entry, ctl, arg) at its top. Returns sp or -errno. */
+  private startStack(entry: number, ctl: number, arg: number, stackPage = 0): number {
+    const stack = stackPage !== 0 ? stackPage : this.mmap(0, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+    if (stack < 0) return stack;
+    const sp = stack + PAGE - START_FRAME_BYTES;
+    this.store32(sp, entry);
+    this.store32(sp + 4, ctl);
+    this.store32(sp + 8, arg);
+    return sp;
+  }
+
   /** exit_group: the kernel ends every thread of the process; this one never resumes. */
   *exitGroup(code: number): GuestThread {
     yield* this.blocking(SYS_exit_group, code);

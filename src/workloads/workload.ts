@@ -35,4 +35,11 @@ export interface Workload {
   thread(sys: Sys, ctx: WorkloadContext, index: number): GuestThread;
   /** Runs in the init task after every thread has exited; record failures with ctx.fail. */
   check?(sys: Sys, ctx: WorkloadContext): GuestThread;
+  /**
+   * Entry points for the processes and extra threads the workload starts itself
+   * (`sys.fork(ENTRY_CHILD + i, ctx.base, arg)`): entry i runs `entries[i]`.
+   */
+  readonly entries?: readonly ChildEntry[];
 }
+
+export type ChildEntry = (sys: Sys, ctx: WorkloadContext, arg: number) => GuestThread;

@@ -15,6 +15,10 @@ const OPS: Record<string, number> = {
   idle: 60,
   touch: 20_000,
   membarrier: 600,
+  ebizzy: 200,
+  fork_cow: 100,
+  vmalloc: 200,
+  ctxswitch: 20_000,
 };
 
 describe.each(Object.keys(OPS))('workload %s', (workload) => {
