@@ -13,10 +13,19 @@ import { dirname } from 'node:path';
 import { ConfigError, PvemuError } from '../errors.js';
 import { describeBackends } from '../hv/registry.js';
 import { Machine } from '../machine/machine.js';
-import { formatReport, type Report } from '../stats/report.js';
+import { DEFAULT_COSTS, COST_KEYS } from '../hv/cost.js';
+import type { MachineConfig } from '../machine/config.js';
+import {
+  comparisonJson,
+  formatComparison,
+  formatReport,
+  hostInfo,
+  type ComparisonEntry,
+  type Report,
+} from '../stats/report.js';
 import { describeWorkloads } from '../workloads/registry.js';
-import { parseRunOptions, show, wantsHelp } from './options.js';
-import { listUsage, mainUsage, runUsage } from './usage.js';
+import { parseCompareOptions, parseRunOptions, show, wantsHelp } from './options.js';
+import { compareUsage, listUsage, mainUsage, runUsage } from './usage.js';
 
 /** Exit statuses (sysexits.h names where one fits). */
 export const EXIT_OK = 0;
@@ -28,11 +37,15 @@ export const EXIT_SOFTWARE = 70;
 export interface CliIo {
   out(text: string): void;
   err(text: string): void;
+  /** Progress of a long command (which run is under way); may go nowhere. */
+  progress(text: string): void;
 }
 
 export const processIo: CliIo = {
   out: (text) => void process.stdout.write(text),
   err: (text) => void process.stderr.write(text),
+  // Only to a terminal: a script reading stderr sees errors alone.
+  progress: (text) => void (process.stderr.isTTY ? process.stderr.write(text) : undefined),
 };
 
 /** Collapses a multi-line message onto one line, so each error is exactly one line. */
@@ -77,9 +90,9 @@ function checkJsonTarget(path: string): void {
   if (isDir) throw new ConfigError('--json', `${JSON.stringify(path)} is a directory`);
 }
 
-function writeJsonReport(path: string, report: Report): void {
+function writeJson(path: string, value: unknown): void {
   try {
-    writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     throw new ConfigError('--json', `cannot write ${JSON.stringify(path)}: ${why}`);
@@ -96,12 +109,62 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
   if (json !== undefined) checkJsonTarget(json);
   const report: Report = await new Machine(config).run();
   io.out(formatReport(report));
-  if (json !== undefined) writeJsonReport(json, report);
+  if (json !== undefined) writeJson(json, report);
   if (!report.selfCheck.passed) {
     io.err(`pvemu: self-check failed: ${oneLine(report.selfCheck.message)}\n`);
     return EXIT_FAILED;
   }
   return EXIT_OK;
+}
+
+/** Boots a machine for `config`, runs it and reports; tests substitute their own. */
+export type MachineRunner = (config: MachineConfig) => Promise<Report>;
+
+export const runOnMachine: MachineRunner = (config) => new Machine(config).run();
+
+/**
+ * One backend's run in a comparison. A PvemuError (watchdog, a vCPU's error, a configuration
+ * the backend refuses) is that backend's result, not the comparison's end; anything else is a
+ * bug in pvemu and stops the command.
+ */
+async function compareOne(config: MachineConfig, runMachine: MachineRunner): Promise<ComparisonEntry> {
+  try {
+    return { kind: 'report', report: await runMachine(config) };
+  } catch (err) {
+    if (!(err instanceof PvemuError)) throw err;
+    return { kind: 'failed', failure: { backend: config.backend, error: { name: err.name, message: oneLine(err.message) } } };
+  }
+}
+
+/**
+ * `pvemu compare [options]`: the same workload and configuration on each backend in turn (one
+ * machine at a time, so runs do not compete for host cores), then one table. Exit 0 only when
+ * every backend ran and passed its self-check.
+ */
+export async function compareCommand(argv: readonly string[], io: CliIo, runMachine: MachineRunner = runOnMachine): Promise<number> {
+  if (wantsHelp(argv)) {
+    io.out(compareUsage());
+    return EXIT_OK;
+  }
+  const { config, backends, json } = parseCompareOptions(argv);
+  if (json !== undefined) checkJsonTarget(json);
+  const entries: ComparisonEntry[] = [];
+  for (const [i, backend] of backends.entries()) {
+    io.progress(`pvemu: compare: ${backend} (${i + 1} of ${backends.length})\n`);
+    entries.push(await compareOne({ ...config, backend }, runMachine));
+  }
+  io.out(formatComparison(config, entries, hostInfo()));
+  if (json !== undefined) writeJson(json, entries.map(comparisonJson));
+
+  const failedChecks = entries.flatMap((e) => (e.kind === 'report' && !e.report.selfCheck.passed ? [e.report.backend] : []));
+  const errors = entries.flatMap((e) => (e.kind === 'failed' ? [`${e.failure.backend} (${e.failure.error.name})`] : []));
+  if (failedChecks.length === 0 && errors.length === 0) return EXIT_OK;
+  const parts = [
+    ...(failedChecks.length > 0 ? [`self-check failed on ${failedChecks.join(', ')}`] : []),
+    ...(errors.length > 0 ? [`run failed on ${errors.join(', ')}`] : []),
+  ];
+  io.err(`pvemu: compare: ${parts.join('; ')}\n`);
+  return EXIT_FAILED;
 }
 
 /** `pvemu list`: backends and workloads with their one-line descriptions. */
@@ -120,11 +183,22 @@ export function listCommand(argv: readonly string[], io: CliIo): number {
       `  ${x.name.padEnd(width)}  ${oneLine(x.description)}`.trimEnd(),
       ...(x.params ?? []).map((p) => `  ${''.padEnd(width)}    --param ${oneLine(p)}`),
     ].join('\n')).join('\n');
-  io.out(`Backends:\n${rows(backends)}\n\nWorkloads:\n${rows(workloads)}\n`);
+  io.out(`Backends:\n${rows(backends)}\n\nWorkloads:\n${rows(workloads)}\n\n${costList()}`);
   return EXIT_OK;
 }
 
-const COMMANDS = ['run', 'list', 'help'] as const;
+/** The default cost table, each entry with its source: what --cost FILE overrides. */
+function costList(): string {
+  const keyWidth = Math.max(...COST_KEYS.map((k) => k.length));
+  const cyclesWidth = Math.max(...COST_KEYS.map((k) => `${DEFAULT_COSTS[k].cycles}`.length));
+  const lines = COST_KEYS.map((k) => {
+    const { cycles, source } = DEFAULT_COSTS[k];
+    return `  ${k.padEnd(keyWidth)}  ${`${cycles}`.padStart(cyclesWidth)}  ${oneLine(source)}`;
+  });
+  return `Cost table (cycles per event; --cost FILE overrides any of them):\n${lines.join('\n')}\n`;
+}
+
+const COMMANDS = ['run', 'compare', 'list', 'help'] as const;
 
 function unknownCommand(name: string): ConfigError {
   return new ConfigError(show(name), `unknown command; commands are ${COMMANDS.join(', ')} (see pvemu --help)`);
@@ -135,6 +209,7 @@ export function helpCommand(argv: readonly string[], io: CliIo): number {
   const topic = argv[0];
   if (topic === undefined) io.out(mainUsage());
   else if (topic === 'run') io.out(runUsage());
+  else if (topic === 'compare') io.out(compareUsage());
   else if (topic === 'list') io.out(listUsage());
   else if (topic === 'help') io.out(mainUsage());
   else throw unknownCommand(topic);
@@ -155,6 +230,8 @@ export async function cliMain(argv: readonly string[], io: CliIo): Promise<numbe
         return helpCommand(rest, io);
       case 'run':
         return await runCommand(rest, io);
+      case 'compare':
+        return await compareCommand(rest, io);
       case 'list':
         return listCommand(rest, io);
       default:

@@ -1,11 +1,14 @@
 /**
- * Parsing and validation of `pvemu run` options into a MachineConfig. Pure: no I/O, no
- * process state, so it is unit-tested directly. Main thread (CLI).
+ * Parsing and validation of `pvemu run` and `pvemu compare` options into a MachineConfig.
+ * The one input it reads is the --cost file, through an `OptionFiles` the caller may replace;
+ * otherwise pure (no process state), so it is unit-tested directly. Main thread (CLI).
  *
  * Every rejection is one ConfigError whose message starts with the option it concerns and
  * fits on one line ("--cpus: must be an integer from 1 to 64, got 0"); main.ts prints it as is.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { parseCostTable, type CostTable } from '../hv/cost.js';
 import { validateParams } from '../workloads/params.js';
 import { ConfigError } from '../errors.js';
 import { findBackend, describeBackends } from '../hv/registry.js';
@@ -28,19 +31,70 @@ export interface RunOptions {
   json?: string;
 }
 
-/** The options `pvemu run` takes, in parseArgs form. All take a value. */
-const RUN_OPTIONS = {
-  backend: { type: 'string' },
+export interface CompareOptions {
+  /** The configuration every backend runs; its `backend` is replaced per run. */
+  config: MachineConfig;
+  /** Backends to run, in the order given (default: every registered backend). */
+  backends: string[];
+  /** Where to write the JSON array of reports, if --json was given. */
+  json?: string;
+}
+
+/** How option parsing reads the files options name (--cost); tests substitute their own. */
+export interface OptionFiles {
+  /** The file's text; throws (any error) if it cannot be read. */
+  readText(path: string): string;
+}
+
+export const nodeFiles: OptionFiles = {
+  readText: (path) => readFileSync(path, 'utf8'),
+};
+
+/** The options of one machine configuration, shared by run and compare. All take a value. */
+const MACHINE_OPTIONS = {
   workload: { type: 'string' },
   cpus: { type: 'string' },
+  pcpus: { type: 'string' },
   mem: { type: 'string' },
   hz: { type: 'string' },
   seconds: { type: 'string' },
   ops: { type: 'string' },
   'watchdog-ms': { type: 'string' },
+  cost: { type: 'string' },
   json: { type: 'string' },
   param: { type: 'string', multiple: true },
 } as const;
+
+/** The options `pvemu run` takes, in parseArgs form. */
+const RUN_OPTIONS = { backend: { type: 'string' }, ...MACHINE_OPTIONS } as const;
+/** The options `pvemu compare` takes. */
+const COMPARE_OPTIONS = { backends: { type: 'string' }, ...MACHINE_OPTIONS } as const;
+
+type OptionSpec = typeof RUN_OPTIONS | typeof COMPARE_OPTIONS;
+
+/** A command's name (for messages) and the options it takes. */
+interface CommandSpec<T extends OptionSpec> {
+  name: 'run' | 'compare';
+  options: T;
+}
+
+const RUN: CommandSpec<typeof RUN_OPTIONS> = { name: 'run', options: RUN_OPTIONS };
+const COMPARE: CommandSpec<typeof COMPARE_OPTIONS> = { name: 'compare', options: COMPARE_OPTIONS };
+
+/** The values of the shared machine options, as parseArgs gives them (both commands' fit). */
+interface MachineValues {
+  workload?: string | undefined;
+  cpus?: string | undefined;
+  pcpus?: string | undefined;
+  mem?: string | undefined;
+  hz?: string | undefined;
+  seconds?: string | undefined;
+  ops?: string | undefined;
+  'watchdog-ms'?: string | undefined;
+  cost?: string | undefined;
+  json?: string | undefined;
+  param?: string[] | undefined;
+}
 
 /** Shows user text in a message on one line: as is when plain, JSON-quoted otherwise. */
 export function show(text: string): string {
@@ -106,12 +160,54 @@ function parseMem(text: string): number {
   return bytes;
 }
 
+function knownBackends(): string {
+  return describeBackends().map((b) => b.name).join(', ');
+}
+
 function parseBackend(text: string): string {
   if (findBackend(text) === undefined) {
-    const known = describeBackends().map((b) => b.name).join(', ');
-    throw new ConfigError('--backend', `must be one of ${known}, got ${show(text)}`);
+    throw new ConfigError('--backend', `must be one of ${knownBackends()}, got ${show(text)}`);
   }
   return text;
+}
+
+/** `--backends a,b,c`: known names, each once, in the order given. */
+export function parseBackendList(text: string): string[] {
+  const names = text.split(',');
+  if (names.some((n) => n === '')) {
+    throw new ConfigError('--backends', `must be a comma-separated list of ${knownBackends()}, got ${show(text)}`);
+  }
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (findBackend(name) === undefined) {
+      throw new ConfigError('--backends', `unknown backend ${show(name)}; known: ${knownBackends()}`);
+    }
+    if (seen.has(name)) throw new ConfigError('--backends', `${name} given twice`);
+    seen.add(name);
+  }
+  return names;
+}
+
+/** `--pcpus P`: physical CPUs for the overcommit scheduler, 1 to the vCPU count. */
+function parsePcpus(text: string, cpus: number): number {
+  const value = INTEGER.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < 1 || value > cpus) {
+    throw new ConfigError('--pcpus', `must be an integer from 1 to ${cpus} (at most --cpus), got ${show(text)}`);
+  }
+  return value;
+}
+
+/** `--cost FILE`: a JSON cost table; a file that cannot be read is a --cost error too. */
+function parseCostFile(path: string, files: OptionFiles): CostTable {
+  if (path === '') throw new ConfigError('--cost', 'must be a file path, got ""');
+  let text: string;
+  try {
+    text = files.readText(path);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new ConfigError('--cost', `cannot read ${JSON.stringify(path)}: ${why.replace(/\s*\n\s*/g, ' ')}`);
+  }
+  return parseCostTable(text, path);
 }
 
 function parseWorkload(text: string): string {
@@ -142,8 +238,8 @@ function parseParams(texts: readonly string[]): Record<string, number> {
   return Object.fromEntries(params);
 }
 
-function isValueOption(name: string): name is keyof typeof RUN_OPTIONS {
-  return Object.hasOwn(RUN_OPTIONS, name);
+function isValueOption(spec: OptionSpec, name: string): boolean {
+  return Object.hasOwn(spec, name);
 }
 
 /**
@@ -151,7 +247,7 @@ function isValueOption(name: string): name is keyof typeof RUN_OPTIONS {
  * option). A negative number is clearly meant as the value, and deserves the range message
  * rather than a syntax one, so pass it inline (`--seconds=-1`) before parsing.
  */
-function joinNegativeValues(argv: readonly string[]): string[] {
+function joinNegativeValues(spec: OptionSpec, argv: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
@@ -160,7 +256,7 @@ function joinNegativeValues(argv: readonly string[]): string[] {
       out.push(...argv.slice(i));
       break;
     }
-    if (arg.startsWith('--') && !arg.includes('=') && isValueOption(arg.slice(2)) && next !== undefined && /^-[\d.]/.test(next)) {
+    if (arg.startsWith('--') && !arg.includes('=') && isValueOption(spec, arg.slice(2)) && next !== undefined && /^-[\d.]/.test(next)) {
       out.push(`${arg}=${next}`);
       i++;
     } else {
@@ -175,13 +271,13 @@ function joinNegativeValues(argv: readonly string[]): string[] {
  * are multi-line and vary between versions, so rather than parse them, re-read the arguments
  * as tokens (non-strict mode never throws) and find the first one strict mode refused.
  */
-function diagnose(args: string[], cause: unknown): ConfigError {
-  const { tokens } = parseArgs({ args, options: RUN_OPTIONS, strict: false, allowPositionals: true, tokens: true });
+function diagnose<T extends OptionSpec>(command: CommandSpec<T>, args: string[], cause: unknown): ConfigError {
+  const { tokens } = parseArgs({ args, options: command.options, strict: false, allowPositionals: true, tokens: true });
   for (const token of tokens) {
     switch (token.kind) {
       case 'option':
-        if (!isValueOption(token.name)) {
-          return new ConfigError(token.rawName, 'unknown option (see pvemu run --help)');
+        if (!isValueOption(command.options, token.name)) {
+          return new ConfigError(token.rawName, `unknown option${misnamed(command, token.name)} (see pvemu ${command.name} --help)`);
         }
         if (token.value === undefined) return new ConfigError(token.rawName, 'missing value');
         if (!token.inlineValue && token.value.startsWith('-')) {
@@ -189,7 +285,7 @@ function diagnose(args: string[], cause: unknown): ConfigError {
         }
         break;
       case 'positional':
-        return new ConfigError(show(token.value), 'unexpected argument (run takes only --options; see pvemu run --help)');
+        return new ConfigError(show(token.value), `unexpected argument (${command.name} takes only --options; see pvemu ${command.name} --help)`);
       case 'option-terminator':
         break;
       default: {
@@ -199,15 +295,23 @@ function diagnose(args: string[], cause: unknown): ConfigError {
     }
   }
   const message = cause instanceof Error ? cause.message : String(cause);
-  return new ConfigError('run', message.replace(/\s*\n\s*/g, ' '));
+  return new ConfigError(command.name, message.replace(/\s*\n\s*/g, ' '));
+}
+
+/** The hint for the option the other command takes: run has --backend, compare --backends. */
+function misnamed<T extends OptionSpec>(command: CommandSpec<T>, name: string): string {
+  if (command.name === 'compare' && name === 'backend') return '; compare takes --backends a,b,c';
+  if (command.name === 'run' && name === 'backends') return '; run takes one --backend (pvemu compare runs several)';
+  return '';
 }
 
 /** parseArgs with `strict: true`, its failures turned into ConfigErrors. */
-function strictParse(args: string[]) {
+function strictParse<T extends OptionSpec>(command: CommandSpec<T>, argv: readonly string[]) {
+  const args = joinNegativeValues(command.options, argv);
   try {
-    return parseArgs({ args, options: RUN_OPTIONS, strict: true, allowPositionals: false }).values;
+    return parseArgs({ args, options: command.options, strict: true, allowPositionals: false }).values;
   } catch (err) {
-    throw diagnose(args, err);
+    throw diagnose(command, args, err);
   }
 }
 
@@ -220,14 +324,15 @@ export function wantsHelp(argv: readonly string[]): boolean {
   return false;
 }
 
-/** Parses `pvemu run` arguments (after the subcommand) into a validated MachineConfig. */
-export function parseRunOptions(argv: readonly string[]): RunOptions {
-  const values = strictParse(joinNegativeValues(argv));
-
+/**
+ * The machine configuration both commands share, validated, with defaults filled; `backend`
+ * stays the default (run sets its own; compare sets one per run).
+ */
+function parseMachineValues(values: MachineValues, files: OptionFiles): { config: MachineConfig; json?: string } {
   const config = defaultConfig();
-  if (values.backend !== undefined) config.backend = parseBackend(values.backend);
   if (values.workload !== undefined) config.workload = parseWorkload(values.workload);
   if (values.cpus !== undefined) config.cpus = parseIntOption(values.cpus, '--cpus', 1, MAX_CPUS);
+  if (values.pcpus !== undefined) config.pcpus = parsePcpus(values.pcpus, config.cpus);
   if (values.mem !== undefined) config.memBytes = parseMem(values.mem);
   if (values.hz !== undefined) config.hz = parseIntOption(values.hz, '--hz', MIN_HZ, MAX_HZ);
   if (values['watchdog-ms'] !== undefined) {
@@ -247,10 +352,27 @@ export function parseRunOptions(argv: readonly string[]): RunOptions {
   if (values.param !== undefined) config.params = parseParams(values.param);
   validateParams(findWorkload(config.workload)!, config.params ?? {});
 
-  const result: RunOptions = { config };
-  if (values.json !== undefined) {
-    if (values.json === '') throw new ConfigError('--json', 'must be a file path, got ""');
-    result.json = values.json;
-  }
+  // Last: reading the file is the only I/O, and a bad option above is the likelier mistake.
+  if (values.cost !== undefined) config.costs = parseCostFile(values.cost, files);
+
+  if (values.json === undefined) return { config };
+  if (values.json === '') throw new ConfigError('--json', 'must be a file path, got ""');
+  return { config, json: values.json };
+}
+
+/** Parses `pvemu run` arguments (after the subcommand) into a validated MachineConfig. */
+export function parseRunOptions(argv: readonly string[], files: OptionFiles = nodeFiles): RunOptions {
+  const values = strictParse(RUN, argv);
+  const backend = values.backend === undefined ? undefined : parseBackend(values.backend);
+  const result = parseMachineValues(values, files);
+  if (backend !== undefined) result.config.backend = backend;
   return result;
+}
+
+/** Parses `pvemu compare` arguments: the backends, and the configuration they all run. */
+export function parseCompareOptions(argv: readonly string[], files: OptionFiles = nodeFiles): CompareOptions {
+  const values = strictParse(COMPARE, argv);
+  const backends = values.backends === undefined ? describeBackends().map((b) => b.name) : parseBackendList(values.backends);
+  const { config, json } = parseMachineValues(values, files);
+  return json === undefined ? { config, backends } : { config, backends, json };
 }

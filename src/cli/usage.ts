@@ -1,8 +1,9 @@
 /**
- * Usage text for `pvemu --help`, `pvemu run --help` and `pvemu list --help`. Defaults and ranges
+ * Usage text for `pvemu --help` and each command's --help. Defaults and ranges
  * come from the constants the parser enforces, and names from the registries, so the text
  * cannot drift from the checks. Main thread (CLI).
  */
+import { COST_KEYS, MAX_COST_CYCLES } from '../hv/cost.js';
 import { describeBackends } from '../hv/registry.js';
 import { formatBytes, MAX_RAM_BYTES, MIN_RAM_BYTES } from '../hw/memory.js';
 import { defaultConfig, MAX_CPUS, MAX_HZ, MIN_HZ } from '../machine/config.js';
@@ -23,7 +24,8 @@ Emulates an SMP machine and measures what TLB shootdowns cost under each paravir
 Commands:
 ${twoColumns([
   ['run', 'run one workload on one machine and print a report (pvemu run --help)'],
-  ['list', 'list the backends and workloads'],
+  ['compare', 'run one workload on several backends and print one table (pvemu compare --help)'],
+  ['list', 'list the backends, workloads and default costs'],
   ['help [COMMAND]', 'show this text, or the options of COMMAND'],
 ])}
 
@@ -31,28 +33,63 @@ Exit status: 0 success, 1 a failed self-check or run error, 2 bad usage, 70 an i
 `;
 }
 
+type OptionRow = readonly [string, string];
+
+/** The options of one machine configuration, shared by run and compare. */
+function machineOptionRows(): OptionRow[] {
+  const d = defaultConfig();
+  const workloads = describeWorkloads().map((w) => w.name).join(', ');
+  return [
+    ['--workload NAME', `workload: ${workloads} (default ${d.workload})`],
+    ['--cpus N', `number of vCPUs, 1 to ${MAX_CPUS} (default ${d.cpus})`],
+    ['--pcpus P', 'physical CPUs the vCPUs share, 1 to --cpus; fewer than --cpus overcommits (default: one per vCPU)'],
+    ['--mem SIZE', `guest RAM, ${formatBytes(MIN_RAM_BYTES)} to ${formatBytes(MAX_RAM_BYTES)}, as 256M, 1G, 65536K or bytes (default ${formatBytes(d.memBytes)})`],
+    ['--hz N', `timer interrupts per second per vCPU, ${MIN_HZ} to ${MAX_HZ} (default ${d.hz})`],
+    ['--seconds S', `run for S seconds, more than 0 and at most ${MAX_RUN_SECONDS} (default ${DEFAULT_RUN_SECONDS})`],
+    ['--ops N', 'run until N operations have completed instead (not with --seconds)'],
+    ['--watchdog-ms MS', `limit on any cross-CPU wait, ${MIN_WATCHDOG_MS} to ${MAX_WATCHDOG_MS} (default ${d.watchdogMs})`],
+    ['--cost FILE', `JSON object of cycles per event, 0 to ${MAX_COST_CYCLES}, for any of ${COST_KEYS.join(', ')}; the rest keep their defaults (pvemu list shows them)`],
+    ['--param NAME=VALUE', 'a numeric workload parameter; repeatable (default: none)'],
+  ];
+}
+
 export function runUsage(): string {
   const d = defaultConfig();
   const backends = describeBackends().map((b) => b.name).join(', ');
-  const workloads = describeWorkloads().map((w) => w.name).join(', ');
   return `Usage: pvemu run [options]
 
 Boots an emulated SMP machine, runs one workload on it and prints a report: throughput, TLB
-shootdown counts and latency percentiles, and a per-CPU table. Exits 0 when the workload's
-self-check passes, 1 when it fails.
+shootdown counts, latency percentiles and modelled cycles, what the hypervisor did (traps,
+hypercalls, VM exits), and a per-CPU table. Exits 0 when the workload's self-check passes,
+1 when it fails.
 
 Options:
 ${twoColumns([
   ['--backend NAME', `hypervisor backend: ${backends} (default ${d.backend})`],
-  ['--workload NAME', `workload: ${workloads} (default ${d.workload})`],
-  ['--cpus N', `number of vCPUs, 1 to ${MAX_CPUS} (default ${d.cpus})`],
-  ['--mem SIZE', `guest RAM, ${formatBytes(MIN_RAM_BYTES)} to ${formatBytes(MAX_RAM_BYTES)}, as 256M, 1G, 65536K or bytes (default ${formatBytes(d.memBytes)})`],
-  ['--hz N', `timer interrupts per second per vCPU, ${MIN_HZ} to ${MAX_HZ} (default ${d.hz})`],
-  ['--seconds S', `run for S seconds, more than 0 and at most ${MAX_RUN_SECONDS} (default ${DEFAULT_RUN_SECONDS})`],
-  ['--ops N', 'run until N operations have completed instead (not with --seconds)'],
-  ['--watchdog-ms MS', `limit on any cross-CPU wait, ${MIN_WATCHDOG_MS} to ${MAX_WATCHDOG_MS} (default ${d.watchdogMs})`],
-  ['--param NAME=VALUE', 'a numeric workload parameter; repeatable (default: none)'],
+  ...machineOptionRows(),
   ['--json FILE', 'also write the report as JSON to FILE (default: none)'],
+  ['-h, --help', 'show this text'],
+])}
+
+Run \`pvemu list\` for what each backend and workload does.
+`;
+}
+
+export function compareUsage(): string {
+  const backends = describeBackends().map((b) => b.name).join(',');
+  return `Usage: pvemu compare [options]
+
+Runs the same workload on the same machine configuration under each backend, one after another
+(a new machine each), and prints one table: a row per backend with throughput, shootdowns,
+IPIs, traps, hypercalls, modelled cycles per shootdown (p50) and host time per shootdown
+(p50, p99). A backend whose run fails is reported in its row and the others still run.
+Exits 0 when every backend ran and passed its self-check, 1 otherwise.
+
+Options:
+${twoColumns([
+  ['--backends A,B,...', `backends to compare, in this order (default ${backends})`],
+  ...machineOptionRows(),
+  ['--json FILE', 'also write a JSON array to FILE: per backend, its report as pvemu run writes it, or {backend, error} if its run failed (default: none)'],
   ['-h, --help', 'show this text'],
 ])}
 
@@ -63,6 +100,7 @@ Run \`pvemu list\` for what each backend and workload does.
 export function listUsage(): string {
   return `Usage: pvemu list
 
-Lists the backends and workloads pvemu knows, one line each.
+Lists the backends and workloads pvemu knows, one line each, and the default cost table
+(cycles per event, with the source of each figure) that --cost FILE overrides.
 `;
 }

@@ -54,30 +54,47 @@ export function defaultCostTable(): CostTable {
 }
 
 /**
- * A user's cost table (the JSON text of --cost FILE): an object of known keys to non-negative
- * numbers; anything else is a ConfigError naming the key.
+ * Largest cycles per event a user's table may give: 10^7, a few milliseconds at host clock
+ * rates, far above any real trap or flush. The bound keeps one shootdown's modelled cycles
+ * (tens of events even at 64 vCPUs) inside the histogram's 6 * 10^10 range, where larger
+ * values would be clamped without a word.
+ */
+export const MAX_COST_CYCLES = 10_000_000;
+
+/** JSON.parse's message on one line (newer V8 quotes the offending text, newlines and all). */
+function jsonReason(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ');
+}
+
+/**
+ * A user's cost table (the JSON text of --cost FILE): an object of known keys to numbers of
+ * cycles from 0 to MAX_COST_CYCLES; keys it leaves out keep their defaults. Anything else is a
+ * one-line ConfigError for --cost naming the file and the key. `file` is only for messages.
  */
 export function parseCostTable(text: string, file: string): CostTable {
+  const where = JSON.stringify(file);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (e) {
-    throw new ConfigError('--cost', `${file} is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+    throw new ConfigError('--cost', `${where} is not valid JSON (${jsonReason(e)})`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new ConfigError('--cost', `${file} must be a JSON object of cost names to cycles`);
+    const got = parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`;
+    throw new ConfigError('--cost', `${where} must hold a JSON object of cost names to cycles, got ${got}`);
   }
   const table: Record<string, number> = { ...defaultCostTable() };
+  // JSON.parse makes every key an own data property, "__proto__" included, so this sees them all.
   for (const [key, value] of Object.entries(parsed)) {
-    if (!(COST_KEYS as string[]).includes(key)) {
-      throw new ConfigError('--cost', `${file}: unknown cost ${key}; known: ${COST_KEYS.join(', ')}`);
+    if (!Object.hasOwn(DEFAULT_COSTS, key)) {
+      throw new ConfigError('--cost', `${where}: unknown cost ${JSON.stringify(key)}; known: ${COST_KEYS.join(', ')}`);
     }
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-      throw new ConfigError('--cost', `${file}: ${key} must be a non-negative number of cycles, got ${JSON.stringify(value)}`);
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_COST_CYCLES) {
+      throw new ConfigError('--cost', `${where}: ${key} must be a number of cycles from 0 to ${MAX_COST_CYCLES}, got ${JSON.stringify(value)}`);
     }
     table[key] = value;
   }
-  return table as CostTable;
+  return Object.freeze(table) as CostTable;
 }
 
 /** Why a VM exit happened; each has its own counter. */

@@ -1,9 +1,11 @@
 /**
  * The report of one run: the same plain object the CLI prints as a table and writes as JSON,
  * and the library hands back from `Machine.run()`. Built on the main thread from a RunResult
- * (the vCPU workers' counter snapshots and encoded latency histograms).
+ * (the vCPU workers' counter snapshots and encoded latency and modelled-cycle histograms).
+ * Also the one-table comparison of several backends' runs (`pvemu compare`). Main thread.
  */
 import { availableParallelism } from 'node:os';
+import { COST_KEYS, defaultCostTable, type CostTable } from '../hv/cost.js';
 import type { MachineConfig } from '../machine/config.js';
 import type { RunResult } from '../machine/result.js';
 import { formatBytes } from '../hw/memory.js';
@@ -43,6 +45,41 @@ export interface CpuReport {
   shootdownLatencyNs: { p50: number; p99: number };
 }
 
+/** Modelled cycles of each shootdown: the initiator's own plus its slowest target's handling. */
+export interface CyclesSummary {
+  p50: number;
+  p99: number;
+  /** Rounded to whole cycles. */
+  mean: number;
+}
+
+/** What the hypervisor did, all vCPUs (DESIGN.md section 7, lens 1); all 0 on native. */
+export interface HypervisorReport {
+  /** Trapping operations (privileged ops, write-protected page-table stores). */
+  traps: number;
+  hypercalls: number;
+  /** Entries (PTE updates, flush targets) those hypercalls carried. */
+  hypercallEntries: number;
+  /** VM exits by reason; traps and hypercalls are among them. */
+  vmexits: {
+    hypercall: number;
+    cr3: number;
+    invlpg: number;
+    apic: number;
+    ptWrite: number;
+    hiddenFault: number;
+    halt: number;
+    preemption: number;
+  };
+  /** Requests the hypervisor refused (validation). */
+  rejected: number;
+  /** Flushes owed to a vCPU that was not running, done when it next ran. */
+  deferredFlushes: number;
+  shadowSyncs: number;
+  /** Shadow misses filled from the guest tables without the guest seeing a fault. */
+  hiddenFaults: number;
+}
+
 export interface Report {
   backend: string;
   cpus: number;
@@ -64,7 +101,12 @@ export interface Report {
     deferred: number;
     /** Initiator critical path, flushTlbOthers entry to return. */
     latencyNs: LatencySummaryNs;
+    /** Modelled cycles per shootdown (cost table x events; 0 when there were none). */
+    modeledCycles: CyclesSummary;
   };
+  /** Modelled cycles of the whole run, all vCPUs (cost table x events). */
+  modeledCycles: number;
+  hv: HypervisorReport;
   /** Target side: one remote flush request from dequeue to acknowledgement. */
   flushHandlerNs: LatencySummaryNs;
   /** smp_call_function_many round trips (queue, IPI, handle, acknowledge), host ns. */
@@ -87,6 +129,10 @@ export interface Report {
     memBytes: number;
     hz: number;
     watchdogMs: number;
+    /** Physical CPUs of the overcommit scheduler, when given (absent: every vCPU runs). */
+    pcpus?: number;
+    /** The cost table the run was priced with, when the user gave one (absent: the defaults). */
+    costs?: CostTable;
     seconds?: number;
     ops?: number;
     params?: Record<string, number>;
@@ -101,17 +147,45 @@ function summary(p: LatencyPercentiles): LatencySummaryNs {
   return { p50: Math.round(p.p50), p90: Math.round(p.p90), p99: Math.round(p.p99), max: Math.round(p.max) };
 }
 
+function cyclesSummary(p: LatencyPercentiles): CyclesSummary {
+  return { p50: Math.round(p.p50), p99: Math.round(p.p99), mean: Math.round(p.mean) };
+}
+
+function hypervisorReport(c: CounterSnapshot): HypervisorReport {
+  return {
+    traps: c.traps,
+    hypercalls: c.hypercalls,
+    hypercallEntries: c.hypercallEntries,
+    vmexits: {
+      hypercall: c.vmexitHypercall,
+      cr3: c.vmexitCr3,
+      invlpg: c.vmexitInvlpg,
+      apic: c.vmexitApic,
+      ptWrite: c.vmexitPtWrite,
+      hiddenFault: c.vmexitHiddenFault,
+      halt: c.vmexitHalt,
+      preemption: c.vmexitPreemption,
+    },
+    rejected: c.rejected,
+    deferredFlushes: c.deferredFlushes,
+    shadowSyncs: c.shadowSyncs,
+    hiddenFaults: c.hiddenFaults,
+  };
+}
+
 export function buildReport(config: MachineConfig, result: RunResult, host: HostInfo = hostInfo()): Report {
   const perCpuSnapshots = [...result.perCpu].sort((a, b) => a.cpu - b.cpu);
   const total = sumCounters(perCpuSnapshots.map((s) => s.counters));
   const shootdownAll = new LatencyHistogram();
   const handlerAll = new LatencyHistogram();
   const smpCallAll = new LatencyHistogram();
+  const cyclesAll = new LatencyHistogram();
   const perCpu: CpuReport[] = perCpuSnapshots.map((s) => {
     const shootdown = LatencyHistogram.decode(s.shootdownLatency);
     shootdownAll.add(shootdown);
     handlerAll.add(LatencyHistogram.decode(s.flushHandlerLatency));
     smpCallAll.add(LatencyHistogram.decode(s.smpCallLatency));
+    cyclesAll.add(LatencyHistogram.decode(s.shootdownCycles));
     const p = shootdown.percentiles();
     const c = s.counters;
     return {
@@ -132,6 +206,8 @@ export function buildReport(config: MachineConfig, result: RunResult, host: Host
 
   const seconds = result.elapsedNs / 1e9;
   const runConfig: Report['config'] = { memBytes: config.memBytes, hz: config.hz, watchdogMs: config.watchdogMs };
+  if (config.pcpus !== undefined) runConfig.pcpus = config.pcpus;
+  if (config.costs !== undefined) runConfig.costs = { ...config.costs };
   if (config.seconds !== undefined) runConfig.seconds = config.seconds;
   if (config.ops !== undefined) runConfig.ops = config.ops;
   if (config.params !== undefined) runConfig.params = { ...config.params };
@@ -149,7 +225,10 @@ export function buildReport(config: MachineConfig, result: RunResult, host: Host
       ipis: total.shootdownIpis,
       deferred: total.shootdownDeferred,
       latencyNs: summary(shootdownAll.percentiles()),
+      modeledCycles: cyclesSummary(cyclesAll.percentiles()),
     },
+    modeledCycles: total.modeledCycles,
+    hv: hypervisorReport(total),
     flushHandlerNs: summary(handlerAll.percentiles()),
     smpCallNs: summary(smpCallAll.percentiles()),
     tlb: {
@@ -191,22 +270,62 @@ function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, '; ').trim();
 }
 
-/** Right-aligned columns, two spaces apart, header first. */
-function columns(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+/**
+ * Columns two spaces apart, header first: right-aligned (numbers) except the columns listed
+ * in `left` (names and free text).
+ */
+function columns(header: readonly string[], rows: readonly (readonly string[])[], left: readonly number[] = []): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]): string =>
-    cells.map((c, i) => c.padStart(widths[i] ?? 0)).join('  ').trimEnd();
+    cells.map((c, i) => (left.includes(i) ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ').trimEnd();
   return [line(header), ...rows.map(line)];
 }
 
+/** Modelled cycles as a whole number (a user's cost table may hold fractions). */
+function cycles(n: number): string {
+  return `${Math.round(n)}`;
+}
+
+/** VM exits: the total, then the reasons that occurred ("1200 (cr3 200, invlpg 1000)"). */
+function vmexitsText(v: HypervisorReport['vmexits']): string {
+  const reasons: [string, number][] = [
+    ['hypercall', v.hypercall],
+    ['cr3', v.cr3],
+    ['invlpg', v.invlpg],
+    ['apic', v.apic],
+    ['pt-write', v.ptWrite],
+    ['hidden-fault', v.hiddenFault],
+    ['halt', v.halt],
+    ['preemption', v.preemption],
+  ];
+  const total = reasons.reduce((n, [, count]) => n + count, 0);
+  const seen = reasons.filter(([, count]) => count > 0).map(([name, count]) => `${name} ${count}`);
+  return seen.length === 0 ? `${total}` : `${total} (${seen.join(', ')})`;
+}
+
+/** A user's cost table: the entries that differ from the defaults. */
+function costsText(costs: CostTable): string {
+  const defaults = defaultCostTable();
+  const changed = COST_KEYS.filter((k) => costs[k] !== defaults[k]).map((k) => `${k} ${costs[k]}`);
+  return changed.length === 0 ? 'given (same as the defaults)' : `given: ${changed.join(', ')} (others default)`;
+}
+
+/** One cell of the self-check column: PASS or FAIL with the message on one line. */
+export function selfCheckText(check: Report['selfCheck']): string {
+  return `${check.passed ? 'PASS' : 'FAIL'}${check.message ? `: ${oneLine(check.message)}` : ''}`;
+}
+
 export function formatReport(r: Report): string {
-  const check = `${r.selfCheck.passed ? 'PASS' : 'FAIL'}${r.selfCheck.message ? `: ${oneLine(r.selfCheck.message)}` : ''}`;
+  const check = selfCheckText(r.selfCheck);
+  const sdCycles = r.shootdowns.modeledCycles;
+  const hv = r.hv;
   const rows: [string, string][] = [
     ['elapsed (s)', r.seconds.toFixed(3)],
     ['ops', `${r.ops}`],
     ['ops/s', r.opsPerSec.toFixed(1)],
     ['shootdowns (count, targets, IPIs, deferred)', `${r.shootdowns.count}, ${r.shootdowns.targets}, ${r.shootdowns.ipis}, ${r.shootdowns.deferred}`],
     ['shootdown latency p50/p90/p99/max (µs)', latencyRow(r.shootdowns.latencyNs)],
+    ['modelled cycles/shootdown p50/p99 (mean)', `${sdCycles.p50} / ${sdCycles.p99} (${sdCycles.mean})`],
     ['flush handler p50/p90/p99/max (µs)', latencyRow(r.flushHandlerNs)],
     ['smp call round trip p50/p90/p99/max (µs)', latencyRow(r.smpCallNs)],
     ['TLB (hits, misses, walks)', `${r.tlb.hits}, ${r.tlb.misses}, ${r.tlb.walks}`],
@@ -214,12 +333,19 @@ export function formatReport(r: Report): string {
     ['IPIs (sent, handled)', `${r.ipis.sent}, ${r.ipis.handled}`],
     ['faults (total, demand-zero, SIGSEGV)', `${r.faults}, ${r.faultsDetail.demandZero}, ${r.faultsDetail.segv}`],
     ['syscalls, context switches, timer IRQs', `${r.syscalls}, ${r.contextSwitches}, ${r.timerInterrupts}`],
+    ['modelled cycles (total)', cycles(r.modeledCycles)],
+    ['hv traps, hypercalls (entries)', `${hv.traps}, ${hv.hypercalls} (${hv.hypercallEntries})`],
+    ['hv VM exits', vmexitsText(hv.vmexits)],
+    ['hv rejected, deferred flushes', `${hv.rejected}, ${hv.deferredFlushes}`],
+    ['hv shadow syncs, hidden faults', `${hv.shadowSyncs}, ${hv.hiddenFaults}`],
+    ...(r.config.costs !== undefined ? [['cost table', costsText(r.config.costs)] as [string, string]] : []),
     ['self-check', check],
     ['exit status', `${r.exitStatus}`],
   ];
   const labelWidth = Math.max(...rows.map(([label]) => label.length));
   const lines = [
     `backend ${r.backend}, workload ${r.workload}, ${r.cpus} vCPU${r.cpus === 1 ? '' : 's'}` +
+      (r.config.pcpus !== undefined ? ` on ${r.config.pcpus} pCPU${r.config.pcpus === 1 ? '' : 's'}` : '') +
       ` (${formatBytes(r.config.memBytes)} RAM, ${r.config.hz} Hz; host ${r.host.platform}/${r.host.arch},` +
       ` ${r.host.cores} cores, Node ${r.host.node})`,
     ...rows.map(([label, value]) => `  ${label.padEnd(labelWidth)}  ${value}`),
@@ -244,4 +370,78 @@ export function formatReport(r: Report): string {
     ).map((l) => `  ${l}`),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+// ---- comparison across backends (pvemu compare) -------------------------------------------
+
+/** A backend's run that failed with a PvemuError: what `pvemu compare` reports in its place. */
+export interface RunFailure {
+  backend: string;
+  /** The error class's name (WatchdogError, InternalError, ...) and its message. */
+  error: { name: string; message: string };
+}
+
+/** One backend's outcome in a comparison. */
+export type ComparisonEntry =
+  | { kind: 'report'; report: Report }
+  | { kind: 'failed'; failure: RunFailure };
+
+/** What the JSON array of `pvemu compare --json` holds per backend: a run's report, or its failure. */
+export function comparisonJson(entry: ComparisonEntry): Report | RunFailure {
+  switch (entry.kind) {
+    case 'report': return entry.report;
+    case 'failed': return entry.failure;
+    default: {
+      const never: never = entry;
+      return never;
+    }
+  }
+}
+
+/** The comparison's cells for one backend, in the order of COMPARISON_HEADER. */
+function comparisonRow(entry: ComparisonEntry): string[] {
+  switch (entry.kind) {
+    case 'report': {
+      const r = entry.report;
+      return [
+        r.backend,
+        r.opsPerSec.toFixed(1),
+        `${r.shootdowns.count}`,
+        `${r.ipis.sent}`,
+        `${r.hv.traps}`,
+        `${r.hv.hypercalls}`,
+        `${r.shootdowns.modeledCycles.p50}`,
+        us(r.shootdowns.latencyNs.p50),
+        us(r.shootdowns.latencyNs.p99),
+        selfCheckText(r.selfCheck),
+      ];
+    }
+    case 'failed': {
+      const f = entry.failure;
+      return [f.backend, '-', '-', '-', '-', '-', '-', '-', '-', `ERROR: ${f.error.name}: ${oneLine(f.error.message)}`];
+    }
+    default: {
+      const never: never = entry;
+      return never;
+    }
+  }
+}
+
+const COMPARISON_HEADER = [
+  'backend', 'ops/s', 'shootdowns', 'IPIs', 'traps', 'hypercalls', 'cycles/shootdown p50', 'host p50 µs', 'host p99 µs', 'self-check',
+] as const;
+
+/**
+ * One table, a row per backend, for runs of the same workload on the same configuration
+ * (`config` is that shared configuration; its backend field is ignored).
+ */
+export function formatComparison(config: MachineConfig, entries: readonly ComparisonEntry[], host: HostInfo = hostInfo()): string {
+  const stop = config.ops !== undefined ? `${config.ops} ops` : `${config.seconds ?? 0} s`;
+  const pcpus = config.pcpus !== undefined ? ` on ${config.pcpus} pCPU${config.pcpus === 1 ? '' : 's'}` : '';
+  const header =
+    `workload ${config.workload}, ${config.cpus} vCPU${config.cpus === 1 ? '' : 's'}${pcpus}, ${stop} per backend` +
+    ` (${formatBytes(config.memBytes)} RAM, ${config.hz} Hz${config.costs !== undefined ? ', cost table given' : ''};` +
+    ` host ${host.platform}/${host.arch}, ${host.cores} cores, Node ${host.node})`;
+  const table = columns(COMPARISON_HEADER, entries.map(comparisonRow), [0, COMPARISON_HEADER.length - 1]);
+  return `${[header, ...table.map((l) => `  ${l}`)].join('\n')}\n`;
 }

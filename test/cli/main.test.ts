@@ -4,13 +4,17 @@
  * `npm test` builds dist/ first (pretest); a missing build is a failure, not a skip.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 /** Per-spawn deadline, in ms: these commands fail or list before booting any machine. */
 const SPAWN_TIMEOUT_MS = 20_000;
+/** Deadline for a spawn that boots a machine: a 2000-op one-vCPU run takes well under a second. */
+const RUN_TIMEOUT_MS = 60_000;
 
 interface CliRun {
   status: number | null;
@@ -19,7 +23,11 @@ interface CliRun {
 }
 
 function pvemu(...args: string[]): CliRun {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: SPAWN_TIMEOUT_MS });
+  return pvemuWithin(SPAWN_TIMEOUT_MS, ...args);
+}
+
+function pvemuWithin(timeoutMs: number, ...args: string[]): CliRun {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: timeoutMs });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -74,4 +82,60 @@ describe('pvemu CLI', () => {
       expect(r.stdout).toContain(option);
     }
   }, SPAWN_TIMEOUT_MS + 5_000);
+
+  it('prints compare usage', () => {
+    const r = pvemu('help', 'compare');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: pvemu compare/);
+    for (const option of ['--backends', '--pcpus', '--cost', '--json']) expect(r.stdout).toContain(option);
+  }, SPAWN_TIMEOUT_MS + 5_000);
+
+  it('rejects --pcpus above --cpus with one line naming --pcpus', () => {
+    const r = pvemu('run', '--cpus', '2', '--pcpus', '3');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('pvemu: --pcpus: must be an integer from 1 to 2 (at most --cpus), got 3\n');
+  }, SPAWN_TIMEOUT_MS + 5_000);
+
+  it('rejects a missing --cost file with one line naming --cost', () => {
+    const r = pvemu('run', '--cost', '/nonexistent/costs.json');
+    expect(r.status).toBe(2);
+    expectOneLine(r.stderr);
+    expect(r.stderr).toMatch(/^pvemu: --cost: cannot read "\/nonexistent\/costs\.json": ENOENT/);
+  }, SPAWN_TIMEOUT_MS + 5_000);
+
+  describe('compare, end to end', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pvemu-cli-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    // Only native: the other backends are under construction, and this checks the command's
+    // table and JSON, not a backend.
+    it('runs native and prints one table and a JSON array of reports', () => {
+      const json = join(dir, 'compare.json');
+      const r = pvemuWithin(RUN_TIMEOUT_MS, 'compare', '--backends', 'native', '--workload', 'touch', '--cpus', '1', '--ops', '2000', '--json', json);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      const lines = r.stdout.trimEnd().split('\n');
+      expect(lines).toHaveLength(3);
+      expect(lines[0]).toMatch(/^workload touch, 1 vCPU, 2000 ops per backend \(256M RAM, 250 Hz; host /);
+      expect(lines[1]).toMatch(/^\s+backend\s+ops\/s\s+shootdowns\s+IPIs\s+traps\s+hypercalls\s+cycles\/shootdown p50\s+host p50 µs\s+host p99 µs\s+self-check$/);
+      expect(lines[2]).toMatch(/^\s+native\s+\d+\.\d\s+\d+\s+\d+\s+0\s+0\s+\d+\s+\d+\.\d\d\s+\d+\.\d\d\s+PASS: touch: self-check passed$/);
+
+      const written: unknown = JSON.parse(readFileSync(json, 'utf8'));
+      expect(Array.isArray(written)).toBe(true);
+      expect(written).toHaveLength(1);
+      expect(written).toEqual([
+        expect.objectContaining({
+          backend: 'native',
+          workload: 'touch',
+          cpus: 1,
+          ops: 2000,
+          selfCheck: { passed: true, message: 'touch: self-check passed' },
+          hv: expect.objectContaining({ traps: 0, hypercalls: 0 }),
+          shootdowns: expect.objectContaining({ modeledCycles: expect.objectContaining({ p50: expect.any(Number) }) }),
+          modeledCycles: expect.any(Number),
+          config: expect.objectContaining({ ops: 2000 }),
+        }),
+      ]);
+    }, RUN_TIMEOUT_MS + 5_000);
+  });
 });

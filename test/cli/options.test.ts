@@ -1,10 +1,26 @@
 /**
- * `pvemu run` option parsing: each bad input is one single-line ConfigError naming its option;
- * good inputs give the expected MachineConfig with defaults filled. Unit tests, main thread.
+ * `pvemu run` and `pvemu compare` option parsing: each bad input is one single-line
+ * ConfigError naming its option; good inputs give the expected MachineConfig with defaults
+ * filled. --cost files come from an in-memory OptionFiles, except in the tests of the real
+ * file reader. Unit tests, main thread.
  */
-import { describe, expect, it } from 'vitest';
-import { parseIntOption, parsePositiveNumber, parseRunOptions, parseSize, wantsHelp } from '../../src/cli/options.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  parseBackendList,
+  parseCompareOptions,
+  parseIntOption,
+  parsePositiveNumber,
+  parseRunOptions,
+  parseSize,
+  wantsHelp,
+  type OptionFiles,
+} from '../../src/cli/options.js';
 import { ConfigError } from '../../src/errors.js';
+import { defaultCostTable } from '../../src/hv/cost.js';
+import { describeBackends } from '../../src/hv/registry.js';
 import { defaultConfig } from '../../src/machine/config.js';
 
 const MiB = 1024 * 1024;
@@ -20,9 +36,58 @@ function configError(parse: () => unknown): ConfigError {
   throw new Error('expected a ConfigError, but parsing succeeded');
 }
 
+/** --cost files by name; any other name fails to read the way a missing file does. */
+const COST_FILES: Readonly<Record<string, string>> = {
+  'good.json': '{"trap": 4000}',
+  'empty.json': '{}',
+  'invalid.json': '{"trap": 4000,',
+  'unknown.json': '{"trap": 4000, "tarp": 1}',
+  'string.json': '{"trap": "4000"}',
+  'negative.json': '{"eoi": -5}',
+  'array.json': '[{"trap": 4000}]',
+};
+
+const files: OptionFiles = {
+  readText(path) {
+    const text = COST_FILES[path];
+    if (text === undefined) throw new Error(`ENOENT: no such file or directory, open '${path}'`);
+    return text;
+  },
+};
+
+/** The bad --pcpus and --cost values both commands must refuse, the same way. */
+const sharedBadCases: { argv: string[]; option: string; message?: string | RegExp }[] = [
+  { argv: ['--pcpus', '0'], option: '--pcpus', message: '--pcpus: must be an integer from 1 to 4 (at most --cpus), got 0' },
+  { argv: ['--pcpus', '5'], option: '--pcpus', message: '--pcpus: must be an integer from 1 to 4 (at most --cpus), got 5' },
+  { argv: ['--cpus', '2', '--pcpus', '3'], option: '--pcpus', message: '--pcpus: must be an integer from 1 to 2 (at most --cpus), got 3' },
+  { argv: ['--pcpus', '3', '--cpus', '2'], option: '--pcpus', message: '--pcpus: must be an integer from 1 to 2 (at most --cpus), got 3' },
+  { argv: ['--pcpus', '1.5'], option: '--pcpus' },
+  { argv: ['--pcpus', 'abc'], option: '--pcpus' },
+  { argv: ['--pcpus', '-1'], option: '--pcpus', message: '--pcpus: must be an integer from 1 to 4 (at most --cpus), got -1' },
+  { argv: ['--pcpus', ''], option: '--pcpus' },
+  { argv: ['--pcpus'], option: '--pcpus', message: '--pcpus: missing value' },
+  { argv: ['--cost'], option: '--cost', message: '--cost: missing value' },
+  { argv: ['--cost', ''], option: '--cost', message: '--cost: must be a file path, got ""' },
+  { argv: ['--cost', 'missing.json'], option: '--cost', message: `--cost: cannot read "missing.json": ENOENT: no such file or directory, open 'missing.json'` },
+  { argv: ['--cost', 'invalid.json'], option: '--cost', message: /^--cost: "invalid\.json" is not valid JSON \(.+\)$/ },
+  { argv: ['--cost', 'unknown.json'], option: '--cost', message: /^--cost: "unknown\.json": unknown cost "tarp"; known: trap, / },
+  { argv: ['--cost', 'string.json'], option: '--cost', message: /^--cost: "string\.json": trap must be a number of cycles from 0 to \d+, got "4000"$/ },
+  { argv: ['--cost', 'negative.json'], option: '--cost', message: /^--cost: "negative\.json": eoi must be a number of cycles from 0 to \d+, got -5$/ },
+  { argv: ['--cost', 'array.json'], option: '--cost', message: '--cost: "array.json" must hold a JSON object of cost names to cycles, got an array' },
+];
+
+function expectOneLineError(err: ConfigError, option: string, message?: string | RegExp): void {
+  expect(err.option).toBe(option);
+  expect(err.message.startsWith(`${option}: `)).toBe(true);
+  expect(err.message).not.toContain('\n');
+  if (typeof message === 'string') expect(err.message).toBe(message);
+  else if (message !== undefined) expect(err.message).toMatch(message);
+}
+
 describe('parseRunOptions rejects bad input', () => {
   const cases: { argv: string[]; option: string; message?: string | RegExp }[] = [
-    { argv: ['--backend', 'xen'], option: '--backend', message: /^--backend: must be one of .*native.*, got xen$/ },
+    { argv: ['--backend', 'nosuch'], option: '--backend', message: /^--backend: must be one of native, .*kvm, got nosuch$/ },
+    { argv: ['--backends', 'native'], option: '--backends', message: '--backends: unknown option; run takes one --backend (pvemu compare runs several) (see pvemu run --help)' },
     { argv: ['--workload', 'nope'], option: '--workload', message: /^--workload: must be one of .*tlb_flush1.*, got nope$/ },
     { argv: ['--cpus', '0'], option: '--cpus', message: '--cpus: must be an integer from 1 to 64, got 0' },
     { argv: ['--cpus', '65'], option: '--cpus', message: '--cpus: must be an integer from 1 to 64, got 65' },
@@ -61,15 +126,11 @@ describe('parseRunOptions rejects bad input', () => {
     { argv: ['--param', 'pages=1', '--param', 'pages=2'], option: '--param', message: '--param: pages given twice' },
     { argv: ['--param', 'nosuch=3'], option: '--param', message: '--param: tlb_flush1 has parameters region_mb, got nosuch' },
     { argv: ['--workload', 'touch', '--param', 'pages=0'], option: '--param', message: '--param: pages must be from 1 to 65536, got 0' },
+    ...sharedBadCases,
   ];
 
   it.each(cases)('$argv', ({ argv, option, message }) => {
-    const err = configError(() => parseRunOptions(argv));
-    expect(err.option).toBe(option);
-    expect(err.message.startsWith(`${option}: `)).toBe(true);
-    expect(err.message).not.toContain('\n');
-    if (typeof message === 'string') expect(err.message).toBe(message);
-    else if (message !== undefined) expect(err.message).toMatch(message);
+    expectOneLineError(configError(() => parseRunOptions(argv, files)), option, message);
   });
 });
 
@@ -80,6 +141,8 @@ describe('parseRunOptions accepts good input', () => {
 
   it('takes every option', () => {
     const { config, json } = parseRunOptions([
+      '--pcpus', '2',
+      '--cost', 'good.json',
       '--backend', 'native',
       '--workload', 'mprotect',
       '--cpus', '8',
@@ -90,12 +153,14 @@ describe('parseRunOptions accepts good input', () => {
       '--json', 'out/report.json',
       '--param', 'pages=16',
       '--param', 'dwell=3',
-    ]);
+    ], files);
     expect(json).toBe('out/report.json');
     expect(config).toEqual({
       backend: 'native',
       workload: 'mprotect',
       cpus: 8,
+      pcpus: 2,
+      costs: { ...defaultCostTable(), trap: 4000 },
       memBytes: 64 * MiB,
       hz: 1000,
       seconds: 0.5,
@@ -114,6 +179,109 @@ describe('parseRunOptions accepts good input', () => {
     const { config } = parseRunOptions(['--cpus=64', '--hz=1', '--mem=768M', '--seconds=3600']);
     expect(config).toMatchObject({ cpus: 64, hz: 1, memBytes: 768 * MiB, seconds: 3600 });
     expect(parseRunOptions(['--cpus', '1', '--mem', '16M']).config).toMatchObject({ cpus: 1, memBytes: 16 * MiB });
+  });
+});
+
+describe('--pcpus and --cost', () => {
+  it('leaves both absent unless given', () => {
+    const { config } = parseRunOptions([]);
+    expect(config).not.toHaveProperty('pcpus');
+    expect(config).not.toHaveProperty('costs');
+  });
+
+  it('accepts --pcpus from 1 to --cpus, in either order', () => {
+    expect(parseRunOptions(['--cpus', '8', '--pcpus', '1']).config.pcpus).toBe(1);
+    expect(parseRunOptions(['--pcpus', '8', '--cpus', '8']).config.pcpus).toBe(8);
+    expect(parseRunOptions(['--pcpus=4']).config.pcpus).toBe(4);
+  });
+
+  it('keeps every default for an empty cost file', () => {
+    expect(parseRunOptions(['--cost', 'empty.json'], files).config.costs).toEqual(defaultCostTable());
+  });
+
+  describe('with real files', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pvemu-options-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('reads a cost table from disk', () => {
+      const path = join(dir, 'costs.json');
+      writeFileSync(path, '{\n  "ipiSend": 1200,\n  "eoi": 0\n}\n');
+      expect(parseRunOptions(['--cost', path]).config.costs).toEqual({ ...defaultCostTable(), ipiSend: 1200, eoi: 0 });
+    });
+
+    it('names --cost when the file is missing or a directory', () => {
+      const missing = configError(() => parseRunOptions(['--cost', join(dir, 'nope.json')]));
+      expectOneLineError(missing, '--cost', /^--cost: cannot read ".*nope\.json": ENOENT/);
+      const directory = configError(() => parseRunOptions(['--cost', dir]));
+      expectOneLineError(directory, '--cost', /^--cost: cannot read ".*": EISDIR/);
+    });
+  });
+});
+
+describe('parseCompareOptions', () => {
+  const all = describeBackends().map((b) => b.name);
+
+  const cases: { argv: string[]; option: string; message?: string | RegExp }[] = [
+    { argv: ['--backends', ''], option: '--backends', message: `--backends: must be a comma-separated list of ${all.join(', ')}, got ""` },
+    { argv: ['--backends', 'native,,kvm'], option: '--backends', message: /^--backends: must be a comma-separated list of .*, got native,,kvm$/ },
+    { argv: ['--backends', 'native,'], option: '--backends' },
+    { argv: ['--backends', 'native,bochs'], option: '--backends', message: `--backends: unknown backend bochs; known: ${all.join(', ')}` },
+    { argv: ['--backends', 'native, kvm'], option: '--backends', message: `--backends: unknown backend " kvm"; known: ${all.join(', ')}` },
+    { argv: ['--backends', 'NATIVE'], option: '--backends' },
+    { argv: ['--backends', 'native,native'], option: '--backends', message: '--backends: native given twice' },
+    { argv: ['--backends'], option: '--backends', message: '--backends: missing value' },
+    { argv: ['--backend', 'native'], option: '--backend', message: '--backend: unknown option; compare takes --backends a,b,c (see pvemu compare --help)' },
+    { argv: ['--trace', 'x.json'], option: '--trace', message: '--trace: unknown option (see pvemu compare --help)' },
+    { argv: ['native'], option: 'native', message: 'native: unexpected argument (compare takes only --options; see pvemu compare --help)' },
+    { argv: ['--workload', 'nope'], option: '--workload' },
+    { argv: ['--cpus', '0'], option: '--cpus' },
+    { argv: ['--seconds', '1', '--ops', '5'], option: '--seconds' },
+    { argv: ['--ops', '-3'], option: '--ops', message: '--ops: must be a positive integer, got -3' },
+    { argv: ['--json', ''], option: '--json' },
+    { argv: ['--param', 'nosuch=1'], option: '--param' },
+    ...sharedBadCases,
+  ];
+
+  it.each(cases)('rejects $argv', ({ argv, option, message }) => {
+    expectOneLineError(configError(() => parseCompareOptions(argv, files)), option, message);
+  });
+
+  it('defaults to every registered backend and run\'s defaults', () => {
+    expect(parseCompareOptions([])).toEqual({ backends: all, config: { ...defaultConfig(), seconds: 2 } });
+  });
+
+  it('keeps the backends in the order given, and the shared configuration', () => {
+    const { backends, config, json } = parseCompareOptions([
+      '--backends', 'kvm,native',
+      '--workload', 'touch',
+      '--cpus', '2',
+      '--pcpus', '1',
+      '--ops', '500',
+      '--mem', '64M',
+      '--hz', '100',
+      '--cost', 'good.json',
+      '--param', 'pages=8',
+      '--json', 'cmp.json',
+    ], files);
+    expect(backends).toEqual(['kvm', 'native']);
+    expect(json).toBe('cmp.json');
+    expect(config).toEqual({
+      backend: 'native',
+      workload: 'touch',
+      cpus: 2,
+      pcpus: 1,
+      ops: 500,
+      memBytes: 64 * MiB,
+      hz: 100,
+      watchdogMs: defaultConfig().watchdogMs,
+      costs: { ...defaultCostTable(), trap: 4000 },
+      params: { pages: 8 },
+    });
+  });
+
+  it('parses a backend list on its own', () => {
+    expect(parseBackendList('native')).toEqual(['native']);
+    expect(parseBackendList(all.join(','))).toEqual(all);
   });
 });
 

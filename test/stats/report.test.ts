@@ -1,12 +1,21 @@
 /**
- * buildReport and formatReport over a hand-made two-CPU RunResult. Unit tests, main thread.
+ * buildReport, formatReport and formatComparison over hand-made RunResults. Unit tests, main
+ * thread.
  */
 import { describe, expect, it } from 'vitest';
+import { defaultCostTable } from '../../src/hv/cost.js';
 import { defaultConfig, type MachineConfig } from '../../src/machine/config.js';
 import type { RunResult } from '../../src/machine/result.js';
 import { snapshotCounters, VcpuCounters } from '../../src/stats/counters.js';
 import { LatencyHistogram } from '../../src/stats/histogram.js';
-import { buildReport, formatReport, type HostInfo } from '../../src/stats/report.js';
+import {
+  buildReport,
+  comparisonJson,
+  formatComparison,
+  formatReport,
+  type ComparisonEntry,
+  type HostInfo,
+} from '../../src/stats/report.js';
 
 const host: HostInfo = { node: 'v20.0.0', platform: 'linux', arch: 'x64', cores: 8 };
 
@@ -43,6 +52,15 @@ function twoCpuResult(): RunResult {
   c0.contextSwitches = 5;
   c0.timerInterrupts = 250;
   c0.halts = 2;
+  c0.traps = 7;
+  c0.hypercalls = 11;
+  c0.hypercallEntries = 40;
+  c0.vmexitHypercall = 11;
+  c0.vmexitCr3 = 3;
+  c0.vmexitPtWrite = 4;
+  c0.rejected = 1;
+  c0.shadowSyncs = 12;
+  c0.modeledCycles = 1_000_000;
 
   const c1 = new VcpuCounters();
   c1.ops = 400;
@@ -64,6 +82,17 @@ function twoCpuResult(): RunResult {
   c1.contextSwitches = 4;
   c1.timerInterrupts = 249;
   c1.halts = 9;
+  c1.hypercalls = 2;
+  c1.hypercallEntries = 2;
+  c1.vmexitHypercall = 2;
+  c1.vmexitInvlpg = 5;
+  c1.vmexitApic = 6;
+  c1.vmexitHiddenFault = 8;
+  c1.vmexitHalt = 9;
+  c1.vmexitPreemption = 10;
+  c1.deferredFlushes = 3;
+  c1.hiddenFaults = 8;
+  c1.modeledCycles = 250_000;
 
   return {
     elapsedNs: 2_000_000_000,
@@ -75,6 +104,8 @@ function twoCpuResult(): RunResult {
         // 60 shootdowns: 50 at 1500 ns, 10 at 1900 ns.
         shootdownLatency: histogram([...repeat(1500, 50), ...repeat(1900, 10)]),
         flushHandlerLatency: histogram(repeat(300, 90)),
+        // 60 shootdowns: 30 at 1000 cycles, 30 at 2000.
+        shootdownCycles: histogram([...repeat(1000, 30), ...repeat(2000, 30)]),
         smpCallLatency: histogram([]),
         workStartNs: 0,
         workEndNs: 0,
@@ -85,6 +116,8 @@ function twoCpuResult(): RunResult {
         // 100 shootdowns: 80 at 1000 ns, 19 at 1200 ns, 1 at 1800 ns.
         shootdownLatency: histogram([...repeat(1000, 80), ...repeat(1200, 19), 1800]),
         flushHandlerLatency: histogram([...repeat(200, 39), 1700]),
+        // 100 shootdowns: 95 at 500 cycles, 5 at 1500.
+        shootdownCycles: histogram([...repeat(500, 95), ...repeat(1500, 5)]),
         smpCallLatency: histogram([]),
         workStartNs: 0,
         workEndNs: 0,
@@ -139,6 +172,39 @@ describe('buildReport', () => {
     expect(r.flushHandlerNs).toEqual({ p50: 300, p90: 300, p99: 300, max: 1700 });
   });
 
+  it('sums modelled cycles and merges the per-shootdown cycle histograms', () => {
+    const r = buildReport(config(), twoCpuResult(), host);
+    expect(r.modeledCycles).toBe(1_250_000);
+    // 160 shootdowns, sorted: 95 x 500, 30 x 1000, 5 x 1500, 30 x 2000 (all below 2048, kept
+    // exactly). p50 is the 80th (500), p99 the 159th (2000); the mean is
+    // (47500 + 30000 + 7500 + 60000) / 160 = 906.25, rounded to 906.
+    expect(r.shootdowns.modeledCycles).toEqual({ p50: 500, p99: 2000, mean: 906 });
+  });
+
+  it('reports what the hypervisor did, summed over CPUs', () => {
+    const r = buildReport(config(), twoCpuResult(), host);
+    expect(r.hv).toEqual({
+      traps: 7,
+      hypercalls: 13,
+      hypercallEntries: 42,
+      vmexits: { hypercall: 13, cr3: 3, invlpg: 5, apic: 6, ptWrite: 4, hiddenFault: 8, halt: 9, preemption: 10 },
+      rejected: 1,
+      deferredFlushes: 3,
+      shadowSyncs: 12,
+      hiddenFaults: 8,
+    });
+  });
+
+  it('records pcpus and a given cost table in its config, and only then', () => {
+    expect(buildReport(config(), twoCpuResult(), host).config).not.toHaveProperty('pcpus');
+    expect(buildReport(config(), twoCpuResult(), host).config).not.toHaveProperty('costs');
+    const costs = { ...defaultCostTable(), trap: 5000 };
+    const r = buildReport({ ...config(), pcpus: 1, costs }, twoCpuResult(), host);
+    expect(r.config.pcpus).toBe(1);
+    expect(r.config.costs).toEqual(costs);
+    expect(JSON.parse(JSON.stringify(r))).toEqual(r);
+  });
+
   it('reports each CPU in CPU order', () => {
     const r = buildReport(config(), twoCpuResult(), host);
     expect(r.perCpu.map((c) => c.cpu)).toEqual([0, 1]);
@@ -169,13 +235,14 @@ describe('buildReport', () => {
     const empty = new LatencyHistogram().encode();
     const result: RunResult = {
       elapsedNs: 1e9,
-      perCpu: [{ cpu: 0, counters: snapshotCounters(new VcpuCounters()), shootdownLatency: empty, flushHandlerLatency: empty, smpCallLatency: empty, workStartNs: 0, workEndNs: 0 }],
+      perCpu: [{ cpu: 0, counters: snapshotCounters(new VcpuCounters()), shootdownLatency: empty, flushHandlerLatency: empty, shootdownCycles: empty, smpCallLatency: empty, workStartNs: 0, workEndNs: 0 }],
       selfCheck: { passed: false, message: 'page 3 read 0x41\nafter DONTNEED' },
       exitStatus: 1,
       console: '',
     };
     const r = buildReport({ ...config(), cpus: 1 }, result, host);
     expect(r.shootdowns.latencyNs).toEqual({ p50: 0, p90: 0, p99: 0, max: 0 });
+    expect(r.shootdowns.modeledCycles).toEqual({ p50: 0, p99: 0, mean: 0 });
     expect(r.perCpu[0]?.shootdownLatencyNs).toEqual({ p50: 0, p99: 0 });
     const text = formatReport(r);
     expect(text).toContain('FAIL: page 3 read 0x41; after DONTNEED');
@@ -203,6 +270,31 @@ describe('formatReport', () => {
     expect(text).toMatch(/self-check\s+PASS: all pages read back zero/);
   });
 
+  it('shows modelled cycles and a compact hypervisor section', () => {
+    expect(text).toMatch(/modelled cycles\/shootdown p50\/p99 \(mean\)\s+500 \/ 2000 \(906\)/);
+    expect(text).toMatch(/modelled cycles \(total\)\s+1250000/);
+    expect(text).toMatch(/hv traps, hypercalls \(entries\)\s+7, 13 \(42\)/);
+    expect(text).toMatch(/hv VM exits\s+58 \(hypercall 13, cr3 3, invlpg 5, apic 6, pt-write 4, hidden-fault 8, halt 9, preemption 10\)$/m);
+    expect(text).toMatch(/hv rejected, deferred flushes\s+1, 3/);
+    expect(text).toMatch(/hv shadow syncs, hidden faults\s+12, 8/);
+    expect(text).not.toContain('pCPU');
+    expect(text).not.toContain('cost table');
+  });
+
+  it('lists only the VM exit reasons that occurred, and 0 when none did', () => {
+    const quiet = formatReport(buildReport({ ...config(), cpus: 1 }, { ...twoCpuResult(), perCpu: [] }, host));
+    expect(quiet).toMatch(/hv VM exits\s+0$/m);
+  });
+
+  it('names pCPUs in the header and a given cost table by what it changed', () => {
+    const costs = { ...defaultCostTable(), trap: 5000, eoi: 0 };
+    const custom = formatReport(buildReport({ ...config(), pcpus: 1, costs }, twoCpuResult(), host));
+    expect(custom.split('\n')[0]).toContain('2 vCPUs on 1 pCPU ');
+    expect(custom).toMatch(/cost table\s+given: trap 5000, eoi 0 \(others default\)/);
+    const same = formatReport(buildReport({ ...config(), costs: defaultCostTable() }, twoCpuResult(), host));
+    expect(same).toMatch(/cost table\s+given \(same as the defaults\)/);
+  });
+
   it('aligns the per-CPU table', () => {
     const header = lines.findIndex((l) => l.trimStart().startsWith('cpu'));
     expect(header).toBeGreaterThan(0);
@@ -212,5 +304,51 @@ describe('formatReport', () => {
     // Right-aligned: every row ends at the same column.
     expect(new Set(table.map((l) => l.length)).size).toBe(1);
     expect(table[1]).toMatch(/1\.00\s+1\.20$/);
+  });
+});
+
+describe('formatComparison', () => {
+  const cfg: MachineConfig = { ...config(), seconds: undefined, ops: 1000 };
+  const native = buildReport({ ...cfg, backend: 'native' }, twoCpuResult(), host);
+  const failing = buildReport({ ...cfg, backend: 'vmi' }, {
+    ...twoCpuResult(),
+    selfCheck: { passed: false, message: 'page 3 read 0x41\nafter DONTNEED' },
+  }, host);
+  const entries: ComparisonEntry[] = [
+    { kind: 'report', report: native },
+    { kind: 'failed', failure: { backend: 'xen', error: { name: 'WatchdogError', message: 'cpu 1 waited 5000 ms for cpu 0' } } },
+    { kind: 'report', report: failing },
+  ];
+  const text = formatComparison(cfg, entries, host);
+  const lines = text.trimEnd().split('\n');
+
+  it('names the shared configuration in its header', () => {
+    expect(lines[0]).toBe('workload tlb_flush1, 2 vCPUs, 1000 ops per backend (256M RAM, 250 Hz; host linux/x64, 8 cores, Node v20.0.0)');
+    const overcommitted = formatComparison({ ...cfg, pcpus: 1, costs: defaultCostTable() }, entries, host);
+    expect(overcommitted.split('\n')[0]).toContain('2 vCPUs on 1 pCPU, 1000 ops per backend (256M RAM, 250 Hz, cost table given;');
+  });
+
+  it('has one row per backend, in order, with the figures of its report', () => {
+    expect(lines).toHaveLength(5);
+    expect(lines[1]).toMatch(/^\s+backend\s+ops\/s\s+shootdowns\s+IPIs\s+traps\s+hypercalls\s+cycles\/shootdown p50\s+host p50 µs\s+host p99 µs\s+self-check$/);
+    expect(lines[2]).toMatch(/^\s+native\s+500\.0\s+160\s+135\s+7\s+13\s+500\s+1\.00\s+1\.90\s+PASS: all pages read back zero$/);
+    expect(lines[3]).toMatch(/^\s+xen(\s+-){8}\s+ERROR: WatchdogError: cpu 1 waited 5000 ms for cpu 0$/);
+    expect(lines[4]).toMatch(/^\s+vmi\s.*FAIL: page 3 read 0x41; after DONTNEED$/);
+  });
+
+  it('aligns every column up to the self-check', () => {
+    const checkColumn = (lines[1] ?? '').indexOf('self-check');
+    for (const line of lines.slice(2)) {
+      expect(line.slice(checkColumn)).toMatch(/^(PASS|FAIL|ERROR)/);
+      expect(line[checkColumn - 1]).toBe(' ');
+    }
+  });
+
+  it('gives the JSON entry of each: the report, or the failure', () => {
+    expect(entries.map(comparisonJson)).toEqual([
+      native,
+      { backend: 'xen', error: { name: 'WatchdogError', message: 'cpu 1 waited 5000 ms for cpu 0' } },
+      failing,
+    ]);
   });
 });
