@@ -2,9 +2,9 @@
  * Address spaces: mm_struct lifetime and the memory system calls (mmap, munmap, mprotect,
  * madvise, brk), written against pv_mmu_ops and pv_misc_ops. Runs on a vCPU worker.
  *
- * Every multi-PTE change is bracketed by enterLazyMmu / leaveLazyMmu (a backend may batch
- * inside), then flushed with flush_tlb_mm_range, and only then are the frames it unmapped
- * freed — a frame must not be reused while another CPU's TLB can still reach it.
+ * Every multi-PTE change is bracketed by enterLazyMmu / leaveLazyMmu inside page_table_lock (a
+ * backend may batch inside), then flushed with flush_tlb_mm_range, and only then are the frames
+ * it unmapped freed — a frame must not be reused while another CPU's TLB can still reach it.
  */
 import {
   PAGE_SIZE, PTE_A, PTE_D, PTE_P, PTE_RW, PTE_US, makePte, pteFrame,
@@ -107,8 +107,8 @@ export class AddressSpaces {
       i32[nb + MM.brk] = i32[ob + MM.brk]!;
       const oldPgd = this.pgd(old);
       const newPgd = this.pgd(mm);
-      ops.misc.enterLazyMmu();
       spinLock(i32, ob + MM.pageTableLock, cpu, spinner);
+      ops.misc.enterLazyMmu();
       try {
         for (let i = 0; i < this.vmas.count(ob) && ok; i++) {
           const v = this.vmas.read(ob, i);
@@ -136,8 +136,8 @@ export class AddressSpaces {
           }
         }
       } finally {
-        spinUnlock(i32, ob + MM.pageTableLock);
         ops.misc.leaveLazyMmu();
+        spinUnlock(i32, ob + MM.pageTableLock);
       }
       if (wrprotected) this.flusher.flushTlbMmRange(old, TLB_FLUSH_ALL, TLB_FLUSH_ALL);
     } finally {
@@ -220,7 +220,6 @@ export class AddressSpaces {
     if (!this.splitAround(mb, start, end)) return -ENOMEM;
     let i = this.vmas.firstEndingAbove(mb, start);
     let any = false;
-    this.k.ops.misc.enterLazyMmu();
     while (i < this.vmas.count(mb)) {
       const v = this.vmas.read(mb, i);
       if (v.start >= end) break;
@@ -228,7 +227,6 @@ export class AddressSpaces {
       any = true;
       i++;
     }
-    this.k.ops.misc.leaveLazyMmu();
     if (any) this.flushAndFree(mm, start, end);
     // Drop the VMAs (and their shared objects) after the flush: nothing can fault them back in,
     // since we hold mmap_lock for write.
@@ -265,6 +263,10 @@ export class AddressSpaces {
     const mb = mm >>> 2;
     const pgd = this.pgd(mm);
     spinLock(i32, mb + MM.pageTableLock, cpu, spinner);
+    // Lazy MMU mode inside page_table_lock, as zap_pte_range does: a backend's queued clears are
+    // issued before the lock goes, so no other CPU's fault or madvise (mmap_lock is only held
+    // for reading here) can read a PTE whose clear is still queued.
+    ops.misc.enterLazyMmu();
     for (let va = start; va < end; va += PAGE_SIZE) {
       const ptep = this.pt.ptePointer(mm, pgd, va, false);
       if (ptep === 0) {
@@ -280,6 +282,7 @@ export class AddressSpaces {
         Atomics.sub(i32, mb + MM.rss, 1);
       }
     }
+    ops.misc.leaveLazyMmu();
     spinUnlock(i32, mb + MM.pageTableLock);
   }
 
@@ -313,8 +316,8 @@ export class AddressSpaces {
       if (!this.splitAround(mb, addr, end)) return -ENOMEM;
       const pgd = this.pgd(mm);
       let changed = false;
-      ops.misc.enterLazyMmu();
       spinLock(i32, mb + MM.pageTableLock, cpu, spinner);
+      ops.misc.enterLazyMmu();
       for (let i = this.vmas.firstEndingAbove(mb, addr); i < this.vmas.count(mb); i++) {
         const v = this.vmas.read(mb, i);
         if (v.start >= end) break;
@@ -335,8 +338,8 @@ export class AddressSpaces {
           changed = true;
         }
       }
-      spinUnlock(i32, mb + MM.pageTableLock);
       ops.misc.leaveLazyMmu();
+      spinUnlock(i32, mb + MM.pageTableLock);
       if (changed) this.flusher.flushTlbMmRange(mm, addr, end >>> 0);
       return 0;
     } finally {
@@ -352,19 +355,17 @@ export class AddressSpaces {
     if (advice !== MADV_DONTNEED) return -EINVAL;
     if (len === 0) return 0;
     const end = (addr + len + PAGE_SIZE - 1) & PAGE_MASK;
-    const { i32, spinner, ops } = this.k;
+    const { i32, spinner } = this.k;
     const mb = mm >>> 2;
     downRead(i32, mb + MM.mmapLock, spinner);
     try {
       let cursor = addr;
-      ops.misc.enterLazyMmu();
       for (let i = this.vmas.firstEndingAbove(mb, addr); i < this.vmas.count(mb) && cursor < end; i++) {
         const v = this.vmas.read(mb, i);
         if (v.start > cursor) break;
         this.zapRange(mm, Math.max(v.start, addr), Math.min(v.end, end >>> 0));
         cursor = v.end;
       }
-      ops.misc.leaveLazyMmu();
       this.flushAndFree(mm, addr, end >>> 0);
       return cursor < end ? -ENOMEM : 0;
     } finally {
@@ -419,14 +420,12 @@ export class AddressSpaces {
     this.flusher.leaveMm(mm);
     this.flusher.evictMm(mm);
     ops.mmu.exitMmap(mm);
-    ops.misc.enterLazyMmu();
     while (this.vmas.count(mb) > 0) {
       const v = this.vmas.read(mb, 0);
       this.zapRange(mm, v.start, v.end);
       this.vmas.remove(mb, 0);
       if (v.shmem !== 0) this.shmem.put(v.shmem);
     }
-    ops.misc.leaveLazyMmu();
     // No CPU has the mm loaded any more (evictMm waited), so no TLB can reach these frames.
     for (const f of this.gather) this.frames.put(f as Pfn);
     this.gather.length = 0;

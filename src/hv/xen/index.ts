@@ -1,8 +1,109 @@
-/** The Xen-style direct-paging backend (being built). */
-import type { Backend } from '../backend.js';
+/**
+ * The Xen-style direct-paging backend (DESIGN.md section 4): the guest's page tables are the
+ * real ones, but every store into a validated table is a hypercall the hypervisor checks against
+ * its frame table (types, counts, ownership); lazy MMU mode batches them 32 to a multicall;
+ * address spaces are pinned before they are loaded; remote flushes are one mmuext_op that the
+ * hypervisor carries out on the targets with no guest IPIs; IPIs are event-channel sends.
+ * `create` runs on each vCPU's worker at boot.
+ *
+ *   index.ts         the Backend: pv_info, pv_init_ops.memorySetup, event-channel IPIs, wiring
+ *   guest-mmu.ts     pv_mmu_ops / pv_misc_ops (the guest kernel's side, Linux's xen/mmu.c)
+ *   pin.ts           pinning whole directories (xen_pgd_pin / xen_pgd_unpin)
+ *   multicall.ts     the per-CPU 32-entry multicall buffer
+ *   hypervisor.ts    the hypercalls: mmu_update, mmuext_op, multicall, update_va_mapping, evtchn
+ *   entry-update.ts  validated page-table stores (mod_l1_entry / mod_l2_entry), untyped stores
+ *   mmuext.ts        mmuext_op's commands: pin, unpin, NEW_BASEPTR, local and remote flushes
+ *   validate.ts      page-table validation (get_page_type and friends)
+ *   frame-table.ts   per-frame type, count, pinned flag, owner; undo log
+ *   remote-flush.ts  the hypervisor's flush mailboxes, HV_FLUSH handler and resume hook
+ *   hv-lock.ts       the frame-table and pin locks
+ *   layout.ts        hvState's words;  abi.ts  Xen's public constants
+ *
+ * pv_cpu_ops and pv_irq_ops stay native (a PV guest's event-channel mask makes cli/sti cheap
+ * without a hypercall); cpuid reports the hypervisor bit.
+ */
+import { availableParallelism } from 'node:os';
+import type { Backend, BackendContext, PvOverrides } from '../backend.js';
+import { nativeCpu } from '../native/cpu.js';
+import { formatBytes } from '../../hw/memory.js';
+import { PAGE_SHIFT } from '../../hw/paging.js';
+import { DEFAULT_WATCHDOG_MS } from '../../machine/config.js';
+import type { PvInfo, PvOps } from '../../pv/ops.js';
+import { EVTCHNOP_send } from './abi.js';
+import { XenGuestMmu } from './guest-mmu.js';
+import { XenHypervisor, ipiPort } from './hypervisor.js';
+import { XEN_RESERVED_FRAMES, XenLayout } from './layout.js';
+
+/**
+ * Spin this long, in ms, before a hypervisor wait starts sleeping: long when every vCPU has a host
+ * core (the vCPU waited on answers within microseconds), short when vCPUs outnumber host cores
+ * (it may need this core to run at all). The same figures as the kernel's spinner.
+ */
+const SPIN_BEFORE_YIELD_DEDICATED_MS = 0.5;
+const SPIN_BEFORE_YIELD_OVERCOMMITTED_MS = 0.02;
+
+export const xenInfo: PvInfo = Object.freeze({
+  name: 'Xen',
+  paravirtEnabled: true,
+  // The PV kernel runs in ring 1; Xen has ring 0.
+  kernelRpl: 1,
+  // True: pvemu's kernel shares its vmalloc-area page tables between every directory (they are
+  // preallocated and copied into each pgd), as non-PAE i386 Xen guests shared kernel PMDs.
+  sharedKernelPmd: true,
+});
+
+/** One vCPU's Xen backend: the hypervisor as it calls in, its guest-side MMU code, its overrides. */
+export interface XenVcpu {
+  readonly hypervisor: XenHypervisor;
+  readonly guest: XenGuestMmu;
+  readonly overrides: PvOverrides;
+}
+
+/** Build the backend for the vCPU `ctx.hw` (tests call this to reach the hypervisor too). */
+export function createXenVcpu(ctx: BackendContext, _native: PvOps): XenVcpu {
+  const { hw } = ctx;
+  const spinBeforeYieldMs = hw.cpus > availableParallelism() ? SPIN_BEFORE_YIELD_OVERCOMMITTED_MS : SPIN_BEFORE_YIELD_DEDICATED_MS;
+  const hypervisor = new XenHypervisor(hw, ctx.hvState, { watchdogMs: DEFAULT_WATCHDOG_MS, spinBeforeYieldMs });
+  hypervisor.flush.install();
+  const guest = new XenGuestMmu(hw, hypervisor);
+  const layout = hypervisor.layout;
+  const paravirtCpu = nativeCpu(ctx, true);
+  const overrides: PvOverrides = {
+    info: xenInfo,
+    init: {
+      // The domain's memory: everything below the hypervisor's reserved frames.
+      memorySetup: () => {
+        const usableBytes = layout.usableFrames << PAGE_SHIFT;
+        const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
+        return {
+          usableBytes,
+          description:
+            `Xen-provided physical RAM map: ${hex(0)} - ${hex(usableBytes)} (usable, ${formatBytes(usableBytes)}), ` +
+            `${hex(usableBytes)} - ${hex(hw.ram.size)} (reserved for Xen, ${XEN_RESERVED_FRAMES} frames)`,
+        };
+      },
+      banner: () => `Booting paravirtualized kernel on ${xenInfo.name}`,
+    },
+    misc: guest.misc(),
+    cpu: { cpuid: paravirtCpu.cpuid },
+    apic: {
+      // Event channels: one EVTCHNOP_send hypercall per destination, raising the vector there.
+      sendIpiMask: (mask, vector) => {
+        guest.batch.flush();
+        for (let c = mask.next(0); c >= 0; c = mask.next(c + 1)) {
+          if (hypervisor.HYPERVISOR_event_channel_op(EVTCHNOP_send, ipiPort(c, vector)) === 0) hw.counters.ipisSent++;
+          else guest.kernelErrors++;
+        }
+      },
+    },
+    mmu: guest.mmu(),
+  };
+  return { hypervisor, guest, overrides };
+}
 
 export const xenBackend: Backend = Object.freeze({
   name: 'xen',
   description: 'Xen PV direct paging: validated mmu_update/update_va_mapping, 32-entry multicall batching, hypervisor remote flush',
-  create: () => ({}),
+  create: (ctx: BackendContext, native: PvOps) => createXenVcpu(ctx, native).overrides,
+  stateBytes: (ramBytes: number, cpus: number) => new XenLayout(ramBytes, cpus).bytes,
 });
