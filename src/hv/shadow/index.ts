@@ -37,7 +37,7 @@ export function createShadow(ctx: BackendContext, native: PvOps): { overrides: P
   if (ctx.hvState.byteLength < layout.words * 4) {
     throw new InternalError(`shadow paging: hypervisor state is ${ctx.hvState.byteLength} bytes, needs ${layout.words * 4}`);
   }
-  const tables = new ShadowTables(hw.ram, new Int32Array(ctx.hvState), layout, hw.cpu, hw.cost);
+  const tables = new ShadowTables(hw, new Int32Array(ctx.hvState), layout);
   const vcpu = new ShadowVcpu();
   const overrides: PvOverrides = {
     info: { name: 'shadow paging', paravirtEnabled: false, kernelRpl: 0, sharedKernelPmd: true },

@@ -21,8 +21,9 @@
  *   0 ............................ usableBytes ............ ramBytes
  *   | the kernel's (memory_setup) | shadow pool: poolFrames frames |
  *
- * Every word after SHADOW_CTL.lock is read and written only with the lock held (src/hv/shadow/
- * lock.ts), whose Atomics acquire and release order those plain accesses.
+ * SHADOW_CTL.lock and .lockHolder are the shadow MMU lock's, an HvLock (src/hv/hv-lock.ts).
+ * Every word after them is read and written only with that lock held, whose Atomics acquire and
+ * release order those plain accesses.
  */
 import { defineStruct } from '../../hw/struct.js';
 import { PAGE_SHIFT } from '../../hw/paging.js';
@@ -30,7 +31,7 @@ import { PAGE_SHIFT } from '../../hw/paging.js';
 export const SHADOW_CTL = defineStruct(
   'shadow_ctl',
   {
-    /** The shadow MMU lock: 0 free, 1 held, 2 held with waiters (a futex-style mutex). */
+    /** The shadow MMU lock (an HvLock): 0 free, 1 held, 2 held with waiters (a futex-style mutex). */
     lock: 1,
     /** CPU id + 1 of the lock's holder (0: none), for watchdog messages. */
     lockHolder: 1,

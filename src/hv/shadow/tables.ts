@@ -30,7 +30,7 @@
  * Linux's ptep_get_and_clear callers read). pvemu's kernel does not use A or D otherwise.
  */
 import { InternalError } from '../../errors.js';
-import type { GuestRam } from '../../hw/memory.js';
+import type { VcpuHardware } from '../../hw/cpu.js';
 import {
   PAGE_SHIFT, PTE_A, PTE_D, PTE_P, PTE_PCD, PTE_PS, PTE_PWT, PTE_RW, PTE_US, PTRS_PER_TABLE,
   makePte, pdIndex, pteAddr, pteFrame, ptIndex,
@@ -38,14 +38,20 @@ import {
 import type { Paddr, Pfn } from '../../hw/types.js';
 import { PF_USER, PF_WRITE } from '../../hw/walker.js';
 import type { CostMeter } from '../cost.js';
+import { HvLock } from '../hv-lock.js';
 import { exchangeShadowEntry, loadGuestEntry, loadShadowEntry, storeShadowEntry } from './entries.js';
 import { SHADOW_CTL, type ShadowLayout } from './layout.js';
-import { ShadowLock } from './lock.js';
 import { ShadowPool } from './pool.js';
 
 /** Guest PDE bits a shadow PDE for a shadowed table keeps (A and D are the hardware's). */
 const PDE_COPY_FLAGS = PTE_P | PTE_RW | PTE_US | PTE_PWT | PTE_PCD;
 const ENTRY_MASK = 0xfff;
+/**
+ * A wait for the shadow lock longer than this, in ms, is a hang (WatchdogError naming the
+ * holder). Holders keep the lock for microseconds; 30 s means a holder died or looped, which is
+ * a bug to report, not wait out.
+ */
+export const SHADOW_LOCK_WATCHDOG_MS = 30_000;
 
 const enum PdeKind {
   /** Not present: the shadow PDE is a copy (not present either). */
@@ -64,19 +70,22 @@ function kindOf(pde: number): PdeKind {
 
 export class ShadowTables {
   private readonly i32: Int32Array;
-  private readonly lock: ShadowLock;
+  private readonly cpu: number;
+  private readonly cost: CostMeter;
+  private readonly lock: HvLock;
   private readonly pool: ShadowPool;
 
   constructor(
-    ram: GuestRam,
+    /** This vCPU's hardware: its RAM view, cost meter, and its id for the lock. */
+    private readonly hw: VcpuHardware,
     private readonly hv: Int32Array,
     private readonly layout: ShadowLayout,
-    private readonly cpu: number,
-    private readonly cost: CostMeter,
   ) {
-    this.i32 = ram.i32;
-    this.lock = new ShadowLock(hv);
-    this.pool = new ShadowPool(hv, layout, ram);
+    this.i32 = hw.ram.i32;
+    this.cpu = hw.cpu;
+    this.cost = hw.cost;
+    this.lock = new HvLock(hv, SHADOW_CTL.lock, SHADOW_CTL.lockHolder, 'shadow MMU lock', SHADOW_LOCK_WATCHDOG_MS);
+    this.pool = new ShadowPool(hv, layout, hw.ram);
   }
 
   /**
@@ -86,7 +95,7 @@ export class ShadowTables {
   loadPdFor(guestPd: Paddr): Paddr {
     const gpd = guestPd >>> PAGE_SHIFT;
     let copied = 0;
-    this.lock.acquire(this.cpu);
+    this.lock.acquire(this.hw);
     let spd: number;
     try {
       // ORDERING: under the shadow lock.
@@ -123,7 +132,7 @@ export class ShadowTables {
   syncPte(ptep: Paddr): number {
     let old = 0;
     let synced = false;
-    this.lock.acquire(this.cpu);
+    this.lock.acquire(this.hw);
     try {
       // ORDERING: under the shadow lock.
       const spt = this.hv[this.layout.ptOf + (ptep >>> PAGE_SHIFT)]!;
@@ -141,7 +150,7 @@ export class ShadowTables {
   /** After the guest stored a PDE at `pdep`: bring the shadow PDE (if any) in line. */
   syncPde(pdep: Paddr): void {
     let synced = false;
-    this.lock.acquire(this.cpu);
+    this.lock.acquire(this.hw);
     try {
       // ORDERING: under the shadow lock.
       const spd = this.hv[this.layout.pdOf + (pdep >>> PAGE_SHIFT)]!;
@@ -165,7 +174,7 @@ export class ShadowTables {
     const need = ((errorCode & PF_WRITE) !== 0 ? PTE_RW : 0) | ((errorCode & PF_USER) !== 0 ? PTE_US : 0);
     if (!this.guestAllows(guestPd, va, need)) return false;
     let synced = 0;
-    this.lock.acquire(this.cpu);
+    this.lock.acquire(this.hw);
     try {
       const gpdep = (guestPd + pdIndex(va) * 4) as Paddr;
       const spdep = (shadowPd + pdIndex(va) * 4) as Paddr;
@@ -193,7 +202,7 @@ export class ShadowTables {
 
   /** release_pt: the guest frame is no longer a page table; drop its shadow, if any. */
   releasePt(frame: Pfn): void {
-    this.lock.acquire(this.cpu);
+    this.lock.acquire(this.hw);
     try {
       // ORDERING: under the shadow lock.
       const spt = this.hv[this.layout.ptOf + frame]!;
@@ -213,7 +222,7 @@ export class ShadowTables {
    * the shadow in CR3 and no walker can be inside it.
    */
   releasePd(frame: Pfn): void {
-    this.lock.acquire(this.cpu);
+    this.lock.acquire(this.hw);
     try {
       this.unshadowPdLocked(frame);
     } finally {
@@ -223,7 +232,7 @@ export class ShadowTables {
 
   /** Shadow directories, shadow tables and pool frames in use (tests and diagnostics). */
   census(): { pds: number; pts: number; poolInUse: number } {
-    this.lock.acquire(this.cpu);
+    this.lock.acquire(this.hw);
     try {
       return { pds: this.hv[SHADOW_CTL.livePds]!, pts: this.hv[SHADOW_CTL.livePts]!, poolInUse: this.pool.inUseLocked() };
     } finally {

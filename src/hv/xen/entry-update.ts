@@ -13,12 +13,12 @@
 import { InternalError } from '../../errors.js';
 import type { VcpuHardware } from '../../hw/cpu.js';
 import { PAGE_SHIFT, PAGE_SIZE, PTE_A, PTE_D, PTE_FRAME_MASK, PTE_P, PTE_PS, pdIndex, ptIndex } from '../../hw/paging.js';
+import type { HvLock } from '../hv-lock.js';
 import {
   MMU_MACHPHYS_UPDATE, MMU_NORMAL_PT_UPDATE, MMU_PT_UPDATE_PRESERVE_AD, MMU_UPDATE_TYPE_MASK, XEN_EINVAL, XEN_ENOSYS,
   type MmuUpdate,
 } from './abi.js';
 import type { FrameTable } from './frame-table.js';
-import type { HvLock } from './hv-lock.js';
 import { PGT_l1_page_table, PGT_l2_page_table, PGT_TYPE_MASK, XEN_VCPU, type XenLayout } from './layout.js';
 import type { PageTableValidator } from './validate.js';
 
@@ -48,17 +48,17 @@ export class EntryUpdates {
     if (type !== MMU_NORMAL_PT_UPDATE && type !== MMU_PT_UPDATE_PRESERVE_AD) return -XEN_EINVAL;
     const addr = (req.ptr & ~MMU_UPDATE_TYPE_MASK) >>> 0;
     if (addr >= this.hw.ram.size) return -XEN_EINVAL;
-    this.lock.lock();
+    this.lock.acquire(this.hw);
     try {
       return this.modEntry_locked(addr, req.val, type === MMU_PT_UPDATE_PRESERVE_AD);
     } finally {
-      this.lock.unlock();
+      this.lock.release();
     }
   }
 
   /** update_va_mapping's store: the PTE mapping `va` in this vCPU's current base. Takes the lock. */
   updateVaMapping(va: number, val: number): number {
-    this.lock.lock();
+    this.lock.acquire(this.hw);
     try {
       // ORDERING: our own currentBase, written under this lock (MmuextCommands' NEW_BASEPTR).
       const base = Atomics.load(this.words, this.layout.vcpuBase(this.hw.cpu) + XEN_VCPU.currentBase) - 1;
@@ -70,7 +70,7 @@ export class EntryUpdates {
       if ((this.frames.typeInfo(ptep >>> PAGE_SHIFT) & PGT_TYPE_MASK) !== PGT_l1_page_table) return -XEN_EINVAL;
       return this.modEntry_locked(ptep, val, false);
     } finally {
-      this.lock.unlock();
+      this.lock.release();
     }
   }
 
@@ -86,7 +86,7 @@ export class EntryUpdates {
     if (ptep < 0 || ptep >= this.hw.ram.size || (ptep & 3) !== 0) {
       throw new InternalError(`cpu ${this.hw.cpu}: page-table entry address 0x${(ptep >>> 0).toString(16)} is not an aligned RAM address`);
     }
-    this.lock.lock();
+    this.lock.acquire(this.hw);
     try {
       if (this.frames.isPageTable(ptep >>> PAGE_SHIFT)) return false;
       // ORDERING: an exchange, so A/D a concurrent walker sets are not lost; pairs with the
@@ -94,7 +94,7 @@ export class EntryUpdates {
       this.lastOld = Atomics.exchange(this.ram, ptep >>> 2, val);
       return true;
     } finally {
-      this.lock.unlock();
+      this.lock.release();
     }
   }
 

@@ -15,13 +15,13 @@
 import { InternalError } from '../../errors.js';
 import type { VcpuHardware } from '../../hw/cpu.js';
 import { CpuMask } from '../../pv/cpumask.js';
+import { HvLock } from '../hv-lock.js';
 import {
   EVTCHNOP_send, UVMF_ALL, UVMF_FLUSHTYPE_MASK, UVMF_INVLPG, UVMF_TLB_FLUSH, XEN_EINVAL, XEN_ENOSYS,
   __HYPERVISOR_mmu_update, __HYPERVISOR_mmuext_op, newMmuextOp, type MmuextOp, type MmuUpdate, type MulticallEntry,
 } from './abi.js';
 import { EntryUpdates } from './entry-update.js';
 import { FrameTable } from './frame-table.js';
-import { HvLock } from './hv-lock.js';
 import { FLUSH_FULL, FLUSH_INVLPG, XEN_CTL, XenLayout } from './layout.js';
 import { MmuextCommands } from './mmuext.js';
 import { RemoteFlush } from './remote-flush.js';
@@ -30,7 +30,10 @@ import { PageTableValidator } from './validate.js';
 export interface XenHypervisorOptions {
   /** Waits longer than this, in ms, are hangs (locks, flush acknowledgements). */
   watchdogMs: number;
-  /** Spin this long, in ms, before a wait starts sleeping in slices. */
+  /**
+   * Spin this long, in ms, before a remote-flush wait starts sleeping in slices. (The locks spin
+   * briefly and then sleep until the holder wakes them: src/hv/hv-lock.ts.)
+   */
   spinBeforeYieldMs: number;
 }
 
@@ -62,8 +65,8 @@ export class XenHypervisor {
     this.frames = new FrameTable(this.words, this.layout);
     this.frames.ensureInitialised(hw.cpu, hw.machineWords, opts.watchdogMs);
     const validator = new PageTableValidator(this.frames, hw.ram.i32);
-    const lock = new HvLock(this.words, XEN_CTL.lock, hw, 'frame-table lock', opts.watchdogMs, opts.spinBeforeYieldMs);
-    this.pinLock = new HvLock(this.words, XEN_CTL.pinLock, hw, 'guest pin lock', opts.watchdogMs, opts.spinBeforeYieldMs);
+    const lock = new HvLock(this.words, XEN_CTL.lock, XEN_CTL.lockHolder, 'Xen frame-table lock', opts.watchdogMs);
+    this.pinLock = new HvLock(this.words, XEN_CTL.pinLock, XEN_CTL.pinLockHolder, 'Xen guest pin lock', opts.watchdogMs);
     this.flush = new RemoteFlush(this.words, this.layout, hw, opts.watchdogMs, opts.spinBeforeYieldMs);
     this.updates = new EntryUpdates(hw, this.words, this.layout, this.frames, validator, lock);
     this.mmuext = new MmuextCommands(hw, this.words, this.layout, this.frames, validator, lock, this.flush);

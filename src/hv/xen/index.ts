@@ -16,8 +16,8 @@
  *   validate.ts      page-table validation (get_page_type and friends)
  *   frame-table.ts   per-frame type, count, pinned flag, owner; undo log
  *   remote-flush.ts  the hypervisor's flush mailboxes, HV_FLUSH handler and resume hook
- *   hv-lock.ts       the frame-table and pin locks
  *   layout.ts        hvState's words;  abi.ts  Xen's public constants
+ * The frame-table and pin locks are HvLocks (src/hv/hv-lock.ts, shared with the shadow backend).
  *
  * pv_cpu_ops and pv_irq_ops stay native (a PV guest's event-channel mask makes cli/sti cheap
  * without a hypercall); cpuid reports the hypervisor bit.

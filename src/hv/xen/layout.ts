@@ -5,7 +5,8 @@
  *
  *   hvState (Int32 words)
  *   +-----------------------------+  0
- *   | XEN_CTL                     |  frame-table lock, guest pin lock, init state, frame counts
+ *   | XEN_CTL                     |  frame-table and guest pin locks (and their holders),
+ *   |                             |  init state, frame counts
  *   +-----------------------------+  XEN_CTL.WORDS
  *   | XEN_VCPU  cpu 0             |  flush mailbox (request, posted, done), current base
  *   | XEN_VCPU  cpu 1 ...         |  one 64-byte line per vCPU
@@ -19,8 +20,9 @@
  *   | owned by the guest (DOMID_GUEST)  | DOMID_XEN: XEN_RESERVED_FRAMES |
  *
  * Who writes what:
- *   - FRAME words and XEN_VCPU.currentBase: only with XEN_CTL.lock held (src/hv/xen/hv-lock.ts);
+ *   - FRAME words and XEN_VCPU.currentBase: only with XEN_CTL.lock held (src/hv/hv-lock.ts);
  *     guest-side code may read a FRAME word without it (Linux's PagePinned test), with Atomics.
+ *   - XEN_CTL.lock, .pinLock and their holder words: only their HvLocks (src/hv/hv-lock.ts).
  *   - XEN_VCPU flush words: the remote-flush protocol (src/hv/xen/remote-flush.ts).
  *   - XEN_CTL.initState and the owners: once, by the first vCPU to boot its backend.
  */
@@ -30,14 +32,21 @@ import { PAGE_SHIFT } from '../../hw/paging.js';
 export const XEN_CTL = defineStruct(
   'xen_ctl',
   {
-    /** The frame-table lock (Xen's per-domain page lock): 0 free, else holder CPU + 1. */
+    /**
+     * The frame-table lock (Xen's per-domain page lock), an HvLock (src/hv/hv-lock.ts): 0 free,
+     * 1 held, 2 held with waiters.
+     */
     lock: 1,
+    /** CPU id + 1 of the frame-table lock's holder (0: none), for watchdog messages. */
+    lockHolder: 1,
     /**
      * The guest's pin lock (Linux's xen_activate_mm takes mm->page_table_lock around
      * xen_pgd_pin): guest-side data kept here because pvemu gives a backend no guest memory of its
-     * own. 0 free, else holder CPU + 1.
+     * own. An HvLock like `lock`.
      */
     pinLock: 1,
+    /** CPU id + 1 of the pin lock's holder (0: none), for watchdog messages. */
+    pinLockHolder: 1,
     /** FrameTableInit: 0 untouched, 1 a vCPU is initialising the frame table, 2 ready. */
     initState: 1,
     /** Frames the guest owns (from 0); frames above, up to ramFrames, are DOMID_XEN's. */

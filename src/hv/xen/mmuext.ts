@@ -17,13 +17,13 @@ import { InternalError } from '../../errors.js';
 import type { VcpuHardware } from '../../hw/cpu.js';
 import { PAGE_SHIFT } from '../../hw/paging.js';
 import { CpuMask } from '../../pv/cpumask.js';
+import type { HvLock } from '../hv-lock.js';
 import {
   MMUEXT_INVLPG_ALL, MMUEXT_INVLPG_LOCAL, MMUEXT_INVLPG_MULTI, MMUEXT_NEW_BASEPTR, MMUEXT_PIN_L1_TABLE,
   MMUEXT_PIN_L2_TABLE, MMUEXT_PIN_L3_TABLE, MMUEXT_PIN_L4_TABLE, MMUEXT_TLB_FLUSH_ALL, MMUEXT_TLB_FLUSH_LOCAL,
   MMUEXT_TLB_FLUSH_MULTI, MMUEXT_UNPIN_TABLE, XEN_EBUSY, XEN_EINVAL, XEN_ENOSYS, type MmuextOp,
 } from './abi.js';
 import type { FrameTable } from './frame-table.js';
-import type { HvLock } from './hv-lock.js';
 import {
   FLUSH_FULL, FLUSH_INVLPG, PGT_l1_page_table, PGT_l2_page_table, PGT_pinned, PGT_TYPE_MASK, XEN_VCPU, type XenLayout,
 } from './layout.js';
@@ -114,7 +114,7 @@ export class MmuextCommands {
   private tableOp(cmd: number, mfn: number): number {
     const owned = this.frames.checkOwned(mfn);
     if (owned !== 0) return owned;
-    this.lock.lock();
+    this.lock.acquire(this.hw);
     this.frames.beginOp();
     let r: number;
     try {
@@ -131,7 +131,7 @@ export class MmuextCommands {
       this.frames.rollbackOp();
       throw e;
     } finally {
-      this.lock.unlock();
+      this.lock.release();
     }
     return r;
   }

@@ -6,13 +6,14 @@
  * vitest thread only.
  */
 import { describe, expect, it } from 'vitest';
-import { GuestSegfault } from '../../../src/errors.js';
+import { GuestSegfault, MachineAbortedError } from '../../../src/errors.js';
 import type { Backend } from '../../../src/hv/backend.js';
+import { HvLock } from '../../../src/hv/hv-lock.js';
 import { createShadow, shadowBackend } from '../../../src/hv/shadow/index.js';
-import { ShadowLayout } from '../../../src/hv/shadow/layout.js';
+import { SHADOW_CTL, ShadowLayout } from '../../../src/hv/shadow/layout.js';
 import type { ShadowTables } from '../../../src/hv/shadow/tables.js';
 import { PAGE_FAULT_VECTOR, VcpuHardware } from '../../../src/hw/cpu.js';
-import { machineBlockBytes } from '../../../src/hw/layout.js';
+import { MACHINE_CTL, RunState, machineBlockBytes } from '../../../src/hw/layout.js';
 import { GuestRam, MIN_RAM_BYTES } from '../../../src/hw/memory.js';
 import { PTE_D, PTE_G, PTE_P, PTE_RW, PTE_US, makeLargePde, makePte, pdIndex, ptIndex } from '../../../src/hw/paging.js';
 import { paddr, pfn, vaddr, type Paddr, type Pfn } from '../../../src/hw/types.js';
@@ -339,5 +340,34 @@ describe('shadow backend', () => {
     // One frame is the directory's; every other can hold a table.
     for (let i = 0; i < layout.poolFrames - 1; i++) touch(i);
     expect(() => touch(layout.poolFrames - 1)).toThrow(/shadow-table frames reserved above guest RAM/);
+  });
+});
+
+describe('shadow MMU lock', () => {
+  it('is free, with its holder word clear, after every operation', () => {
+    const b = new Buffers();
+    const v = vcpu(b);
+    mapOnePage(v, OLD_FRAME);
+    v.ops.mmu.writeCr3(PD);
+    v.hw.mmu.load32(VA);
+    v.tables.census();
+    const hv = new Int32Array(b.hvState);
+    expect(Atomics.load(hv, SHADOW_CTL.lock)).toBe(0);
+    expect(Atomics.load(hv, SHADOW_CTL.lockHolder)).toBe(0);
+  });
+
+  it('makes a vCPU waiting for it while another holds it leave with MachineAbortedError on abort', () => {
+    const b = new Buffers();
+    const v0 = vcpu(b, 0);
+    const v1 = vcpu(b, 1);
+    mapOnePage(v0, OLD_FRAME);
+    // cpu 1 holds the lock (as inside a shadow update of its own).
+    const held = new HvLock(new Int32Array(b.hvState), SHADOW_CTL.lock, SHADOW_CTL.lockHolder, 'shadow MMU lock', 1000);
+    held.acquire(v1.hw);
+    Atomics.store(b.machine, MACHINE_CTL.runState, RunState.Aborted);
+    expect(() => v0.ops.mmu.writeCr3(PD)).toThrow(MachineAbortedError);
+    expect(() => v0.tables.census()).toThrow(/cpu 0: machine aborted while waiting for the shadow MMU lock/);
+    expect(held.holder()).toBe(1);
+    held.release();
   });
 });

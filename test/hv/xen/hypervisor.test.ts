@@ -13,11 +13,13 @@ import {
   MMUEXT_UNPIN_TABLE, UVMF_INVLPG, UVMF_NONE, XEN_EBUSY, XEN_EINVAL, XEN_ENOSYS, XEN_EPERM, __HYPERVISOR_mmu_update,
   __HYPERVISOR_mmuext_op, newMulticallEntry, type MmuextOp,
 } from '../../../src/hv/xen/abi.js';
-import type { XenHypervisor } from '../../../src/hv/xen/hypervisor.js';
-import { ipiPort } from '../../../src/hv/xen/hypervisor.js';
+import { MachineAbortedError, WatchdogError } from '../../../src/errors.js';
+import { HvLock } from '../../../src/hv/hv-lock.js';
+import { XenHypervisor, ipiPort } from '../../../src/hv/xen/hypervisor.js';
 import {
-  PGT_l1_page_table, PGT_l2_page_table, PGT_none, PGT_writable_page, XEN_RESERVED_FRAMES,
+  PGT_l1_page_table, PGT_l2_page_table, PGT_none, PGT_writable_page, XEN_CTL, XEN_RESERVED_FRAMES,
 } from '../../../src/hv/xen/layout.js';
+import { MACHINE_CTL, RunState } from '../../../src/hw/layout.js';
 import {
   RAM_BYTES, USER_RO, USER_RW, frameState, hypervisorOf, peek, poke, pte, snapshot, xenMachine, type XenTestMachine,
 } from './fixture.js';
@@ -301,5 +303,39 @@ describe('Xen accepted updates', () => {
     expect(s.hv1.hw.bus.pendingVectors(1)).toEqual([0xfc]);
     expect(s.hv.HYPERVISOR_event_channel_op(EVTCHNOP_send, ipiPort(7, 0xfc))).toBe(-XEN_EINVAL);
     expect(s.hv.HYPERVISOR_event_channel_op(99, ipiPort(1, 0xfc))).toBe(-XEN_ENOSYS);
+  });
+});
+
+describe('Xen hypervisor locks', () => {
+  it('leave the frame-table and pin lock words and their holder words clear after every call', () => {
+    const s = pinnedSpace();
+    expect(s.hv.mmuUpdateOne(T * 4096 + 2 * 4, pte(D + 1, USER_RW))).toBe(0);
+    expect(s.hv.mmuUpdateOne(T * 4096 + 3 * 4, pte(T, USER_RW))).toBe(-XEN_EINVAL);
+    for (const w of [XEN_CTL.lock, XEN_CTL.lockHolder, XEN_CTL.pinLock, XEN_CTL.pinLockHolder]) {
+      expect(Atomics.load(s.hv.words, w)).toBe(0);
+    }
+  });
+
+  it('a hypercall waiting for the frame-table lock another vCPU holds ends in a watchdog error naming both', () => {
+    const s = pinnedSpace();
+    const hv = new XenHypervisor(s.m.hws[0]!, s.m.hvState, { watchdogMs: 40, spinBeforeYieldMs: 0.5 });
+    // cpu 1 holds the lock (as inside a hypercall of its own).
+    const held = new HvLock(hv.words, XEN_CTL.lock, XEN_CTL.lockHolder, 'Xen frame-table lock', 1000);
+    held.acquire(s.m.hws[1]!);
+    expect(() => hv.mmuUpdateOne(T * 4096 + 2 * 4, pte(D + 1, USER_RW))).toThrow(WatchdogError);
+    expect(() => hv.mmuUpdateOne(T * 4096 + 2 * 4, pte(D + 1, USER_RW)))
+      .toThrow(/^watchdog: cpu 0 waited \d+ ms for the Xen frame-table lock, held by cpu 1$/);
+    expect(peek(s.m, T, 2)).toBe(0);
+    held.release();
+    expect(hv.mmuUpdateOne(T * 4096 + 2 * 4, pte(D + 1, USER_RW))).toBe(0);
+  });
+
+  it('a vCPU waiting for the guest pin lock leaves with MachineAbortedError when the machine is aborted', () => {
+    const s = pinnedSpace();
+    s.hv1.pinLock.acquire(s.m.hws[1]!);
+    Atomics.store(s.m.machineWords, MACHINE_CTL.runState, RunState.Aborted);
+    expect(() => s.hv.pinLock.acquire(s.m.hws[0]!)).toThrow(MachineAbortedError);
+    expect(() => s.hv.pinLock.acquire(s.m.hws[0]!)).toThrow(/cpu 0: machine aborted while waiting for the Xen guest pin lock/);
+    s.hv1.pinLock.release();
   });
 });

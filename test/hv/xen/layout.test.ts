@@ -19,6 +19,14 @@ describe('Xen hvState layout', () => {
     expect(xenBackend.stateBytes!(64 * 1024 * 1024, 4)).toBe(l.words * 4);
   });
 
+  it('gives each lock its own holder word, every control word distinct and inside the control block', () => {
+    const fields = Object.entries(XEN_CTL).filter(([k]) => k !== 'WORDS' && k !== 'NAME').map(([, o]) => o as number);
+    expect(new Set(fields).size).toBe(fields.length);
+    expect(Math.max(...fields)).toBeLessThan(XEN_CTL.WORDS);
+    expect(XEN_CTL.lockHolder).not.toBe(XEN_CTL.lock);
+    expect(XEN_CTL.pinLockHolder).not.toBe(XEN_CTL.pinLock);
+  });
+
   it('leaves the guest every frame but the reserved ones at the top', () => {
     const l = new XenLayout(16 * 1024 * 1024, 1);
     expect(l.ramFrames).toBe(4096);
