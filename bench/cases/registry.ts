@@ -4,6 +4,7 @@
  */
 import type { BenchCase } from '../lib/bench-case.js';
 import { ipiCase } from './ipi.js';
+import { overcommitCase } from './overcommit.js';
 import { scalingCase } from './scaling.js';
 import { shootdownCase } from './shootdown.js';
 import { tlbCase } from './tlb.js';
@@ -13,6 +14,7 @@ export const benchCases: Readonly<Record<string, BenchCase>> = Object.freeze({
   shootdown: shootdownCase,
   tlb: tlbCase,
   scaling: scalingCase,
+  overcommit: overcommitCase,
 });
 
 export function findBenchCase(name: string): BenchCase | undefined {

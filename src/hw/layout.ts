@@ -149,11 +149,13 @@ export const enum VcpuActivity {
   Idle = 5,
   Halted = 6,
   Finished = 7,
+  /** Parked by the overcommit scheduler: runnable, but without a physical CPU. */
+  Descheduled = 8,
 }
 
 export const VCPU_ACTIVITY_NAMES = [
   'offline', 'booting', 'running user code', 'in the kernel', 'handling an interrupt', 'idle',
-  'halted', 'finished',
+  'halted', 'finished', 'descheduled by the hypervisor',
 ] as const;
 
 /** The hypervisor scheduler's word per vCPU (written by the main thread, read by the vCPU). */

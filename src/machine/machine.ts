@@ -8,7 +8,8 @@ import { ConfigError, InternalError, MachineAbortedError, PvemuError, SelfCheckE
 import { MACHINE_CTL, RunState, machineBlockBytes } from '../hw/layout.js';
 import { GuestRam } from '../hw/memory.js';
 import { findBackend } from '../hv/registry.js';
-import { defaultCostTable } from '../hv/cost.js';
+import { COST_KEYS, MAX_COST_CYCLES, defaultCostTable } from '../hv/cost.js';
+import { OvercommitScheduler } from '../hv/sched/scheduler.js';
 import { buildReport, type Report } from '../stats/report.js';
 import type { VcpuStatsSnapshot } from '../stats/snapshot.js';
 import { findWorkload } from '../workloads/registry.js';
@@ -50,6 +51,8 @@ export class Machine {
     Atomics.store(words, MACHINE_CTL.runState, RunState.Running);
     const clock = new MachineClock(words, cfg.cpus, Math.floor(1000 / cfg.hz));
     const watchdog = new MachineWatchdog(words, cfg.cpus, cfg.watchdogMs);
+    // The hypervisor's scheduler, only when overcommitted: without --pcpus every vCPU runs.
+    const scheduler = cfg.pcpus !== undefined && cfg.pcpus < cfg.cpus ? new OvercommitScheduler(words, cfg.cpus, cfg.pcpus) : undefined;
     const pool = new Piscina({
       filename: vcpuWorkerPath(),
       minThreads: cfg.cpus,
@@ -61,6 +64,8 @@ export class Machine {
     try {
       clock.start();
       watchdog.start();
+      // Before the workers start: those without a CPU park at their first boundary.
+      scheduler?.start();
       this.handles = [];
       for (let cpu = 0; cpu < cfg.cpus; cpu++) {
         this.handles.push(new VcpuHandle(pool, {
@@ -93,6 +98,7 @@ export class Machine {
     } finally {
       if (stopTimer !== undefined) clearTimeout(stopTimer);
       watchdog.stop();
+      scheduler?.stop();
       clock.stop();
       for (const h of this.handles) h.close();
       await pool.destroy();
@@ -132,6 +138,17 @@ function validate(cfg: MachineConfig): void {
   validateParams(workload, cfg.params ?? {});
   if (!Number.isInteger(cfg.cpus) || cfg.cpus < 1 || cfg.cpus > MAX_CPUS) {
     throw new ConfigError('cpus', `must be an integer from 1 to ${MAX_CPUS}, got ${cfg.cpus}`);
+  }
+  if (cfg.pcpus !== undefined && (!Number.isInteger(cfg.pcpus) || cfg.pcpus < 1 || cfg.pcpus > cfg.cpus)) {
+    throw new ConfigError('pcpus', `must be an integer from 1 to the vCPU count (${cfg.cpus}), got ${cfg.pcpus}`);
+  }
+  if (cfg.costs !== undefined) {
+    for (const key of COST_KEYS) {
+      const v = cfg.costs[key];
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > MAX_COST_CYCLES) {
+        throw new ConfigError('costs', `${key} must be a number of cycles from 0 to ${MAX_COST_CYCLES}, got ${String(v)}`);
+      }
+    }
   }
   if (!Number.isInteger(cfg.hz) || cfg.hz < MIN_HZ || cfg.hz > MAX_HZ) {
     throw new ConfigError('hz', `must be an integer from ${MIN_HZ} to ${MAX_HZ}, got ${cfg.hz}`);

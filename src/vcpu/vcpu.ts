@@ -15,6 +15,7 @@ import { VcpuHardware } from '../hw/cpu.js';
 import { MACHINE_CTL, RunState, VCPU_BLOCK, VcpuActivity, vcpuBase } from '../hw/layout.js';
 import { GuestRam } from '../hw/memory.js';
 import { findBackend } from '../hv/registry.js';
+import { VcpuParking } from '../hv/sched/park.js';
 import type { KernelContext, MachinePort } from '../kernel/context.js';
 import { Kernel } from '../kernel/kernel.js';
 import { KernelLayout } from '../kernel/layout.js';
@@ -50,6 +51,8 @@ export class Vcpu implements WorkMeter, MachinePort {
     shootdownCycles: new LatencyHistogram(),
   };
   private readonly activity: ActivityPublisher;
+  /** The overcommit scheduler's parking (--pcpus below the vCPU count), else null. */
+  private readonly parking: VcpuParking | null;
   private readonly words: Int32Array;
   private readonly consoleOut: ConsoleChunk[] = [];
   private state: VcpuState = 'booting';
@@ -68,7 +71,12 @@ export class Vcpu implements WorkMeter, MachinePort {
       cpu: args.cpu, cpus: args.cpus, ram, machineWords: this.words, counters: this.counters, costs: args.costs,
     });
     this.activity = new ActivityPublisher(this.words, args.cpu);
-    const overcommitted = args.cpus > availableParallelism();
+    // Installed before any boundary can take an HV_PARK kick (the scheduler may kick at boot).
+    this.parking = args.pcpus < args.cpus ? new VcpuParking(this.hw, this.activity, args.watchdogMs) : null;
+    this.parking?.install();
+    // Overcommitted on the host's cores, or by the hypervisor scheduler: the CPU a wait is for
+    // may not be running, so give the core away after a short spin.
+    const overcommitted = args.cpus > availableParallelism() || args.pcpus < args.cpus;
     const spinner = new Spinner(this.hw, this.activity, args.watchdogMs,
       overcommitted ? SPIN_BEFORE_YIELD_OVERCOMMITTED_MS : SPIN_BEFORE_YIELD_DEDICATED_MS);
     // The kernel lends native_flush_tlb_others to the backend; it exists once the kernel does.
@@ -108,6 +116,8 @@ export class Vcpu implements WorkMeter, MachinePort {
       this.activity.set(VcpuActivity.Kernel);
       while (this.state === 'running') {
         this.activity.heartbeat();
+        // A slice boundary is a boundary too: a kick taken nowhere else still parks us here.
+        this.parking?.parkIfDescheduled();
         const until = performance.now() + SLICE_MS;
         this.kernel.runUntil(until, () => performance.now(), () => this.machineStopped(), HALT_MS);
         if (this.machineStopped()) this.state = 'finished';
