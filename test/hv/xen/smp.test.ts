@@ -61,7 +61,7 @@ describe('Xen shootdowns', () => {
   });
 
   it.each(['mprotect', 'munmap'])('makes a %s visible to a reader on another vCPU before the call returns', async (workload) => {
-    const report = await runOnXen(workload, 2, { seconds: 1.5 });
+    const report = await runOnXen(workload, 2, { ops: 40 });
     expectBalanced(report);
     expect(report.shootdowns.count).toBeGreaterThan(10);
     expect(report.faultsDetail.segv).toBeGreaterThan(0);
