@@ -16,7 +16,8 @@
 import type { BackendContext } from '../backend.js';
 import { VmExitReason } from '../cost.js';
 import type { PvApicOps, PvOps } from '../../pv/ops.js';
-import { APIC_EOI, APIC_ICR2, APIC_LVT_TIMER_PERIODIC, APIC_LVTT, APIC_TDCR, APIC_TMICT, APIC_BUS_HZ, LOCAL_TIMER_VECTOR } from '../../hw/apic.js';
+import { APIC_EOI, APIC_ICR2 } from '../../hw/apic.js';
+import { armLapicTimer } from '../native/apic.js';
 
 /** KVM_HC_SEND_IPI (include/uapi/linux/kvm_para.h). */
 export const KVM_HC_SEND_IPI = 10;
@@ -29,11 +30,7 @@ export function kvmApic(ctx: BackendContext, native: PvOps): Partial<PvApicOps> 
     nativeWrite(reg, value);
   };
   // The LAPIC timer programmed through the exiting writes (native's own does not go through apicWrite).
-  const armTimer = (hz: number): void => {
-    write(APIC_TDCR, 1);
-    write(APIC_LVTT, LOCAL_TIMER_VECTOR | APIC_LVT_TIMER_PERIODIC);
-    write(APIC_TMICT, Math.round(APIC_BUS_HZ / hz));
-  };
+  const armTimer = (hz: number): void => armLapicTimer(write, hz);
   return {
     apicWrite: write,
     // kvm_send_ipi_mask: one KVM_HC_SEND_IPI for the whole mask (pvemu's cpumask fits the

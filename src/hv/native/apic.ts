@@ -9,6 +9,16 @@ import {
   LOCAL_TIMER_VECTOR, SET_APIC_DEST_FIELD,
 } from '../../hw/apic.js';
 
+/**
+ * setup_boot_clock / setup_secondary_clock: program the LAPIC timer, periodic at `hz`, through
+ * `write` (so a backend whose APIC writes exit charges each of them).
+ */
+export function armLapicTimer(write: (reg: number, value: number) => void, hz: number): void {
+  write(APIC_TDCR, 1);
+  write(APIC_LVTT, LOCAL_TIMER_VECTOR | APIC_LVT_TIMER_PERIODIC);
+  write(APIC_TMICT, Math.round(APIC_BUS_HZ / hz));
+}
+
 export function nativeApic(ctx: BackendContext): PvApicOps {
   const { hw } = ctx;
   const write = (reg: number, value: number): void => {
@@ -20,11 +30,7 @@ export function nativeApic(ctx: BackendContext): PvApicOps {
       hw.cost.charge('eoi');
     }
   };
-  const armTimer = (hz: number): void => {
-    write(APIC_TDCR, 1);
-    write(APIC_LVTT, LOCAL_TIMER_VECTOR | APIC_LVT_TIMER_PERIODIC);
-    write(APIC_TMICT, Math.round(APIC_BUS_HZ / hz));
-  };
+  const armTimer = (hz: number): void => armLapicTimer(write, hz);
   return {
     apicWrite: write,
     apicRead: (reg) => hw.apic.read(reg),

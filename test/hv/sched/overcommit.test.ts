@@ -10,28 +10,14 @@ import { ConfigError } from '../../../src/errors.js';
 import { Machine } from '../../../src/machine/machine.js';
 import type { Report } from '../../../src/stats/report.js';
 import { testConfig } from '../../helpers/machine.js';
-
-/** Operations per run: the machine suite's, halved where a run is long under overcommit. */
-const OPS: Record<string, number> = {
-  tlb_flush1: 600,
-  tlb_flush2: 600,
-  tlb_flush3: 600,
-  mprotect: 30,
-  munmap: 30,
-  idle: 60,
-  touch: 20_000,
-  membarrier: 600,
-  ebizzy: 200,
-  fork_cow: 100,
-  vmalloc: 200,
-  ctxswitch: 20_000,
-};
+import { opsFor, runOn } from '../../helpers/workload-suite.js';
+import { workloads } from '../../../src/workloads/registry.js';
 
 /** The workloads native also runs overcommitted: shootdown-heavy, mostly halted, and fork-style processes. */
 const NATIVE_SAMPLE = ['tlb_flush1', 'idle', 'fork_cow'];
 
 async function overcommitted(backend: string, workload: string): Promise<Report> {
-  return new Machine({ ...testConfig(workload, 4, { ops: OPS[workload]! }), backend, pcpus: 2 }).run();
+  return runOn(backend, workload, 4, opsFor(workload), 2);
 }
 
 function expectSound(report: Report): void {
@@ -42,7 +28,7 @@ function expectSound(report: Report): void {
 }
 
 describe('overcommit on kvm, 4 vCPUs on 2 physical CPUs', () => {
-  it.each(Object.keys(OPS))('%s passes its self-check with IPIs and calls conserved', async (workload) => {
+  it.each(Object.keys(workloads))('%s passes its self-check with IPIs and calls conserved', async (workload) => {
     const report = await overcommitted('kvm', workload);
     expectSound(report);
     // A busy workload's vCPUs were preempted (VM exits for preemption), not just idle ones parked.

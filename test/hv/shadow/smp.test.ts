@@ -4,7 +4,7 @@
  * resyncs, and each page's first touch in a fresh table is a hidden fault.
  */
 import { expect } from 'vitest';
-import { describeWorkloadsOn } from '../vmi/smp-suite.js';
+import { describeWorkloadsOn } from '../../helpers/workload-suite.js';
 
 describeWorkloadsOn('shadow', (workload, report) => {
   const c = report.counters;

@@ -4,7 +4,7 @@
  * each per page) is an UpdatePxE exit.
  */
 import { expect } from 'vitest';
-import { describeWorkloadsOn } from './smp-suite.js';
+import { describeWorkloadsOn } from '../../helpers/workload-suite.js';
 
 describeWorkloadsOn('vmi', (workload, report) => {
   const c = report.counters;

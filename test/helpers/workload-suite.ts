@@ -1,16 +1,16 @@
 /**
  * Every registered workload, on real vCPU workers under one backend, at 1, 2 and 4 vCPUs: its
  * self-check passes and the machine's books balance (IPIs sent = handled, remote calls sent =
- * run). Shared by the vmi and shadow SMP tests; needs the build (workers run dist/).
+ * run). One suite for every backend's SMP tests; needs the build (workers run dist/).
  */
 import { describe, expect, it } from 'vitest';
-import { Machine } from '../../../src/machine/machine.js';
-import type { Report } from '../../../src/stats/report.js';
-import { workloads } from '../../../src/workloads/registry.js';
-import { testConfig } from '../../helpers/machine.js';
+import { Machine } from '../../src/machine/machine.js';
+import type { Report } from '../../src/stats/report.js';
+import { workloads } from '../../src/workloads/registry.js';
+import { testConfig } from './machine.js';
 
 /** Operations per run: enough to exercise each workload's protocol, small enough for 2 cores. */
-const OPS: Readonly<Record<string, number>> = {
+export const OPS: Readonly<Record<string, number>> = {
   tlb_flush1: 400,
   tlb_flush2: 400,
   tlb_flush3: 400,
@@ -27,8 +27,12 @@ const OPS: Readonly<Record<string, number>> = {
 /** A workload registered after this table was written still runs, with this many operations. */
 const DEFAULT_OPS = 100;
 
-export function runOn(backend: string, workload: string, cpus: number, ops = OPS[workload] ?? DEFAULT_OPS): Promise<Report> {
-  return new Machine({ ...testConfig(workload, cpus, { ops }), backend }).run();
+export function opsFor(workload: string): number {
+  return OPS[workload] ?? DEFAULT_OPS;
+}
+
+export function runOn(backend: string, workload: string, cpus: number, ops = opsFor(workload), pcpus?: number): Promise<Report> {
+  return new Machine({ ...testConfig(workload, cpus, { ops }), backend, ...(pcpus !== undefined ? { pcpus } : {}) }).run();
 }
 
 export function describeWorkloadsOn(backend: string, extra?: (workload: string, report: Report) => void): void {
