@@ -217,9 +217,12 @@ export class Tasks {
       const state = Atomics.load(i32, tb + TASK.state);
       if (state !== TaskState.Running && state !== TaskState.Sleeping) continue;
       Atomics.store(i32, tb + TASK.killed, 1);
-      // A sleeping thread must run to notice; a running one notices at its next preemption point.
-      if (state === TaskState.Sleeping && this.futex.unqueue(s)) this.sched.wakeUp(s, 0);
-      else if (state === TaskState.Sleeping) this.sched.wakeUp(s, 0);
+      // A sleeping thread must run to notice (off any futex queue first); a running one notices
+      // at its next preemption point.
+      if (state === TaskState.Sleeping) {
+        this.futex.unqueue(s);
+        this.sched.wakeUp(s, 0);
+      }
     }
     return this.exit(run, code);
   }
