@@ -50,3 +50,11 @@ export class GuestSegfault extends PvemuError {
     super(`SIGSEGV at 0x${(address >>> 0).toString(16)} (error code ${errorCode})`);
   }
 }
+
+/**
+ * A conservation law failed at the end of a run (IPIs, call/flush acknowledgements, frames):
+ * the message names each violated law with both numbers.
+ */
+export class ConservationError extends PvemuError {
+  override readonly name = 'ConservationError';
+}

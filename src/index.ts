@@ -16,3 +16,4 @@ export * from './pv/ops.js';
 export { CpuMask } from './pv/cpumask.js';
 export { bindPvGroup, PV_EXPORTS } from './pv/exports.js';
 export * from './errors.js';
+export { checkConservation, type ConservationReport } from './machine/conservation.js';

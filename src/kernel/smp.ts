@@ -46,6 +46,11 @@ export class SmpCalls {
   private handler: CallHandler | undefined;
   /** The slowest target's modelled cycles in the last callMany (measurement). */
   lastRemoteCycles = 0;
+  /**
+   * Fault injection (MachineConfig.inject.noAckCpu), set by the vCPU before boot: run queued
+   * requests but never acknowledge them — a target that never answers, for watchdog tests.
+   */
+  neverAcknowledge = false;
 
   constructor(private readonly k: KernelContext) {}
 
@@ -150,6 +155,8 @@ export class SmpCalls {
       const c0 = counters.modeledCycles;
       handler(func, info, i32[csd + CSD.src]!);
       i32[csd + CSD.cost] = Math.round(counters.modeledCycles - c0 + entryCycles);
+      // Injected fault: the flag stays locked, so the initiator waits until its watchdog fires.
+      if (this.neverAcknowledge) continue;
       counters.callRequestsHandled++;
       // ORDERING: the acknowledgement; pairs with waitForAcks' Atomics.load. Everything the
       // handler did (the TLB flush) happens before it.

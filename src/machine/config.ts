@@ -37,6 +37,23 @@ export interface MachineConfig {
   costs?: CostTable;
   /** Optional workload parameters (name=value), validated by the workload. */
   params?: Record<string, number>;
+  /** Fault injection for tests of the watchdog and of crash handling; absent: none. */
+  inject?: FaultInjection;
+}
+
+/**
+ * Deliberate faults, for testing that pvemu reports them instead of hanging (DESIGN.md section 9).
+ * Each names a vCPU id, 0..cpus-1.
+ */
+export interface FaultInjection {
+  /** This vCPU runs the call-function requests queued to it but never acknowledges them. */
+  noAckCpu?: number;
+  /** This vCPU's system-call entry throws after `throwAfterSyscalls` system calls. */
+  throwOnSyscallCpu?: number;
+  /** System calls that vCPU completes before the one that throws (default 0: the first throws). */
+  throwAfterSyscalls?: number;
+  /** 'internal': an InternalError (an emulator bug pvemu knows to name); 'plain': a bare Error (an unforeseen bug). Default 'internal'. */
+  throwKind?: 'internal' | 'plain';
 }
 
 export function defaultConfig(): MachineConfig {

@@ -4,9 +4,10 @@
  * report. Main thread.
  */
 import { Piscina } from 'piscina';
-import { ConfigError, InternalError, MachineAbortedError, PvemuError, SelfCheckError, WatchdogError } from '../errors.js';
+import { ConfigError, ConservationError, InternalError, MachineAbortedError, PvemuError, SelfCheckError, WatchdogError } from '../errors.js';
 import { MACHINE_CTL, RunState, machineBlockBytes } from '../hw/layout.js';
 import { GuestRam } from '../hw/memory.js';
+import { KernelLayout } from '../kernel/layout.js';
 import { findBackend } from '../hv/registry.js';
 import { COST_KEYS, MAX_COST_CYCLES, defaultCostTable } from '../hv/cost.js';
 import { OvercommitScheduler } from '../hv/sched/scheduler.js';
@@ -16,6 +17,7 @@ import { findWorkload } from '../workloads/registry.js';
 import { validateParams } from '../workloads/params.js';
 import type { VcpuExit, VcpuFailure } from '../vcpu/task-args.js';
 import { MachineClock } from './clock.js';
+import { checkConservation, conservationViolations, readGuestFrames, type ConservationReport } from './conservation.js';
 import { MachineWatchdog } from './watchdog.js';
 import { MAX_CPUS, MAX_HZ, MIN_HZ, type MachineConfig } from './config.js';
 import type { RunResult } from './result.js';
@@ -29,9 +31,13 @@ export class Machine {
     validate(config);
   }
 
-  /** Boot, run the workload, and report. Throws a PvemuError if a vCPU failed. */
+  /**
+   * Boot, run the workload, and report. Throws a PvemuError if a vCPU failed, and a
+   * ConservationError if a conservation law does not hold at the end.
+   */
   async run(): Promise<Report> {
-    return buildReport(this.config, await this.runRaw());
+    const { result, conservation } = await this.execute();
+    return buildReport(this.config, result, undefined, conservation);
   }
 
   /** Live statistics from every vCPU (comlink; answered between run slices). */
@@ -39,8 +45,12 @@ export class Machine {
     return Promise.all(this.handles.map((h) => h.snapshot()));
   }
 
-  /** Boot and run; the unshaped result. */
+  /** Boot and run; the unshaped result (conservation checked, as in run()). */
   async runRaw(): Promise<RunResult> {
+    return (await this.execute()).result;
+  }
+
+  private async execute(): Promise<{ result: RunResult; conservation: ConservationReport }> {
     const cfg = this.config;
     const ram = GuestRam.allocate(cfg.memBytes);
     const machineSab = new SharedArrayBuffer(machineBlockBytes(cfg.cpus));
@@ -82,6 +92,7 @@ export class Machine {
           ops: cfg.ops ?? 0,
           hz: cfg.hz,
           watchdogMs: cfg.watchdogMs,
+          inject: cfg.inject ?? {},
         }));
       }
       if (cfg.ops === undefined) {
@@ -94,7 +105,13 @@ export class Machine {
         Promise.all(this.handles.map((h) => h.exit.catch((e: unknown) => workerCrash(e, words)))),
         watchdog.tripped,
       ]);
-      return this.collect(exits, words);
+      const result = this.collect(exits, words);
+      // Every worker has returned: guest memory is final.
+      const conservation = checkConservation(result.perCpu, readGuestFrames(ram.i32, new KernelLayout(ram.size)));
+      if (!conservation.ok) {
+        throw new ConservationError(`conservation violated (${cfg.backend}, ${cfg.workload}, ${cfg.cpus} vCPUs): ${conservationViolations(conservation).join('; ')}`);
+      }
+      return { result, conservation };
     } finally {
       if (stopTimer !== undefined) clearTimeout(stopTimer);
       watchdog.stop();
@@ -152,6 +169,17 @@ function validate(cfg: MachineConfig): void {
   }
   if (!Number.isInteger(cfg.hz) || cfg.hz < MIN_HZ || cfg.hz > MAX_HZ) {
     throw new ConfigError('hz', `must be an integer from ${MIN_HZ} to ${MAX_HZ}, got ${cfg.hz}`);
+  }
+  const inject = cfg.inject ?? {};
+  for (const key of ['noAckCpu', 'throwOnSyscallCpu'] as const) {
+    const cpu = inject[key];
+    if (cpu !== undefined && (!Number.isInteger(cpu) || cpu < 0 || cpu >= cfg.cpus)) {
+      throw new ConfigError(`inject.${key}`, `must be a vCPU id from 0 to ${cfg.cpus - 1}, got ${cpu}`);
+    }
+  }
+  const after = inject.throwAfterSyscalls;
+  if (after !== undefined && (!Number.isInteger(after) || after < 0)) {
+    throw new ConfigError('inject.throwAfterSyscalls', `must be a non-negative integer, got ${after}`);
   }
 }
 

@@ -7,6 +7,7 @@
 import { availableParallelism } from 'node:os';
 import { COST_KEYS, defaultCostTable, type CostTable } from '../hv/cost.js';
 import type { MachineConfig } from '../machine/config.js';
+import { conservationText, type ConservationReport } from '../machine/conservation.js';
 import type { RunResult } from '../machine/result.js';
 import { formatBytes } from '../hw/memory.js';
 import { sumCounters, type CounterSnapshot } from './counters.js';
@@ -113,6 +114,12 @@ export interface Report {
   smpCallNs: LatencySummaryNs;
   tlb: { hits: number; misses: number; walks: number; flushesFull: number; flushesSingle: number; flushesGlobal: number };
   ipis: { sent: number; handled: number };
+  /**
+   * The conservation laws checked at the end of the run (src/machine/conservation.ts). Every
+   * report from Machine.run() carries it (a run that violates one throws instead); absent only on
+   * reports built from results without guest memory (unit tests, hand-made results).
+   */
+  conservation?: ConservationReport;
   /** Page faults of every kind. */
   faults: number;
   faultsDetail: { demandZero: number; segv: number };
@@ -173,7 +180,12 @@ function hypervisorReport(c: CounterSnapshot): HypervisorReport {
   };
 }
 
-export function buildReport(config: MachineConfig, result: RunResult, host: HostInfo = hostInfo()): Report {
+export function buildReport(
+  config: MachineConfig,
+  result: RunResult,
+  host: HostInfo = hostInfo(),
+  conservation?: ConservationReport,
+): Report {
   const perCpuSnapshots = [...result.perCpu].sort((a, b) => a.cpu - b.cpu);
   const total = sumCounters(perCpuSnapshots.map((s) => s.counters));
   const shootdownAll = new LatencyHistogram();
@@ -240,6 +252,7 @@ export function buildReport(config: MachineConfig, result: RunResult, host: Host
       flushesGlobal: total.tlbFlushesGlobal,
     },
     ipis: { sent: total.ipisSent, handled: total.ipisHandled },
+    ...(conservation !== undefined ? { conservation } : {}),
     faults: total.pageFaults,
     faultsDetail: { demandZero: total.faultsDemandZero, segv: total.faultsSegv },
     syscalls: total.syscalls,
@@ -339,6 +352,7 @@ export function formatReport(r: Report): string {
     ['hv rejected, deferred flushes', `${hv.rejected}, ${hv.deferredFlushes}`],
     ['hv shadow syncs, hidden faults', `${hv.shadowSyncs}, ${hv.hiddenFaults}`],
     ...(r.config.costs !== undefined ? [['cost table', costsText(r.config.costs)] as [string, string]] : []),
+    ...(r.conservation !== undefined ? [['conservation', conservationText(r.conservation)] as [string, string]] : []),
     ['self-check', check],
     ['exit status', `${r.exitStatus}`],
   ];

@@ -6,6 +6,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { VcpuStatsSnapshot } from '../stats/snapshot.js';
 import type { CostTable } from '../hv/cost.js';
+import type { FaultInjection } from '../machine/config.js';
 
 export interface VcpuTaskArgs {
   cpu: number;
@@ -25,6 +26,8 @@ export interface VcpuTaskArgs {
   ops: number;
   hz: number;
   watchdogMs: number;
+  /** Deliberate faults for tests (MachineConfig.inject); empty: none. */
+  inject: FaultInjection;
   control: MessagePort;
 }
 

@@ -8,7 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { MachineAbortedError, PvemuError, WatchdogError } from '../errors.js';
+import { InternalError, MachineAbortedError, PvemuError, WatchdogError } from '../errors.js';
 import { ActivityPublisher } from '../hw/activity.js';
 import { hostNowNs } from '../hw/clock.js';
 import { VcpuHardware } from '../hw/cpu.js';
@@ -97,13 +97,34 @@ export class Vcpu implements WorkMeter, MachinePort {
       histograms: this.histograms,
       cost: this.hw.cost,
     };
-    const entry = { syscall: (n: number, a0: number, a1: number, a2: number, a3: number, a4: number, a5: number) =>
-      this.kernel.syscalls.dispatch(n, a0, a1, a2, a3, a4, a5) };
+    const entry = { syscall: this.syscallEntry() };
     const harness = { workload, cpus: args.cpus, params: args.params, ops: args.ops };
     this.kernel = new Kernel(ctx, {
       hz: args.hz,
       loader: (_tid, userSp) => startProgram(new Sys(entry, this.hw.mmu, this), userSp, harness),
     });
+    if (args.inject.noAckCpu === args.cpu) this.kernel.smp.neverAcknowledge = true;
+  }
+
+  /**
+   * The system-call entry the workload's programs call: the kernel's dispatch, or, with
+   * MachineConfig.inject.throwOnSyscallCpu naming this vCPU, a dispatch that throws once
+   * `throwAfterSyscalls` calls have completed (a crash test's vCPU bug).
+   */
+  private syscallEntry(): (n: number, a0: number, a1: number, a2: number, a3: number, a4: number, a5: number) => number {
+    const dispatch = (n: number, a0: number, a1: number, a2: number, a3: number, a4: number, a5: number): number =>
+      this.kernel.syscalls.dispatch(n, a0, a1, a2, a3, a4, a5);
+    const inject = this.args.inject;
+    if (inject.throwOnSyscallCpu !== this.args.cpu) return dispatch;
+    let left = inject.throwAfterSyscalls ?? 0;
+    return (n, a0, a1, a2, a3, a4, a5) => {
+      if (left-- > 0) return dispatch(n, a0, a1, a2, a3, a4, a5);
+      // Published as the kernel's entry would, so the failure names this call.
+      this.activity.syscall(n);
+      const text = `cpu ${this.args.cpu}: injected fault in system call ${n}`;
+      if (inject.throwKind === 'plain') throw new Error(text); // deliberately not a PvemuError: the unforeseen-bug path
+      throw new InternalError(text);
+    };
   }
 
   /** The whole life of this vCPU. Never throws: a failure aborts the machine and is returned. */
