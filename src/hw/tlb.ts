@@ -136,8 +136,9 @@ export class Tlb {
   /**
    * Cache a translation of `va` under `pcid` (a walker result). `pfn` is the 4 KiB frame
    * backing va; for a `large` entry it is masked to its 4 MiB frame's first frame. If `flags`
-   * has PTE_G the entry is global. An entry for the same page that this PCID can see is
-   * replaced (a dirty assist refreshing D, or a retried access after a fault).
+   * has PTE_G the entry is global. Every entry for the same page the new one overlaps is
+   * replaced (a dirty assist refreshing D, or a retried access after a fault): this PCID's and
+   * any global one, or, for a global entry, every PCID's.
    */
   insert(va: number, pcid: number, pfn: number, flags: number, large: boolean): void {
     checkPcid(pcid);
@@ -145,7 +146,7 @@ export class Tlb {
     if (large) {
       const tag = va >>> LARGE_PAGE_SHIFT;
       const set = tag & this.largeSetMask;
-      const i = chooseWay(this.largeTags, this.largePcids, this.largeVictim, set, this.largeWays, tag, pcid);
+      const i = chooseWay(this.largeTags, this.largePcids, this.largeVictim, set, this.largeWays, tag, pcid, storedPcid === GLOBAL_PCID);
       this.largeTags[i] = tag;
       this.largePcids[i] = storedPcid;
       this.largePfns[i] = pfn & ~(LARGE_FRAMES - 1);
@@ -153,7 +154,7 @@ export class Tlb {
     } else {
       const tag = va >>> PAGE_SHIFT;
       const set = tag & this.setMask;
-      const i = chooseWay(this.tags, this.pcids, this.victim, set, this.ways, tag, pcid);
+      const i = chooseWay(this.tags, this.pcids, this.victim, set, this.ways, tag, pcid, storedPcid === GLOBAL_PCID);
       this.tags[i] = tag;
       this.pcids[i] = storedPcid;
       this.pfns[i] = pfn;
@@ -256,18 +257,27 @@ function chooseWay(
   ways: number,
   tag: number,
   pcid: number,
+  global: boolean,
 ): number {
   const base = set * ways;
   let free = -1;
+  let reuse = -1;
   for (let i = base; i < base + ways; i++) {
     const t = tags[i];
     if (t === tag) {
       const p = pcids[i];
-      if (p === pcid || p === GLOBAL_PCID) return i;
+      // Every entry for this page the new one overlaps goes: all of them for a global entry
+      // (it matches every PCID), else this PCID's and any global one. One translation per page
+      // and PCID is left, so a lookup can never find an older one behind the new.
+      if (global || p === pcid || p === GLOBAL_PCID) {
+        if (reuse < 0) reuse = i;
+        else tags[i] = INVALID_TAG;
+      }
     } else if (t === INVALID_TAG && free < 0) {
       free = i;
     }
   }
+  if (reuse >= 0) return reuse;
   if (free >= 0) return free;
   const way = victim[set];
   victim[set] = (way + 1) % ways;
