@@ -58,3 +58,11 @@ export class GuestSegfault extends PvemuError {
 export class ConservationError extends PvemuError {
   override readonly name = 'ConservationError';
 }
+
+/**
+ * --check found a TLB entry used after the shootdown that should have removed it completed
+ * (a broken TLB flush protocol). The message names the first violation.
+ */
+export class CoherenceError extends PvemuError {
+  override readonly name = 'CoherenceError';
+}

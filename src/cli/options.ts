@@ -50,8 +50,9 @@ export const nodeFiles: OptionFiles = {
   readText: (path) => readFileSync(path, 'utf8'),
 };
 
-/** The options of one machine configuration, shared by run and compare. All take a value. */
+/** The options of one machine configuration, shared by run and compare. All but --check take a value. */
 const MACHINE_OPTIONS = {
+  check: { type: 'boolean' },
   workload: { type: 'string' },
   cpus: { type: 'string' },
   pcpus: { type: 'string' },
@@ -83,6 +84,7 @@ const COMPARE: CommandSpec<typeof COMPARE_OPTIONS> = { name: 'compare', options:
 
 /** The values of the shared machine options, as parseArgs gives them (both commands' fit). */
 interface MachineValues {
+  check?: boolean | undefined;
   workload?: string | undefined;
   cpus?: string | undefined;
   pcpus?: string | undefined;
@@ -238,8 +240,13 @@ function parseParams(texts: readonly string[]): Record<string, number> {
   return Object.fromEntries(params);
 }
 
-function isValueOption(spec: OptionSpec, name: string): boolean {
+function isKnownOption(spec: OptionSpec, name: string): boolean {
   return Object.hasOwn(spec, name);
+}
+
+/** A known option that takes a value (every one but the boolean --check). */
+function isValueOption(spec: OptionSpec, name: string): boolean {
+  return isKnownOption(spec, name) && (spec as Record<string, { type: string }>)[name]!.type === 'string';
 }
 
 /**
@@ -276,8 +283,12 @@ function diagnose<T extends OptionSpec>(command: CommandSpec<T>, args: string[],
   for (const token of tokens) {
     switch (token.kind) {
       case 'option':
-        if (!isValueOption(command.options, token.name)) {
+        if (!isKnownOption(command.options, token.name)) {
           return new ConfigError(token.rawName, `unknown option${misnamed(command, token.name)} (see pvemu ${command.name} --help)`);
+        }
+        if (!isValueOption(command.options, token.name)) {
+          if (token.value !== undefined) return new ConfigError(token.rawName, 'takes no value');
+          break;
         }
         if (token.value === undefined) return new ConfigError(token.rawName, 'missing value');
         if (!token.inlineValue && token.value.startsWith('-')) {
@@ -330,6 +341,7 @@ export function wantsHelp(argv: readonly string[]): boolean {
  */
 function parseMachineValues(values: MachineValues, files: OptionFiles): { config: MachineConfig; json?: string } {
   const config = defaultConfig();
+  if (values.check === true) config.check = true;
   if (values.workload !== undefined) config.workload = parseWorkload(values.workload);
   if (values.cpus !== undefined) config.cpus = parseIntOption(values.cpus, '--cpus', 1, MAX_CPUS);
   if (values.pcpus !== undefined) config.pcpus = parsePcpus(values.pcpus, config.cpus);

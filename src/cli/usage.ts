@@ -50,6 +50,7 @@ function machineOptionRows(): OptionRow[] {
     ['--watchdog-ms MS', `limit on any cross-CPU wait, ${MIN_WATCHDOG_MS} to ${MAX_WATCHDOG_MS} (default ${d.watchdogMs})`],
     ['--cost FILE', `JSON object of cycles per event, 0 to ${MAX_COST_CYCLES}, for any of ${COST_KEYS.join(', ')}; the rest keep their defaults (pvemu list shows them)`],
     ['--param NAME=VALUE', 'a numeric workload parameter; repeatable (default: none)'],
+    ['--check', 'check TLB coherence: compare every TLB hit with the page tables and the flush generations; a translation used after its shootdown completed fails the run (exit 1; default: off)'],
   ];
 }
 

@@ -32,9 +32,9 @@
 import { InternalError } from '../errors.js';
 import type { VcpuCounters } from '../stats/counters.js';
 import type { GuestRam } from './memory.js';
-import { PAGE_SHIFT, PTE_D, PTE_RW, PTE_US } from './paging.js';
+import { PAGE_SHIFT, PTE_D, PTE_G, PTE_RW, PTE_US } from './paging.js';
 import { MAX_PCID, type Tlb } from './tlb.js';
-import { WalkResult, walk } from './walker.js';
+import { WalkResult, peekWalk, walk } from './walker.js';
 
 export interface MmuHooks {
   /**
@@ -47,6 +47,47 @@ export interface MmuHooks {
    * after fixing the mapping to retry the access, or throw (GuestSegfault) to abandon it.
    */
   onPageFault(va: number, errorCode: number): void;
+}
+
+/**
+ * The --check TLB coherence checker's view of the flush protocol (the vCPU implements it from
+ * the kernel's MM.tlbGen / MM.completedGen and their kernel-mapping twins in KGLOBALS).
+ */
+export interface CoherenceSource {
+  /** A walk that may fill the TLB is about to start: snapshot the flush generations now. */
+  beforeWalk(): void;
+  /** The generation beforeWalk saw: the kernel's for a `global` entry, else the current mm's. */
+  insertGen(global: boolean): number;
+  /**
+   * The newest generation whose shootdown has completed: the kernel's for a `global` entry, else
+   * the current mm's (0: none, or no user mm loaded).
+   */
+  completedGen(global: boolean): number;
+  /**
+   * Asked after a stale entry was seen: true when no page-table change of the entry's address
+   * space can still be between its PTE write and the end of its shootdown (for a user mm: its
+   * mmap_lock is free, and every PTE change and its flush happen under it). False defers the
+   * verdict: the change that made the entry stale may belong to a flush not yet begun.
+   */
+  changesSettled(global: boolean): boolean;
+  /** A violation was found (already counted in coherenceViolations). */
+  report(v: CoherenceViolation): void;
+}
+
+/** A translation used after the shootdown that should have removed it completed. */
+export interface CoherenceViolation {
+  va: number;
+  pcid: number;
+  /** The TLB entry used: frame and effective flags. */
+  cachedPfn: number;
+  cachedFlags: number;
+  /** What the page tables say now; -1 / 0 when va is not mapped. */
+  currentPfn: number;
+  currentFlags: number;
+  /** The entry's insert generation and the completed generation it is older than. */
+  insertGen: number;
+  completedGen: number;
+  global: boolean;
 }
 
 /**
@@ -77,6 +118,13 @@ export class Mmu {
   private readonly walkOut = new WalkResult();
   /** Modelled cycles per page walk (references x walkRef cost), added at every walk. */
   walkCycles = 0;
+  /**
+   * --check is on. The only thing a TLB hit pays for the checker when it is off: one boolean
+   * field test (see checkHit).
+   */
+  private checking = false;
+  private checker: CoherenceSource | null = null;
+  private readonly peekOut = new WalkResult();
 
   constructor(
     ram: GuestRam,
@@ -96,6 +144,64 @@ export class Mmu {
     this.frames = ram.frames;
   }
 
+  /** Turn the coherence checker on (--check): every TLB hit is compared with the page tables. */
+  enableCheck(source: CoherenceSource): void {
+    this.tlb.enableGenerations();
+    this.checker = source;
+    this.checking = true;
+  }
+
+  /**
+   * The checker, on a TLB hit that gave `pfn` for `va` (tlb.hitFlags still the entry's flags):
+   * a violation is an entry that grants more than the current page tables (another frame, a
+   * write they forbid, a user access they forbid, or any access to an unmapped page), that
+   * was filled before the newest completed shootdown of its address space, and whose address
+   * space has no page-table change in progress (CoherenceSource.changesSettled). Weaker
+   * entries, entries newer than that shootdown, and entries made stale by a change whose flush
+   * has not completed (it may not even have begun: a COW fault writes the PTE, then flushes)
+   * are legal on x86.
+   */
+  private checkHit(va: number, pfn: number): void {
+    const checker = this.checker!;
+    const flags = this.tlb.hitFlags;
+    const global = (flags & PTE_G) !== 0;
+    const gen = this.tlb.hitGen(va >>> PAGE_SHIFT, this.pcid);
+    // Completed generation first, then the tables: a shootdown seen complete here had its PTE
+    // changes made before it began, so the walk below sees them (or newer ones).
+    const completed = checker.completedGen(global);
+    if (gen < 0 || gen >= completed) return;
+    const out = this.peekOut;
+    const present = peekWalk(this.i32, this.cr3, va, out);
+    const stale =
+      !present ||
+      out.pfn !== pfn ||
+      ((flags & PTE_RW) !== 0 && (out.flags & PTE_RW) === 0) ||
+      ((flags & PTE_US) !== 0 && (out.flags & PTE_US) === 0);
+    if (!stale || !checker.changesSettled(global)) return;
+    this.counters.coherenceViolations++;
+    checker.report({
+      va: va >>> 0,
+      pcid: this.pcid,
+      cachedPfn: pfn,
+      cachedFlags: flags,
+      currentPfn: present ? out.pfn : -1,
+      currentFlags: present ? out.flags : 0,
+      insertGen: gen,
+      completedGen: completed,
+      global,
+    });
+  }
+
+  /** Before a walk that may fill the TLB (checker on): snapshot the generations. */
+  private beforeWalk(): void {
+    if (this.checker !== null) this.checker.beforeWalk();
+  }
+
+  /** The insert generation for an entry with `flags` (0 with the checker off). */
+  private insertGen(flags: number): number {
+    return this.checker === null ? 0 : this.checker.insertGen((flags & PTE_G) !== 0);
+  }
+
   /**
    * MOV to CR3. Without PCID: switch to page directory `pd` and drop every non-global TLB entry.
    * With PCID: switch to (pd, pcid) and drop that PCID's non-global entries unless `noFlush`
@@ -109,12 +215,12 @@ export class Mmu {
       if (!Number.isInteger(pcid) || pcid < 0 || pcid > MAX_PCID) {
         throw new InternalError(`CR3 write: PCID must be an integer from 0 to ${MAX_PCID}, got ${pcid}`);
       }
-      if (!noFlush) this.tlb.flushPcid(pcid);
+      if (!noFlush) this.tlb.flushPcid(pcid, true);
     } else {
       if (pcid !== 0 || noFlush) {
         throw new InternalError(`CR3 write with PCID ${pcid}${noFlush ? ' and no-flush' : ''} while PCID is disabled`);
       }
-      this.tlb.flushAll();
+      this.tlb.flushAll(true);
     }
     this.cr3 = pd;
     this.pcid = pcid;
@@ -133,7 +239,10 @@ export class Mmu {
   translate(va: number, write: boolean): number {
     const pfn = this.tlb.lookup(va >>> PAGE_SHIFT, this.pcid);
     const need = write ? WRITE_OK : READ_OK;
-    if (pfn >= 0 && (this.tlb.hitFlags & need) === need) return (pfn << PAGE_SHIFT) | (va & OFFSET_MASK);
+    if (pfn >= 0 && (this.tlb.hitFlags & need) === need) {
+      if (this.checking) this.checkHit(va, pfn);
+      return (pfn << PAGE_SHIFT) | (va & OFFSET_MASK);
+    }
     return this.translateSlow(va, write);
   }
 
@@ -156,6 +265,7 @@ export class Mmu {
     if ((va & 3) !== 0) return this.loadBytes(va, 4);
     const pfn = this.tlb.lookup(va >>> PAGE_SHIFT, this.pcid);
     if (pfn >= 0 && (this.tlb.hitFlags & READ_OK) !== 0) {
+      if (this.checking) this.checkHit(va, pfn);
       return this.i32[(pfn << (PAGE_SHIFT - 2)) | ((va & OFFSET_MASK) >>> 2)];
     }
     return this.i32[this.translateSlow(va, false) >>> 2];
@@ -179,6 +289,7 @@ export class Mmu {
     if ((va & 3) !== 0) return this.storeBytes(va, 4, value);
     const pfn = this.tlb.lookup(va >>> PAGE_SHIFT, this.pcid);
     if (pfn >= 0 && (this.tlb.hitFlags & WRITE_OK) === WRITE_OK) {
+      if (this.checking) this.checkHit(va, pfn);
       this.i32[(pfn << (PAGE_SHIFT - 2)) | ((va & OFFSET_MASK) >>> 2)] = value;
       return;
     }
@@ -222,15 +333,17 @@ export class Mmu {
     const need = PTE_RW | PTE_D;
     const pfn = this.tlb.lookup(va >>> PAGE_SHIFT, this.pcid);
     if (pfn >= 0 && (this.tlb.hitFlags & need) === need) {
+      if (this.checking) this.checkHit(va, pfn);
       this.i32[(pfn << (PAGE_SHIFT - 2)) | ((va & OFFSET_MASK) >>> 2)] = value;
       return;
     }
     const out = this.walkOut;
     this.counters.tlbWalks++;
+    this.beforeWalk();
     if (!walk(this.i32, this.cr3, va, true, false, out)) {
       throw new InternalError(`kernel oops: supervisor write to va 0x${(va >>> 0).toString(16)} faulted (error code ${out.errorCode})`);
     }
-    this.tlb.insert(va, this.pcid, out.pfn, out.flags, out.large);
+    this.tlb.insert(va, this.pcid, out.pfn, out.flags, out.large, this.insertGen(out.flags));
     this.i32[(out.pfn << (PAGE_SHIFT - 2)) | ((va & OFFSET_MASK) >>> 2)] = value;
   }
 
@@ -242,13 +355,19 @@ export class Mmu {
 
   private translateRead(va: number): number {
     const pfn = this.tlb.lookup(va >>> PAGE_SHIFT, this.pcid);
-    if (pfn >= 0 && (this.tlb.hitFlags & READ_OK) !== 0) return (pfn << PAGE_SHIFT) | (va & OFFSET_MASK);
+    if (pfn >= 0 && (this.tlb.hitFlags & READ_OK) !== 0) {
+      if (this.checking) this.checkHit(va, pfn);
+      return (pfn << PAGE_SHIFT) | (va & OFFSET_MASK);
+    }
     return this.translateSlow(va, false);
   }
 
   private translateWrite(va: number): number {
     const pfn = this.tlb.lookup(va >>> PAGE_SHIFT, this.pcid);
-    if (pfn >= 0 && (this.tlb.hitFlags & WRITE_OK) === WRITE_OK) return (pfn << PAGE_SHIFT) | (va & OFFSET_MASK);
+    if (pfn >= 0 && (this.tlb.hitFlags & WRITE_OK) === WRITE_OK) {
+      if (this.checking) this.checkHit(va, pfn);
+      return (pfn << PAGE_SHIFT) | (va & OFFSET_MASK);
+    }
     return this.translateSlow(va, true);
   }
 
@@ -271,10 +390,14 @@ export class Mmu {
       if (faults > 0) {
         // Retry from the TLB: the fault handler may have flushed it or changed CR3.
         const pfn = this.tlb.lookup(va >>> PAGE_SHIFT, this.pcid);
-        if (pfn >= 0 && (this.tlb.hitFlags & need) === need) return (pfn << PAGE_SHIFT) | (va & OFFSET_MASK);
+        if (pfn >= 0 && (this.tlb.hitFlags & need) === need) {
+          if (this.checking) this.checkHit(va, pfn);
+          return (pfn << PAGE_SHIFT) | (va & OFFSET_MASK);
+        }
       }
       this.counters.tlbWalks++;
       this.counters.modeledCycles += this.walkCycles;
+      this.beforeWalk();
       if (walk(this.i32, this.cr3, va, write, true, out)) {
         if (out.pfn >= this.frames) {
           throw new InternalError(
@@ -282,7 +405,7 @@ export class Mmu {
               `(entry at 0x${out.pteAddr.toString(16)})`,
           );
         }
-        this.tlb.insert(va, this.pcid, out.pfn, out.flags, out.large);
+        this.tlb.insert(va, this.pcid, out.pfn, out.flags, out.large, this.insertGen(out.flags));
         return (out.pfn << PAGE_SHIFT) | (va & OFFSET_MASK);
       }
       if (faults === MAX_FAULTS_PER_ACCESS) break;

@@ -71,6 +71,23 @@ export class Tlb {
   private readonly largeFlags: Int32Array;
   private readonly largeVictim: Uint8Array;
 
+  /**
+   * --check only (null otherwise): per entry, the flush generation of its address space read
+   * before the walk that filled it (Mmu's CoherenceSource.beforeWalk), indexed like `tags`.
+   */
+  private gens: Int32Array | null = null;
+  private largeGens: Int32Array | null = null;
+
+  /**
+   * Fault injection (MachineConfig.inject.dropFlushesCpu): when true, flushSingle, flushAll,
+   * flushPcid and flushAllIncludingGlobal count but drop nothing, once `dropAfter` of them have
+   * run normally: a CPU that acknowledges a shootdown without flushing. CR3 writes still flush
+   * (they pass `force`): the broken part is the flush protocol, not the CPU's context switch.
+   */
+  dropFlushes = false;
+  /** Flushes that still work before dropFlushes takes effect. */
+  dropAfter = 0;
+
   constructor(readonly geometry: TlbGeometry, private readonly counters: VcpuCounters) {
     validate('tlb.sets', 'tlb.ways', geometry.sets, geometry.ways);
     validate('tlb.largeSets', 'tlb.largeWays', geometry.largeSets, geometry.largeWays);
@@ -140,7 +157,7 @@ export class Tlb {
    * replaced (a dirty assist refreshing D, or a retried access after a fault): this PCID's and
    * any global one, or, for a global entry, every PCID's.
    */
-  insert(va: number, pcid: number, pfn: number, flags: number, large: boolean): void {
+  insert(va: number, pcid: number, pfn: number, flags: number, large: boolean, gen = 0): void {
     checkPcid(pcid);
     const storedPcid = (flags & PTE_G) !== 0 ? GLOBAL_PCID : pcid;
     if (large) {
@@ -151,6 +168,7 @@ export class Tlb {
       this.largePcids[i] = storedPcid;
       this.largePfns[i] = pfn & ~(LARGE_FRAMES - 1);
       this.largeFlags[i] = flags;
+      if (this.largeGens !== null) this.largeGens[i] = gen;
     } else {
       const tag = va >>> PAGE_SHIFT;
       const set = tag & this.setMask;
@@ -159,12 +177,50 @@ export class Tlb {
       this.pcids[i] = storedPcid;
       this.pfns[i] = pfn;
       this.flags[i] = flags;
+      if (this.gens !== null) this.gens[i] = gen;
     }
   }
 
+  /** Start recording each entry's insert generation (--check). Clears nothing else. */
+  enableGenerations(): void {
+    this.gens ??= new Int32Array(this.tags.length);
+    this.largeGens ??= new Int32Array(this.largeTags.length);
+  }
+
+  /**
+   * The insert generation of the entry `lookup(vpn, pcid)` would find (same search order), or
+   * -1 if there is none or generations are not recorded. Does not count a hit or a miss.
+   */
+  hitGen(vpn: number, pcid: number): number {
+    if (this.gens === null || this.largeGens === null) return -1;
+    let i = (vpn & this.setMask) * this.ways;
+    for (const end = i + this.ways; i < end; i++) {
+      const p = this.pcids[i];
+      if (this.tags[i] === vpn && (p === pcid || p === GLOBAL_PCID)) return this.gens[i]!;
+    }
+    const tag = vpn >>> (LARGE_PAGE_SHIFT - PAGE_SHIFT);
+    i = (tag & this.largeSetMask) * this.largeWays;
+    for (const end = i + this.largeWays; i < end; i++) {
+      const p = this.largePcids[i];
+      if (this.largeTags[i] === tag && (p === pcid || p === GLOBAL_PCID)) return this.largeGens[i]!;
+    }
+    return -1;
+  }
+
+  /** Whether an injected fault drops this flush (see dropFlushes). */
+  private dropped(force: boolean): boolean {
+    if (!this.dropFlushes || force) return false;
+    if (this.dropAfter > 0) {
+      this.dropAfter--;
+      return false;
+    }
+    return true;
+  }
+
   /** Drop the non-global entries of every PCID (MOV to CR3 without PCID). Counts tlbFlushesFull. */
-  flushAll(): void {
+  flushAll(force = false): void {
     this.counters.tlbFlushesFull++;
+    if (this.dropped(force)) return;
     dropNonGlobal(this.tags, this.pcids);
     dropNonGlobal(this.largeTags, this.largePcids);
   }
@@ -172,14 +228,16 @@ export class Tlb {
   /** Drop every entry, global ones too (toggling CR4.PGE). Counts tlbFlushesGlobal. */
   flushAllIncludingGlobal(): void {
     this.counters.tlbFlushesGlobal++;
+    if (this.dropped(false)) return;
     this.tags.fill(INVALID_TAG);
     this.largeTags.fill(INVALID_TAG);
   }
 
   /** Drop the non-global entries of one PCID (MOV to CR3 with PCID, INVPCID single-context). Counts tlbFlushesFull. */
-  flushPcid(pcid: number): void {
+  flushPcid(pcid: number, force = false): void {
     checkPcid(pcid);
     this.counters.tlbFlushesFull++;
+    if (this.dropped(force)) return;
     dropPcid(this.tags, this.pcids, pcid);
     dropPcid(this.largeTags, this.largePcids, pcid);
   }
@@ -190,6 +248,7 @@ export class Tlb {
    */
   flushSingle(va: number, pcid: number): void {
     this.counters.tlbFlushesSingle++;
+    if (this.dropped(false)) return;
     const tag = va >>> PAGE_SHIFT;
     let i = (tag & this.setMask) * this.ways;
     for (const end = i + this.ways; i < end; i++) {

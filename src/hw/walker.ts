@@ -150,6 +150,35 @@ export function walk(
   );
 }
 
+/**
+ * A read-only walk: what the page tables at `cr3` say about `va` right now, whatever the access,
+ * setting neither A nor D (the --check coherence checker compares a TLB entry with it). Returns
+ * false if va is not mapped (a PDE or PTE not present); otherwise true with out.pfn, out.large,
+ * out.pteAddr and out.flags (leaf bits, RW and US only if set at every level) filled in.
+ */
+export function peekWalk(i32: Int32Array, cr3: number, va: number, out: WalkResult): boolean {
+  const pdeAddr = ((cr3 & PTE_FRAME_MASK) >>> 0) + pdIndex(va) * 4;
+  // ORDERING: pairs with the kernel's Atomics.store / compareExchange of this PDE (as in walk).
+  const pde = Atomics.load(i32, entryIndex(i32, pdeAddr, va));
+  if ((pde & PTE_P) === 0) return fault(out, 0);
+  if ((pde & PTE_PS) !== 0) {
+    out.pfn = ((pde & PDE_LARGE_FRAME_MASK) >>> PAGE_SHIFT) + ((va >>> PAGE_SHIFT) & 1023);
+    out.flags = pde & (LEAF_PASS_BITS | PTE_RW | PTE_US);
+    out.large = true;
+    out.pteAddr = pdeAddr;
+    return true;
+  }
+  const pteAddr = ((pde & PTE_FRAME_MASK) >>> 0) + ptIndex(va) * 4;
+  // ORDERING: pairs with the kernel's Atomics.store / compareExchange of this PTE (as in walk).
+  const pte = Atomics.load(i32, entryIndex(i32, pteAddr, va));
+  if ((pte & PTE_P) === 0) return fault(out, 0);
+  out.pfn = pte >>> PAGE_SHIFT;
+  out.flags = (pte & LEAF_PASS_BITS) | (pde & pte & (PTE_RW | PTE_US));
+  out.large = false;
+  out.pteAddr = pteAddr;
+  return true;
+}
+
 function fault(out: WalkResult, errorCode: number): false {
   out.errorCode = errorCode;
   return false;

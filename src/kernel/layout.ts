@@ -73,6 +73,10 @@ export const KGLOBALS = defineStruct(
     nextCpu: 1,
     /** cpu_online_mask (two words). */
     onlineMask: 2,
+    /** Kernel-mapping flush generation (init_mm's tlb_gen), bumped by flush_tlb_kernel_range. */
+    kernelTlbGen: 1,
+    /** The highest kernelTlbGen whose flush_tlb_kernel_range has completed (see MM.completedGen). */
+    kernelCompletedGen: 1,
   },
   16,
 );
@@ -204,6 +208,11 @@ export const MM = defineStruct(
     cpumask: 2,
     /** mm->context.tlb_gen. */
     tlbGen: 1,
+    /**
+     * The highest tlb_gen whose flush_tlb_mm_range has completed: every CPU that may use this
+     * mm has dropped translations older than it (the --check coherence checker reads it).
+     */
+    completedGen: 1,
     /** mmap_lock (rwsem word, src/kernel/sync.ts). */
     mmapLock: 1,
     /** page_table_lock. */

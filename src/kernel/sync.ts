@@ -134,8 +134,13 @@ export function spinUnlock(i32: Int32Array, lockWord: number): void {
 
 /** rwsem word: low 30 bits = readers; RWSEM_WRITER held by a writer; RWSEM_WAITING a writer queues. */
 const RWSEM_WRITER = 1 << 30;
-const RWSEM_WAITING = 1 << 29;
+export const RWSEM_WAITING = 1 << 29;
 const RWSEM_READERS = RWSEM_WAITING - 1;
+
+/** Is the rwsem word free (no reader, no writer; a queued writer's WAITING bit aside)? */
+export function rwsemIsFree(word: number): boolean {
+  return (word & ~RWSEM_WAITING) === 0;
+}
 
 /** down_read: readers share; a waiting writer holds new readers back so it cannot starve. */
 export function downRead(i32: Int32Array, word: number, spinner: Spinner): void {

@@ -70,11 +70,17 @@ export class TlbFlusher {
     this.others.assign(Atomics.load(i32, mmBase + MM.cpumask), Atomics.load(i32, mmBase + MM.cpumask + 1));
     this.others.clear(cpu);
     if (!this.others.isEmpty()) this.flushOthers(this.others, info);
+    // The shootdown is complete: no CPU may use a translation older than `gen` any more.
+    raiseTo(i32, mmBase + MM.completedGen, gen);
   }
 
   /** flush_tlb_kernel_range: kernel mappings change on every CPU, global entries included. */
   flushTlbKernelRange(start: number, end: number): void {
-    const { cpus, cpu } = this.k;
+    const { cpus, cpu, i32 } = this.k;
+    const kg = this.k.layout.kglobals;
+    // ORDERING: the kernel PTE changes precede this add; pairs with the coherence checker's
+    // load of kernelTlbGen before a walk (src/vcpu/vcpu.ts), as MM.tlbGen does for an mm.
+    const gen = Atomics.add(i32, kg + KGLOBALS.kernelTlbGen, 1) + 1;
     const info = this.info;
     info.mm = 0 as MmRef;
     info.start = start;
@@ -85,6 +91,7 @@ export class TlbFlusher {
     this.others.assign(0, 0);
     for (let c = 0; c < cpus; c++) if (c !== cpu) this.others.set(c);
     if (!this.others.isEmpty()) this.flushOthers(this.others, info);
+    raiseTo(i32, kg + KGLOBALS.kernelCompletedGen, gen);
   }
 
   /** One shootdown: pv_mmu_ops.flushTlbOthers, measured on the initiator's critical path. */
@@ -247,5 +254,21 @@ export class TlbFlusher {
   leaveMm(mm: MmRef): void {
     if (this.loadedMm !== mm || mm === 0) return;
     this.switchMm(0 as MmRef, this.k.i32[this.k.layout.kglobals + KGLOBALS.swapperPgDir]! as Paddr);
+  }
+}
+
+/**
+ * Raise the completed-generation word at `index` to `gen` unless it is already higher (two
+ * initiators may complete out of order). Called after flushTlbOthers returned.
+ */
+function raiseTo(i32: Int32Array, index: number, gen: number): void {
+  // ORDERING: pairs with the coherence checker's Atomics.load of this word on a TLB hit
+  // (src/vcpu/vcpu.ts): a checker that sees `gen` here sees the targets' flushes done, since
+  // flushTlbOthers returned only after every target acknowledged (or deferred) its flush.
+  let cur = Atomics.load(i32, index);
+  while (cur < gen) {
+    const seen = Atomics.compareExchange(i32, index, cur, gen);
+    if (seen === cur) return;
+    cur = seen;
   }
 }

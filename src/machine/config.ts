@@ -39,6 +39,11 @@ export interface MachineConfig {
   params?: Record<string, number>;
   /** Fault injection for tests of the watchdog and of crash handling; absent: none. */
   inject?: FaultInjection;
+  /**
+   * --check: the TLB coherence checker compares every TLB hit with the page tables and the
+   * flush generations; any violation makes run() throw CoherenceError. Absent: off.
+   */
+  check?: boolean;
 }
 
 /**
@@ -54,6 +59,13 @@ export interface FaultInjection {
   throwAfterSyscalls?: number;
   /** 'internal': an InternalError (an emulator bug pvemu knows to name); 'plain': a bare Error (an unforeseen bug). Default 'internal'. */
   throwKind?: 'internal' | 'plain';
+  /**
+   * This vCPU's TLB ignores every flush (INVLPG, full, PCID, global) except CR3 writes: a target
+   * that acknowledges shootdowns without flushing. For testing --check.
+   */
+  dropFlushesCpu?: number;
+  /** Flushes that vCPU still does before it starts dropping them (default 0). */
+  dropFlushesAfter?: number;
 }
 
 export function defaultConfig(): MachineConfig {

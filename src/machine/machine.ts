@@ -4,7 +4,7 @@
  * report. Main thread.
  */
 import { Piscina } from 'piscina';
-import { ConfigError, ConservationError, InternalError, MachineAbortedError, PvemuError, SelfCheckError, WatchdogError } from '../errors.js';
+import { CoherenceError, ConfigError, ConservationError, InternalError, MachineAbortedError, PvemuError, SelfCheckError, WatchdogError } from '../errors.js';
 import { MACHINE_CTL, RunState, machineBlockBytes } from '../hw/layout.js';
 import { GuestRam } from '../hw/memory.js';
 import { KernelLayout } from '../kernel/layout.js';
@@ -23,6 +23,7 @@ import { MAX_CPUS, MAX_HZ, MIN_HZ, type MachineConfig } from './config.js';
 import type { RunResult } from './result.js';
 import { VcpuHandle } from './vcpu-handle.js';
 import { vcpuWorkerPath } from './worker-entry.js';
+import { describeViolation } from '../vcpu/coherence.js';
 
 export class Machine {
   private handles: VcpuHandle[] = [];
@@ -32,8 +33,10 @@ export class Machine {
   }
 
   /**
-   * Boot, run the workload, and report. Throws a PvemuError if a vCPU failed, and a
-   * ConservationError if a conservation law does not hold at the end.
+   * Boot, run the workload, and report. Throws a CoherenceError if --check found a TLB entry
+   * used after its shootdown completed (before any other failure: a broken flush protocol may
+   * crash the guest too), a PvemuError if a vCPU failed, and a ConservationError if a
+   * conservation law does not hold at the end.
    */
   async run(): Promise<Report> {
     const { result, conservation } = await this.execute();
@@ -93,6 +96,7 @@ export class Machine {
           hz: cfg.hz,
           watchdogMs: cfg.watchdogMs,
           inject: cfg.inject ?? {},
+          check: cfg.check === true,
         }));
       }
       if (cfg.ops === undefined) {
@@ -123,6 +127,17 @@ export class Machine {
   }
 
   private collect(exits: VcpuExit[], words: Int32Array): RunResult {
+    // A coherence violation comes first: a broken flush protocol may well crash the guest or
+    // fail its self-check afterwards, and the violation is the cause.
+    const violations = exits.flatMap((e) => e.violations ?? []);
+    const violationCount = exits.reduce((n, e) => n + e.stats.counters.coherenceViolations, 0);
+    if (violationCount > 0) {
+      const first = violations[0];
+      throw new CoherenceError(
+        `TLB coherence check (${this.config.backend}, ${this.config.workload}, ${this.config.cpus} vCPUs): ` +
+          `${violationCount} violation(s)${first !== undefined ? `; first: ${describeViolation(first)}` : ''}`,
+      );
+    }
     const failures = exits.map((e) => e.failure).filter((f): f is VcpuFailure => f !== undefined);
     if (failures.length > 0) throw failureError(firstCause(failures, words));
     const perCpu = exits.map((e) => e.stats);
@@ -141,6 +156,7 @@ export class Machine {
       perCpu,
       exitStatus,
       console: consoleText,
+      ...(this.config.check === true ? { violations } : {}),
       selfCheck: passed
         ? { passed: true, message: `${this.config.workload}: self-check passed` }
         : { passed: false, message: failLine ?? (killed > 0 ? `${killed} task(s) killed; ${killLine ?? ''}` : `${this.config.workload}: init exited with status ${exitStatus}`) },
@@ -171,11 +187,15 @@ function validate(cfg: MachineConfig): void {
     throw new ConfigError('hz', `must be an integer from ${MIN_HZ} to ${MAX_HZ}, got ${cfg.hz}`);
   }
   const inject = cfg.inject ?? {};
-  for (const key of ['noAckCpu', 'throwOnSyscallCpu'] as const) {
+  for (const key of ['noAckCpu', 'throwOnSyscallCpu', 'dropFlushesCpu'] as const) {
     const cpu = inject[key];
     if (cpu !== undefined && (!Number.isInteger(cpu) || cpu < 0 || cpu >= cfg.cpus)) {
       throw new ConfigError(`inject.${key}`, `must be a vCPU id from 0 to ${cfg.cpus - 1}, got ${cpu}`);
     }
+  }
+  const dropAfter = inject.dropFlushesAfter;
+  if (dropAfter !== undefined && (!Number.isInteger(dropAfter) || dropAfter < 0)) {
+    throw new ConfigError('inject.dropFlushesAfter', `must be a non-negative integer, got ${dropAfter}`);
   }
   const after = inject.throwAfterSyscalls;
   if (after !== undefined && (!Number.isInteger(after) || after < 0)) {

@@ -2,6 +2,7 @@
  * The raw outcome of one machine run, before it is shaped into a Report. Main thread.
  */
 import type { VcpuStatsSnapshot } from '../stats/snapshot.js';
+import type { CoherenceViolationReport } from '../vcpu/task-args.js';
 
 export interface SelfCheckResult {
   /** True when the workload's own result check passed. */
@@ -20,4 +21,6 @@ export interface RunResult {
   exitStatus: number;
   /** Guest console output (the write system call), in order. */
   console: string;
+  /** --check: the first violations described by the vCPUs (absent or empty: none). */
+  violations?: CoherenceViolationReport[];
 }

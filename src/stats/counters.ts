@@ -34,6 +34,8 @@ export class VcpuCounters {
   tlbFlushesFull = 0;
   tlbFlushesSingle = 0;
   tlbFlushesGlobal = 0;
+  /** --check: TLB hits on a translation its completed shootdown should have removed. */
+  coherenceViolations = 0;
 
   /** Page faults taken (every kind). */
   pageFaults = 0;

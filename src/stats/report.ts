@@ -9,6 +9,7 @@ import { COST_KEYS, defaultCostTable, type CostTable } from '../hv/cost.js';
 import type { MachineConfig } from '../machine/config.js';
 import { conservationText, type ConservationReport } from '../machine/conservation.js';
 import type { RunResult } from '../machine/result.js';
+import type { CoherenceViolationReport } from '../vcpu/task-args.js';
 import { formatBytes } from '../hw/memory.js';
 import { sumCounters, type CounterSnapshot } from './counters.js';
 import { LatencyHistogram, type LatencyPercentiles } from './histogram.js';
@@ -120,6 +121,11 @@ export interface Report {
    * reports built from results without guest memory (unit tests, hand-made results).
    */
   conservation?: ConservationReport;
+  /**
+   * --check: the TLB coherence checker ran (absent when it did not). A run with violations
+   * throws CoherenceError instead of reporting, so violations is 0 on a returned report.
+   */
+  check?: { enabled: boolean; violations: number; first: CoherenceViolationReport[] };
   /** Page faults of every kind. */
   faults: number;
   faultsDetail: { demandZero: number; segv: number };
@@ -253,6 +259,9 @@ export function buildReport(
     },
     ipis: { sent: total.ipisSent, handled: total.ipisHandled },
     ...(conservation !== undefined ? { conservation } : {}),
+    ...(config.check === true
+      ? { check: { enabled: true, violations: total.coherenceViolations, first: [...(result.violations ?? [])] } }
+      : {}),
     faults: total.pageFaults,
     faultsDetail: { demandZero: total.faultsDemandZero, segv: total.faultsSegv },
     syscalls: total.syscalls,
@@ -353,6 +362,7 @@ export function formatReport(r: Report): string {
     ['hv shadow syncs, hidden faults', `${hv.shadowSyncs}, ${hv.hiddenFaults}`],
     ...(r.config.costs !== undefined ? [['cost table', costsText(r.config.costs)] as [string, string]] : []),
     ...(r.conservation !== undefined ? [['conservation', conservationText(r.conservation)] as [string, string]] : []),
+    ...(r.check !== undefined ? [['TLB coherence check (violations)', `${r.check.violations}`] as [string, string]] : []),
     ['self-check', check],
     ['exit status', `${r.exitStatus}`],
   ];

@@ -7,6 +7,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { VcpuStatsSnapshot } from '../stats/snapshot.js';
 import type { CostTable } from '../hv/cost.js';
 import type { FaultInjection } from '../machine/config.js';
+import type { CoherenceViolation } from '../hw/mmu.js';
 
 export interface VcpuTaskArgs {
   cpu: number;
@@ -28,6 +29,8 @@ export interface VcpuTaskArgs {
   watchdogMs: number;
   /** Deliberate faults for tests (MachineConfig.inject); empty: none. */
   inject: FaultInjection;
+  /** MachineConfig.check: run the TLB coherence checker. */
+  check: boolean;
   control: MessagePort;
 }
 
@@ -49,9 +52,18 @@ export interface VcpuFailure {
   stack?: string;
 }
 
+/** A --check violation (src/hw/mmu.ts CoherenceViolation) with the vCPU and mm it happened on. */
+export interface CoherenceViolationReport extends CoherenceViolation {
+  cpu: number;
+  /** MM.id of the mm loaded (0: none). */
+  mmId: number;
+}
+
 export interface VcpuExit {
   stats: VcpuStatsSnapshot;
   console: ConsoleChunk[];
+  /** --check: the first violations this vCPU found (the count is counters.coherenceViolations). */
+  violations?: CoherenceViolationReport[];
   failure?: VcpuFailure;
 }
 

@@ -31,6 +31,7 @@ import { startProgram } from '../workloads/harness.js';
 import { findWorkload } from '../workloads/registry.js';
 import { Sys, type WorkMeter } from '../workloads/sys.js';
 import type { ConsoleChunk, VcpuExit, VcpuFailure, VcpuTaskArgs } from './task-args.js';
+import { CoherenceChecker } from './coherence.js';
 
 /** Run-loop slice: how long the vCPU runs guest work before it lets its event loop breathe. */
 const SLICE_MS = 5;
@@ -58,6 +59,8 @@ export class Vcpu implements WorkMeter, MachinePort {
   private state: VcpuState = 'booting';
   private workStartNs = 0;
   private workEndNs = 0;
+  /** --check: the coherence checker fed by this vCPU's MMU, else null. */
+  private readonly checker: CoherenceChecker | null = null;
 
   constructor(private readonly args: VcpuTaskArgs) {
     const backend = findBackend(args.backend);
@@ -97,6 +100,14 @@ export class Vcpu implements WorkMeter, MachinePort {
       histograms: this.histograms,
       cost: this.hw.cost,
     };
+    if (args.check) {
+      this.checker = new CoherenceChecker(ram.i32, ctx.layout, args.cpu);
+      this.hw.mmu.enableCheck(this.checker);
+    }
+    if (args.inject.dropFlushesCpu === args.cpu) {
+      this.hw.tlb.dropFlushes = true;
+      this.hw.tlb.dropAfter = args.inject.dropFlushesAfter ?? 0;
+    }
     const entry = { syscall: this.syscallEntry() };
     const harness = { workload, cpus: args.cpus, params: args.params, ops: args.ops };
     this.kernel = new Kernel(ctx, {
@@ -151,13 +162,17 @@ export class Vcpu implements WorkMeter, MachinePort {
         this.hw.takeInterrupts();
       }
       this.activity.set(VcpuActivity.Finished);
-      return { stats: this.snapshot(), console: this.consoleOut };
+      return { stats: this.snapshot(), console: this.consoleOut, ...this.violations() };
     } catch (e) {
       const failure = this.describeFailure(e);
       this.abortMachine();
       this.activity.set(VcpuActivity.Finished);
-      return { stats: this.snapshot(), console: this.consoleOut, failure };
+      return { stats: this.snapshot(), console: this.consoleOut, failure, ...this.violations() };
     }
+  }
+
+  private violations(): Pick<VcpuExit, 'violations'> {
+    return this.checker === null || this.checker.described.length === 0 ? {} : { violations: this.checker.described };
   }
 
   /** An AP sleeps until the boot CPU's STARTUP IPI, then brings itself up. */
