@@ -28,6 +28,8 @@ export const SPIN_BEFORE_YIELD_DEDICATED_MS = 0.5;
 export const SPIN_BEFORE_YIELD_OVERCOMMITTED_MS = 0.02;
 /** Each give-away sleeps at most this long on our own doorbell (IPIs to us end it early). */
 const SPIN_YIELD_MS = 0.05;
+/** A lock-wait report describes at most this many other CPUs (keeps it readable at 64 vCPUs). */
+const MAX_DESCRIBED_CPUS = 8;
 /** Check the clock every this many spins. */
 const CLOCK_CHECK_EVERY = 64;
 
@@ -107,8 +109,12 @@ export class Spinner {
     if (this.kind !== WaitKind.Lock && this.target < hw.cpus) {
       line += `; ${describeVcpu(hw.machineWords, hw.bus, this.target)}`;
     } else if (this.kind === WaitKind.Lock) {
-      // A spinlock word holds its owner's CPU id + 1; an rwsem word its reader count and flags.
+      // A spinlock word holds its owner's CPU id + 1; an rwsem word its reader count and flags,
+      // not who the readers are: so say what every other CPU (the holders among them) is doing.
       line += `; lock word 0x${(Atomics.load(hw.ram.i32, this.target >>> 2) >>> 0).toString(16)}`;
+      for (let c = 0; c < Math.min(hw.cpus, MAX_DESCRIBED_CPUS); c++) {
+        if (c !== hw.cpu) line += `; ${describeVcpu(hw.machineWords, hw.bus, c)}`;
+      }
     }
     return line;
   }
