@@ -26,7 +26,6 @@ import {
 /** Software PTE bit: a PROT_NONE page that keeps its frame (not present to the hardware). */
 export const PTE_PROTNONE = 1 << 9;
 export const MADV_DONTNEED = 4;
-const PAGE_MASK = ~(PAGE_SIZE - 1);
 
 /** Hardware PTE for a user page with VMA protection `prot`. */
 export function userPte(frame: Pfn, prot: number): number {
@@ -35,6 +34,11 @@ export function userPte(frame: Pfn, prot: number): number {
 }
 
 const pageAligned = (x: number): boolean => (x & (PAGE_SIZE - 1)) === 0;
+/**
+ * Round an address or length up to a page, in double arithmetic: user addresses reach
+ * 0xC0000000, past int32, where `(x + 4095) & ~4095` would wrap negative.
+ */
+const pageAlignUp = (x: number): number => Math.ceil(x / PAGE_SIZE) * PAGE_SIZE;
 
 export class AddressSpaces {
   /** Frames unmapped by the current operation, freed after its flush (mmu_gather). */
@@ -169,7 +173,7 @@ export class AddressSpaces {
     if (fd !== -1 && fd !== 0xffffffff && fd !== -1 >>> 0) return -EBADF;
     if (!pageAligned(offset)) return -EINVAL;
     if ((prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) !== 0) return -EINVAL;
-    const size = (len + PAGE_SIZE - 1) & PAGE_MASK;
+    const size = pageAlignUp(len);
     const { i32, spinner } = this.k;
     const mb = mm >>> 2;
     downWrite(i32, mb + MM.mmapLock, spinner);
@@ -204,7 +208,7 @@ export class AddressSpaces {
     addr >>>= 0;
     len >>>= 0;
     if (!pageAligned(addr) || len === 0 || addr >= USER_TOP || len > USER_TOP - addr) return -EINVAL;
-    const end = (addr + len + PAGE_SIZE - 1) & PAGE_MASK;
+    const end = pageAlignUp(addr + len);
     const { i32, spinner } = this.k;
     downWrite(i32, (mm >>> 2) + MM.mmapLock, spinner);
     try {
@@ -300,7 +304,7 @@ export class AddressSpaces {
     if (!pageAligned(addr) || addr >= USER_TOP || len > USER_TOP - addr) return -EINVAL;
     if ((prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) !== 0) return -EINVAL;
     if (len === 0) return 0;
-    const end = (addr + len + PAGE_SIZE - 1) & PAGE_MASK;
+    const end = pageAlignUp(addr + len);
     const { i32, ops, cpu, spinner } = this.k;
     const mb = mm >>> 2;
     downWrite(i32, mb + MM.mmapLock, spinner);
@@ -354,7 +358,7 @@ export class AddressSpaces {
     if (!pageAligned(addr) || addr >= USER_TOP || len > USER_TOP - addr) return -EINVAL;
     if (advice !== MADV_DONTNEED) return -EINVAL;
     if (len === 0) return 0;
-    const end = (addr + len + PAGE_SIZE - 1) & PAGE_MASK;
+    const end = pageAlignUp(addr + len);
     const { i32, spinner } = this.k;
     const mb = mm >>> 2;
     downRead(i32, mb + MM.mmapLock, spinner);
@@ -389,8 +393,8 @@ export class AddressSpaces {
       const cur = i32[mb + MM.brk]! >>> 0;
       requested >>>= 0;
       if (requested === 0 || requested < start) return cur;
-      const curTop = (cur + PAGE_SIZE - 1) & PAGE_MASK;
-      const newTop = (requested + PAGE_SIZE - 1) & PAGE_MASK;
+      const curTop = pageAlignUp(cur);
+      const newTop = pageAlignUp(requested);
       if (newTop > curTop) {
         if (newTop > USER_TOP || this.vmas.overlaps(mb, curTop, newTop)) return cur;
         const i = curTop > start ? this.vmas.find(mb, curTop - 1) : -1;

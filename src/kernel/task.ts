@@ -269,7 +269,8 @@ export class Tasks {
     const { i32, layout, user, cpu, machine } = this.k;
     const tb = layout.taskBase(run.slot);
     const ctid = i32[tb + TASK.clearChildTid]!;
-    if (ctid !== 0) {
+    // A misaligned clear_child_tid cannot be a futex word: nothing can be waiting on it.
+    if (ctid !== 0 && (ctid & 3) === 0) {
       // mm_release: clear the child tid word and wake a joiner (pthread_join).
       try {
         user.atomicStore32(ctid, 0);
