@@ -22,19 +22,10 @@ import { ConfigError } from '../../src/errors.js';
 import { defaultCostTable } from '../../src/hv/cost.js';
 import { describeBackends } from '../../src/hv/registry.js';
 import { defaultConfig } from '../../src/machine/config.js';
+import { configError } from '../helpers/errors.js';
 
 const MiB = 1024 * 1024;
 
-/** Runs `parse` and returns the ConfigError it throws (failing if it throws anything else). */
-function configError(parse: () => unknown): ConfigError {
-  try {
-    parse();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    if (err instanceof ConfigError) return err;
-  }
-  throw new Error('expected a ConfigError, but parsing succeeded');
-}
 
 /** --cost files by name; any other name fails to read the way a missing file does. */
 const COST_FILES: Readonly<Record<string, string>> = {

@@ -13,19 +13,9 @@ import {
   parseCostTable,
   type CostTable,
 } from '../../src/hv/cost.js';
-import { ConfigError } from '../../src/errors.js';
 import { VcpuCounters } from '../../src/stats/counters.js';
+import { configError } from '../helpers/errors.js';
 
-/** Runs `parse` and returns the ConfigError it throws (failing if it throws anything else). */
-function configError(parse: () => unknown): ConfigError {
-  try {
-    parse();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    if (err instanceof ConfigError) return err;
-  }
-  throw new Error('expected a ConfigError, but parsing succeeded');
-}
 
 describe('the default cost table', () => {
   it('names a source for every default', () => {
