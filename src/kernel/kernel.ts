@@ -12,6 +12,7 @@ import { PAGE_FAULT_VECTOR } from '../hw/cpu.js';
 import { VcpuActivity, WaitKind } from '../hw/layout.js';
 import { LARGE_PAGE_SIZE, PTE_G, PTE_P, PTE_RW, makeLargePde, makePte } from '../hw/paging.js';
 import type { Paddr, Pfn } from '../hw/types.js';
+import type { CpuMask } from '../pv/cpumask.js';
 import type { FlushInfo, InterruptHandler, MmRef } from '../pv/ops.js';
 import type { KernelContext } from './context.js';
 import { FrameAllocator } from './frames.js';
@@ -76,7 +77,7 @@ export class Kernel {
   }
 
   /** native_flush_tlb_others, lent to the backends (GuestServices). */
-  nativeFlushTlbOthers(mask: Parameters<TlbFlusher['nativeFlushTlbOthers']>[0], info: FlushInfo): void {
+  nativeFlushTlbOthers(mask: CpuMask, info: FlushInfo): void {
     this.flusher.nativeFlushTlbOthers(mask, info);
   }
 
