@@ -40,14 +40,19 @@ export class SelfCheckError extends PvemuError {
   override readonly name = 'SelfCheckError';
 }
 
+/** The fatal signals a user access can raise. */
+export type FaultSignal = 'SIGSEGV' | 'SIGBUS';
+
 /**
  * A user-mode access the kernel could not resolve: delivered to the guest thread the way
- * SIGSEGV is. Guest programs may catch it (the mprotect workload expects it).
+ * SIGSEGV is — or SIGBUS, when the translation named a frame outside the guest's RAM (a machine
+ * check: Linux's memory-failure path kills the consuming task with SIGBUS). Guest programs may
+ * catch it (the mprotect workload expects SIGSEGV).
  */
 export class GuestSegfault extends PvemuError {
   override readonly name = 'GuestSegfault';
-  constructor(readonly address: number, readonly errorCode: number) {
-    super(`SIGSEGV at 0x${(address >>> 0).toString(16)} (error code ${errorCode})`);
+  constructor(readonly address: number, readonly errorCode: number, readonly signal: FaultSignal = 'SIGSEGV', detail = '') {
+    super(`${signal} at 0x${(address >>> 0).toString(16)} (${detail !== '' ? detail : `error code ${errorCode}`})`);
   }
 }
 

@@ -41,12 +41,22 @@ export const APIC_TASKPRI = 0x80;
 export const APIC_EOI = 0xb0;
 export const APIC_ISR = 0x100;
 export const APIC_IRR = 0x200;
+/** Error status register: a write latches the errors seen since the last write; a read returns them. */
+export const APIC_ESR = 0x280;
 export const APIC_ICR = 0x300;
 export const APIC_ICR2 = 0x310;
 export const APIC_LVTT = 0x320;
 export const APIC_TMICT = 0x380;
 export const APIC_TMCCT = 0x390;
 export const APIC_TDCR = 0x3e0;
+
+// ESR bits (Linux's apicdef.h).
+/** Send accept error: no APIC accepted the IPI (its destination does not exist). */
+export const APIC_ESR_SENDACC = 0x04;
+/** Send illegal vector: a fixed IPI with a vector below 16. */
+export const APIC_ESR_SENDILL = 0x20;
+/** Lowest vector a fixed IPI may carry; below it the APIC refuses to send (SENDILL). */
+const MIN_LEGAL_VECTOR = 16;
 
 // ICR fields.
 export const APIC_VECTOR_MASK = 0xff;
@@ -163,11 +173,16 @@ export class LocalApic {
   private readonly base: number;
   /** IPIs accepted by this APIC (sum of per-vector accounting), for conservation checks. */
   ipisAccepted = 0;
+  /** Send errors since the last ESR write, and what that write latched (worker-local registers). */
+  private esrPending = 0;
+  private esrLatched = 0;
 
   constructor(
     private readonly words: Int32Array,
     readonly cpu: number,
     readonly bus: ApicBus,
+    /** Counts IPIs refused at the sender (VcpuCounters.ipiSendErrors); absent in unit tests. */
+    private readonly counters: { ipiSendErrors: number } = { ipiSendErrors: 0 },
   ) {
     this.base = vcpuBase(cpu);
   }
@@ -251,6 +266,7 @@ export class LocalApic {
       case APIC_ID: return this.cpu << 24;
       case APIC_TASKPRI: return this.words[b + VCPU_BLOCK.tpr]!;
       case APIC_ICR: return this.words[b + VCPU_BLOCK.icrLo]!;
+      case APIC_ESR: return this.esrLatched;
       case APIC_ICR2: return this.words[b + VCPU_BLOCK.icrHi]!;
       case APIC_LVTT: return Atomics.load(this.words, b + VCPU_BLOCK.lvtTimer);
       case APIC_TMICT: return Atomics.load(this.words, b + VCPU_BLOCK.timerInitialCount);
@@ -272,6 +288,10 @@ export class LocalApic {
       case APIC_TASKPRI: this.words[b + VCPU_BLOCK.tpr] = value & 0xff; return 0;
       case APIC_EOI: this.eoi(); return 0;
       case APIC_ICR2: this.words[b + VCPU_BLOCK.icrHi] = value; return 0;
+      case APIC_ESR:
+        this.esrLatched = this.esrPending;
+        this.esrPending = 0;
+        return 0;
       case APIC_ICR: this.words[b + VCPU_BLOCK.icrLo] = value; return this.sendIcr(value);
       // ORDERING: timer registers are read by the main-thread clock; Atomics.store pairs with
       // its Atomics.load when it (re)arms this CPU's timer.
@@ -285,10 +305,11 @@ export class LocalApic {
   private sendIcr(icr: number): number {
     const vector = icr & APIC_VECTOR_MASK;
     const mode = icr & APIC_DM_MASK;
+    if (mode === APIC_DM_FIXED && vector < MIN_LEGAL_VECTOR) return this.sendError(APIC_ESR_SENDILL);
     switch (icr & APIC_SHORT_MASK) {
       case 0: {
         const dest = GET_APIC_DEST_FIELD(this.words[this.base + VCPU_BLOCK.icrHi]!);
-        return dest < this.bus.cpus ? this.deliver(dest, vector, mode) : 0;
+        return dest < this.bus.cpus ? this.deliver(dest, vector, mode) : this.sendError(APIC_ESR_SENDACC);
       }
       case APIC_DEST_SELF:
         return this.deliver(this.cpu, vector, mode);
@@ -302,6 +323,13 @@ export class LocalApic {
       default:
         return 0;
     }
+  }
+
+  /** An IPI the APIC refused to send: latched for ESR, counted; nothing is raised anywhere. */
+  private sendError(bit: number): number {
+    this.esrPending |= bit;
+    this.counters.ipiSendErrors++;
+    return 0;
   }
 
   /** One destination of an ICR write; returns 1 if an IPI went out. INIT is not modelled. */

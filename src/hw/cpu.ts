@@ -88,7 +88,7 @@ export class VcpuHardware {
     this.machineWords = opts.machineWords;
     this.counters = opts.counters;
     this.bus = new ApicBus(opts.machineWords, opts.cpus);
-    this.apic = new LocalApic(opts.machineWords, opts.cpu, this.bus);
+    this.apic = new LocalApic(opts.machineWords, opts.cpu, this.bus, this.counters);
     this.tlb = new Tlb(opts.tlb ?? DEFAULT_TLB, opts.counters);
     this.pvclock = new PvclockReader(opts.machineWords, opts.cpu);
     this.cost = new CostMeter(opts.costs ?? defaultCostTable(), opts.counters);

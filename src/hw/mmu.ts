@@ -29,12 +29,12 @@
  * Page faults are not counted here: the kernel's fault handler counts pageFaults and the kind
  * of fault it resolved. Walks are counted (tlbWalks), hits and misses by the TLB.
  */
-import { InternalError } from '../errors.js';
+import { GuestSegfault, InternalError } from '../errors.js';
 import type { VcpuCounters } from '../stats/counters.js';
 import type { GuestRam } from './memory.js';
 import { PAGE_SHIFT, PTE_D, PTE_G, PTE_RW, PTE_US } from './paging.js';
 import { MAX_PCID, type Tlb } from './tlb.js';
-import { WalkResult, peekWalk, walk } from './walker.js';
+import { WALK_MACHINE_CHECK, WalkResult, peekWalk, walk } from './walker.js';
 
 export interface MmuHooks {
   /**
@@ -114,7 +114,11 @@ export class Mmu {
   private readonly bytes: Uint8Array;
   private readonly i32: Int32Array;
   private readonly u16: Uint16Array;
-  private readonly frames: number;
+  /**
+   * Frames the guest may map: RAM below what the hypervisor reserved for itself (memorySetup's
+   * usable size). A translation naming a frame at or above it is a machine check.
+   */
+  private guestFrames: number;
   private readonly walkOut = new WalkResult();
   /** Modelled cycles per page walk (references x walkRef cost), added at every walk. */
   walkCycles = 0;
@@ -141,7 +145,22 @@ export class Mmu {
     this.bytes = ram.bytes;
     this.i32 = ram.i32;
     this.u16 = new Uint16Array(ram.sab);
-    this.frames = ram.frames;
+    this.guestFrames = ram.frames;
+  }
+
+  /** The hypervisor's memory map: frames from `frames` up are not the guest's (boot, once). */
+  setGuestFrames(frames: number): void {
+    this.guestFrames = Math.min(this.guestFrames, frames);
+  }
+
+  /**
+   * A user access whose translation names memory the guest does not have — a frame past the end
+   * of RAM or one the hypervisor reserved, or a page table there. Hardware raises a machine
+   * check; Linux's handler kills the consuming task with SIGBUS (BUS_MCEERR_AR). Counted.
+   */
+  private machineCheck(va: number, errorCode: number, what: string): never {
+    this.counters.machineChecks++;
+    throw new GuestSegfault(va, errorCode, 'SIGBUS', `machine check: ${what} outside guest RAM`);
   }
 
   /** Turn the coherence checker on (--check): every TLB hit is compared with the page tables. */
@@ -399,15 +418,11 @@ export class Mmu {
       this.counters.modeledCycles += this.walkCycles;
       this.beforeWalk();
       if (walk(this.i32, this.cr3, va, write, true, out)) {
-        if (out.pfn >= this.frames) {
-          throw new InternalError(
-            `va 0x${(va >>> 0).toString(16)} maps frame 0x${out.pfn.toString(16)}, beyond guest RAM ` +
-              `(entry at 0x${out.pteAddr.toString(16)})`,
-          );
-        }
+        if (out.pfn >= this.guestFrames) this.machineCheck(va, out.errorCode, `frame 0x${out.pfn.toString(16)}`);
         this.tlb.insert(va, this.pcid, out.pfn, out.flags, out.large, this.insertGen(out.flags));
         return (out.pfn << PAGE_SHIFT) | (va & OFFSET_MASK);
       }
+      if ((out.errorCode & WALK_MACHINE_CHECK) !== 0) this.machineCheck(va, out.errorCode, 'a page table');
       if (faults === MAX_FAULTS_PER_ACCESS) break;
       this.hooks.onPageFault(va >>> 0, out.errorCode);
     }

@@ -44,6 +44,12 @@ export const PF_PROT = 1;
 export const PF_WRITE = 2;
 /** Page-fault error code, bit 2: the access was from user mode. */
 export const PF_USER = 4;
+/**
+ * Not an x86 #PF bit: the walk read a page-table entry outside guest RAM. Hardware raises a
+ * machine check there, not a page fault (the MMU turns this into SIGBUS); a hostile or broken
+ * kernel pointing CR3 or a PDE past the end of RAM gets this, never a read of host memory.
+ */
+export const WALK_MACHINE_CHECK = 0x10000;
 
 /**
  * Walk restarts allowed before the walker gives up. A restart needs another CPU to change the
@@ -76,8 +82,8 @@ export class WalkResult {
 /**
  * Translate `va` through the page directory at `cr3` for a `write` or read access from user
  * (`user`) or supervisor mode. Returns true with `out` filled in, or false with
- * `out.errorCode` set. Sets A and D as described in the header; throws InternalError if a
- * table lies outside guest RAM or the walk keeps being disturbed.
+ * `out.errorCode` set (WALK_MACHINE_CHECK if a table lies outside guest RAM). Sets A and D as
+ * described in the header; throws InternalError if the walk keeps being disturbed.
  */
 export function walk(
   i32: Int32Array,
@@ -91,7 +97,8 @@ export function walk(
   // RW and US bits this access needs to find set at every level.
   const need = (write ? PTE_RW : 0) | (user ? PTE_US : 0);
   const pdeAddr = ((cr3 & PTE_FRAME_MASK) >>> 0) + pdIndex(va) * 4;
-  const pdeIndex = entryIndex(i32, pdeAddr, va);
+  const pdeIndex = entryIndex(i32, pdeAddr);
+  if (pdeIndex < 0) return fault(out, access | WALK_MACHINE_CHECK);
 
   for (let restart = 0; restart < MAX_WALK_RESTARTS; restart++) {
     // ORDERING: pairs with the kernel's Atomics.store / compareExchange of this PDE in the
@@ -117,7 +124,8 @@ export function walk(
     }
 
     const pteAddr = ((pde & PTE_FRAME_MASK) >>> 0) + ptIndex(va) * 4;
-    const pteIndex = entryIndex(i32, pteAddr, va);
+    const pteIndex = entryIndex(i32, pteAddr);
+    if (pteIndex < 0) return fault(out, access | WALK_MACHINE_CHECK);
     // ORDERING: pairs with the kernel's Atomics.store / compareExchange of this PTE in
     // pv_mmu_ops setPte (and ptepGetAndClear-style updates).
     const pte = Atomics.load(i32, pteIndex);
@@ -153,13 +161,15 @@ export function walk(
 /**
  * A read-only walk: what the page tables at `cr3` say about `va` right now, whatever the access,
  * setting neither A nor D (the --check coherence checker compares a TLB entry with it). Returns
- * false if va is not mapped (a PDE or PTE not present); otherwise true with out.pfn, out.large,
+ * false if va is not mapped (a PDE or PTE not present, or a table outside guest RAM); otherwise true with out.pfn, out.large,
  * out.pteAddr and out.flags (leaf bits, RW and US only if set at every level) filled in.
  */
 export function peekWalk(i32: Int32Array, cr3: number, va: number, out: WalkResult): boolean {
   const pdeAddr = ((cr3 & PTE_FRAME_MASK) >>> 0) + pdIndex(va) * 4;
+  const pdeIndex = entryIndex(i32, pdeAddr);
+  if (pdeIndex < 0) return fault(out, WALK_MACHINE_CHECK);
   // ORDERING: pairs with the kernel's Atomics.store / compareExchange of this PDE (as in walk).
-  const pde = Atomics.load(i32, entryIndex(i32, pdeAddr, va));
+  const pde = Atomics.load(i32, pdeIndex);
   if ((pde & PTE_P) === 0) return fault(out, 0);
   if ((pde & PTE_PS) !== 0) {
     out.pfn = ((pde & PDE_LARGE_FRAME_MASK) >>> PAGE_SHIFT) + ((va >>> PAGE_SHIFT) & 1023);
@@ -169,8 +179,10 @@ export function peekWalk(i32: Int32Array, cr3: number, va: number, out: WalkResu
     return true;
   }
   const pteAddr = ((pde & PTE_FRAME_MASK) >>> 0) + ptIndex(va) * 4;
+  const pteIndex = entryIndex(i32, pteAddr);
+  if (pteIndex < 0) return fault(out, WALK_MACHINE_CHECK);
   // ORDERING: pairs with the kernel's Atomics.store / compareExchange of this PTE (as in walk).
-  const pte = Atomics.load(i32, entryIndex(i32, pteAddr, va));
+  const pte = Atomics.load(i32, pteIndex);
   if ((pte & PTE_P) === 0) return fault(out, 0);
   out.pfn = pte >>> PAGE_SHIFT;
   out.flags = (pte & LEAF_PASS_BITS) | (pde & pte & (PTE_RW | PTE_US));
@@ -184,14 +196,8 @@ function fault(out: WalkResult, errorCode: number): false {
   return false;
 }
 
-/** Word index of a page-table entry, checked against RAM: a table outside RAM is a kernel bug. */
-function entryIndex(i32: Int32Array, entryAddr: number, va: number): number {
+/** Word index of a page-table entry, or -1 when the entry lies outside guest RAM. */
+function entryIndex(i32: Int32Array, entryAddr: number): number {
   const index = entryAddr >>> 2;
-  if (index >= i32.length) {
-    throw new InternalError(
-      `page walk for va 0x${(va >>> 0).toString(16)} reads an entry at physical ` +
-        `0x${entryAddr.toString(16)}, outside guest RAM`,
-    );
-  }
-  return index;
+  return index < i32.length ? index : -1;
 }

@@ -24,6 +24,7 @@ import { BLOCK, type ProgramLoader } from './program.js';
 import { Scheduler, type TaskRun } from './sched.js';
 import { SharedMemory } from './shmem.js';
 import { SmpCalls } from './smp.js';
+import { Lkdtm } from './lkdtm.js';
 import { Syscalls } from './syscalls.js';
 import { PageFaultHandler } from './fault.js';
 import { Tasks } from './task.js';
@@ -34,8 +35,8 @@ import { InternalError } from '../errors.js';
 
 /** Where an AP starts (the trampoline page of the STARTUP IPI, vector = page number). */
 const TRAMPOLINE_VECTOR = 0x09;
-/** Exit status of a task killed by SIGSEGV (128 + 11, as a shell reports it). */
-const SIGSEGV_STATUS = 139;
+/** Exit status of a task killed by a signal, as a shell reports it: 128 + the signal number. */
+const KILLED_STATUS = { SIGSEGV: 128 + 11, SIGBUS: 128 + 7 } as const;
 
 export interface KernelOptions {
   hz: number;
@@ -70,7 +71,8 @@ export class Kernel {
     this.futex = new Futexes(k, this.sched);
     this.vmalloc = new Vmalloc(k, this.frames, this.flusher);
     this.tasks = new Tasks(k, this.sched, this.mms, this.futex, this.vmalloc);
-    this.syscalls = new Syscalls(k, this.sched, this.mms, this.tasks, this.futex, this.smp);
+    const lkdtm = new Lkdtm(k, this.mms, this.pt, this.vmas, this.frames, this.flusher);
+    this.syscalls = new Syscalls(k, this.sched, this.mms, this.tasks, this.futex, this.smp, lkdtm);
     this.faults = new PageFaultHandler(k, this.frames, this.pt, this.vmas, this.shmem, this.flusher, () => this.currentMm());
     this.smp.setHandler((func: CallFunc, info: FlushInfo) => this.flusher.handleCall(func, info));
     this.buildIdt();
@@ -232,10 +234,10 @@ export class Kernel {
       }
     } catch (e) {
       if (!(e instanceof GuestSegfault)) throw e;
-      // The task took a fault nothing could resolve: SIGSEGV kills it; the machine goes on.
+      // The task took a fault nothing could resolve: SIGSEGV (or SIGBUS) kills it; the machine goes on.
       this.k.counters.tasksKilled++;
       this.k.machine.console(`task ${run.tid}: killed: ${e.message}\n`);
-      this.finish(run, SIGSEGV_STATUS);
+      this.finish(run, KILLED_STATUS[e.signal]);
     }
   }
 

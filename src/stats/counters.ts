@@ -19,6 +19,11 @@ export class VcpuCounters {
 
   /** IPIs this vCPU sent (ICR writes and sendIpiMask destinations). */
   ipisSent = 0;
+  /**
+   * IPIs this vCPU addressed to a CPU that does not exist: dropped, never sent (the local
+   * APIC's ESR send-accept error; a short count from KVM's PV send-IPI).
+   */
+  ipiSendErrors = 0;
   /** IPIs this vCPU accepted from its IRR and handled. */
   ipisHandled = 0;
   /** Remote flush requests this vCPU served and acknowledged. */
@@ -43,6 +48,8 @@ export class VcpuCounters {
   faultsDemandZero = 0;
   /** Faults that became a SIGSEGV for the task (bad address or protection). */
   faultsSegv = 0;
+  /** User accesses whose translation named memory outside guest RAM: SIGBUS. */
+  machineChecks = 0;
 
   syscalls = 0;
   timerInterrupts = 0;
@@ -67,6 +74,9 @@ export class VcpuCounters {
   vmexitHiddenFault = 0;
   vmexitHalt = 0;
   vmexitPreemption = 0;
+  /** Page-table pins and unpins the hypervisor carried out (Xen's MMUEXT_PIN_L*_TABLE / UNPIN_TABLE). */
+  pins = 0;
+  unpins = 0;
   /** Requests the hypervisor refused (bad frame type, foreign frame, ...). */
   rejected = 0;
   /** Flushes owed to this vCPU while it was not running, done when it next ran. */

@@ -114,7 +114,8 @@ export interface Report {
   /** smp_call_function_many round trips (queue, IPI, handle, acknowledge), host ns. */
   smpCallNs: LatencySummaryNs;
   tlb: { hits: number; misses: number; walks: number; flushesFull: number; flushesSingle: number; flushesGlobal: number };
-  ipis: { sent: number; handled: number };
+  /** IPIs sent and handled; `refused`: addressed to no CPU (APIC send errors), never sent. */
+  ipis: { sent: number; handled: number; refused: number };
   /**
    * The conservation laws checked at the end of the run (src/machine/conservation.ts). Every
    * report from Machine.run() carries it (a run that violates one throws instead); absent only on
@@ -128,7 +129,8 @@ export interface Report {
   check?: { enabled: boolean; violations: number; first: CoherenceViolationReport[] };
   /** Page faults of every kind. */
   faults: number;
-  faultsDetail: { demandZero: number; segv: number };
+  /** `machineChecks`: user accesses to memory outside guest RAM (SIGBUS). */
+  faultsDetail: { demandZero: number; segv: number; machineChecks: number };
   syscalls: number;
   contextSwitches: number;
   timerInterrupts: number;
@@ -257,13 +259,13 @@ export function buildReport(
       flushesSingle: total.tlbFlushesSingle,
       flushesGlobal: total.tlbFlushesGlobal,
     },
-    ipis: { sent: total.ipisSent, handled: total.ipisHandled },
+    ipis: { sent: total.ipisSent, handled: total.ipisHandled, refused: total.ipiSendErrors },
     ...(conservation !== undefined ? { conservation } : {}),
     ...(config.check === true
       ? { check: { enabled: true, violations: total.coherenceViolations, first: [...(result.violations ?? [])] } }
       : {}),
     faults: total.pageFaults,
-    faultsDetail: { demandZero: total.faultsDemandZero, segv: total.faultsSegv },
+    faultsDetail: { demandZero: total.faultsDemandZero, segv: total.faultsSegv, machineChecks: total.machineChecks },
     syscalls: total.syscalls,
     contextSwitches: total.contextSwitches,
     timerInterrupts: total.timerInterrupts,
@@ -352,8 +354,8 @@ export function formatReport(r: Report): string {
     ['smp call round trip p50/p90/p99/max (µs)', latencyRow(r.smpCallNs)],
     ['TLB (hits, misses, walks)', `${r.tlb.hits}, ${r.tlb.misses}, ${r.tlb.walks}`],
     ['TLB flushes (full, single, global)', `${r.tlb.flushesFull}, ${r.tlb.flushesSingle}, ${r.tlb.flushesGlobal}`],
-    ['IPIs (sent, handled)', `${r.ipis.sent}, ${r.ipis.handled}`],
-    ['faults (total, demand-zero, SIGSEGV)', `${r.faults}, ${r.faultsDetail.demandZero}, ${r.faultsDetail.segv}`],
+    ['IPIs (sent, handled, refused)', `${r.ipis.sent}, ${r.ipis.handled}, ${r.ipis.refused}`],
+    ['faults (total, demand-zero, SIGSEGV, SIGBUS)', `${r.faults}, ${r.faultsDetail.demandZero}, ${r.faultsDetail.segv}, ${r.faultsDetail.machineChecks}`],
     ['syscalls, context switches, timer IRQs', `${r.syscalls}, ${r.contextSwitches}, ${r.timerInterrupts}`],
     ['modelled cycles (total)', cycles(r.modeledCycles)],
     ['hv traps, hypercalls (entries)', `${hv.traps}, ${hv.hypercalls} (${hv.hypercallEntries})`],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  APIC_DEST_ALLBUT, APIC_EOI, APIC_ICR, APIC_ICR2, APIC_TASKPRI, ApicBus, CALL_FUNCTION_VECTOR, LocalApic,
+  APIC_DEST_ALLBUT, APIC_EOI, APIC_ESR, APIC_ESR_SENDACC, APIC_ESR_SENDILL, APIC_ICR, APIC_ICR2, APIC_TASKPRI, ApicBus, CALL_FUNCTION_VECTOR, LocalApic,
   LOCAL_TIMER_VECTOR, RESCHEDULE_VECTOR, SET_APIC_DEST_FIELD,
 } from '../../src/hw/apic.js';
 import { machineBlockBytes } from '../../src/hw/layout.js';
@@ -12,6 +12,26 @@ function apics(cpus: number): LocalApic[] {
 }
 
 describe('local APIC', () => {
+  it('drops an IPI to an APIC id no CPU has or with an illegal vector: ESR says which, the error is counted, nothing is raised', () => {
+    const words = new Int32Array(new SharedArrayBuffer(machineBlockBytes(2)));
+    const bus = new ApicBus(words, 2);
+    const counters = { ipiSendErrors: 0 };
+    const a = new LocalApic(words, 0, bus, counters);
+    const b = new LocalApic(words, 1, bus);
+    a.write(APIC_ICR2, SET_APIC_DEST_FIELD(2));
+    expect(a.write(APIC_ICR, CALL_FUNCTION_VECTOR)).toBe(0);
+    // The ESR shows errors once a write latches them.
+    expect(a.read(APIC_ESR)).toBe(0);
+    a.write(APIC_ESR, 0);
+    expect(a.read(APIC_ESR)).toBe(APIC_ESR_SENDACC);
+    a.write(APIC_ICR2, SET_APIC_DEST_FIELD(1));
+    expect(a.write(APIC_ICR, 3)).toBe(0);
+    a.write(APIC_ESR, 0);
+    expect(a.read(APIC_ESR)).toBe(APIC_ESR_SENDILL);
+    expect(counters.ipiSendErrors).toBe(2);
+    expect(b.hasPending()).toBe(false);
+  });
+
   it('accepts the highest-priority pending vector first and moves it to the ISR', () => {
     const [a] = apics(1);
     a!.bus.raise(0, LOCAL_TIMER_VECTOR, false);

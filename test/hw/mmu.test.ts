@@ -12,6 +12,15 @@ import { PF_PROT, PF_USER, PF_WRITE } from '../../src/hw/walker.js';
 import { VcpuCounters } from '../../src/stats/counters.js';
 import { PageTables, smallRam } from './helpers.js';
 
+function catchError(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected a throw');
+}
+
 const USER_RW = PTE_P | PTE_RW | PTE_US;
 const USER_RO = PTE_P | PTE_US;
 const VA = 0x0804_8000;
@@ -244,8 +253,29 @@ describe('mmu', () => {
     expect(counters.tlbWalks).toBe(1);
   });
 
-  it('a PTE pointing beyond guest RAM is an InternalError, not a silent out-of-range read', () => {
+  it('a PTE pointing beyond guest RAM is a machine check (SIGBUS, counted), not an out-of-range read', () => {
     pt.map(VA, pt.ram.frames + 5, USER_RW);
-    expect(() => mmu.load32(VA)).toThrow(InternalError);
+    const err = catchError(() => mmu.load32(VA));
+    expect(err).toBeInstanceOf(GuestSegfault);
+    expect((err as GuestSegfault).signal).toBe('SIGBUS');
+    expect(counters.machineChecks).toBe(1);
+    expect(counters.pageFaults).toBe(0);
+  });
+
+  it('a frame the hypervisor reserved (setGuestFrames) is a machine check like one past RAM', () => {
+    mmu.setGuestFrames(pt.ram.frames - 8);
+    pt.map(VA, pt.ram.frames - 4, USER_RW);
+    const err = catchError(() => mmu.load32(VA));
+    expect((err as GuestSegfault).signal).toBe('SIGBUS');
+    expect(counters.machineChecks).toBe(1);
+  });
+
+  it('a page directory entry naming a table past RAM machine-checks in the walk', () => {
+    pt.map(VA, 50, USER_RW);
+    const pdep = (mmu.cr3 >>> 2) + (VA >>> 22);
+    pt.ram.i32[pdep] = makePte(pfn(pt.ram.frames + 3), PTE_P | PTE_RW | PTE_US);
+    const err = catchError(() => mmu.load32(VA));
+    expect((err as GuestSegfault).signal).toBe('SIGBUS');
+    expect(counters.machineChecks).toBe(1);
   });
 });

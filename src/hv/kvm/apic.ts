@@ -39,8 +39,15 @@ export function kvmApic(ctx: BackendContext, native: PvOps): Partial<PvApicOps> 
       const dests = mask.count();
       if (dests === 0) return;
       hw.cost.hypercall(dests);
-      for (let c = mask.next(0); c >= 0; c = mask.next(c + 1)) hw.bus.raise(c, vector, true);
-      hw.counters.ipisSent += dests;
+      // kvm_pv_send_ipi skips APIC ids no vCPU has and returns the count it delivered.
+      for (let c = mask.next(0); c >= 0; c = mask.next(c + 1)) {
+        if (c >= hw.cpus) {
+          hw.counters.ipiSendErrors++;
+          continue;
+        }
+        hw.bus.raise(c, vector, true);
+        hw.counters.ipisSent++;
+      }
     },
     setupBootClock: armTimer,
     setupSecondaryClock: armTimer,

@@ -37,6 +37,9 @@ export function createShadow(ctx: BackendContext, native: PvOps): { overrides: P
   if (ctx.hvState.byteLength < layout.words * 4) {
     throw new InternalError(`shadow paging: hypervisor state is ${ctx.hvState.byteLength} bytes, needs ${layout.words * 4}`);
   }
+  // The guest's physical memory ends where the pool begins: a guest entry naming a pool frame
+  // (or one past RAM) faults like a non-existent frame (a machine check), never reaching it.
+  hw.mmu.setGuestFrames(layout.poolFirst);
   const tables = new ShadowTables(hw, new Int32Array(ctx.hvState), layout);
   const vcpu = new ShadowVcpu();
   const overrides: PvOverrides = {

@@ -34,6 +34,12 @@ export function shadowMmu(ctx: BackendContext, native: PvOps, tables: ShadowTabl
     // MOV to CR3 exits: the hypervisor finds (or builds) the shadow of `pd` and loads that.
     writeCr3: (pd) => {
       cost.trap(VmExitReason.Cr3);
+      if (!tables.isGuestDirectory(pd)) {
+        // A directory outside the guest's memory: refused (KVM's shadow MMU would fail the root
+        // check and triple-fault the guest); CR3 keeps the shadow it had.
+        cost.rejected();
+        return;
+      }
       const shadowPd = tables.loadPdFor(pd);
       vcpu.guestCr3 = pd;
       hw.mmu.writeCr3(shadowPd);

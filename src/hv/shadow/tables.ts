@@ -88,6 +88,11 @@ export class ShadowTables {
     this.pool = new ShadowPool(hv, layout, hw.ram);
   }
 
+  /** May the guest load `guestPd` into CR3: is it a frame of the guest's memory? */
+  isGuestDirectory(guestPd: Paddr): boolean {
+    return this.guestFrame(guestPd >>> PAGE_SHIFT);
+  }
+
   /**
    * The shadow page directory for the guest's at `guestPd`, built on first use, recorded as
    * the one this vCPU is about to load into CR3 (so that reclaim leaves it alone).
@@ -180,7 +185,7 @@ export class ShadowTables {
       const spdep = (shadowPd + pdIndex(va) * 4) as Paddr;
       synced += this.syncPdeLocked(gpdep, spdep);
       const g = this.loadGuest(gpdep);
-      if (kindOf(g) === PdeKind.Shadowed) {
+      if (kindOf(g) === PdeKind.Shadowed && this.guestFrame(pteFrame(g))) {
         // ORDERING: under the shadow lock.
         let spt = this.hv[this.layout.ptOf + pteFrame(g)]!;
         if (spt === 0) {
@@ -307,7 +312,12 @@ export class ShadowTables {
     const g = this.loadGuest(gpdep);
     const s = this.loadShadow(spdep);
     let next = g;
-    if (kindOf(g) === PdeKind.Shadowed) {
+    if (kindOf(g) === PdeKind.Shadowed && !this.guestFrame(pteFrame(g))) {
+      // The guest linked a "page table" in the pool or past the end of RAM. The shadow PDE
+      // names a frame past RAM instead: any walk through it is a machine check, as the guest's
+      // own entry would be on hardware — the pool is never read as a guest table.
+      next = makePte(this.layout.ramFrames as Pfn, g & PDE_COPY_FLAGS);
+    } else if (kindOf(g) === PdeKind.Shadowed) {
       // ORDERING: under the shadow lock.
       const spt = this.hv[this.layout.ptOf + pteFrame(g)]!;
       if (spt !== 0 && this.hv[this.layout.ownerPde + this.layout.poolIndex(spt)] !== spdep) {
@@ -352,9 +362,16 @@ export class ShadowTables {
     const pde = this.loadGuest((guestPd + pdIndex(va) * 4) as Paddr);
     if ((pde & PTE_P) === 0) return false;
     if ((pde & PTE_PS) !== 0) return (pde & need) === need;
+    // A table the guest does not have: fill installs the poisoned PDE, whose walk machine-checks.
+    if (!this.guestFrame(pteFrame(pde))) return true;
     const pte = this.loadGuest((pteAddr(pde) + ptIndex(va) * 4) as Paddr);
     if ((pte & PTE_P) === 0) return false;
     return (pde & pte & need) === need;
+  }
+
+  /** Is `frame` guest memory (below the pool)? Guest entries naming anything else are poisoned. */
+  private guestFrame(frame: number): boolean {
+    return frame < this.layout.poolFirst;
   }
 
   private loadGuest(addr: Paddr): number {

@@ -30,6 +30,7 @@ import { PAGE_SHIFT } from '../../hw/paging.js';
 import { DEFAULT_WATCHDOG_MS } from '../../machine/config.js';
 import type { PvInfo, PvOps } from '../../pv/ops.js';
 import { EVTCHNOP_send } from './abi.js';
+import { auditXen } from './audit.js';
 import { XenGuestMmu } from './guest-mmu.js';
 import { XenHypervisor, ipiPort } from './hypervisor.js';
 import { XEN_RESERVED_FRAMES, XenLayout } from './layout.js';
@@ -67,6 +68,8 @@ export function createXenVcpu(ctx: BackendContext, _native: PvOps): XenVcpu {
   hypervisor.flush.install();
   const guest = new XenGuestMmu(hw, hypervisor);
   const layout = hypervisor.layout;
+  // Xen's own frames are not the domain's: the hardware never translates to them for it.
+  hw.mmu.setGuestFrames(layout.usableFrames);
   const paravirtCpu = nativeCpu(ctx, true);
   const overrides: PvOverrides = {
     info: xenInfo,
@@ -92,7 +95,11 @@ export function createXenVcpu(ctx: BackendContext, _native: PvOps): XenVcpu {
         guest.batch.flush();
         for (let c = mask.next(0); c >= 0; c = mask.next(c + 1)) {
           if (hypervisor.HYPERVISOR_event_channel_op(EVTCHNOP_send, ipiPort(c, vector)) === 0) hw.counters.ipisSent++;
-          else guest.kernelErrors++;
+          else {
+            // -EINVAL: no such vCPU (the hypervisor counted the refusal).
+            guest.kernelErrors++;
+            hw.counters.ipiSendErrors++;
+          }
         }
       },
     },
@@ -106,4 +113,5 @@ export const xenBackend: Backend = Object.freeze({
   description: 'Xen PV direct paging: validated mmu_update/update_va_mapping, 32-entry multicall batching, hypervisor remote flush',
   create: (ctx: BackendContext, native: PvOps) => createXenVcpu(ctx, native).overrides,
   stateBytes: (ramBytes: number, cpus: number) => new XenLayout(ramBytes, cpus).bytes,
+  audit: auditXen,
 });
