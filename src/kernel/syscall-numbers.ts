@@ -20,6 +20,11 @@ export const SYS_wait4 = 260;
 export const SYS_mprotect = 226;
 export const SYS_madvise = 233;
 export const SYS_membarrier = 283;
+/**
+ * pvemu's LKDTM (src/kernel/lkdtm.ts): lkdtm(cmd, va). Not a Linux number; Linux reaches LKDTM
+ * through debugfs, which pvemu's kernel does not have.
+ */
+export const SYS_lkdtm = 0x4c4b;
 
 // clone flags (include/uapi/linux/sched.h).
 export const CLONE_VM = 0x00000100;

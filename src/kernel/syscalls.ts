@@ -10,6 +10,7 @@ import type { FlushInfo, MmRef } from '../pv/ops.js';
 import type { KernelContext } from './context.js';
 import { EBADF, EFAULT, EINVAL, ENOSYS } from './errno.js';
 import type { Futexes } from './futex.js';
+import type { Lkdtm } from './lkdtm.js';
 import { CallFunc, MM, PERCPU, TASK } from './layout.js';
 import type { AddressSpaces } from './mm.js';
 import type { Scheduler, TaskRun } from './sched.js';
@@ -35,6 +36,7 @@ export class Syscalls {
     private readonly tasks: Tasks,
     private readonly futex: Futexes,
     private readonly smp: SmpCalls,
+    private readonly lkdtm: Lkdtm,
   ) {}
 
   /** The ecall: run system call `n` for the current task. */
@@ -96,6 +98,7 @@ export class Syscalls {
         return run.tid;
       case nr.SYS_write: return this.sysWrite(a0, a1, a2);
       case nr.SYS_membarrier: return this.sysMembarrier(mm, a0, a1);
+      case nr.SYS_lkdtm: return this.lkdtm.run(mm, a0, a1);
       default: return -ENOSYS;
     }
   }

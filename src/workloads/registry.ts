@@ -12,6 +12,7 @@ import { ebizzyWorkload } from './ebizzy.js';
 import { forkCowWorkload } from './fork-cow.js';
 import { vmallocWorkload } from './vmalloc.js';
 import { ctxswitchWorkload } from './ctxswitch.js';
+import { hostileWorkload } from './hostile.js';
 
 export const workloads: Readonly<Record<string, Workload>> = Object.freeze({
   tlb_flush1: tlbFlush1,
@@ -26,6 +27,7 @@ export const workloads: Readonly<Record<string, Workload>> = Object.freeze({
   fork_cow: forkCowWorkload,
   vmalloc: vmallocWorkload,
   ctxswitch: ctxswitchWorkload,
+  hostile: hostileWorkload,
 });
 
 export interface WorkloadInfo {

@@ -23,6 +23,7 @@ export const OPS: Readonly<Record<string, number>> = {
   fork_cow: 60,
   vmalloc: 100,
   ctxswitch: 10_000,
+  hostile: 400,
 };
 /** A workload registered after this table was written still runs, with this many operations. */
 const DEFAULT_OPS = 100;

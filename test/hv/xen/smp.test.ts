@@ -17,7 +17,9 @@ function expectBalanced(report: Report): void {
   expect(report.backend).toBe('xen');
   expect(report.ipis.handled).toBe(report.ipis.sent);
   expect(report.counters.callRequestsHandled).toBe(report.counters.callRequestsSent);
-  expect(report.hv.rejected).toBe(0);
+  // The hostile workload's attacks are refused on purpose (test/workloads/hostile.test.ts);
+  // any other workload's kernel never issues a request Xen refuses.
+  if (report.workload !== 'hostile') expect(report.hv.rejected).toBe(0);
   expect(report.hv.hypercalls).toBeGreaterThan(0);
   // Remote flushes are the hypervisor's: never a guest IPI.
   expect(report.shootdowns.ipis).toBe(0);
