@@ -5,6 +5,7 @@
  */
 import type { VcpuHardware } from '../hw/cpu.js';
 import type { GuestServices, PvGroupKey, PvOps } from '../pv/ops.js';
+import type { CounterSnapshot } from '../stats/counters.js';
 
 export interface BackendContext {
   /** This vCPU's hardware. */
@@ -29,4 +30,16 @@ export interface Backend {
   create(ctx: BackendContext, native: PvOps): PvOverrides;
   /** Bytes of hypervisor state the backend needs for this machine (0 or absent: none). */
   stateBytes?(ramBytes: number, cpus: number): number;
+  /**
+   * The hypervisor's own conservation laws, checked on the main thread once every vCPU has
+   * stopped and every address space is gone (DESIGN.md section 9): `hvState` as the vCPUs left
+   * it and the counters summed over them. A law that fails fails the run.
+   */
+  audit?(hvState: SharedArrayBuffer, ramBytes: number, cpus: number, totals: CounterSnapshot): HypervisorLaw[];
+}
+
+/** One of a backend's end-of-run laws: its figures as one phrase, and whether it held. */
+export interface HypervisorLaw {
+  text: string;
+  ok: boolean;
 }

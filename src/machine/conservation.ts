@@ -15,9 +15,12 @@
  *      guest memory (the allocator's own words), not from the counters, so the two are
  *      independent witnesses; and, the machine having powered off with every task and address
  *      space gone, in use = the frames the kernel keeps for good (the zero page).
+ *   4. The backend's own (Backend.audit), e.g. Xen's: pins − unpins = frames still pinned, which
+ *      is swapper_pg_dir alone; every request posted to a flush mailbox was served.
  *
  * `checkConservation` is a pure function of the snapshots and the guest-memory figures.
  */
+import type { HypervisorLaw } from '../hv/backend.js';
 import type { CounterSnapshot } from '../stats/counters.js';
 import type { KernelLayout } from '../kernel/layout.js';
 import { KGLOBALS } from '../kernel/layout.js';
@@ -41,6 +44,8 @@ export interface ConservationReport {
   flushes: { requests: number; acks: number; ok: boolean };
   /** inUse = managed + kept − free, from guest memory; kept = the kernel's permanent frames. */
   frames: { allocated: number; freed: number; inUse: number; kept: number; ok: boolean };
+  /** The backend's own laws (Backend.audit): Xen's pins and flush mailboxes. */
+  hypervisor: HypervisorLaw[];
   ok: boolean;
 }
 
@@ -63,7 +68,11 @@ function sum(perCpu: readonly { counters: CounterSnapshot }[], key: keyof Counte
 }
 
 /** The verdict on every law; `ok` only when all hold. */
-export function checkConservation(perCpu: readonly { counters: CounterSnapshot }[], frames: GuestFrameFigures): ConservationReport {
+export function checkConservation(
+  perCpu: readonly { counters: CounterSnapshot }[],
+  frames: GuestFrameFigures,
+  hypervisor: HypervisorLaw[] = [],
+): ConservationReport {
   const sent = sum(perCpu, 'ipisSent');
   const handled = sum(perCpu, 'ipisHandled');
   const requests = sum(perCpu, 'callRequestsSent');
@@ -74,7 +83,8 @@ export function checkConservation(perCpu: readonly { counters: CounterSnapshot }
   const ipis = { sent, handled, ok: sent === handled };
   const flushes = { requests, acks, ok: requests === acks };
   const frameLaw = { allocated, freed, inUse, kept: frames.keptFrames, ok: allocated - freed === inUse && inUse === frames.keptFrames };
-  return { ipis, flushes, frames: frameLaw, ok: ipis.ok && flushes.ok && frameLaw.ok };
+  const hvOk = hypervisor.every((l) => l.ok);
+  return { ipis, flushes, frames: frameLaw, hypervisor, ok: ipis.ok && flushes.ok && frameLaw.ok && hvOk };
 }
 
 /** Each violated law, with its numbers (empty when all hold). */
@@ -87,6 +97,7 @@ export function conservationViolations(r: ConservationReport): string[] {
     out.push(`frames allocated ${f.allocated} - freed ${f.freed} = ${f.allocated - f.freed} != ${f.inUse} in use in guest memory`);
   }
   if (f.inUse !== f.kept) out.push(`frames in use after power-off ${f.inUse} != ${f.kept} kept by the kernel (leak)`);
+  for (const l of r.hypervisor) if (!l.ok) out.push(l.text);
   return out;
 }
 
@@ -94,5 +105,6 @@ export function conservationViolations(r: ConservationReport): string[] {
 export function conservationText(r: ConservationReport): string {
   if (!r.ok) return `VIOLATED: ${conservationViolations(r).join('; ')}`;
   return `OK: IPIs ${r.ipis.sent} = ${r.ipis.handled}, call requests ${r.flushes.requests} = ${r.flushes.acks}, ` +
-    `frames ${r.frames.allocated} - ${r.frames.freed} = ${r.frames.inUse} in use (${r.frames.kept} kept)`;
+    `frames ${r.frames.allocated} - ${r.frames.freed} = ${r.frames.inUse} in use (${r.frames.kept} kept)` +
+    r.hypervisor.map((l) => `, ${l.text}`).join('');
 }

@@ -11,6 +11,7 @@ import { KernelLayout } from '../kernel/layout.js';
 import { findBackend } from '../hv/registry.js';
 import { COST_KEYS, MAX_COST_CYCLES, defaultCostTable } from '../hv/cost.js';
 import { OvercommitScheduler } from '../hv/sched/scheduler.js';
+import { sumCounters } from '../stats/counters.js';
 import { buildReport, type Report } from '../stats/report.js';
 import type { VcpuStatsSnapshot } from '../stats/snapshot.js';
 import { findWorkload } from '../workloads/registry.js';
@@ -111,7 +112,9 @@ export class Machine {
       ]);
       const result = this.collect(exits, words);
       // Every worker has returned: guest memory is final.
-      const conservation = checkConservation(result.perCpu, readGuestFrames(ram.i32, new KernelLayout(ram.size)));
+      const totals = sumCounters(result.perCpu.map((c) => c.counters));
+      const hvLaws = backend.audit?.(hvState, cfg.memBytes, cfg.cpus, totals) ?? [];
+      const conservation = checkConservation(result.perCpu, readGuestFrames(ram.i32, new KernelLayout(ram.size)), hvLaws);
       if (!conservation.ok) {
         throw new ConservationError(`conservation violated (${cfg.backend}, ${cfg.workload}, ${cfg.cpus} vCPUs): ${conservationViolations(conservation).join('; ')}`);
       }

@@ -29,6 +29,7 @@ describe('checkConservation', () => {
       ipis: { sent: 8, handled: 8, ok: true },
       flushes: { requests: 6, acks: 6, ok: true },
       frames: { allocated: 10, freed: 9, inUse: 1, kept: 1, ok: true },
+      hypervisor: [],
       ok: true,
     });
     expect(conservationViolations(r)).toEqual([]);
@@ -83,6 +84,12 @@ describe('checkConservation', () => {
     expect(v[0]).toContain('IPIs sent 10 != handled 8');
     expect(v[1]).toContain('requests 6 != acknowledged 7');
     expect(v[2]).toContain('frames allocated 11 - freed 9 = 2 != 1 in use');
+  });
+
+  it('fails on a hypervisor law the backend reports broken, naming it', () => {
+    const r = checkConservation(balanced(), memory, [{ text: 'xen pins 3 - unpins 1 = 1 pinned', ok: false }, { text: 'fine', ok: true }]);
+    expect(r.ok).toBe(false);
+    expect(conservationViolations(r)).toEqual(['xen pins 3 - unpins 1 = 1 pinned']);
   });
 });
 

@@ -145,6 +145,7 @@ export class MmuextCommands {
     this.hw.cost.charge('hypercallEntry', v.validated);
     if (r !== 0) return r;
     this.frames.setTypeInfo_locked(mfn, this.frames.typeInfo(mfn) | PGT_pinned);
+    this.hw.counters.pins++;
     return 0;
   }
 
@@ -154,6 +155,7 @@ export class MmuextCommands {
     if (this.isCurrentBase_locked(mfn)) return -XEN_EBUSY;
     this.frames.setTypeInfo_locked(mfn, ti & ~PGT_pinned);
     this.validator.putPageType_locked(mfn);
+    this.hw.counters.unpins++;
     return 0;
   }
 
