@@ -14,15 +14,19 @@ function esc(text: string): string {
 
 const HEADER = ['#', 'backend', 'vCPUs', 'workload', 'rep', 'ops', 'seconds', 'ops/s', 'shootdowns', 'p50 µs', 'p99 µs',
   'cycles p50', 'cycles p99', 'IPIs', 'self-check', 'conservation', 'notes'];
+/** Columns of names and free text, left-aligned; the rest are figures. */
+const TEXT_COLUMNS: ReadonlySet<number> = new Set(['backend', 'workload', 'self-check', 'notes'].map((h) => HEADER.indexOf(h)));
 
 function rowCells(r: SweepRow): { cells: string[]; bad: boolean } {
   const key = [`${r.index}`, r.backend, `${r.cpus}`, r.workload, `${r.rep}`];
   switch (r.status) {
     case 'ok': {
       const check = r.selfCheckPassed ? 'pass' : `FAIL: ${r.selfCheckMessage}`;
+      // No shootdowns: no latency or cycles to show (the JSON's 0s mean "none recorded").
+      const none = r.shootdowns === 0;
       return {
-        cells: [...key, num(r.ops), r.seconds.toFixed(2), num(r.opsPerSec), num(r.shootdowns), us(r.shootdownP50Ns), us(r.shootdownP99Ns),
-          num(r.cyclesP50), num(r.cyclesP99), num(r.ipis), check, r.conservationOk ? 'ok' : 'VIOLATED', r.notes.join('; ')],
+        cells: [...key, num(r.ops), r.seconds.toFixed(2), num(r.opsPerSec), num(r.shootdowns), none ? '-' : us(r.shootdownP50Ns), none ? '-' : us(r.shootdownP99Ns),
+          none ? '-' : num(r.cyclesP50), none ? '-' : num(r.cyclesP99), num(r.ipis), check, r.conservationOk ? 'ok' : 'VIOLATED', r.notes.join('; ')],
         bad: !r.selfCheckPassed || !r.conservationOk,
       };
     }
@@ -41,7 +45,7 @@ export function sweepHtml(result: SweepResult, svg: string): string {
   const left = result.rows.length - charted;
   const rows = result.rows.map((r) => {
     const { cells, bad } = rowCells(r);
-    return `<tr${bad ? ' class="bad"' : ''}>${cells.map((c, i) => `<td${i === cells.length - 1 || i === cells.length - 3 ? ' class="text"' : ''}>${esc(c)}</td>`).join('')}</tr>`;
+    return `<tr${bad ? ' class="bad"' : ''}>${cells.map((c, i) => `<td${TEXT_COLUMNS.has(i) ? ' class="text"' : ''}>${esc(c)}</td>`).join('')}</tr>`;
   });
   const sources = result.sources.map((src) => {
     const h = src.host;
@@ -61,6 +65,7 @@ export function sweepHtml(result: SweepResult, svg: string): string {
   body { font-family: sans-serif; margin: 1.5em; color: #222; }
   table { border-collapse: collapse; font-size: 0.85em; }
   th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: right; font-variant-numeric: tabular-nums; }
+  td.text { max-width: 30em; }
   th { background: #f2f2f2; }
   td.text { text-align: left; }
   tr.bad td { background: #fde8e8; }

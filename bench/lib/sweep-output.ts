@@ -47,9 +47,12 @@ export async function writeSweepOutputs(dir: string, result: SweepResult): Promi
 function rowCells(r: SweepRow): string[] {
   const key = [r.backend, `${r.cpus}`, r.workload, `${r.rep}`];
   switch (r.status) {
-    case 'ok':
-      return [...key, count(r.opsPerSec), count(r.shootdowns), usFromNs(r.shootdownP50Ns), usFromNs(r.shootdownP99Ns),
-        count(r.cyclesP50), count(r.cyclesP99), count(r.ipis), r.selfCheckPassed ? (r.conservationOk ? 'pass' : 'CONSERVATION') : 'FAIL'];
+    case 'ok': {
+      // No shootdowns: no latency or cycles to show (the JSON's 0s mean "none recorded").
+      const none = r.shootdowns === 0;
+      return [...key, count(r.opsPerSec), count(r.shootdowns), none ? '-' : usFromNs(r.shootdownP50Ns), none ? '-' : usFromNs(r.shootdownP99Ns),
+        none ? '-' : count(r.cyclesP50), none ? '-' : count(r.cyclesP99), count(r.ipis), r.selfCheckPassed ? (r.conservationOk ? 'pass' : 'CONSERVATION') : 'FAIL'];
+    }
     case 'failed':
       return [...key, '-', '-', '-', '-', '-', '-', '-', `ERROR ${r.error.name}`];
     default: {
