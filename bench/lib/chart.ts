@@ -34,13 +34,15 @@ export function sweepChartSpec(result: SweepResult): TopLevelSpec {
   const color = { field: 'backend', type: 'nominal', title: 'backend', scale: { domain: result.spec.backends } } as const;
   const column = { field: 'workload', type: 'nominal', title: null, sort: result.spec.workloads } as const;
   const hosts = [...new Set(result.sources.map((s) => `${s.host.cpuModel}, ${s.host.availableParallelism} cores, Node ${s.host.node}`))];
+  // Other work on the host is the first suspect for a noisy latency figure: say how busy it was.
+  const load = Math.max(...result.sources.map((s) => s.host.loadAvg1m));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
       text: 'pvemu sweep: TLB shootdown cost by backend and vCPU count',
       subtitle: [
         `${describeStop(result.spec)}, ${result.spec.reps} rep${result.spec.reps === 1 ? '' : 's'}; line = median of reps, points = each rep`,
-        `host: ${hosts.join('; ')}`,
+        `host: ${hosts.join('; ')}; 1-min load average at start${result.sources.length > 1 ? ' (highest source)' : ''}: ${load.toFixed(2)}`,
       ],
       anchor: 'start',
     },

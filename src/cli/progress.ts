@@ -96,7 +96,7 @@ export function startProgress(o: ProgressOptions): Progress {
  * from the vCPUs' live counters (Machine.snapshot, answered between their run slices). Polls
  * only when `stream` is a terminal (undefined: no progress). Returns the function that stops it.
  */
-export function runProgress(machine: Machine, config: MachineConfig, stream: ProgressStream | undefined): () => void {
+export function runProgress(machine: Pick<Machine, 'snapshot'>, config: MachineConfig, stream: ProgressStream | undefined): () => void {
   if (stream?.isTTY !== true) return () => undefined;
   const label = `${config.workload} on ${config.backend}, ${config.cpus} vCPU${config.cpus === 1 ? '' : 's'}`;
   const byOps = config.ops !== undefined;

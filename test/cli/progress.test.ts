@@ -4,8 +4,10 @@
  * terminal, gone after stop. Unit tests with a fake terminal stream, no workers.
  */
 import { Writable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
-import { startProgress } from '../../src/cli/progress.js';
+import { describe, expect, it, vi } from 'vitest';
+import { runProgress, startProgress } from '../../src/cli/progress.js';
+import { defaultConfig } from '../../src/machine/config.js';
+import type { VcpuStatsSnapshot } from '../../src/stats/snapshot.js';
 
 /** A stream that records what is written; a terminal (80 columns) when `tty`. */
 function stream(tty: boolean): Writable & { text: string; isTTY: boolean; columns: number } {
@@ -64,5 +66,31 @@ describe('startProgress', () => {
     p.log('x\n');
     p.stop();
     expect(s.text).toMatch(/run \[[^\]]*\] 62% \| 1\.3\/2\.0 s/);
+  });
+});
+
+describe('runProgress', () => {
+  const config = { ...defaultConfig(), backend: 'kvm', cpus: 2, workload: 'touch' };
+
+  it('shows the operations the vCPUs report of --ops, once the run has lasted a second', async () => {
+    const s = stream(true);
+    const counters = (ops: number) => ({ counters: { ops } }) as unknown as VcpuStatsSnapshot;
+    const machine = { snapshot: () => Promise.resolve([counters(30), counters(20)]) };
+    const stop = runProgress(machine, { ...config, seconds: undefined, ops: 100 }, s);
+    try {
+      await vi.waitFor(() => expect(s.text).toMatch(/run \[[^\]]*\] 50% \| 50\/100 ops \| .* \| touch on kvm, 2 vCPUs/), { timeout: 10_000, interval: 50 });
+    } finally {
+      stop();
+    }
+  });
+
+  it('draws nothing and takes no snapshot when the stream is not a terminal', async () => {
+    const s = stream(false);
+    let snapshots = 0;
+    const stop = runProgress({ snapshot: () => { snapshots++; return Promise.resolve([]); } }, { ...config, seconds: undefined, ops: 100 }, s);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    stop();
+    expect(snapshots).toBe(0);
+    expect(s.text).toBe('');
   });
 });
