@@ -1,7 +1,8 @@
 /**
  * The progress bar helper: silent apart from log lines when the stream is not a terminal, no
  * bar before its delay, and a bar (title, count, unit, label) with log lines drawn above it on a
- * terminal, gone after stop. Unit tests with a fake terminal stream, no workers.
+ * terminal, gone after stop; `pvemu run`'s bar counts the operations the vCPUs report. Unit
+ * tests with a fake terminal stream and a fake machine, no workers.
  */
 import { Writable } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
