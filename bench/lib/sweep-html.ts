@@ -67,7 +67,7 @@ export function sweepHtml(result: SweepResult, svg: string): string {
   th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: right; font-variant-numeric: tabular-nums; }
   td.text { max-width: 30em; }
   th { background: #f2f2f2; }
-  td.text { text-align: left; }
+  .text { text-align: left; }
   tr.bad td { background: #fde8e8; }
   p.bad { color: #a00; }
 </style>
@@ -84,7 +84,7 @@ ${sources.join('\n')}
 ${svg}
 ${missing}<h2>Runs</h2>
 <table>
-<thead><tr>${HEADER.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>
+<thead><tr>${HEADER.map((h, i) => `<th${TEXT_COLUMNS.has(i) ? ' class="text"' : ''}>${esc(h)}</th>`).join('')}</tr></thead>
 <tbody>
 ${rows.join('\n')}
 </tbody>
