@@ -26,7 +26,7 @@ function usage(): string {
     'usage: node dist/bench/main.js NAME [--json FILE] [options]   (npm run bench -- NAME ...)',
     '',
     'cases:',
-    ...Object.entries(benchCases).map(([name, c]) => `  ${name.padEnd(width)}  ${c.description}\n  ${''.padEnd(width)}  options: ${describeOptions(c.options)}`),
+    ...Object.entries(benchCases).map(([name, c]) => `  ${name.padEnd(width)}  ${c.description}\n  ${''.padEnd(width)}  options: ${c.positional !== undefined ? `${c.positional} ` : ''}${describeOptions(c.options)}`),
     '',
     'options:',
     ...optionNames.map((n) => `  --${n} ${OPTIONS[n].value}`.padEnd(18) + OPTIONS[n].help),
@@ -67,7 +67,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   let options: BenchOptions;
   try {
-    options = parseBenchArgs(rest, name, bench.options);
+    options = parseBenchArgs(rest, name, bench.options, bench.positional);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`bench ${name}: ${e.message}\n`);
@@ -78,10 +78,22 @@ async function main(argv: readonly string[]): Promise<number> {
 
   const host = benchHost();
   print([...hostHeader(name, bench.description, host), '']);
-  const result = await bench.run(options);
+  let result: CaseResult;
+  try {
+    result = await bench.run(options);
+  } catch (e) {
+    // Bad input the case found once it looked (an --out that cannot be created, a merge input
+    // that is not a sweep result): one line, as for a bad option.
+    if (e instanceof ConfigError) {
+      process.stderr.write(`bench ${name}: ${e.message}\n`);
+      return EXIT_USAGE;
+    }
+    throw e;
+  }
   for (const table of result.tables) print([...formatTable(table), '']);
   if (result.notes.length > 0) print([...result.notes.map((n) => `note    ${n}`), '']);
   print(result.verdicts.map(formatVerdict));
+  if (result.failure !== undefined) process.stderr.write(`bench ${name}: FAILED: ${result.failure}\n`);
 
   if (options.json !== undefined) {
     const report: JsonReport = {
@@ -98,7 +110,7 @@ async function main(argv: readonly string[]): Promise<number> {
     writeFileSync(options.json, `${JSON.stringify(report, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
     process.stderr.write(`bench: wrote ${options.json}\n`);
   }
-  return 0;
+  return result.failure !== undefined ? EXIT_FAILED : 0;
 }
 
 main(process.argv.slice(2)).then(

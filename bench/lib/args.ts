@@ -3,16 +3,41 @@
  * ones it takes. A bad option is a ConfigError naming it (main prints one line and exits 2).
  * Main thread.
  */
+import { parseBackendList, parseIntOption, show } from '../../src/cli/options.js';
 import { ConfigError } from '../../src/errors.js';
+import { MAX_CPUS } from '../../src/machine/config.js';
+import { describeWorkloads, findWorkload } from '../../src/workloads/registry.js';
 
 export interface BenchOptions {
   /** Seconds each machine run lasts (the case's own default when absent). */
   seconds?: number;
   /** Where to write the case's figures as JSON. */
   json?: string;
+  /** Sweep: backends to run, in the order given. */
+  backends?: string[];
+  /** Sweep: vCPU counts to run, in the order given. */
+  cpus?: number[];
+  /** Sweep: workloads to run, in the order given. */
+  workloads?: string[];
+  /** Sweep: repetitions of every configuration. */
+  reps?: number;
+  /** Stop each machine run after this many operations in total (instead of --seconds). */
+  ops?: number;
+  /** Directory the sweep or merge writes its JSON, chart and HTML page into. */
+  out?: string;
+  /** Sweep: run only this slice of the expanded run list. */
+  shard?: Shard;
+  /** The positional arguments, for a case that takes them (merge: its input directories). */
+  inputs?: string[];
 }
 
-export type OptionName = keyof BenchOptions;
+/** `--shard I/N`: the I-th (1-based) of N slices of a sweep. */
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+export type OptionName = Exclude<keyof BenchOptions, 'inputs'>;
 
 interface OptionSpec {
   /** Placeholder for the value in help text. */
@@ -20,9 +45,21 @@ interface OptionSpec {
   help: string;
 }
 
+/** Most repetitions per configuration: more belongs in a soak, not a sweep. */
+export const MAX_REPS = 1000;
+/** Most slices a sweep can be cut into: far more than any CI matrix or job array allows. */
+export const MAX_SHARDS = 10_000;
+
 export const OPTIONS: Readonly<Record<OptionName, OptionSpec>> = Object.freeze({
   seconds: { value: 'S', help: 'seconds per machine run (0 < S <= 600)' },
   json: { value: 'FILE', help: 'also write the figures and host info to FILE as JSON' },
+  backends: { value: 'A,B', help: 'backends, comma-separated (sweep default: all registered)' },
+  cpus: { value: 'N,M', help: `vCPU counts, comma-separated, each 1..${MAX_CPUS} (sweep default: 1,2,4,8)` },
+  workloads: { value: 'W,V', help: 'workloads, comma-separated (sweep default: tlb_flush1)' },
+  reps: { value: 'R', help: `repetitions of each configuration, 1..${MAX_REPS} (default 1)` },
+  ops: { value: 'K', help: 'stop each machine run after K operations in total (instead of --seconds)' },
+  out: { value: 'DIR', help: 'directory for the results JSON, the chart and the HTML page' },
+  shard: { value: 'I/N', help: `run only the I-th of N slices of the sweep (1 <= I <= N <= ${MAX_SHARDS})` },
 });
 
 /** Longest machine run: a benchmark, not a soak (DESIGN.md: soaks are their own scripts). */
@@ -46,12 +83,18 @@ export function wantsHelp(argv: readonly string[]): boolean {
 /**
  * Parses `--name value` and `--name=value` for the options `allowed` names. Throws ConfigError
  * on an unknown option, one the case does not take, a missing or repeated value, a bad value, or
- * a stray argument.
+ * a stray argument. A case that takes positional arguments names their placeholder in
+ * `positional` ("DIR..."); they land in `inputs`, and at least one is required.
  */
-export function parseBenchArgs(argv: readonly string[], caseName: string, allowed: readonly OptionName[]): BenchOptions {
+export function parseBenchArgs(argv: readonly string[], caseName: string, allowed: readonly OptionName[], positional?: string): BenchOptions {
   const options: BenchOptions = {};
+  const inputs: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
+    if (!arg.startsWith('--') && positional !== undefined) {
+      inputs.push(arg);
+      continue;
+    }
     if (!arg.startsWith('--')) throw new ConfigError(JSON.stringify(arg), `unexpected argument (${caseName} takes ${describeOptions(allowed)})`);
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq < 0 ? undefined : eq);
@@ -76,13 +119,72 @@ export function parseBenchArgs(argv: readonly string[], caseName: string, allowe
       case 'json':
         options.json = value;
         break;
+      case 'backends':
+        options.backends = parseBackendList(value);
+        break;
+      case 'cpus':
+        options.cpus = parseCpuList(value);
+        break;
+      case 'workloads':
+        options.workloads = parseWorkloadList(value);
+        break;
+      case 'reps':
+        options.reps = parseIntOption(value, flag, 1, MAX_REPS);
+        break;
+      case 'ops':
+        options.ops = parseIntOption(value, flag, 1, Number.MAX_SAFE_INTEGER);
+        break;
+      case 'out':
+        options.out = value;
+        break;
+      case 'shard':
+        options.shard = parseShard(value);
+        break;
       default: {
         const never: never = name;
         return never;
       }
     }
   }
+  if (options.seconds !== undefined && options.ops !== undefined) {
+    throw new ConfigError('--seconds', 'cannot be combined with --ops; give one stop condition');
+  }
+  if (positional !== undefined) {
+    if (inputs.length === 0) throw new ConfigError(positional, `missing (${caseName} takes ${positional} ${describeOptions(allowed)})`);
+    options.inputs = inputs;
+  }
   return options;
+}
+
+/** `--cpus 1,2,4,8`: vCPU counts 1..MAX_CPUS, each once. */
+function parseCpuList(text: string): number[] {
+  const cpus = text.split(',').map((item) => parseIntOption(item, '--cpus', 1, MAX_CPUS));
+  const twice = cpus.find((n, i) => cpus.indexOf(n) !== i);
+  if (twice !== undefined) throw new ConfigError('--cpus', `${twice} given twice`);
+  return cpus;
+}
+
+/** `--workloads a,b`: known workload names, each once (the CLI's --backends rule for workloads). */
+function parseWorkloadList(text: string): string[] {
+  const known = describeWorkloads().map((w) => w.name).join(', ');
+  const names = text.split(',');
+  if (names.some((n) => n === '')) throw new ConfigError('--workloads', `must be a comma-separated list of ${known}, got ${show(text)}`);
+  names.forEach((name, i) => {
+    if (findWorkload(name) === undefined) throw new ConfigError('--workloads', `unknown workload ${show(name)}; known: ${known}`);
+    if (names.indexOf(name) !== i) throw new ConfigError('--workloads', `${name} given twice`);
+  });
+  return names;
+}
+
+/** `--shard I/N`, 1 <= I <= N <= MAX_SHARDS. */
+function parseShard(text: string): Shard {
+  const m = /^(\d+)\/(\d+)$/.exec(text);
+  const index = Number(m?.[1] ?? Number.NaN);
+  const count = Number(m?.[2] ?? Number.NaN);
+  if (!(Number.isSafeInteger(index) && Number.isSafeInteger(count) && index >= 1 && index <= count && count <= MAX_SHARDS)) {
+    throw new ConfigError('--shard', `must be I/N with 1 <= I <= N <= ${MAX_SHARDS} (for example 2/4), got ${show(text)}`);
+  }
+  return { index, count };
 }
 
 function parseSeconds(text: string): number {

@@ -11,6 +11,8 @@ export interface BenchCase {
   readonly description: string;
   /** Options it takes; every case takes json. */
   readonly options: readonly OptionName[];
+  /** Placeholder of the positional arguments it takes ("DIR..."), if any: they arrive as `inputs`. */
+  readonly positional?: string;
   run(options: BenchOptions): Promise<CaseResult>;
 }
 
@@ -21,4 +23,9 @@ export interface CaseResult {
   verdicts: Verdict[];
   /** The case's figures as plain data, written under "figures" in the JSON. */
   figures: object;
+  /**
+   * Why the case's own output is unusable (a merge missing shards), if it is: main prints it
+   * and exits 1. A MISSED target is not this; it is a finding.
+   */
+  failure?: string;
 }

@@ -7,7 +7,7 @@ import { defaultConfig, type MachineConfig } from '../../src/machine/config.js';
 import { Machine } from '../../src/machine/machine.js';
 import { buildReport, type Report } from '../../src/stats/report.js';
 
-/** Every machine case measures the native backend: the reference the others are compared with. */
+/** Machine cases measure the native backend unless they name one: the reference the others are compared with. */
 export const BENCH_BACKEND = 'native';
 
 /** Console lines quoted in the notes at most: the first few say what went wrong. */
@@ -16,6 +16,8 @@ const MAX_QUOTED_LINES = 3;
 const EARLY_END_SHARE = 0.8;
 
 export interface MachineRun {
+  /** Backend to run (default BENCH_BACKEND). */
+  backend?: string;
   workload: string;
   cpus: number;
   /** Run this long, or ... */
@@ -23,6 +25,8 @@ export interface MachineRun {
   /** ... until this many operations in total (then `seconds` must be absent). */
   ops?: number;
   params?: Record<string, number>;
+  /** Where the "running ..." line goes (default: stderr); a progress bar routes it above itself. */
+  log?: (line: string) => void;
 }
 
 export interface MachineOutcome {
@@ -34,7 +38,7 @@ export interface MachineOutcome {
 }
 
 export async function runMachine(run: MachineRun): Promise<MachineOutcome> {
-  const config: MachineConfig = { ...defaultConfig(), backend: BENCH_BACKEND, cpus: run.cpus, workload: run.workload };
+  const config: MachineConfig = { ...defaultConfig(), backend: run.backend ?? BENCH_BACKEND, cpus: run.cpus, workload: run.workload };
   if (run.ops !== undefined) {
     // An ops-bounded run must not also carry the default's time limit.
     delete config.seconds;
@@ -43,7 +47,9 @@ export async function runMachine(run: MachineRun): Promise<MachineOutcome> {
     config.seconds = run.seconds;
   }
   if (run.params !== undefined) config.params = { ...run.params };
-  process.stderr.write(`bench: running ${run.workload} on ${run.cpus} vCPU${run.cpus === 1 ? '' : 's'}` +
+  const log = run.log ?? ((line: string) => void process.stderr.write(line));
+  log(`bench: running ${run.workload} on ${run.cpus} vCPU${run.cpus === 1 ? '' : 's'}` +
+    `${run.backend !== undefined ? `, backend ${run.backend}` : ''}` +
     `${config.ops !== undefined ? ` for ${config.ops} ops` : ` for ${config.seconds ?? '?'} s`}` +
     `${run.params !== undefined ? ` with ${JSON.stringify(run.params)}` : ''}\n`);
   // runRaw + buildReport is what Machine.run does; the raw result also carries the console.

@@ -25,6 +25,7 @@ import {
 } from '../stats/report.js';
 import { describeWorkloads } from '../workloads/registry.js';
 import { parseCompareOptions, parseRunOptions, show, wantsHelp } from './options.js';
+import { runProgress, type ProgressStream } from './progress.js';
 import { compareUsage, listUsage, mainUsage, runUsage } from './usage.js';
 
 /** Exit statuses (sysexits.h names where one fits). */
@@ -39,6 +40,8 @@ export interface CliIo {
   err(text: string): void;
   /** Progress of a long command (which run is under way); may go nowhere. */
   progress(text: string): void;
+  /** Where `run` draws its progress bar (only if a terminal); absent: no bar. */
+  progressStream?: ProgressStream;
 }
 
 export const processIo: CliIo = {
@@ -46,6 +49,7 @@ export const processIo: CliIo = {
   err: (text) => void process.stderr.write(text),
   // Only to a terminal: a script reading stderr sees errors alone.
   progress: (text) => void (process.stderr.isTTY ? process.stderr.write(text) : undefined),
+  progressStream: process.stderr,
 };
 
 /** Collapses a multi-line message onto one line, so each error is exactly one line. */
@@ -107,7 +111,14 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
   }
   const { config, json } = parseRunOptions(argv);
   if (json !== undefined) checkJsonTarget(json);
-  const report: Report = await new Machine(config).run();
+  const machine = new Machine(config);
+  const stopProgress = runProgress(machine, config, io.progressStream);
+  let report: Report;
+  try {
+    report = await machine.run();
+  } finally {
+    stopProgress();
+  }
   io.out(formatReport(report));
   if (json !== undefined) writeJson(json, report);
   if (!report.selfCheck.passed) {
