@@ -50,7 +50,7 @@ export interface MachineConfig {
    * them after the run. Absent: off, at the cost of one null test per hook.
    */
   trace?: boolean;
-  /** --trace-events: events each vCPU may record before it drops the rest (default DEFAULT_TRACE_EVENTS). */
+  /** --trace-events: events each vCPU may record before it drops the rest (default defaultTraceEvents(cpus), src/stats/trace-buffer.ts). */
   traceEvents?: number;
 }
 

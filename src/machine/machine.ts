@@ -25,7 +25,7 @@ import type { RunResult } from './result.js';
 import { VcpuHandle } from './vcpu-handle.js';
 import { vcpuWorkerPath } from './worker-entry.js';
 import { describeViolation } from '../vcpu/coherence.js';
-import { DEFAULT_TRACE_EVENTS, MAX_TRACE_EVENTS, flowSlotBytes, type VcpuTrace } from '../stats/trace-buffer.js';
+import { MAX_TRACE_EVENTS, defaultTraceEvents, flowSlotBytes, type VcpuTrace } from '../stats/trace-buffer.js';
 
 export class Machine {
   private handles: VcpuHandle[] = [];
@@ -75,7 +75,7 @@ export class Machine {
     const costs = cfg.costs ?? defaultCostTable();
     // --trace: the flow-slot block pairs each IPI's send with its handling (trace-buffer.ts).
     const trace = cfg.trace === true
-      ? { flowSlots: new SharedArrayBuffer(flowSlotBytes(cfg.cpus)), events: cfg.traceEvents ?? DEFAULT_TRACE_EVENTS }
+      ? { flowSlots: new SharedArrayBuffer(flowSlotBytes(cfg.cpus)), events: cfg.traceEvents ?? defaultTraceEvents(cfg.cpus) }
       : undefined;
     this.recorded = undefined;
     Atomics.store(words, MACHINE_CTL.runState, RunState.Running);

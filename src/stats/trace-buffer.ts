@@ -70,6 +70,16 @@ export function flowSlotBytes(cpus: number): number {
  */
 export const DEFAULT_TRACE_EVENTS = 1 << 20;
 /**
+ * Events all vCPUs together record by default: 8M (256 MiB of arrays, allocated up front), so a
+ * 64-vCPU machine gets 128K each instead of 2 GiB of buffers.
+ */
+export const DEFAULT_TRACE_EVENTS_TOTAL = 1 << 23;
+
+/** The default per-vCPU cap for `cpus` vCPUs: DEFAULT_TRACE_EVENTS, less on big machines. */
+export function defaultTraceEvents(cpus: number): number {
+  return Math.min(DEFAULT_TRACE_EVENTS, Math.floor(DEFAULT_TRACE_EVENTS_TOTAL / cpus));
+}
+/**
  * Most events per vCPU: flow ids are seq * MAX_CPUS + cpu + 1 in an Int32, and a vCPU allocates
  * at most one id per recorded event, so capacity * MAX_CPUS must stay below 2^31.
  */

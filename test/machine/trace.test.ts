@@ -86,6 +86,20 @@ describe('--trace on real workers', () => {
     expect(events.some((e) => e.ph === 'X' && e.name === 'kick HV_FLUSH')).toBe(true);
   }, 60_000);
 
+  it('says on stderr how many events did not fit under --trace-events, and still writes the trace', async () => {
+    const path = join(dir, 'capped.json');
+    const io = captureIo();
+    const status = await cliMain(
+      ['run', '--cpus', '2', '--workload', 'tlb_flush1', '--ops', '200', '--mem', '64M', '--watchdog-ms', '30000', '--trace', path, '--trace-events', '50'],
+      io,
+    );
+    expect(status, io.stderr).toBe(EXIT_OK);
+    expect(io.stderr).toMatch(/^pvemu: --trace: \d+ events did not fit and were dropped \(cpu 0: \d+, cpu 1: \d+\); .*--trace-events for more\n$/);
+    const trace = JSON.parse(readFileSync(path, 'utf8')) as TraceFile;
+    expect(trace.otherData.droppedEvents.every((n) => n > 0)).toBe(true);
+    expect(trace.traceEvents.filter((e) => e.ph === 'X' || e.ph === 'i').length).toBe(100);
+  }, 60_000);
+
   it('records nothing when tracing is off', async () => {
     const machine = new Machine(testConfig('tlb_flush1', 1, { ops: 50 }));
     await machine.run();

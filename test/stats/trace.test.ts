@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { VmExitReason } from '../../src/hv/cost.js';
 import { INVALIDATE_TLB_VECTOR } from '../../src/hw/apic.js';
 import { CallFunc } from '../../src/kernel/layout.js';
-import { TraceBuffer, TraceKind, FLOW_SLOTS, flowSlotBytes, type VcpuTrace } from '../../src/stats/trace-buffer.js';
+import { DEFAULT_TRACE_EVENTS, TraceBuffer, TraceKind, FLOW_SLOTS, defaultTraceEvents, flowSlotBytes, type VcpuTrace } from '../../src/stats/trace-buffer.js';
 import { buildTrace, writeTraceFile, type TraceEvent } from '../../src/stats/trace.js';
 
 const run = { backend: 'native', workload: 'tlb_flush1', cpus: 2 };
@@ -132,6 +132,14 @@ describe('buildTrace', () => {
     expect(new Set(ids).size).toBe(3);
     expect(slots[1 * FLOW_SLOTS + 0xfd]).toBe(ids[0]);
     expect(slots[1 * FLOW_SLOTS + 0xfb]).toBe(ids[2]);
+  });
+});
+
+describe('defaultTraceEvents', () => {
+  it('gives small machines the full cap and shares 8M events out on big ones', () => {
+    expect(defaultTraceEvents(2)).toBe(DEFAULT_TRACE_EVENTS);
+    expect(defaultTraceEvents(8)).toBe(DEFAULT_TRACE_EVENTS);
+    expect(defaultTraceEvents(64)).toBe(131072);
   });
 });
 
