@@ -3,7 +3,6 @@
  */
 import type { VcpuStatsSnapshot } from '../stats/snapshot.js';
 import type { CoherenceViolationReport } from '../vcpu/task-args.js';
-import type { VcpuTrace } from '../stats/trace-buffer.js';
 
 export interface SelfCheckResult {
   /** True when the workload's own result check passed. */
@@ -24,6 +23,4 @@ export interface RunResult {
   console: string;
   /** --check: the first violations described by the vCPUs (absent or empty: none). */
   violations?: CoherenceViolationReport[];
-  /** MachineConfig.trace: each vCPU's recorded events, index = CPU id. */
-  trace?: VcpuTrace[];
 }
