@@ -25,6 +25,7 @@ import {
 } from '../stats/report.js';
 import { describeWorkloads } from '../workloads/registry.js';
 import { parseCompareOptions, parseRunOptions, show, wantsHelp } from './options.js';
+import { writeTraceFile } from '../stats/trace.js';
 import { runProgress, type ProgressStream } from './progress.js';
 import { compareUsage, listUsage, mainUsage, runUsage } from './usage.js';
 
@@ -76,7 +77,7 @@ export function reportError(err: unknown, io: CliIo): number {
  * Fails before a possibly long run, rather than after it, when --json names a path that
  * cannot be written: a missing directory, or a directory itself.
  */
-function checkJsonTarget(path: string): void {
+function checkJsonTarget(path: string, option = '--json'): void {
   const dir = dirname(path);
   let dirOk = false;
   try {
@@ -84,14 +85,31 @@ function checkJsonTarget(path: string): void {
   } catch {
     dirOk = false;
   }
-  if (!dirOk) throw new ConfigError('--json', `directory ${JSON.stringify(dir)} does not exist`);
+  if (!dirOk) throw new ConfigError(option, `directory ${JSON.stringify(dir)} does not exist`);
   let isDir = false;
   try {
     isDir = statSync(path).isDirectory();
   } catch {
     isDir = false; // does not exist yet: fine
   }
-  if (isDir) throw new ConfigError('--json', `${JSON.stringify(path)} is a directory`);
+  if (isDir) throw new ConfigError(option, `${JSON.stringify(path)} is a directory`);
+}
+
+/** --trace: write what the machine recorded, and say on stderr if some of it did not fit. */
+function writeTrace(path: string, machine: Machine, io: CliIo): void {
+  const vcpus = machine.trace() ?? [];
+  const { backend, workload, cpus } = machine.config;
+  try {
+    writeTraceFile(path, vcpus, { backend, workload, cpus });
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new ConfigError('--trace', `cannot write ${JSON.stringify(path)}: ${why}`);
+  }
+  const dropped = vcpus.filter((v) => v.dropped > 0);
+  if (dropped.length > 0) {
+    const total = dropped.reduce((n, v) => n + v.dropped, 0);
+    io.err(`pvemu: --trace: ${total} events did not fit and were dropped (${dropped.map((v) => `cpu ${v.cpu}: ${v.dropped}`).join(', ')}); the trace covers the start of the run; raise --trace-events for more\n`);
+  }
 }
 
 function writeJson(path: string, value: unknown): void {
@@ -109,8 +127,9 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
     io.out(runUsage());
     return EXIT_OK;
   }
-  const { config, json } = parseRunOptions(argv);
+  const { config, json, trace } = parseRunOptions(argv);
   if (json !== undefined) checkJsonTarget(json);
+  if (trace !== undefined) checkJsonTarget(trace, '--trace');
   const machine = new Machine(config);
   const stopProgress = runProgress(machine, config, io.progressStream);
   let report: Report;
@@ -121,6 +140,7 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
   }
   io.out(formatReport(report));
   if (json !== undefined) writeJson(json, report);
+  if (trace !== undefined) writeTrace(trace, machine, io);
   if (!report.selfCheck.passed) {
     io.err(`pvemu: self-check failed: ${oneLine(report.selfCheck.message)}\n`);
     return EXIT_FAILED;

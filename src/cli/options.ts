@@ -16,6 +16,7 @@ import { formatBytes, MAX_RAM_BYTES, MIN_RAM_BYTES } from '../hw/memory.js';
 import { PAGE_SIZE } from '../hw/paging.js';
 import { defaultConfig, MAX_CPUS, MAX_HZ, MIN_HZ, type MachineConfig } from '../machine/config.js';
 import { describeWorkloads, findWorkload } from '../workloads/registry.js';
+import { MAX_TRACE_EVENTS } from '../stats/trace-buffer.js';
 
 /** Longest run --seconds accepts: an hour; longer belongs in a soak bench, not one CLI run. */
 export const MAX_RUN_SECONDS = 3600;
@@ -29,6 +30,8 @@ export interface RunOptions {
   config: MachineConfig;
   /** Where to write the JSON report, if --json was given. */
   json?: string;
+  /** Where to write the Chrome trace-event JSON, if --trace was given (config.trace is then set). */
+  trace?: string;
 }
 
 export interface CompareOptions {
@@ -67,7 +70,13 @@ const MACHINE_OPTIONS = {
 } as const;
 
 /** The options `pvemu run` takes, in parseArgs form. */
-const RUN_OPTIONS = { backend: { type: 'string' }, ...MACHINE_OPTIONS } as const;
+const RUN_OPTIONS = {
+  backend: { type: 'string' },
+  ...MACHINE_OPTIONS,
+  // run only: a trace is of one machine.
+  trace: { type: 'string' },
+  'trace-events': { type: 'string' },
+} as const;
 /** The options `pvemu compare` takes. */
 const COMPARE_OPTIONS = { backends: { type: 'string' }, ...MACHINE_OPTIONS } as const;
 
@@ -376,8 +385,19 @@ function parseMachineValues(values: MachineValues, files: OptionFiles): { config
 export function parseRunOptions(argv: readonly string[], files: OptionFiles = nodeFiles): RunOptions {
   const values = strictParse(RUN, argv);
   const backend = values.backend === undefined ? undefined : parseBackend(values.backend);
-  const result = parseMachineValues(values, files);
+  const result: RunOptions = parseMachineValues(values, files);
   if (backend !== undefined) result.config.backend = backend;
+  if (values['trace-events'] !== undefined && values.trace === undefined) {
+    throw new ConfigError('--trace-events', 'needs --trace FILE');
+  }
+  if (values.trace !== undefined) {
+    if (values.trace === '') throw new ConfigError('--trace', 'must be a file path, got ""');
+    result.config.trace = true;
+    if (values['trace-events'] !== undefined) {
+      result.config.traceEvents = parseIntOption(values['trace-events'], '--trace-events', 1, MAX_TRACE_EVENTS);
+    }
+    result.trace = values.trace;
+  }
   return result;
 }
 

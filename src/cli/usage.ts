@@ -8,6 +8,7 @@ import { describeBackends } from '../hv/registry.js';
 import { formatBytes, MAX_RAM_BYTES, MIN_RAM_BYTES } from '../hw/memory.js';
 import { defaultConfig, MAX_CPUS, MAX_HZ, MIN_HZ } from '../machine/config.js';
 import { describeWorkloads } from '../workloads/registry.js';
+import { DEFAULT_TRACE_EVENTS, DEFAULT_TRACE_EVENTS_TOTAL, MAX_TRACE_EVENTS } from '../stats/trace-buffer.js';
 import { DEFAULT_RUN_SECONDS, MAX_RUN_SECONDS, MAX_WATCHDOG_MS, MIN_WATCHDOG_MS } from './options.js';
 
 /** Two columns: the left padded to its widest entry. */
@@ -69,6 +70,8 @@ ${twoColumns([
   ['--backend NAME', `hypervisor backend: ${backends} (default ${d.backend})`],
   ...machineOptionRows(),
   ['--json FILE', 'also write the report as JSON to FILE (default: none)'],
+  ['--trace FILE', 'also write a Chrome trace-event JSON to FILE (open it in Perfetto): a track per vCPU with shootdowns, flush handlers, IPIs with arrows from send to handling, hypercalls, traps and VM exits (default: none)'],
+  ['--trace-events N', `events each vCPU records for --trace before it drops the rest, 1 to ${MAX_TRACE_EVENTS} (default ${DEFAULT_TRACE_EVENTS}, or ${DEFAULT_TRACE_EVENTS_TOTAL} shared out above ${DEFAULT_TRACE_EVENTS_TOTAL / DEFAULT_TRACE_EVENTS} vCPUs)`],
   ['-h, --help', 'show this text'],
 ])}
 

@@ -6,6 +6,7 @@
  */
 import { ConfigError } from '../errors.js';
 import type { VcpuCounters } from '../stats/counters.js';
+import { TraceKind, type TraceBuffer } from '../stats/trace-buffer.js';
 
 export interface CostEntry {
   /** Cycles per event. */
@@ -114,7 +115,12 @@ export const enum VmExitReason {
  * to `counters.modeledCycles`.
  */
 export class CostMeter {
-  constructor(readonly table: CostTable, private readonly c: VcpuCounters) {}
+  constructor(
+    readonly table: CostTable,
+    private readonly c: VcpuCounters,
+    /** --trace: exits, traps and hypercalls become instants on this vCPU's track (null: off). */
+    private readonly trace: TraceBuffer | null = null,
+  ) {}
 
   charge(key: CostKey, n = 1): void {
     this.c.modeledCycles += this.table[key] * n;
@@ -122,6 +128,12 @@ export class CostMeter {
 
   /** A VM exit for `reason`, without the trap count (hypercalls and hidden faults use it). */
   vmexit(reason: VmExitReason): void {
+    this.countExit(reason);
+    this.charge('vmexit');
+    if (this.trace !== null) this.trace.instant(TraceKind.VmExit, reason, 0);
+  }
+
+  private countExit(reason: VmExitReason): void {
     const c = this.c;
     switch (reason) {
       case VmExitReason.Hypercall: c.vmexitHypercall++; break;
@@ -133,15 +145,14 @@ export class CostMeter {
       case VmExitReason.Halt: c.vmexitHalt++; break;
       case VmExitReason.Preemption: c.vmexitPreemption++; break;
     }
-    this.charge('vmexit');
   }
 
-  /** A trapping operation: counted as a trap and a VM exit, priced as a trap. */
+  /** A trapping operation: counted as a trap and a VM exit, priced as a trap (not as a generic exit). */
   trap(reason: VmExitReason): void {
     this.c.traps++;
-    this.vmexit(reason);
-    // The exit is priced as the trap itself: take back the generic vmexit charge.
-    this.c.modeledCycles += this.table.trap - this.table.vmexit;
+    this.countExit(reason);
+    this.charge('trap');
+    if (this.trace !== null) this.trace.instant(TraceKind.Trap, reason, 0);
   }
 
   /** One hypercall carrying `entries` entries. */
@@ -151,6 +162,7 @@ export class CostMeter {
     this.c.vmexitHypercall++;
     this.charge('hypercall');
     this.charge('hypercallEntry', entries);
+    if (this.trace !== null) this.trace.instant(TraceKind.Hypercall, entries, 0);
   }
 
   rejected(): void {

@@ -24,6 +24,7 @@
  * Vectors with a lower number are lower priority (class = vector >> 4), as on x86.
  */
 import { APIC_BITMAP_WORDS, VCPU_BLOCK, vcpuBase } from './layout.js';
+import { FLOW_HV_SLOT, TraceKind, type TraceBuffer } from '../stats/trace-buffer.js';
 
 // Vectors, as Linux 2.6.24 i386 numbered them (arch/x86/include/asm/irq_vectors.h of the era).
 export const LOCAL_TIMER_VECTOR = 0xef;
@@ -86,6 +87,8 @@ export class ApicBus {
   constructor(
     private readonly words: Int32Array,
     readonly cpus: number,
+    /** --trace: the sending vCPU's recorder (null: off, and on the main thread's bus). */
+    private readonly trace: TraceBuffer | null = null,
   ) {}
 
   /**
@@ -93,6 +96,19 @@ export class ApicBus {
    * be matched with IPIs handled even when two coalesce into one IRR bit.
    */
   raise(dest: number, vector: number, isIpi: boolean): void {
+    const trace = this.trace;
+    if (trace !== null && isIpi) {
+      // --trace: the send as a span, with a flow id the target picks up (src/stats/trace-buffer.ts).
+      const t0 = trace.now();
+      const flow = trace.publishFlow(dest, vector);
+      this.raiseVector(dest, vector, isIpi);
+      trace.span(TraceKind.IpiSend, t0, trace.now(), dest, vector, flow);
+      return;
+    }
+    this.raiseVector(dest, vector, isIpi);
+  }
+
+  private raiseVector(dest: number, vector: number, isIpi: boolean): void {
     const base = vcpuBase(dest);
     if (isIpi) {
       // ORDERING: counted before the IRR bit is visible; the target's acceptHighest exchanges
@@ -124,6 +140,19 @@ export class ApicBus {
    * raise(): request bits, then summary, then doorbell.
    */
   kick(dest: number, bits: number): void {
+    const trace = this.trace;
+    if (trace !== null) {
+      // --trace: as raise() does; the flow slot of the lowest request bit (kicks post one bit).
+      const t0 = trace.now();
+      const flow = trace.publishFlow(dest, FLOW_HV_SLOT + 31 - Math.clz32(bits & -bits));
+      this.postRequest(dest, bits);
+      trace.span(TraceKind.HvKick, t0, trace.now(), dest, bits, flow);
+      return;
+    }
+    this.postRequest(dest, bits);
+  }
+
+  private postRequest(dest: number, bits: number): void {
     const base = vcpuBase(dest);
     // ORDERING: pairs with VcpuHardware.takeInterrupts' Atomics.exchange of hvPending after it
     // saw the summary word.

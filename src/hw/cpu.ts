@@ -16,6 +16,7 @@ import { InternalError } from '../errors.js';
 import type { InterruptHandler } from '../pv/ops.js';
 import type { VcpuCounters } from '../stats/counters.js';
 import { CostMeter, defaultCostTable, type CostTable } from '../hv/cost.js';
+import { FLOW_HV_SLOT, TraceKind, type TraceBuffer } from '../stats/trace-buffer.js';
 
 export const X86_CR0_PE = 1 << 0;
 export const X86_CR0_WP = 1 << 16;
@@ -47,6 +48,8 @@ export interface VcpuHardwareOptions {
   tlb?: TlbGeometry;
   /** The cost table for modelled cycles (defaults from REFERENCE.md). */
   costs?: CostTable;
+  /** --trace: this vCPU's recorder; absent or null: not tracing. */
+  trace?: TraceBuffer | null;
 }
 
 export class VcpuHardware {
@@ -62,6 +65,8 @@ export class VcpuHardware {
   readonly pvclock: PvclockReader;
   /** Exact counts and modelled cycles of hypervisor and hardware events. */
   readonly cost: CostMeter;
+  /** --trace: this vCPU's event recorder, null when not tracing (each hook tests it once). */
+  readonly trace: TraceBuffer | null;
   private readonly hvHandlers: (HypervisorHandler | undefined)[] = new Array<HypervisorHandler | undefined>(HV_BITS);
   /**
    * The hypervisor sees a page fault before the guest does (shadow paging): return true when it
@@ -87,11 +92,12 @@ export class VcpuHardware {
     this.ram = opts.ram;
     this.machineWords = opts.machineWords;
     this.counters = opts.counters;
-    this.bus = new ApicBus(opts.machineWords, opts.cpus);
+    this.trace = opts.trace ?? null;
+    this.bus = new ApicBus(opts.machineWords, opts.cpus, this.trace);
     this.apic = new LocalApic(opts.machineWords, opts.cpu, this.bus, this.counters);
     this.tlb = new Tlb(opts.tlb ?? DEFAULT_TLB, opts.counters);
     this.pvclock = new PvclockReader(opts.machineWords, opts.cpu);
-    this.cost = new CostMeter(opts.costs ?? defaultCostTable(), opts.counters);
+    this.cost = new CostMeter(opts.costs ?? defaultCostTable(), opts.counters, this.trace);
     this.mmu = new Mmu(opts.ram, this.tlb, opts.counters, opts.machineWords, this.apic.summaryIndex, {
       onPendingWork: () => this.takeInterrupts(),
       onPageFault: (va, errorCode) => this.raisePageFault(va, errorCode),
@@ -133,12 +139,17 @@ export class VcpuHardware {
       }
       this.interruptsEnabled = false;
       this.inInterrupt++;
+      const trace = this.trace;
+      // --trace: the handler as a span, paired with the latest send of this vector.
+      const t0 = trace !== null ? trace.now() : 0;
+      const flow = trace !== null ? trace.takeFlow(vector) : 0;
       try {
         handler(vector, 0);
       } finally {
         this.inInterrupt--;
         this.interruptsEnabled = true;
       }
+      if (trace !== null) trace.span(TraceKind.Irq, t0, trace.now(), vector, 0, flow);
     }
   }
 
@@ -149,7 +160,16 @@ export class VcpuHardware {
       if (handler === undefined) {
         throw new InternalError(`cpu ${this.cpu}: hypervisor request bit ${b} has no handler`);
       }
+      const trace = this.trace;
+      if (trace === null) {
+        handler();
+        continue;
+      }
+      // --trace: the service as a span (a remote flush, or the time parked), paired with its kick.
+      const t0 = trace.now();
+      const flow = trace.takeFlow(FLOW_HV_SLOT + b);
       handler();
+      trace.span(TraceKind.HvService, t0, trace.now(), b, 0, flow);
     }
   }
 

@@ -10,6 +10,7 @@ import type { LatencyHistogram } from '../stats/histogram.js';
 import type { KernelLayout } from './layout.js';
 import type { CostTable } from '../hv/cost.js';
 import type { Spinner } from './sync.js';
+import type { TraceBuffer } from '../stats/trace-buffer.js';
 
 /** User-memory access as the CPU performs it: through the MMU, faulting like a user access. */
 export interface UserAccess {
@@ -55,4 +56,6 @@ export interface KernelContext {
   };
   /** Modelled cycles of this CPU's events so far, and the cost table (measurement only). */
   readonly cost: { readonly table: CostTable };
+  /** --trace: this CPU's event recorder (src/stats/trace-buffer.ts), null when not tracing. */
+  readonly trace: TraceBuffer | null;
 }

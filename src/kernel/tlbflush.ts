@@ -35,6 +35,7 @@ import { TLB_FLUSH_ALL, type FlushInfo, type MmRef } from '../pv/ops.js';
 import type { KernelContext } from './context.js';
 import { CallFunc, KGLOBALS, MM, PERCPU } from './layout.js';
 import type { SmpCalls } from './smp.js';
+import { TraceKind } from '../stats/trace-buffer.js';
 
 /** Above this many pages a range flush becomes a full flush (Linux's tlb_single_page_flush_ceiling, commit a5102476a24b). */
 export const TLB_SINGLE_PAGE_FLUSH_CEILING = 33;
@@ -103,7 +104,11 @@ export class TlbFlusher {
     this.smp.lastRemoteCycles = 0;
     const t0 = performance.now();
     ops.mmu.flushTlbOthers(mask, info);
-    histograms.shootdown.record((performance.now() - t0) * 1e6);
+    const t1 = performance.now();
+    histograms.shootdown.record((t1 - t0) * 1e6);
+    // --trace: the same span the histogram measures, on the initiator's track.
+    const trace = this.k.trace;
+    if (trace !== null) trace.span(TraceKind.Shootdown, t0, t1, mask.count(), info.mm === 0 ? 1 : 0, 0);
     // Modelled: what this CPU spent, plus the slowest target (targets work in parallel).
     histograms.shootdownCycles.record(counters.modeledCycles - c0 + this.smp.lastRemoteCycles);
   }
@@ -173,7 +178,11 @@ export class TlbFlusher {
       case CallFunc.LeaveMm: this.leaveMm(info.mm); break;
     }
     this.k.counters.flushRequestsHandled++;
-    this.k.histograms.flushHandler.record((performance.now() - t0) * 1e6);
+    const t1 = performance.now();
+    this.k.histograms.flushHandler.record((t1 - t0) * 1e6);
+    // --trace: the handler span the histogram measures (inside the IPI's interrupt span).
+    const trace = this.k.trace;
+    if (trace !== null) trace.span(TraceKind.FlushHandler, t0, t1, func, 0, 0);
   }
 
   /**

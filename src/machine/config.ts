@@ -44,6 +44,14 @@ export interface MachineConfig {
    * flush generations; any violation makes run() throw CoherenceError. Absent: off.
    */
   check?: boolean;
+  /**
+   * --trace: record shootdowns, flush handlers, IPIs (with send-to-handling flows), hypercalls,
+   * traps and VM exits per vCPU for a Chrome trace (src/stats/trace.ts); Machine.trace() has
+   * them after the run. Absent: off, at the cost of one null test per hook.
+   */
+  trace?: boolean;
+  /** --trace-events: events each vCPU may record before it drops the rest (default defaultTraceEvents(cpus), src/stats/trace-buffer.ts). */
+  traceEvents?: number;
 }
 
 /**

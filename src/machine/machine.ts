@@ -25,9 +25,12 @@ import type { RunResult } from './result.js';
 import { VcpuHandle } from './vcpu-handle.js';
 import { vcpuWorkerPath } from './worker-entry.js';
 import { describeViolation } from '../vcpu/coherence.js';
+import { MAX_TRACE_EVENTS, defaultTraceEvents, flowSlotBytes, type VcpuTrace } from '../stats/trace-buffer.js';
 
 export class Machine {
   private handles: VcpuHandle[] = [];
+  /** MachineConfig.trace: what the vCPUs recorded in the last run that completed. */
+  private recorded: VcpuTrace[] | undefined;
 
   constructor(readonly config: MachineConfig) {
     validate(config);
@@ -49,6 +52,14 @@ export class Machine {
     return Promise.all(this.handles.map((h) => h.snapshot()));
   }
 
+  /**
+   * MachineConfig.trace: each vCPU's events from the last run (index = CPU id), for
+   * src/stats/trace.ts; undefined if tracing was off or no run completed.
+   */
+  trace(): VcpuTrace[] | undefined {
+    return this.recorded;
+  }
+
   /** Boot and run; the unshaped result (conservation checked, as in run()). */
   async runRaw(): Promise<RunResult> {
     return (await this.execute()).result;
@@ -62,6 +73,11 @@ export class Machine {
     const backend = findBackend(cfg.backend)!;
     const hvState = new SharedArrayBuffer(Math.max(8, backend.stateBytes?.(cfg.memBytes, cfg.cpus) ?? 0));
     const costs = cfg.costs ?? defaultCostTable();
+    // --trace: the flow-slot block pairs each IPI's send with its handling (trace-buffer.ts).
+    const trace = cfg.trace === true
+      ? { flowSlots: new SharedArrayBuffer(flowSlotBytes(cfg.cpus)), events: cfg.traceEvents ?? defaultTraceEvents(cfg.cpus) }
+      : undefined;
+    this.recorded = undefined;
     Atomics.store(words, MACHINE_CTL.runState, RunState.Running);
     const clock = new MachineClock(words, cfg.cpus, Math.floor(1000 / cfg.hz));
     const watchdog = new MachineWatchdog(words, cfg.cpus, cfg.watchdogMs);
@@ -98,6 +114,7 @@ export class Machine {
           watchdogMs: cfg.watchdogMs,
           inject: cfg.inject ?? {},
           check: cfg.check === true,
+          ...(trace !== undefined ? { trace } : {}),
         }));
       }
       if (cfg.ops === undefined) {
@@ -110,6 +127,8 @@ export class Machine {
         Promise.all(this.handles.map((h) => h.exit.catch((e: unknown) => workerCrash(e, words)))),
         watchdog.tripped,
       ]);
+      // Kept even if the run failed below: a trace of a failing run is what one wants to read.
+      if (trace !== undefined) this.recorded = exits.map((e, cpu) => e.trace ?? emptyTrace(cpu));
       const result = this.collect(exits, words);
       // Every worker has returned: guest memory is final.
       const totals = sumCounters(result.perCpu.map((c) => c.counters));
@@ -200,10 +219,21 @@ function validate(cfg: MachineConfig): void {
   if (dropAfter !== undefined && (!Number.isInteger(dropAfter) || dropAfter < 0)) {
     throw new ConfigError('inject.dropFlushesAfter', `must be a non-negative integer, got ${dropAfter}`);
   }
+  const events = cfg.traceEvents;
+  if (events !== undefined && (!Number.isInteger(events) || events < 1 || events > MAX_TRACE_EVENTS)) {
+    throw new ConfigError('traceEvents', `must be an integer from 1 to ${MAX_TRACE_EVENTS}, got ${events}`);
+  }
   const after = inject.throwAfterSyscalls;
   if (after !== undefined && (!Number.isInteger(after) || after < 0)) {
     throw new ConfigError('inject.throwAfterSyscalls', `must be a non-negative integer, got ${after}`);
   }
+}
+
+/** A vCPU that returned no trace (it cannot happen with tracing on; kept total for the builder). */
+function emptyTrace(cpu: number): VcpuTrace {
+  const none = new Float64Array(0);
+  const ints = new Int32Array(0);
+  return { cpu, clockOffsetNs: 0, start: none, end: none, kind: ints, a: ints, b: ints, flow: ints, dropped: 0 };
 }
 
 /** A worker whose task rejected (it threw outside the vCPU's own guard): abort the machine. */

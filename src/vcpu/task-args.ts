@@ -8,6 +8,7 @@ import type { VcpuStatsSnapshot } from '../stats/snapshot.js';
 import type { CostTable } from '../hv/cost.js';
 import type { FaultInjection } from '../machine/config.js';
 import type { CoherenceViolation } from '../hw/mmu.js';
+import type { VcpuTrace } from '../stats/trace-buffer.js';
 
 export interface VcpuTaskArgs {
   cpu: number;
@@ -31,6 +32,11 @@ export interface VcpuTaskArgs {
   inject: FaultInjection;
   /** MachineConfig.check: run the TLB coherence checker. */
   check: boolean;
+  /**
+   * --trace: the flow-slot block (src/stats/trace-buffer.ts) and the events each vCPU may
+   * record; absent: not tracing.
+   */
+  trace?: { flowSlots: SharedArrayBuffer; events: number };
   control: MessagePort;
 }
 
@@ -65,6 +71,8 @@ export interface VcpuExit {
   /** --check: the first violations this vCPU found (the count is counters.coherenceViolations). */
   violations?: CoherenceViolationReport[];
   failure?: VcpuFailure;
+  /** --trace: what this vCPU recorded. */
+  trace?: VcpuTrace;
 }
 
 /** What the main thread may ask a running vCPU over comlink (never on a hot path). */

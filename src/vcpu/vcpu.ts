@@ -27,6 +27,7 @@ import type { FlushInfo, PvOps } from '../pv/ops.js';
 import { snapshotCounters, VcpuCounters } from '../stats/counters.js';
 import { LatencyHistogram } from '../stats/histogram.js';
 import type { VcpuStatsSnapshot } from '../stats/snapshot.js';
+import { TraceBuffer } from '../stats/trace-buffer.js';
 import { startProgram } from '../workloads/harness.js';
 import { findWorkload } from '../workloads/registry.js';
 import { Sys, type WorkMeter } from '../workloads/sys.js';
@@ -61,6 +62,8 @@ export class Vcpu implements WorkMeter, MachinePort {
   private workEndNs = 0;
   /** --check: the coherence checker fed by this vCPU's MMU, else null. */
   private readonly checker: CoherenceChecker | null = null;
+  /** --trace: this vCPU's event recorder, else null. */
+  private readonly trace: TraceBuffer | null;
 
   constructor(private readonly args: VcpuTaskArgs) {
     const backend = findBackend(args.backend);
@@ -70,8 +73,10 @@ export class Vcpu implements WorkMeter, MachinePort {
     }
     const ram = new GuestRam(args.ram);
     this.words = new Int32Array(args.machine);
+    this.trace = args.trace === undefined ? null : new TraceBuffer(args.cpu, args.trace.events, new Int32Array(args.trace.flowSlots));
     this.hw = new VcpuHardware({
       cpu: args.cpu, cpus: args.cpus, ram, machineWords: this.words, counters: this.counters, costs: args.costs,
+      trace: this.trace,
     });
     this.activity = new ActivityPublisher(this.words, args.cpu);
     // Installed before any boundary can take an HV_PARK kick (the scheduler may kick at boot).
@@ -99,6 +104,7 @@ export class Vcpu implements WorkMeter, MachinePort {
       user: this.hw.mmu,
       histograms: this.histograms,
       cost: this.hw.cost,
+      trace: this.trace,
     };
     if (args.check) {
       this.checker = new CoherenceChecker(ram.i32, ctx.layout, args.cpu);
@@ -162,13 +168,17 @@ export class Vcpu implements WorkMeter, MachinePort {
         this.hw.takeInterrupts();
       }
       this.activity.set(VcpuActivity.Finished);
-      return { stats: this.snapshot(), console: this.consoleOut, ...this.violations() };
+      return { stats: this.snapshot(), console: this.consoleOut, ...this.violations(), ...this.traceExit() };
     } catch (e) {
       const failure = this.describeFailure(e);
       this.abortMachine();
       this.activity.set(VcpuActivity.Finished);
-      return { stats: this.snapshot(), console: this.consoleOut, failure, ...this.violations() };
+      return { stats: this.snapshot(), console: this.consoleOut, failure, ...this.violations(), ...this.traceExit() };
     }
+  }
+
+  private traceExit(): Pick<VcpuExit, 'trace'> {
+    return this.trace === null ? {} : { trace: this.trace.export() };
   }
 
   private violations(): Pick<VcpuExit, 'violations'> {

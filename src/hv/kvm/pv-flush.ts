@@ -30,6 +30,7 @@ import type { PvMmuOps } from '../../pv/ops.js';
 import { CpuMask } from '../../pv/cpumask.js';
 import { KVM_VCPU_FLUSH_TLB, KVM_VCPU_PREEMPTED } from '../../hw/pvclock.js';
 import { loadPreempted, requestFlush, takeOnLoad } from '../sched/steal-time.js';
+import { TraceKind } from '../../stats/trace-buffer.js';
 
 /** This vCPU's PV flush counts (worker-local; tests read them). */
 export interface PvFlushStats {
@@ -83,8 +84,12 @@ export function installFlushOnLoad(ctx: BackendContext, stats: PvFlushStats): vo
   hw.onResume(() => {
     // ORDERING: the exchange pairs with initiators' requestFlush compare-exchange.
     if ((takeOnLoad(hw.machineWords, hw.cpu) & KVM_VCPU_FLUSH_TLB) === 0) return;
+    const trace = hw.trace;
+    const t0 = trace !== null ? trace.now() : 0;
     hw.tlb.flushAllIncludingGlobal();
     hw.cost.charge('flushGlobal');
     stats.flushedOnLoad++;
+    // --trace: the FLUSH_TLB a preempted vCPU was left, done as it is loaded again.
+    if (trace !== null) trace.span(TraceKind.ResumeFlush, t0, trace.now(), 1, 0, 0);
   });
 }

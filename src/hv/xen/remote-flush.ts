@@ -42,6 +42,7 @@ import { MACHINE_CTL, RunState, SchedState, VCPU_BLOCK, VcpuActivity, vcpuBase }
 import { PAGE_MASK } from '../../hw/paging.js';
 import type { CpuMask } from '../../pv/cpumask.js';
 import { FLUSH_FULL, FLUSH_INVLPG, FLUSH_KIND_MASK, XEN_VCPU, type XenLayout } from './layout.js';
+import { TraceKind } from '../../stats/trace-buffer.js';
 
 /** Look at the clock (watchdog, abort, heartbeat, yield) every this many spins. */
 const CLOCK_CHECK_EVERY = 64;
@@ -82,7 +83,13 @@ export class RemoteFlush {
   install(): void {
     this.hw.onHypervisorRequest(HV_FLUSH, () => { this.serviceOwn(); });
     this.hw.onResume(() => {
-      if (this.serviceOwn()) this.hw.cost.deferredFlush();
+      const trace = this.hw.trace;
+      const t0 = trace !== null ? trace.now() : 0;
+      if (this.serviceOwn()) {
+        this.hw.cost.deferredFlush();
+        // --trace: a flush owed while descheduled, done as the vCPU is loaded again.
+        if (trace !== null) trace.span(TraceKind.ResumeFlush, t0, trace.now(), 0, 0, 0);
+      }
     });
   }
 
