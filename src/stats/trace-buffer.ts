@@ -27,7 +27,7 @@
  * bit are handled once: the handling pairs with the latest send that set the bit (the earlier
  * send's arrow is left out), the same way the APIC itself merges them.
  */
-import { performance } from 'node:perf_hooks';
+import { clockOffsetNs } from '../hw/clock.js';
 import { MAX_CPUS } from '../machine/config.js';
 
 /** What one recorded event is. Spans have a start and an end; instants only a start. */
@@ -189,29 +189,4 @@ export class TraceBuffer {
       dropped: this.dropped,
     };
   }
-}
-
-/** Samples clockOffsetNs takes; it keeps the one read in the shortest window. */
-const OFFSET_SAMPLES = 32;
-
-/**
- * This thread's performance.now() (ms) to host monotonic ns (process.hrtime, common to all
- * threads): hrtime read between two performance.now() reads, the pair closest together of
- * OFFSET_SAMPLES tries. One pair is not enough on a busy host: a thread preempted between its
- * two reads is off by the time it lost (tens of µs were seen here), which shows as IPIs handled
- * before they were sent. Called once, at export; the BigInt it allocates does not matter there.
- */
-function clockOffsetNs(): number {
-  let best = Infinity;
-  let offset = 0;
-  for (let i = 0; i < OFFSET_SAMPLES; i++) {
-    const before = performance.now();
-    const host = Number(process.hrtime.bigint());
-    const after = performance.now();
-    if (after - before < best) {
-      best = after - before;
-      offset = host - ((before + after) / 2) * 1e6;
-    }
-  }
-  return offset;
 }
