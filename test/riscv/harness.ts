@@ -44,6 +44,8 @@ export class RvMachine {
   readonly pendingCalls: number[] = [];
   /** What each core's pending-work hook returns (true: stop the run). */
   stopOnPending = false;
+  /** Run by a core's pending-work hook (an interrupt handler), then the summary word is cleared. */
+  onPending: ((cpu: number) => void) | undefined;
   fixer: FaultFixer | undefined;
   /** Page faults delivered, per cpu. */
   readonly faults: [number, number][][] = [];
@@ -69,6 +71,8 @@ export class RvMachine {
       this.pendingCalls.push(0);
       this.cores.push(RvCore.forHardware(hw, this.shared, () => {
         this.pendingCalls[cpu]!++;
+        this.onPending?.(cpu);
+        Atomics.store(hw.machineWords, hw.apic.summaryIndex, 0);
         return this.stopOnPending;
       }, hotBlock));
     }
@@ -83,6 +87,12 @@ export class RvMachine {
     const f = this.nextFrame++;
     this.ram.zeroFrame(f as never);
     return f;
+  }
+
+  /** Make an interrupt pending on `cpu` (its APIC summary word, as a sender sets it). */
+  kick(cpu: number): void {
+    const hw = this.hw[cpu]!;
+    Atomics.store(hw.machineWords, hw.apic.summaryIndex, 1);
   }
 
   /** Map the page at `va` to a fresh frame (or `frame`); returns the frame. */
