@@ -180,18 +180,18 @@ export class Asm {
   rem(rd: number, rs1: number, rs2: number): this { return this.word(encR(1, rs2, rs1, 6, rd, OPC_OP)); }
   remu(rd: number, rs1: number, rs2: number): this { return this.word(encR(1, rs2, rs1, 7, rd, OPC_OP)); }
 
-  // --- A (address in rs1, as `lr.w rd, (rs1)`) ---
+  // --- A (address in rs1, as `lr.w rd, (rs1)`; aq and rl are the ordering bits) ---
   lrW(rd: number, rs1: number, aq = false, rl = false): this { return this.word(encAmo(AMO_LR, rd, 0, rs1, aq, rl)); }
   scW(rd: number, rs2: number, rs1: number, aq = false, rl = false): this { return this.word(encAmo(AMO_SC, rd, rs2, rs1, aq, rl)); }
-  amoswapW(rd: number, rs2: number, rs1: number): this { return this.word(encAmo(AMO_SWAP, rd, rs2, rs1)); }
-  amoaddW(rd: number, rs2: number, rs1: number): this { return this.word(encAmo(AMO_ADD, rd, rs2, rs1)); }
-  amoxorW(rd: number, rs2: number, rs1: number): this { return this.word(encAmo(AMO_XOR, rd, rs2, rs1)); }
-  amoandW(rd: number, rs2: number, rs1: number): this { return this.word(encAmo(AMO_AND, rd, rs2, rs1)); }
-  amoorW(rd: number, rs2: number, rs1: number): this { return this.word(encAmo(AMO_OR, rd, rs2, rs1)); }
-  amominW(rd: number, rs2: number, rs1: number): this { return this.word(encAmo(AMO_MIN, rd, rs2, rs1)); }
-  amomaxW(rd: number, rs2: number, rs1: number): this { return this.word(encAmo(AMO_MAX, rd, rs2, rs1)); }
-  amominuW(rd: number, rs2: number, rs1: number): this { return this.word(encAmo(AMO_MINU, rd, rs2, rs1)); }
-  amomaxuW(rd: number, rs2: number, rs1: number): this { return this.word(encAmo(AMO_MAXU, rd, rs2, rs1)); }
+  amoswapW(rd: number, rs2: number, rs1: number, aq = false, rl = false): this { return this.word(encAmo(AMO_SWAP, rd, rs2, rs1, aq, rl)); }
+  amoaddW(rd: number, rs2: number, rs1: number, aq = false, rl = false): this { return this.word(encAmo(AMO_ADD, rd, rs2, rs1, aq, rl)); }
+  amoxorW(rd: number, rs2: number, rs1: number, aq = false, rl = false): this { return this.word(encAmo(AMO_XOR, rd, rs2, rs1, aq, rl)); }
+  amoandW(rd: number, rs2: number, rs1: number, aq = false, rl = false): this { return this.word(encAmo(AMO_AND, rd, rs2, rs1, aq, rl)); }
+  amoorW(rd: number, rs2: number, rs1: number, aq = false, rl = false): this { return this.word(encAmo(AMO_OR, rd, rs2, rs1, aq, rl)); }
+  amominW(rd: number, rs2: number, rs1: number, aq = false, rl = false): this { return this.word(encAmo(AMO_MIN, rd, rs2, rs1, aq, rl)); }
+  amomaxW(rd: number, rs2: number, rs1: number, aq = false, rl = false): this { return this.word(encAmo(AMO_MAX, rd, rs2, rs1, aq, rl)); }
+  amominuW(rd: number, rs2: number, rs1: number, aq = false, rl = false): this { return this.word(encAmo(AMO_MINU, rd, rs2, rs1, aq, rl)); }
+  amomaxuW(rd: number, rs2: number, rs1: number, aq = false, rl = false): this { return this.word(encAmo(AMO_MAXU, rd, rs2, rs1, aq, rl)); }
 
   // --- pseudo-instructions ---
   nop(): this { return this.addi(0, 0, 0); }
