@@ -4,6 +4,7 @@
  */
 import type { BenchCase } from '../lib/bench-case.js';
 import { ipiCase } from './ipi.js';
+import { mipsCase } from './mips.js';
 import { overcommitCase } from './overcommit.js';
 import { scalingCase } from './scaling.js';
 import { shootdownCase } from './shootdown.js';
@@ -15,6 +16,7 @@ export const benchCases: Readonly<Record<string, BenchCase>> = Object.freeze({
   tlb: tlbCase,
   scaling: scalingCase,
   overcommit: overcommitCase,
+  mips: mipsCase,
 });
 
 export function findBenchCase(name: string): BenchCase | undefined {
