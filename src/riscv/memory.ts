@@ -9,7 +9,9 @@
  * assist, a page fault run by the kernel's handler (demand paging, COW), the --check coherence
  * checker — is the MMU's own path, so an RV32 access behaves like the TS workloads' accesses.
  * A fault the kernel cannot resolve throws GuestSegfault out of the access, before any register
- * or memory changed.
+ * or memory changed. Guest data itself is read and written with plain typed-array accesses, as
+ * the MMU's own accessors do: how harts order their data is the guest's business (FENCE, AMOs,
+ * LR/SC), as on hardware; on an x86 host plain accesses are TSO, stronger than RVWMO.
  *
  * Before a store lands: if its frame holds decoded code, the slots it overwrites are dropped
  * (decode-cache.ts); if its word's reservation bucket has holders, the bucket's reservations are
@@ -90,6 +92,9 @@ export class RvMemory {
       return;
     }
     const pa = this.mmu.translate(va, true);
+    // ORDERING: reservation step S1, a plain load of the bucket's holders on purpose (an Atomics
+    // load would cost every store about 10 ns); pairs with an LR's Atomics.add of holders (L1).
+    // What a stale 0 here can cost is case 3 of reservation.ts. Same in st16 and st8.
     if (this.codeFrames[pa >>> 12] !== 0 || this.shared[this.holders0 + ((pa >>> 2) & RESV_MASK) * RESV_BUCKET.WORDS] !== 0) {
       this.beforeStore(pa, 4);
     }
@@ -102,6 +107,7 @@ export class RvMemory {
       return;
     }
     const pa = this.mmu.translate(va, true);
+    // ORDERING: S1, a plain load of holders (see st32).
     if (this.codeFrames[pa >>> 12] !== 0 || this.shared[this.holders0 + ((pa >>> 2) & RESV_MASK) * RESV_BUCKET.WORDS] !== 0) {
       this.beforeStore(pa, 2);
     }
@@ -110,6 +116,7 @@ export class RvMemory {
 
   st8(va: number, value: number): void {
     const pa = this.mmu.translate(va, true);
+    // ORDERING: S1, a plain load of holders (see st32).
     if (this.codeFrames[pa >>> 12] !== 0 || this.shared[this.holders0 + ((pa >>> 2) & RESV_MASK) * RESV_BUCKET.WORDS] !== 0) {
       this.beforeStore(pa, 1);
     }

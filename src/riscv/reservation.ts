@@ -77,6 +77,7 @@ export class Reservations {
    * see the header's case 3 for what that costs in exactness).
    */
   reservedAt(pa: number): boolean {
+    // ORDERING: S1, a plain load by design (header, case 3); pairs with LR's Atomics.add (L1).
     return this.words[this.bucketOf(pa) + RESV_BUCKET.holders] !== 0;
   }
 
