@@ -41,6 +41,22 @@
  * - LR/SC and AMOs: reservation.ts. FENCE is a full barrier; FENCE.I moves the decode epoch.
  * - Counters: cycle is the emulated TSC (2 GHz nominal, src/hw/clock.ts), time is the pvclock's
  *   guest nanoseconds (timebase TIMEBASE_HZ = 1 GHz), instret is the hart's retired count.
+ *
+ * Use, from the kernel on a vCPU worker:
+ *
+ *   // main thread, once: new SharedArrayBuffer(riscvSharedBytes(cpus)), handed to every worker
+ *   const core = RvCore.forHardware(hw, riscvShared, () => { hw.takeInterrupts(); return reschedDue(); });
+ *   const hart = new Hart(entry, sp);                     // one per task, kept with the task
+ *   switch (core.run(hart, budget)) {
+ *     case StopReason.Ecall:  hart.finishSyscall(dispatch(hart.syscallNumber(), hart.syscallArg(0), ...)); break;
+ *     case StopReason.Fault:  kill the task with core.fault.signal, reporting core.describeFault(); break;
+ *     case StopReason.Ebreak: SIGTRAP; break;
+ *     case StopReason.Budget: case StopReason.Interrupt: schedule, then run again;
+ *   }
+ *
+ * A blocked system call leaves the hart stopped at its ECALL; finishSyscall with the wake-up
+ * result later. core.clearReservation() on a context switch is optional (running another hart
+ * does it), and RvCore.flushIcacheAll(riscvShared) implements riscv_flush_icache for all harts.
  */
 import { GuestSegfault, InternalError } from '../errors.js';
 import { readTsc } from '../hw/clock.js';
