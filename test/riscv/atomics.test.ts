@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { X, type Asm } from '../../src/riscv/asm.js';
 import { StopReason } from '../../src/riscv/core.js';
 import { SIGBUS, SIGSEGV } from '../../src/riscv/fault.js';
-import { CODE, DATA, ENGINES, RvMachine, USER_RO, program, runProgram } from './harness.js';
+import { PF_WRITE } from '../../src/hw/walker.js';
+import { CODE, DATA, ENGINES, RvMachine, USER_RO, USER_RW, program, runProgram } from './harness.js';
 
 const OTHER = 0x0002_0000;
 
@@ -123,6 +124,27 @@ describe.each(ENGINES)('riscv A extension ($name)', ({ hotBlock }) => {
     expect(m.runToStop(hart)).toBe(StopReason.Ecall);
     expect(m.pendingCalls[0]).toBeGreaterThan(0);
     expect(hart.x[X.a1]).toBe(1);
+  });
+
+  it('fails an SC whose copy-on-write fault moved the word to a new frame (the LR reserved the old one), then succeeds on retry', () => {
+    const m = machine();
+    const shared = m.map(DATA, USER_RO);
+    m.ram.i32[(shared * 4096) >>> 2] = 5;
+    m.fixer = (_cpu, va, errorCode) => {
+      if ((errorCode & PF_WRITE) === 0 || (va & ~0xfff) !== DATA) return false;
+      const copy = m.frame();
+      m.ram.copyFrame(shared as never, copy as never);
+      m.pt.map(DATA, copy, USER_RW);
+      m.hw[0]!.mmu.invlpg(DATA);
+      return true;
+    };
+    const h = runProgram(m, (a) => a
+      .li(X.s0, DATA).li(X.s1, 0)
+      .label('retry').addi(X.s1, X.s1, 1).lrW(X.a0, X.s0).addi(X.a0, X.a0, 1).scW(X.a1, X.a0, X.s0).bnez(X.a1, 'retry')
+      .ecall());
+    expect(h.x[X.s1]).toBe(2); // the first SC took the fault and failed; the second succeeded
+    expect(m.peek(DATA)).toBe(6);
+    expect(m.ram.i32[(shared * 4096) >>> 2]).toBe(5);
   });
 
   it('raises SIGBUS for a misaligned LR, SC or AMO (no emulation for atomics)', () => {

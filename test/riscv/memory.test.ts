@@ -120,6 +120,25 @@ describe.each(ENGINES)('riscv memory ($name)', ({ hotBlock }) => {
     expect(m.faults[0]!.map(([va]) => va)).toEqual([DATA, second]);
   });
 
+  it('stores into the new frame after a copy-on-write fault, leaving the shared frame alone', () => {
+    const m = machine();
+    const shared = m.map(DATA, USER_RO);
+    m.ram.i32[(shared * 4096) >>> 2] = 11;
+    m.fixer = (_cpu, va, errorCode) => {
+      if ((errorCode & PF_WRITE) === 0 || (va & ~0xfff) !== DATA) return false;
+      // do_wp_page: copy the frame, map the copy writable; the stale read-only entry is flushed.
+      const copy = m.frame();
+      m.ram.copyFrame(shared as never, copy as never);
+      m.pt.map(DATA, copy, USER_RW);
+      m.hw[0]!.mmu.invlpg(DATA);
+      return true;
+    };
+    const h = runProgram(m, (a) => a.li(X.s0, DATA).lw(X.a0, 0, X.s0).addi(X.a0, X.a0, 1).sw(X.a0, 0, X.s0).lw(X.a1, 0, X.s0).ecall());
+    expect([h.x[X.a0], h.x[X.a1]]).toEqual([12, 12]);
+    expect(m.ram.i32[(shared * 4096) >>> 2]).toBe(11);
+    expect(m.peek(DATA)).toBe(12);
+  });
+
   it('sets A on a read and A and D on a write in the PTE, and counts TLB hits and misses', () => {
     const m = machine();
     m.map(DATA);
