@@ -35,11 +35,12 @@ export const PAGE_WORDS = (PAGE_SLOTS + 1) * DECODED_STRIDE;
 /** Word index of the sentinel slot's immediate: the epoch the page was last validated at. */
 const EPOCH_WORD = PAGE_SLOTS * DECODED_STRIDE + 1;
 /**
- * Decoded pages kept before the cache starts over (as QEMU flushes its whole translation
- * buffer when full): 4096 pages are 16 MiB of guest code and 64 MiB of host memory, far above
- * what pvemu's programs execute.
+ * Code pages kept before the cache starts over (as QEMU flushes its whole translation buffer
+ * when full). A page costs about 31 KiB of host memory (decoded slots, block table, lengths,
+ * heat) plus its compiled blocks, so 2048 pages — 8 MiB of guest code, far above what pvemu's
+ * programs execute — are about 64 MiB per vCPU.
  */
-export const MAX_DECODED_PAGES = 4096;
+export const MAX_DECODED_PAGES = 2048;
 
 /** Heat value marking an entry slot whose block cannot be compiled (it starts with an op jit.ts leaves to the interpreter). */
 export const HEAT_NEVER = 0xffff;

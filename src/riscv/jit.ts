@@ -21,17 +21,20 @@
  * Before each access that may fault it sets m.slot, so a GuestSegfault escaping the block names
  * the faulting instruction; nothing after the last write-back has changed a register. The
  * semantics are the interpreter's (core.ts), instruction for instruction; the tests run both on
- * the same programs.
+ * the same programs. Two things take effect at the block's end rather than at the next
+ * instruction, both within what RISC-V allows: a store into the running block's own code (the
+ * block goes on with what it was compiled from; RISC-V promises nothing before FENCE.I), and a
+ * TLB flush made by the page-fault handler of one of the block's own accesses (the block stays
+ * in its page; a shootdown IPI is only taken between blocks anyway).
  *
  * The source is built only from integers the decoder produced (register numbers, immediates,
  * slot numbers), so guest code cannot inject JavaScript.
  */
+import { InternalError } from '../errors.js';
 import { DECODED_STRIDE, Op, X_SINK } from './decode.js';
-import type { CodePage } from './decode-cache.js';
-import { PAGE_SLOTS } from './decode-cache.js';
+import { PAGE_SLOTS, type CodePage } from './decode-cache.js';
 import type { RvMemory } from './memory.js';
 import { mulDiv } from './muldiv.js';
-import { InternalError } from '../errors.js';
 
 export type BlockFn = (x: Int32Array, m: RvMemory, pageVa: number) => number;
 
