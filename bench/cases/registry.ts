@@ -5,6 +5,7 @@
 import type { BenchCase } from '../lib/bench-case.js';
 import { ipiCase } from './ipi.js';
 import { mergeCase } from './merge.js';
+import { mipsCase } from './mips.js';
 import { overcommitCase } from './overcommit.js';
 import { scalingCase } from './scaling.js';
 import { shootdownCase } from './shootdown.js';
@@ -19,6 +20,7 @@ export const benchCases: Readonly<Record<string, BenchCase>> = Object.freeze({
   overcommit: overcommitCase,
   sweep: sweepCase,
   merge: mergeCase,
+  mips: mipsCase,
 });
 
 export function findBenchCase(name: string): BenchCase | undefined {

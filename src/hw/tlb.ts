@@ -88,6 +88,15 @@ export class Tlb {
   /** Flushes that still work before dropFlushes takes effect. */
   dropAfter = 0;
 
+  /**
+   * Bumped by every flush that drops entries (flushAll, flushAllIncludingGlobal, flushPcid,
+   * flushSingle; not by a flush an injected fault dropped). A cache of translations kept
+   * outside this TLB — the RISC-V interpreter's current code page (src/riscv/core.ts) — compares
+   * it to learn that a translation it holds may have been shot down, as an instruction TLB is
+   * flushed by the same INVLPG and CR3 writes as the data TLB. Never decreases.
+   */
+  generation = 0;
+
   constructor(readonly geometry: TlbGeometry, private readonly counters: VcpuCounters) {
     validate('tlb.sets', 'tlb.ways', geometry.sets, geometry.ways);
     validate('tlb.largeSets', 'tlb.largeWays', geometry.largeSets, geometry.largeWays);
@@ -221,6 +230,7 @@ export class Tlb {
   flushAll(force = false): void {
     this.counters.tlbFlushesFull++;
     if (this.dropped(force)) return;
+    this.generation++;
     dropNonGlobal(this.tags, this.pcids);
     dropNonGlobal(this.largeTags, this.largePcids);
   }
@@ -229,6 +239,7 @@ export class Tlb {
   flushAllIncludingGlobal(): void {
     this.counters.tlbFlushesGlobal++;
     if (this.dropped(false)) return;
+    this.generation++;
     this.tags.fill(INVALID_TAG);
     this.largeTags.fill(INVALID_TAG);
   }
@@ -238,6 +249,7 @@ export class Tlb {
     checkPcid(pcid);
     this.counters.tlbFlushesFull++;
     if (this.dropped(force)) return;
+    this.generation++;
     dropPcid(this.tags, this.pcids, pcid);
     dropPcid(this.largeTags, this.largePcids, pcid);
   }
@@ -249,6 +261,7 @@ export class Tlb {
   flushSingle(va: number, pcid: number): void {
     this.counters.tlbFlushesSingle++;
     if (this.dropped(false)) return;
+    this.generation++;
     const tag = va >>> PAGE_SHIFT;
     let i = (tag & this.setMask) * this.ways;
     for (const end = i + this.ways; i < end; i++) {

@@ -1,0 +1,267 @@
+/**
+ * The block compiler: a hot basic block of decoded RV32 slots becomes one JavaScript function,
+ * which V8 then optimises like any other. Runs on the vCPU worker that executes the code
+ * (RvCore compiles a block once the interpreter has entered it HOT_BLOCK times).
+ *
+ * A block starts at an entry slot and runs straight to the first control transfer (a branch,
+ * JAL or JALR, included as its last instruction), to the page's end, or to MAX_BLOCK_INSNS
+ * instructions. It stops before anything it leaves to the interpreter: ECALL, EBREAK, FENCE.I,
+ * counter CSRs, LR/SC/AMOs, illegal and misaligned-target encodings. A block whose first slot
+ * is one of those is not compiled (HEAT_NEVER).
+ *
+ * The generated function, `(x, m, v) => next`, gets the hart's registers `x`, the vCPU's
+ * RvMemory `m` and the page's virtual address `v` (a frame may be mapped at several addresses,
+ * so pc-relative results are computed from v at run time). It keeps registers in locals, writes
+ * back the ones it changed before any access that may throw and at its end, and returns:
+ *   0..PAGE_SLOTS   the next slot in this page (PAGE_SLOTS: fell off the end — the PageEnd
+ *                   sentinel sends the core to the next page)
+ *   EXIT_PAGE       the next pc is m.nextPc, in another page
+ *   EXIT_REDO       stopped before slot m.slot (a JALR to a misaligned target), which the
+ *                   interpreter must execute to raise the fault; slots before it retired
+ * Before each access that may fault it sets m.slot, so a GuestSegfault escaping the block names
+ * the faulting instruction; nothing after the last write-back has changed a register. The
+ * semantics are the interpreter's (core.ts), instruction for instruction; the tests run both on
+ * the same programs. Two things take effect at the block's end rather than at the next
+ * instruction, both within what RISC-V allows: a store into the running block's own code (the
+ * block goes on with what it was compiled from; RISC-V promises nothing before FENCE.I), and a
+ * TLB flush made by the page-fault handler of one of the block's own accesses (the block stays
+ * in its page; a shootdown IPI is only taken between blocks anyway).
+ *
+ * The source is built only from integers the decoder produced (register numbers, immediates,
+ * slot numbers), so guest code cannot inject JavaScript.
+ */
+import { InternalError } from '../errors.js';
+import { DECODED_STRIDE, Op, X_SINK } from './decode.js';
+import { PAGE_SLOTS, type CodePage } from './decode-cache.js';
+import type { RvMemory } from './memory.js';
+import { mulDiv } from './muldiv.js';
+
+export type BlockFn = (x: Int32Array, m: RvMemory, pageVa: number) => number;
+
+/** Return value: the block left its page; the next pc is in m.nextPc. */
+export const EXIT_PAGE = -1;
+/** Return value: run slot m.slot in the interpreter (it faults there). */
+export const EXIT_REDO = -2;
+/**
+ * Longest block. Long enough that straight-line code pays one dispatch per 64 instructions;
+ * short enough that the budget check before a block (it runs only if the slice has room for all
+ * of it) rarely sends the tail of a slice to the interpreter.
+ */
+export const MAX_BLOCK_INSNS = 64;
+/**
+ * Interpreted entries before a block is compiled. Building and parsing the source costs tens of
+ * microseconds and V8 optimises the result only once it is warm itself, so code that runs a few
+ * times is cheaper in the interpreter.
+ */
+export const HOT_BLOCK = 200;
+
+export interface CompiledBlock {
+  fn: BlockFn;
+  /** Instructions in the block. */
+  len: number;
+  /** The generated source (tests, debugging). */
+  source: string;
+}
+
+/** Whether the interpreter must run `op` (a block stops before it). */
+function interpreterOnly(op: Op): boolean {
+  switch (op) {
+    case Op.Undecoded:
+    case Op.Illegal:
+    case Op.PageEnd:
+    case Op.BranchMisaligned:
+    case Op.JalMisaligned:
+    case Op.Ecall:
+    case Op.Ebreak:
+    case Op.FenceI:
+    case Op.CsrRead:
+    case Op.LrW:
+    case Op.ScW:
+    case Op.AmoSwap:
+    case Op.AmoAdd:
+    case Op.AmoXor:
+    case Op.AmoAnd:
+    case Op.AmoOr:
+    case Op.AmoMin:
+    case Op.AmoMax:
+    case Op.AmoMinu:
+    case Op.AmoMaxu:
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** Builds one block's source: register locals, write-backs, exits. */
+class BlockWriter {
+  readonly lines: string[] = [];
+  private readonly used = new Set<number>();
+  private readonly dirty = new Set<number>();
+
+  /** The expression reading register r. */
+  get(r: number): string {
+    if (r === 0) return '0';
+    this.used.add(r);
+    return `r${r}`;
+  }
+
+  /** Assign `expr` (an int32 expression) to rd; x0 (the sink) discards it. */
+  set(rd: number, expr: string): void {
+    if (rd === X_SINK || rd === 0) return;
+    this.used.add(rd);
+    this.dirty.add(rd);
+    this.lines.push(`r${rd} = ${expr};`);
+  }
+
+  /**
+   * Write changed registers back to x (before a call that may throw, and at every exit).
+   * `keep`: they stay marked changed (an exit on one arm of a branch; the other arm needs them).
+   */
+  writeBack(keep = false): void {
+    for (const r of this.dirty) this.lines.push(`x[${r}] = r${r};`);
+    if (!keep) this.dirty.clear();
+  }
+
+  /** Write back, then leave for slot `slot` of this page or, outside it, another page. */
+  exitToSlot(slot: number, keep = false): void {
+    this.writeBack(keep);
+    if (slot >= 0 && slot <= PAGE_SLOTS) {
+      this.lines.push(`return ${slot};`);
+    } else {
+      this.lines.push(`m.nextPc = (v + ${slot * 4}) | 0;`, `return ${EXIT_PAGE};`);
+    }
+  }
+
+  source(): string {
+    const decls = [...this.used].sort((a, b) => a - b).map((r) => `r${r} = x[${r}]`);
+    return (decls.length > 0 ? [`let ${decls.join(', ')};`] : []).concat(this.lines).join('\n');
+  }
+}
+
+const BRANCH_CONDITIONS: Readonly<Partial<Record<Op, (a: string, b: string) => string>>> = {
+  [Op.Beq]: (a, b) => `${a} === ${b}`,
+  [Op.Bne]: (a, b) => `${a} !== ${b}`,
+  [Op.Blt]: (a, b) => `${a} < ${b}`,
+  [Op.Bge]: (a, b) => `${a} >= ${b}`,
+  [Op.Bltu]: (a, b) => `(${a} >>> 0) < (${b} >>> 0)`,
+  [Op.Bgeu]: (a, b) => `(${a} >>> 0) >= (${b} >>> 0)`,
+};
+
+const LOADS: Readonly<Partial<Record<Op, string>>> = {
+  [Op.Lw]: 'ld32', [Op.Lh]: 'ld16', [Op.Lhu]: 'ld16u', [Op.Lb]: 'ld8', [Op.Lbu]: 'ld8u',
+};
+const STORES: Readonly<Partial<Record<Op, string>>> = { [Op.Sw]: 'st32', [Op.Sh]: 'st16', [Op.Sb]: 'st8' };
+
+/**
+ * Compile the block entered at `start` of `page` (slots decoded on the way from `ram`).
+ * Returns null when the first slot is an op the interpreter must run.
+ */
+export function compileBlock(page: CodePage, start: number, ram: Int32Array): CompiledBlock | null {
+  const d = page.decoded;
+  const b = new BlockWriter();
+  let slot = start;
+  let ended = false;
+  while (!ended) {
+    if (slot === PAGE_SLOTS || slot - start === MAX_BLOCK_INSNS) {
+      // The PageEnd sentinel is no instruction: a block cannot start there.
+      if (slot === start) return null;
+      b.exitToSlot(slot);
+      break;
+    }
+    page.ensureDecoded(slot, ram);
+    const at = slot * DECODED_STRIDE;
+    const w = d[at]!;
+    const op = (w & 0xff) as Op;
+    if (interpreterOnly(op)) {
+      if (slot === start) return null;
+      b.exitToSlot(slot);
+      break;
+    }
+    const rd = (w >>> 8) & 63;
+    const s1 = (w >>> 16) & 31;
+    const s2 = w >>> 24;
+    const imm = d[at + 1]!;
+    const off = slot * 4;
+    // Register operands are read only by the ops that have them (elsewhere those bits are
+    // immediate bits), so a block loads just the registers it uses.
+    const rs1 = (): string => b.get(s1);
+    const rs2 = (): string => b.get(s2);
+    switch (op) {
+      case Op.Lui: b.set(rd, `${imm}`); break;
+      case Op.Auipc: b.set(rd, `(v + ${off + imm}) | 0`); break;
+      case Op.Addi: b.set(rd, `(${rs1()} + ${imm}) | 0`); break;
+      case Op.Slti: b.set(rd, `${rs1()} < ${imm} ? 1 : 0`); break;
+      case Op.Sltiu: b.set(rd, `(${rs1()} >>> 0) < ${imm >>> 0} ? 1 : 0`); break;
+      case Op.Xori: b.set(rd, `${rs1()} ^ ${imm}`); break;
+      case Op.Ori: b.set(rd, `${rs1()} | ${imm}`); break;
+      case Op.Andi: b.set(rd, `${rs1()} & ${imm}`); break;
+      case Op.Slli: b.set(rd, `${rs1()} << ${imm}`); break;
+      case Op.Srli: b.set(rd, `(${rs1()} >>> ${imm}) | 0`); break;
+      case Op.Srai: b.set(rd, `${rs1()} >> ${imm}`); break;
+      case Op.Add: b.set(rd, `(${rs1()} + ${rs2()}) | 0`); break;
+      case Op.Sub: b.set(rd, `(${rs1()} - ${rs2()}) | 0`); break;
+      case Op.Sll: b.set(rd, `${rs1()} << ${rs2()}`); break;
+      case Op.Slt: b.set(rd, `${rs1()} < ${rs2()} ? 1 : 0`); break;
+      case Op.Sltu: b.set(rd, `(${rs1()} >>> 0) < (${rs2()} >>> 0) ? 1 : 0`); break;
+      case Op.Xor: b.set(rd, `${rs1()} ^ ${rs2()}`); break;
+      case Op.Srl: b.set(rd, `(${rs1()} >>> ${rs2()}) | 0`); break;
+      case Op.Sra: b.set(rd, `${rs1()} >> ${rs2()}`); break;
+      case Op.Or: b.set(rd, `${rs1()} | ${rs2()}`); break;
+      case Op.And: b.set(rd, `${rs1()} & ${rs2()}`); break;
+      case Op.Mul: b.set(rd, `Math.imul(${rs1()}, ${rs2()})`); break;
+      case Op.Mulh: case Op.Mulhsu: case Op.Mulhu:
+      case Op.Div: case Op.Divu: case Op.Rem: case Op.Remu:
+        b.set(rd, `mulDiv(${op}, ${rs1()}, ${rs2()})`);
+        break;
+      case Op.Fence:
+        b.lines.push('m.fence();');
+        break;
+      case Op.Lw: case Op.Lh: case Op.Lhu: case Op.Lb: case Op.Lbu: {
+        const va = `(${rs1()} + ${imm}) | 0`;
+        b.writeBack();
+        b.lines.push(`m.slot = ${slot};`);
+        const call = `m.${LOADS[op]!}(${va})`;
+        // A load into x0 still performs the access (it may fault).
+        if (rd === X_SINK) b.lines.push(`${call};`);
+        else b.set(rd, call);
+        break;
+      }
+      case Op.Sw: case Op.Sh: case Op.Sb: {
+        const va = `(${rs1()} + ${imm}) | 0`;
+        const value = rs2();
+        b.writeBack();
+        b.lines.push(`m.slot = ${slot};`, `m.${STORES[op]!}(${va}, ${value});`);
+        break;
+      }
+      case Op.Jal:
+        b.set(rd, `(v + ${off + 4}) | 0`);
+        b.exitToSlot(slot + d[at + 3]!);
+        ended = true;
+        break;
+      case Op.Jalr: {
+        // The target is computed from rs1 before rd is written (rd may be rs1).
+        b.lines.push(`const t = (${rs1()} + ${imm}) & ~1;`, 'if ((t & 2) !== 0) {');
+        b.writeBack(true);
+        b.lines.push(`m.slot = ${slot};`, `return ${EXIT_REDO};`, '}');
+        b.set(rd, `(v + ${off + 4}) | 0`);
+        b.writeBack();
+        b.lines.push('if (((t ^ v) & ~0xfff) === 0) return (t & 0xfff) >>> 2;', 'm.nextPc = t;', `return ${EXIT_PAGE};`);
+        ended = true;
+        break;
+      }
+      case Op.Beq: case Op.Bne: case Op.Blt: case Op.Bge: case Op.Bltu: case Op.Bgeu:
+        b.lines.push(`if (${BRANCH_CONDITIONS[op]!(rs1(), rs2())}) {`);
+        b.exitToSlot(slot + d[at + 3]!, true);
+        b.lines.push('}');
+        b.exitToSlot(slot + 1);
+        ended = true;
+        break;
+      default:
+        throw new InternalError(`riscv jit: op ${op} reached the block compiler`);
+    }
+    slot++;
+  }
+  const source = b.source();
+  const factory = new Function('mulDiv', `return function rv32Block(x, m, v) {\n${source}\n};`) as (md: typeof mulDiv) => BlockFn;
+  return { fn: factory(mulDiv), len: slot - start, source };
+}

@@ -1,0 +1,190 @@
+/**
+ * RvMemory: the RV32 data accesses of one vCPU — loads, stores, LR/SC, AMOs, FENCE — through
+ * that vCPU's MMU and TLB. Shared by the interpreter (core.ts) and compiled blocks (jit.ts), so
+ * both have exactly one implementation of the memory semantics. Runs only on the owning vCPU's
+ * worker.
+ *
+ * Every access translates with mmu.translate: a TLB hit (with the permission the access needs)
+ * gives the physical address with no allocation and no Atomics; anything else — a miss, a dirty
+ * assist, a page fault run by the kernel's handler (demand paging, COW), the --check coherence
+ * checker — is the MMU's own path, so an RV32 access behaves like the TS workloads' accesses.
+ * A fault the kernel cannot resolve throws GuestSegfault out of the access, before any register
+ * or memory changed. Guest data itself is read and written with plain typed-array accesses, as
+ * the MMU's own accessors do: how harts order their data is the guest's business (FENCE, AMOs,
+ * LR/SC), as on hardware; on an x86 host plain accesses are TSO, stronger than RVWMO.
+ *
+ * Before a store lands: if its frame holds decoded code, the slots it overwrites are dropped
+ * (decode-cache.ts); if its word's reservation bucket has holders, the bucket's reservations are
+ * broken (reservation.ts, step S2). Misaligned loads and stores are emulated byte by byte (the
+ * EEI may do so; Linux does for user mode), translating every page they touch before the first
+ * byte is stored. LR/SC/AMO addresses must be aligned; the caller checks (SIGBUS otherwise).
+ */
+import type { Mmu } from '../hw/mmu.js';
+import type { GuestRam } from '../hw/memory.js';
+import type { DecodeCache } from './decode-cache.js';
+import { RESV_BUCKET, RESV_MASK } from './layout.js';
+import { AmoKind, type Reservations } from './reservation.js';
+
+const OFFSET_MASK = 0xfff;
+
+export class RvMemory {
+  /**
+   * Compiled blocks' side channel (jit.ts): the slot of the instruction a block is executing
+   * when it calls an access that may throw, and the next pc of a block that leaves its page.
+   */
+  slot = 0;
+  nextPc = 0;
+
+  private readonly ram32: Int32Array;
+  private readonly ram16: Int16Array;
+  private readonly ram8: Int8Array;
+  private readonly bytes: Uint8Array;
+  private readonly codeFrames: Uint8Array;
+  private readonly shared: Int32Array;
+  /** Word index of bucket 0's holders word in `shared`. */
+  private readonly holders0: number;
+
+  constructor(
+    private readonly mmu: Mmu,
+    ram: GuestRam,
+    private readonly dc: DecodeCache,
+    readonly reservations: Reservations,
+  ) {
+    this.ram32 = ram.i32;
+    this.ram16 = new Int16Array(ram.sab);
+    this.ram8 = new Int8Array(ram.sab);
+    this.bytes = ram.bytes;
+    this.codeFrames = dc.codeFrames;
+    this.shared = reservations.words;
+    this.holders0 = reservations.base + RESV_BUCKET.holders;
+  }
+
+  // --- loads (values as the register gets them: sign- or zero-extended to int32) ---
+
+  ld32(va: number): number {
+    if ((va & 3) !== 0) return this.loadMisaligned(va, 4);
+    return this.ram32[this.mmu.translate(va, false) >>> 2]!;
+  }
+
+  ld16(va: number): number {
+    if ((va & 1) !== 0) return (this.loadMisaligned(va, 2) << 16) >> 16;
+    return this.ram16[this.mmu.translate(va, false) >>> 1]!;
+  }
+
+  ld16u(va: number): number {
+    if ((va & 1) !== 0) return this.loadMisaligned(va, 2);
+    return this.ram16[this.mmu.translate(va, false) >>> 1]! & 0xffff;
+  }
+
+  ld8(va: number): number {
+    return this.ram8[this.mmu.translate(va, false)]!;
+  }
+
+  ld8u(va: number): number {
+    return this.bytes[this.mmu.translate(va, false)]!;
+  }
+
+  // --- stores ---
+
+  st32(va: number, value: number): void {
+    if ((va & 3) !== 0) {
+      this.storeMisaligned(va, 4, value);
+      return;
+    }
+    const pa = this.mmu.translate(va, true);
+    // ORDERING: reservation step S1, a plain load of the bucket's holders on purpose (an Atomics
+    // load would cost every store about 10 ns); pairs with an LR's Atomics.add of holders (L1).
+    // What a stale 0 here can cost is case 3 of reservation.ts. Same in st16 and st8.
+    if (this.codeFrames[pa >>> 12] !== 0 || this.shared[this.holders0 + ((pa >>> 2) & RESV_MASK) * RESV_BUCKET.WORDS] !== 0) {
+      this.beforeStore(pa, 4);
+    }
+    this.ram32[pa >>> 2] = value;
+  }
+
+  st16(va: number, value: number): void {
+    if ((va & 1) !== 0) {
+      this.storeMisaligned(va, 2, value);
+      return;
+    }
+    const pa = this.mmu.translate(va, true);
+    // ORDERING: S1, a plain load of holders (see st32).
+    if (this.codeFrames[pa >>> 12] !== 0 || this.shared[this.holders0 + ((pa >>> 2) & RESV_MASK) * RESV_BUCKET.WORDS] !== 0) {
+      this.beforeStore(pa, 2);
+    }
+    this.ram16[pa >>> 1] = value;
+  }
+
+  st8(va: number, value: number): void {
+    const pa = this.mmu.translate(va, true);
+    // ORDERING: S1, a plain load of holders (see st32).
+    if (this.codeFrames[pa >>> 12] !== 0 || this.shared[this.holders0 + ((pa >>> 2) & RESV_MASK) * RESV_BUCKET.WORDS] !== 0) {
+      this.beforeStore(pa, 1);
+    }
+    this.bytes[pa] = value;
+  }
+
+  /** FENCE (any predecessor/successor sets): a full barrier. */
+  fence(): void {
+    this.reservations.fence();
+  }
+
+  // --- A extension (va already checked 4-byte aligned) ---
+
+  lrW(va: number): number {
+    return this.reservations.loadReserved(this.mmu.translate(va, false));
+  }
+
+  /** SC.W: 0 when it stored, 1 when it failed (what rd gets). */
+  scW(va: number, value: number): number {
+    // SC needs write permission even when it will fail, and faults (COW) like a store: a COW
+    // fault moves the word to a new frame, so the reservation (on the old frame) fails.
+    const pa = this.mmu.translate(va, true);
+    if (this.codeFrames[pa >>> 12] !== 0) this.dc.invalidateStore(pa, 4);
+    return this.reservations.storeConditional(pa, value) ? 0 : 1;
+  }
+
+  amo(kind: AmoKind, va: number, operand: number): number {
+    const pa = this.mmu.translate(va, true);
+    if (this.codeFrames[pa >>> 12] !== 0) this.dc.invalidateStore(pa, 4);
+    return this.reservations.amo(kind, pa, operand);
+  }
+
+  // --- slow paths ---
+
+  /** A store of `size` bytes at `pa` (within one frame) hits a code frame or a reserved bucket. */
+  private beforeStore(pa: number, size: number): void {
+    if (this.codeFrames[pa >>> 12] !== 0) this.dc.invalidateStore(pa, size);
+    const r = this.reservations;
+    if (r.reservedAt(pa)) r.breakAt(pa);
+    const last = pa + size - 1;
+    if (((last ^ pa) & ~3) !== 0 && r.reservedAt(last)) r.breakAt(last);
+  }
+
+  /** A misaligned 2- or 4-byte load: byte by byte, little-endian; zero-extended for size 2. */
+  private loadMisaligned(va: number, size: number): number {
+    const first = this.mmu.translate(va, false);
+    const pageLeft = OFFSET_MASK + 1 - (va & OFFSET_MASK);
+    const second = size > pageLeft ? this.mmu.translate((va + pageLeft) | 0, false) : first + pageLeft;
+    let value = 0;
+    for (let k = 0; k < size; k++) value |= this.bytes[k < pageLeft ? first + k : second + (k - pageLeft)]! << (8 * k);
+    return size === 4 ? value : value & 0xffff;
+  }
+
+  /**
+   * A misaligned 2- or 4-byte store: both pages translated for writing before any byte lands,
+   * so a fault on the second page leaves memory untouched (the instruction is restartable).
+   */
+  private storeMisaligned(va: number, size: number, value: number): void {
+    const first = this.mmu.translate(va, true);
+    const pageLeft = OFFSET_MASK + 1 - (va & OFFSET_MASK);
+    const crosses = size > pageLeft;
+    const second = crosses ? this.mmu.translate((va + pageLeft) | 0, true) : first + pageLeft;
+    if (crosses) {
+      this.beforeStore(first, pageLeft);
+      this.beforeStore(second, size - pageLeft);
+    } else {
+      this.beforeStore(first, size);
+    }
+    for (let k = 0; k < size; k++) this.bytes[k < pageLeft ? first + k : second + (k - pageLeft)] = value >>> (8 * k);
+  }
+}
