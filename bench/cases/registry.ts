@@ -4,9 +4,11 @@
  */
 import type { BenchCase } from '../lib/bench-case.js';
 import { ipiCase } from './ipi.js';
+import { loadCase } from './load.js';
 import { overcommitCase } from './overcommit.js';
 import { scalingCase } from './scaling.js';
 import { shootdownCase } from './shootdown.js';
+import { soakCase } from './soak.js';
 import { tlbCase } from './tlb.js';
 
 export const benchCases: Readonly<Record<string, BenchCase>> = Object.freeze({
@@ -15,6 +17,8 @@ export const benchCases: Readonly<Record<string, BenchCase>> = Object.freeze({
   tlb: tlbCase,
   scaling: scalingCase,
   overcommit: overcommitCase,
+  load: loadCase,
+  soak: soakCase,
 });
 
 export function findBenchCase(name: string): BenchCase | undefined {
