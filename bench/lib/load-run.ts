@@ -157,9 +157,9 @@ export function loadChecks(results: readonly LoadRunResult[]): Check[] {
 }
 
 /**
- * Runs `runs` in order, starting each only while the budget has room for its own budget
- * (runBudgetSeconds); the rest are skipped, so the matrix never takes much longer than
- * `budgetSeconds` (a run already started is never cut short). `onRun` sees each result as it
+ * Runs `runs` in order, starting each (after the first) only while the budget has room for its
+ * own budget (runBudgetSeconds); the rest are skipped, so the matrix never takes much longer
+ * than `budgetSeconds` (a run already started is never cut short). `onRun` sees each result as it
  * comes, for progress lines.
  */
 export async function runMatrixWithinBudget(
@@ -172,7 +172,8 @@ export async function runMatrixWithinBudget(
   const results: LoadRunResult[] = [];
   for (const [i, spec] of runs.entries()) {
     const spent = (performance.now() - t0) / 1000;
-    const result: LoadRunResult = spent + runBudgetSeconds(spec, seconds) > budgetSeconds
+    // The first run always starts: a budget is the sum of the runs' own, so it fits by definition.
+    const result: LoadRunResult = i > 0 && spent + runBudgetSeconds(spec, seconds) > budgetSeconds
       ? { spec, status: { kind: 'skipped', reason: `${formatDuration(spent)} of the ${formatDuration(budgetSeconds)} budget spent` }, wallSeconds: 0 }
       : await runLoadMachine(spec, seconds);
     results.push(result);
