@@ -13,7 +13,7 @@ export const BENCH_BACKEND = 'native';
 /** Console lines quoted in the notes at most: the first few say what went wrong. */
 const MAX_QUOTED_LINES = 3;
 /** A timed run whose measured work lasted less than this share of --seconds ended early. */
-const EARLY_END_SHARE = 0.8;
+export const EARLY_END_SHARE = 0.8;
 
 export interface MachineRun {
   workload: string;
