@@ -30,7 +30,7 @@ const DEFAULT_SECONDS = 2;
 const DEFAULT_CPUS = [4];
 const DEFAULT_WORKLOADS = ['tlb_flush1'];
 
-/** A finished run of the soak, with when it ended. */
+/** A run of the soak, with when it started and ended (seconds since the soak began). */
 interface SoakRun extends LoadRunResult {
   startSeconds: number;
   endSeconds: number;
