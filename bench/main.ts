@@ -3,7 +3,7 @@
  * `npm run bench -- NAME ...` after a build). Prints the host header, runs the case, prints its
  * tables, notes and target verdicts, and with --json writes the same figures as JSON.
  * Exit status: 0 when the case ran (a MISSED target is a finding, not a failure), 2 for bad
- * usage, 1 when the case itself failed. Main thread.
+ * usage, 1 when the case itself failed or one of its correctness checks FAILED. Main thread.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -12,7 +12,7 @@ import { OPTIONS, describeOptions, parseBenchArgs, wantsHelp, type BenchOptions,
 import type { CaseResult } from './lib/bench-case.js';
 import { benchHost, hostHeader, type BenchHost } from './lib/host.js';
 import { formatTable } from './lib/table.js';
-import { formatVerdict } from './lib/target.js';
+import { formatCheck, formatVerdict } from './lib/target.js';
 import { benchCases, findBenchCase } from './cases/registry.js';
 
 const EXIT_USAGE = 2;
@@ -22,6 +22,7 @@ function usage(): string {
   const names = Object.keys(benchCases);
   const width = Math.max(...names.map((n) => n.length));
   const optionNames = Object.keys(OPTIONS) as OptionName[];
+  const optionWidth = Math.max(...optionNames.map((n) => `  --${n} ${OPTIONS[n].value}`.length)) + 2;
   return [
     'usage: node dist/bench/main.js NAME [--json FILE] [options]   (npm run bench -- NAME ...)',
     '',
@@ -29,9 +30,10 @@ function usage(): string {
     ...Object.entries(benchCases).map(([name, c]) => `  ${name.padEnd(width)}  ${c.description}\n  ${''.padEnd(width)}  options: ${c.positional !== undefined ? `${c.positional} ` : ''}${describeOptions(c.options)}`),
     '',
     'options:',
-    ...optionNames.map((n) => `  --${n} ${OPTIONS[n].value}`.padEnd(18) + OPTIONS[n].help),
+    ...optionNames.map((n) => `  --${n} ${OPTIONS[n].value}`.padEnd(optionWidth) + OPTIONS[n].help),
     '',
     'Each case prints its target and whether it was MET or MISSED; a miss still exits 0.',
+    'A correctness check (a conservation law, a self-check) that FAILED exits 1.',
   ].join('\n');
 }
 
@@ -46,6 +48,7 @@ interface JsonReport {
   argv: string[];
   figures: object;
   targets: CaseResult['verdicts'];
+  checks: NonNullable<CaseResult['checks']>;
   notes: string[];
 }
 
@@ -92,7 +95,9 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   for (const table of result.tables) print([...formatTable(table), '']);
   if (result.notes.length > 0) print([...result.notes.map((n) => `note    ${n}`), '']);
-  print(result.verdicts.map(formatVerdict));
+  if (result.verdicts.length > 0) print(result.verdicts.map(formatVerdict));
+  const checks = result.checks ?? [];
+  if (checks.length > 0) print(checks.map(formatCheck));
   if (result.failure !== undefined) process.stderr.write(`bench ${name}: FAILED: ${result.failure}\n`);
 
   if (options.json !== undefined) {
@@ -103,6 +108,7 @@ async function main(argv: readonly string[]): Promise<number> {
       argv: [...argv],
       figures: result.figures,
       targets: result.verdicts,
+      checks,
       notes: result.notes,
     };
     mkdirSync(dirname(options.json), { recursive: true });
@@ -110,7 +116,7 @@ async function main(argv: readonly string[]): Promise<number> {
     writeFileSync(options.json, `${JSON.stringify(report, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
     process.stderr.write(`bench: wrote ${options.json}\n`);
   }
-  return result.failure !== undefined ? EXIT_FAILED : 0;
+  return result.failure === undefined && checks.every((c) => c.passed) ? 0 : EXIT_FAILED;
 }
 
 main(process.argv.slice(2)).then(

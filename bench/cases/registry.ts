@@ -4,11 +4,13 @@
  */
 import type { BenchCase } from '../lib/bench-case.js';
 import { ipiCase } from './ipi.js';
+import { loadCase } from './load.js';
 import { mergeCase } from './merge.js';
 import { mipsCase } from './mips.js';
 import { overcommitCase } from './overcommit.js';
 import { scalingCase } from './scaling.js';
 import { shootdownCase } from './shootdown.js';
+import { soakCase } from './soak.js';
 import { sweepCase } from './sweep.js';
 import { tlbCase } from './tlb.js';
 
@@ -20,6 +22,8 @@ export const benchCases: Readonly<Record<string, BenchCase>> = Object.freeze({
   overcommit: overcommitCase,
   sweep: sweepCase,
   merge: mergeCase,
+  load: loadCase,
+  soak: soakCase,
   mips: mipsCase,
 });
 

@@ -13,11 +13,15 @@ export interface BenchOptions {
   seconds?: number;
   /** Where to write the case's figures as JSON. */
   json?: string;
-  /** Sweep: backends to run, in the order given. */
+  /** Soak: how long it lasts, in minutes (fractions allowed). */
+  minutes?: number;
+  /** Load: physical CPUs of the overcommit scheduler for runs with more vCPUs; 0: no scheduler. */
+  pcpus?: number;
+  /** Backends to run, in the order given. */
   backends?: string[];
-  /** Sweep: vCPU counts to run, in the order given. */
+  /** vCPU counts to run, in the order given. */
   cpus?: number[];
-  /** Sweep: workloads to run, in the order given. */
+  /** Workloads to run, in the order given. */
   workloads?: string[];
   /** Sweep: repetitions of every configuration. */
   reps?: number;
@@ -53,9 +57,11 @@ export const MAX_SHARDS = 10_000;
 export const OPTIONS: Readonly<Record<OptionName, OptionSpec>> = Object.freeze({
   seconds: { value: 'S', help: 'seconds per machine run (0 < S <= 600)' },
   json: { value: 'FILE', help: 'also write the figures and host info to FILE as JSON' },
-  backends: { value: 'A,B', help: 'backends, comma-separated (sweep default: all registered)' },
+  minutes: { value: 'M', help: `how long a soak lasts, in minutes (0 < M <= ${24 * 60}; fractions allowed)` },
+  pcpus: { value: 'P', help: `overcommit scheduler: runs with more than P vCPUs get P physical CPUs (0..${MAX_CPUS}; 0: none; default: the host's cores)` },
+  backends: { value: 'A,B', help: 'backends, comma-separated (default: all registered)' },
   cpus: { value: 'N,M', help: `vCPU counts, comma-separated, each 1..${MAX_CPUS} (sweep default: 1,2,4,8)` },
-  workloads: { value: 'W,V', help: 'workloads, comma-separated (sweep default: tlb_flush1)' },
+  workloads: { value: 'W,V', help: 'workloads, comma-separated (default: the case\'s own; sweep: tlb_flush1)' },
   reps: { value: 'R', help: `repetitions of each configuration, 1..${MAX_REPS} (default 1)` },
   ops: { value: 'K', help: 'stop each machine run after K operations in total (instead of --seconds)' },
   out: { value: 'DIR', help: 'directory for the results JSON, the chart and the HTML page' },
@@ -64,6 +70,8 @@ export const OPTIONS: Readonly<Record<OptionName, OptionSpec>> = Object.freeze({
 
 /** Longest machine run: a benchmark, not a soak (DESIGN.md: soaks are their own scripts). */
 const MAX_SECONDS = 600;
+/** Longest soak: a day; longer belongs on a scheduler that can restart it. */
+const MAX_MINUTES = 24 * 60;
 const DECIMAL = /^(?:\d+(?:\.\d*)?|\.\d+)$/;
 
 function isOptionName(name: string): name is OptionName {
@@ -119,6 +127,12 @@ export function parseBenchArgs(argv: readonly string[], caseName: string, allowe
       case 'json':
         options.json = value;
         break;
+      case 'minutes':
+        options.minutes = parseMinutes(value);
+        break;
+      case 'pcpus':
+        options.pcpus = parseIntOption(value, '--pcpus', 0, MAX_CPUS);
+        break;
       case 'backends':
         options.backends = parseBackendList(value);
         break;
@@ -156,12 +170,16 @@ export function parseBenchArgs(argv: readonly string[], caseName: string, allowe
   return options;
 }
 
-/** `--cpus 1,2,4,8`: vCPU counts 1..MAX_CPUS, each once. */
+/** `--cpus 1,2,4,8`: vCPU counts 1..MAX_CPUS, each once, in the order given. */
 function parseCpuList(text: string): number[] {
-  const cpus = text.split(',').map((item) => parseIntOption(item, '--cpus', 1, MAX_CPUS));
-  const twice = cpus.find((n, i) => cpus.indexOf(n) !== i);
+  const parts = text.split(',');
+  if (parts.some((p) => p === '')) {
+    throw new ConfigError('--cpus', `must be a comma-separated list of integers from 1 to ${MAX_CPUS}, got ${show(text)}`);
+  }
+  const counts = parts.map((p) => parseIntOption(p, '--cpus', 1, MAX_CPUS));
+  const twice = counts.find((n, i) => counts.indexOf(n) !== i);
   if (twice !== undefined) throw new ConfigError('--cpus', `${twice} given twice`);
-  return cpus;
+  return counts;
 }
 
 /** `--workloads a,b`: known workload names, each once (the CLI's --backends rule for workloads). */
@@ -193,4 +211,12 @@ function parseSeconds(text: string): number {
     throw new ConfigError('--seconds', `must be a number above 0 and at most ${MAX_SECONDS}, got ${JSON.stringify(text)}`);
   }
   return s;
+}
+
+function parseMinutes(text: string): number {
+  const m = DECIMAL.test(text) ? Number(text) : Number.NaN;
+  if (!(m > 0 && m <= MAX_MINUTES)) {
+    throw new ConfigError('--minutes', `must be a number above 0 and at most ${MAX_MINUTES}, got ${JSON.stringify(text)}`);
+  }
+  return m;
 }

@@ -4,7 +4,7 @@
  */
 import type { BenchOptions, OptionName } from './args.js';
 import type { Table } from './table.js';
-import type { Verdict } from './target.js';
+import type { Check, Verdict } from './target.js';
 
 export interface BenchCase {
   /** One line for the case list and the header. */
@@ -21,6 +21,8 @@ export interface CaseResult {
   /** Things a reader must know to trust the figures (fallbacks, overcommit, failed self-checks). */
   notes: string[];
   verdicts: Verdict[];
+  /** Correctness checks (absent: none); a FAILED one makes the runner exit 1. */
+  checks?: Check[];
   /** The case's figures as plain data, written under "figures" in the JSON. */
   figures: object;
   /**

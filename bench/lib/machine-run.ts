@@ -7,13 +7,13 @@ import { defaultConfig, type MachineConfig } from '../../src/machine/config.js';
 import { Machine } from '../../src/machine/machine.js';
 import { buildReport, type Report } from '../../src/stats/report.js';
 
-/** Machine cases measure the native backend unless they name one: the reference the others are compared with. */
+/** Machine cases measure the native backend unless they name another: the reference the others are compared with. */
 export const BENCH_BACKEND = 'native';
 
 /** Console lines quoted in the notes at most: the first few say what went wrong. */
 const MAX_QUOTED_LINES = 3;
 /** A timed run whose measured work lasted less than this share of --seconds ended early. */
-const EARLY_END_SHARE = 0.8;
+export const EARLY_END_SHARE = 0.8;
 
 export interface MachineRun {
   /** Backend to run (default BENCH_BACKEND). */
@@ -27,6 +27,10 @@ export interface MachineRun {
   params?: Record<string, number>;
   /** Where the "running ..." line goes (default: stderr); a progress bar routes it above itself. */
   log?: (line: string) => void;
+  /** Physical CPUs for the overcommit scheduler (absent: every vCPU runs). */
+  pcpus?: number;
+  /** Wait limit before a watchdog names a stuck vCPU, ms (absent: the machine's default). */
+  watchdogMs?: number;
 }
 
 export interface MachineOutcome {
@@ -39,6 +43,8 @@ export interface MachineOutcome {
 
 export async function runMachine(run: MachineRun): Promise<MachineOutcome> {
   const config: MachineConfig = { ...defaultConfig(), backend: run.backend ?? BENCH_BACKEND, cpus: run.cpus, workload: run.workload };
+  if (run.pcpus !== undefined) config.pcpus = run.pcpus;
+  if (run.watchdogMs !== undefined) config.watchdogMs = run.watchdogMs;
   if (run.ops !== undefined) {
     // An ops-bounded run must not also carry the default's time limit.
     delete config.seconds;
@@ -49,27 +55,29 @@ export async function runMachine(run: MachineRun): Promise<MachineOutcome> {
   if (run.params !== undefined) config.params = { ...run.params };
   const log = run.log ?? ((line: string) => void process.stderr.write(line));
   log(`bench: running ${run.workload} on ${run.cpus} vCPU${run.cpus === 1 ? '' : 's'}` +
-    `${run.backend !== undefined ? `, backend ${run.backend}` : ''}` +
+    `${config.pcpus !== undefined ? ` (${config.pcpus} physical)` : ''}${run.backend !== undefined ? `, backend ${run.backend}` : ''}` +
     `${config.ops !== undefined ? ` for ${config.ops} ops` : ` for ${config.seconds ?? '?'} s`}` +
     `${run.params !== undefined ? ` with ${JSON.stringify(run.params)}` : ''}\n`);
   // runRaw + buildReport is what Machine.run does; the raw result also carries the console.
   const raw = await new Machine(config).runRaw();
-  return { report: buildReport(config, raw), console: raw.console, requestedSeconds: config.seconds };
+  return { report: buildReport(config, raw, undefined, raw.conservation), console: raw.console, requestedSeconds: config.seconds };
 }
 
 /**
  * Notes on one run: anything that casts doubt on its figures — a failed self-check, guest
- * threads killed by SIGSEGV (none of the bench workloads expects one), a run that ended early
- * or measured no elapsed time, vCPUs overcommitted on the host's cores.
+ * threads killed by SIGSEGV (a SIGSEGV the workload catches, as mprotect's and munmap's probes
+ * do, kills nothing), a run that ended early or measured no elapsed time, vCPUs overcommitted
+ * on the host's cores.
  */
 export function runNotes(o: MachineOutcome): string[] {
   const r = o.report;
   const notes: string[] = [];
-  const label = `${r.workload} on ${r.cpus} vCPU${r.cpus === 1 ? '' : 's'}`;
+  const label = `${r.workload} on ${r.cpus} vCPU${r.cpus === 1 ? '' : 's'}${r.backend !== BENCH_BACKEND ? ` (${r.backend})` : ''}`;
   if (!r.selfCheck.passed) notes.push(`${label}: self-check FAILED (${r.selfCheck.message}); its figures are suspect`);
-  if (r.faultsDetail.segv > 0) {
+  const killed = r.counters.tasksKilled;
+  if (killed > 0) {
     const lines = o.console.split('\n').filter((l) => l.includes('SIGSEGV')).slice(0, MAX_QUOTED_LINES);
-    notes.push(`${label}: ${r.faultsDetail.segv} guest SIGSEGV${r.faultsDetail.segv === 1 ? '' : 's'}, which this workload does not expect` +
+    notes.push(`${label}: ${killed} guest thread${killed === 1 ? '' : 's'} killed by SIGSEGV (${r.faultsDetail.segv} in all)` +
       ` (console: ${lines.join('; ')}); the threads that took one stopped there`);
   }
   if (r.seconds === 0) {
@@ -78,6 +86,7 @@ export function runNotes(o: MachineOutcome): string[] {
     notes.push(`${label}: work lasted ${r.seconds.toFixed(2)} s of the ${o.requestedSeconds} s asked`);
   }
   const cores = availableParallelism();
-  if (r.cpus > cores) notes.push(`${label}: ${r.cpus} vCPUs on ${cores} host cores, overcommitted: vCPUs share cores`);
+  // With --pcpus at most the host's cores, the hypervisor scheduler keeps the running vCPUs within them.
+  if (r.cpus > cores && (r.config.pcpus ?? r.cpus) > cores) notes.push(`${label}: ${r.cpus} vCPUs on ${cores} host cores, overcommitted: vCPUs share cores`);
   return notes;
 }

@@ -1,7 +1,11 @@
 /**
  * Performance targets and their verdicts. A case states its target in code, measures, and
  * reports MET or MISSED as measured — a miss is a finding, not a failure: the process still
- * exits 0. A figure that could not be measured (NaN) is a miss. Main thread.
+ * exits 0. A figure that could not be measured (NaN) is a miss.
+ *
+ * Correctness checks are the other kind of verdict: an invariant that must hold (a
+ * conservation law, a workload's self-check). A check that does not hold is FAILED, and a case
+ * with a FAILED check exits 1. Main thread.
  */
 
 export type Comparison = '<' | '<=' | '>=';
@@ -50,4 +54,17 @@ export function formatVerdict(v: Verdict): string {
   const unit = v.unit === '' ? '' : ` ${v.unit}`;
   const measured = Number.isFinite(v.measured) ? showMeasured(v) : 'not measured';
   return `target  ${v.what} ${SYMBOL[v.op]} ${v.limit}${unit}: measured ${measured}${Number.isFinite(v.measured) ? unit : ''} -> ${v.met ? 'MET' : 'MISSED'}`;
+}
+
+/** A correctness check: unlike a target, one that does not hold fails the case. */
+export interface Check {
+  /** What must hold, e.g. "conservation laws on every run". */
+  what: string;
+  passed: boolean;
+  /** The evidence: how many runs held, or which did not and why. */
+  detail: string;
+}
+
+export function formatCheck(c: Check): string {
+  return `check   ${c.what}: ${c.detail} -> ${c.passed ? 'PASS' : 'FAILED'}`;
 }

@@ -27,6 +27,12 @@ import { vcpuWorkerPath } from './worker-entry.js';
 import { describeViolation } from '../vcpu/coherence.js';
 import { MAX_TRACE_EVENTS, defaultTraceEvents, flowSlotBytes, type VcpuTrace } from '../stats/trace-buffer.js';
 
+/**
+ * How often the main thread looks for the end of boot, in ms: a few timer ticks, small beside
+ * any --seconds a run is given, and cheap (one Atomics.load).
+ */
+const BOOT_POLL_MS = 5;
+
 export class Machine {
   private handles: VcpuHandle[] = [];
   /** MachineConfig.trace: what the vCPUs recorded in the last run that completed. */
@@ -60,9 +66,10 @@ export class Machine {
     return this.recorded;
   }
 
-  /** Boot and run; the unshaped result (conservation checked, as in run()). */
+  /** Boot and run; the unshaped result, with the conservation laws checked as in run(). */
   async runRaw(): Promise<RunResult> {
-    return (await this.execute()).result;
+    const { result, conservation } = await this.execute();
+    return { ...result, conservation };
   }
 
   private async execute(): Promise<{ result: RunResult; conservation: ConservationReport }> {
@@ -91,6 +98,7 @@ export class Machine {
       idleTimeout: 1000,
     });
     let stopTimer: NodeJS.Timeout | undefined;
+    let bootPoll: NodeJS.Timeout | undefined;
     try {
       clock.start();
       watchdog.start();
@@ -118,10 +126,18 @@ export class Machine {
         }));
       }
       if (cfg.ops === undefined) {
-        stopTimer = setTimeout(() => {
-          // ORDERING: pairs with the workload's stopRequested() Atomics.load of runState.
-          Atomics.compareExchange(words, MACHINE_CTL.runState, RunState.Running, RunState.StopRequested);
-        }, (cfg.seconds ?? 2) * 1000);
+        // --seconds is the workload's time, so the clock starts once the guest has booted:
+        // bringing up 64 vCPU workers takes seconds on a 2-core host, and a timer started here
+        // would stop a many-vCPU run before its workload began.
+        bootPoll = setInterval(() => {
+          // ORDERING: pairs with vCPU 0's Atomics.store of bootDone after bootPrimary.
+          if (Atomics.load(words, MACHINE_CTL.bootDone) === 0) return;
+          clearInterval(bootPoll);
+          stopTimer = setTimeout(() => {
+            // ORDERING: pairs with the workload's stopRequested() Atomics.load of runState.
+            Atomics.compareExchange(words, MACHINE_CTL.runState, RunState.Running, RunState.StopRequested);
+          }, (cfg.seconds ?? 2) * 1000);
+        }, BOOT_POLL_MS);
       }
       const exits = await Promise.race([
         Promise.all(this.handles.map((h) => h.exit.catch((e: unknown) => workerCrash(e, words)))),
@@ -139,6 +155,7 @@ export class Machine {
       }
       return { result, conservation };
     } finally {
+      if (bootPoll !== undefined) clearInterval(bootPoll);
       if (stopTimer !== undefined) clearTimeout(stopTimer);
       watchdog.stop();
       scheduler?.stop();

@@ -2,6 +2,7 @@
  * The raw outcome of one machine run, before it is shaped into a Report. Main thread.
  */
 import type { VcpuStatsSnapshot } from '../stats/snapshot.js';
+import type { ConservationReport } from './conservation.js';
 import type { CoherenceViolationReport } from '../vcpu/task-args.js';
 
 export interface SelfCheckResult {
@@ -23,4 +24,6 @@ export interface RunResult {
   console: string;
   /** --check: the first violations described by the vCPUs (absent or empty: none). */
   violations?: CoherenceViolationReport[];
+  /** The conservation laws at the end (set by Machine.runRaw, which throws when one fails). */
+  conservation?: ConservationReport;
 }

@@ -148,8 +148,14 @@ export class Vcpu implements WorkMeter, MachinePort {
   async run(): Promise<VcpuExit> {
     try {
       this.activity.set(VcpuActivity.Booting);
-      if (this.args.cpu === 0) this.kernel.bootPrimary();
-      else await this.waitForStartup();
+      if (this.args.cpu === 0) {
+        this.kernel.bootPrimary();
+        // ORDERING: after every AP came online and init exists; pairs with the Machine's poll
+        // of bootDone, which starts the --seconds clock from here, not from worker creation.
+        Atomics.store(this.words, MACHINE_CTL.bootDone, 1);
+      } else {
+        await this.waitForStartup();
+      }
       this.state = 'running';
       this.activity.set(VcpuActivity.Kernel);
       while (this.state === 'running') {
