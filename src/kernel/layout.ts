@@ -36,7 +36,8 @@ export const MMAP_BASE = 0x10000000;
 export const USER_TOP = PAGE_OFFSET;
 
 export const MAX_TASKS = 256;
-export const MAX_MMS = 64;
+/** Address spaces: one per task at most (ctxswitch at 64 vCPUs forks about 200 processes). */
+export const MAX_MMS = 256;
 /** VMAs per address space. */
 export const MAX_VMAS = 256;
 export const MAX_SHMEM = 128;

@@ -12,6 +12,7 @@
 import { PAGE_SIZE } from '../hw/paging.js';
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../kernel/vma.js';
 import type { WorkloadContext } from './context.js';
+import { MAX_MMS, MAX_TASKS } from '../kernel/layout.js';
 import { ENTRY_CHILD } from './harness.js';
 import type { Sys } from './sys.js';
 import { PREEMPT, type GuestThread, type Workload } from './workload.js';
@@ -29,7 +30,14 @@ export const ctxswitchWorkload: Workload = Object.freeze({
   ]),
 
   *thread(sys: Sys, ctx: WorkloadContext, index: number): GuestThread {
-    const procs = ctx.param('procs');
+    // The kernel has MAX_TASKS task slots and MAX_MMS address spaces: init and the worker
+    // threads take some, so at many vCPUs each thread forks fewer processes than asked.
+    const threads = ctx.threads;
+    const fit = Math.min(Math.floor((MAX_TASKS - 1 - threads) / threads), Math.floor((MAX_MMS - 1) / threads));
+    const procs = Math.max(1, Math.min(ctx.param('procs'), fit));
+    if (index === 0 && procs < ctx.param('procs')) {
+      sys.print(`ctxswitch: ${procs} processes per thread, not ${ctx.param('procs')}: ${threads} threads fill the kernel's ${MAX_TASKS} task slots\n`);
+    }
     const pids: number[] = [];
     for (let p = 0; p < procs; p++) {
       const pid = sys.fork(ENTRY_CHILD, ctx.base, index * 8 + p + 1);
