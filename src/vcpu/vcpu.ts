@@ -30,7 +30,11 @@ import type { VcpuStatsSnapshot } from '../stats/snapshot.js';
 import { TraceBuffer } from '../stats/trace-buffer.js';
 import { startProgram } from '../workloads/harness.js';
 import { findWorkload } from '../workloads/registry.js';
-import { Sys, type WorkMeter } from '../workloads/sys.js';
+import { Sys, type SyscallEntry, type WorkMeter } from '../workloads/sys.js';
+import type { Workload } from '../workloads/workload.js';
+import type { ProgramLoader } from '../kernel/program.js';
+import { RvCore } from '../riscv/core.js';
+import { RvPrograms } from './rv-program.js';
 import type { ConsoleChunk, VcpuExit, VcpuFailure, VcpuTaskArgs } from './task-args.js';
 import { CoherenceChecker } from './coherence.js';
 
@@ -67,8 +71,9 @@ export class Vcpu implements WorkMeter, MachinePort {
 
   constructor(private readonly args: VcpuTaskArgs) {
     const backend = findBackend(args.backend);
+    // A --program run names its workload after the program; there is no registered one.
     const workload = findWorkload(args.workload);
-    if (backend === undefined || workload === undefined) {
+    if (backend === undefined || (workload === undefined && args.program === undefined)) {
       throw new PvemuError(`cpu ${args.cpu}: unknown backend ${args.backend} or workload ${args.workload}`);
     }
     const ram = new GuestRam(args.ram);
@@ -115,12 +120,40 @@ export class Vcpu implements WorkMeter, MachinePort {
       this.hw.tlb.dropAfter = args.inject.dropFlushesAfter ?? 0;
     }
     const entry = { syscall: this.syscallEntry() };
-    const harness = { workload, cpus: args.cpus, params: args.params, ops: args.ops };
-    this.kernel = new Kernel(ctx, {
-      hz: args.hz,
-      loader: (_tid, userSp) => startProgram(new Sys(entry, this.hw.mmu, this), userSp, harness),
-    });
+    this.kernel = new Kernel(ctx, { hz: args.hz, loader: this.programLoader(entry, workload) });
     if (args.inject.noAckCpu === args.cpu) this.kernel.smp.neverAcknowledge = true;
+  }
+
+  /**
+   * How tasks start: the riscv32 program's loader (--program) or the workload's harness. The
+   * kernel calls it only after construction, when this.kernel exists.
+   */
+  private programLoader(entry: SyscallEntry, workload: Workload | undefined): ProgramLoader {
+    const program = this.args.program;
+    if (program === undefined) {
+      const harness = { workload: workload!, cpus: this.args.cpus, params: this.args.params, ops: this.args.ops };
+      return (_tid, userSp) => startProgram(new Sys(entry, this.hw.mmu, this), userSp, harness);
+    }
+    const { riscvShared } = program;
+    const core = RvCore.forHardware(this.hw, riscvShared, () => {
+      this.hw.takeInterrupts();
+      return this.kernel.sched.needResched;
+    });
+    let programs: RvPrograms | null = null;
+    return (tid, userSp, kernelStackTop) => {
+      if (programs === null) {
+        const k = this.kernel;
+        k.syscalls.flushIcache = () => RvCore.flushIcacheAll(riscvShared);
+        const services = {
+          sched: k.sched,
+          exec: k.exec,
+          console: (text: string) => this.console(text),
+          taskKilled: () => { this.counters.tasksKilled++; },
+        };
+        programs = new RvPrograms(core, entry, services, this.hw.mmu, this, program.image, program.timeLimited);
+      }
+      return programs.load(tid, userSp, kernelStackTop);
+    };
   }
 
   /**
@@ -168,13 +201,18 @@ export class Vcpu implements WorkMeter, MachinePort {
         this.hw.takeInterrupts();
       }
       this.activity.set(VcpuActivity.Finished);
-      return { stats: this.snapshot(), console: this.consoleOut, ...this.violations(), ...this.traceExit() };
+      return { stats: this.snapshot(), console: this.consoleOut, ...this.violations(), ...this.traceExit(), ...this.unknownSyscalls() };
     } catch (e) {
       const failure = this.describeFailure(e);
       this.abortMachine();
       this.activity.set(VcpuActivity.Finished);
       return { stats: this.snapshot(), console: this.consoleOut, failure, ...this.violations(), ...this.traceExit() };
     }
+  }
+
+  private unknownSyscalls(): Pick<VcpuExit, 'unknownSyscalls'> {
+    const unknown = this.kernel.syscalls.unknown;
+    return unknown.size === 0 ? {} : { unknownSyscalls: [...unknown] };
   }
 
   private traceExit(): Pick<VcpuExit, 'trace'> {
@@ -247,8 +285,8 @@ export class Vcpu implements WorkMeter, MachinePort {
     for (let c = 0; c < this.args.cpus; c++) this.hw.bus.ring(c);
   }
 
-  console(text: string): void {
-    this.consoleOut.push({ atNs: hostNowNs(), text });
+  console(text: string, fd?: number): void {
+    this.consoleOut.push(fd === undefined ? { atNs: hostNowNs(), text } : { atNs: hostNowNs(), text, fd });
   }
 
   // --- WorkMeter ---
