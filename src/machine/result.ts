@@ -22,7 +22,7 @@ export interface RunResult {
   /** Guest console output (the write system call, and kernel messages), in order. */
   console: string;
   /** What the guest wrote to fd 1 alone: a program's stdout. */
-  stdout: string;
+  stdout?: string;
   /** System calls answered -ENOSYS, count by number (absent: none). */
   unknownSyscalls?: Record<string, number>;
   /** --check: the first violations described by the vCPUs (absent or empty: none). */

@@ -278,7 +278,7 @@ export function buildReport(
     timerInterrupts: total.timerInterrupts,
     selfCheck: { passed: result.selfCheck.passed, message: result.selfCheck.message },
     exitStatus: result.exitStatus,
-    ...(config.program !== undefined ? { program: { stdout: result.stdout } } : {}),
+    ...(config.program !== undefined ? { program: { stdout: result.stdout ?? '' } } : {}),
     ...(result.unknownSyscalls !== undefined ? { unknownSyscalls: { ...result.unknownSyscalls } } : {}),
     perCpu,
     counters: total,
