@@ -7,6 +7,7 @@ import { ipiCase } from './ipi.js';
 import { mergeCase } from './merge.js';
 import { mipsCase } from './mips.js';
 import { overcommitCase } from './overcommit.js';
+import { programsCase } from './programs.js';
 import { scalingCase } from './scaling.js';
 import { shootdownCase } from './shootdown.js';
 import { sweepCase } from './sweep.js';
@@ -21,6 +22,7 @@ export const benchCases: Readonly<Record<string, BenchCase>> = Object.freeze({
   sweep: sweepCase,
   merge: mergeCase,
   mips: mipsCase,
+  programs: programsCase,
 });
 
 export function findBenchCase(name: string): BenchCase | undefined {
