@@ -204,6 +204,13 @@ export class Tasks {
 
   /** exit: end this task once its system call returns to the scheduler. */
   exit(run: TaskRun, code: number): number {
+    // init's leader leaving with exit (not exit_group) gives the process its status, unless
+    // an exit_group already set one (which is then every member's, doExit).
+    const { i32, layout } = this.k;
+    const tb = layout.taskBase(run.slot);
+    if (run.tid === 1 && (i32[tb + TASK.groupExit]! & GROUP_EXIT_SET) === 0) {
+      Atomics.store(i32, layout.kglobals + KGLOBALS.initExit, code & 0xff);
+    }
     run.exiting = true;
     run.exitCode = code & 0xff;
     return SYSCALL_BLOCKED;
