@@ -97,3 +97,14 @@ describe('a faulting riscv32 program', () => {
     expect(result.perCpu.reduce((n, s) => n + s.counters.tasksKilled, 0)).toBe(1);
   });
 });
+
+describe('a riscv32 program under --seconds', () => {
+  it('is killed with SIGKILL (exit 137) when the time limit is reached, and the self-check fails', async () => {
+    const cfg = programConfig('tlb_flush1.elf', ['-t', '2', '-n', '100000000'], 2);
+    cfg.seconds = 0.5;
+    const result = await new Machine(cfg).runRaw();
+    expect(result.exitStatus).toBe(137);
+    expect(result.console).toContain('killed: SIGKILL at the --seconds limit');
+    expect(result.selfCheck.passed).toBe(false);
+  });
+});
