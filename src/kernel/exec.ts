@@ -8,7 +8,7 @@
 import { GuestSegfault } from '../errors.js';
 import { PAGE_SIZE } from '../hw/paging.js';
 import type { MmRef } from '../pv/ops.js';
-import { buildInitialStack, auxvFor, HWCAP_RV32IMA, AT_RANDOM_BYTES, type ElfImage } from './binfmt-elf.js';
+import { buildInitialStack, auxvFor, HWCAP_RV32IMA, type ElfImage } from './binfmt-elf.js';
 import type { KernelContext } from './context.js';
 import { EFAULT } from './errno.js';
 import type { AddressSpaces } from './mm.js';
@@ -56,7 +56,6 @@ export class Exec {
    * mprotect gives it the segment's protection.
    */
   load(mm: MmRef, req: ExecRequest): ExecStart | number {
-    if (req.random.length !== AT_RANDOM_BYTES) return -EFAULT;
     for (const seg of req.image.segments) {
       const start = seg.pageStart as number;
       const len = (seg.pageEnd as number) - start;

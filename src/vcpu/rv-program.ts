@@ -8,8 +8,7 @@
  * copy_thread left on their kernel stack. Runs on the vCPU worker that schedules the task.
  */
 import { InternalError } from '../errors.js';
-import { parseElf, type ElfImage } from '../kernel/binfmt-elf.js';
-import { AT_RANDOM_BYTES } from '../kernel/binfmt-elf.js';
+import { AT_RANDOM_BYTES, parseElf, type ElfImage } from '../kernel/binfmt-elf.js';
 import type { Exec } from '../kernel/exec.js';
 import { BLOCK, PREEMPT, type GuestThread } from '../kernel/program.js';
 import type { Scheduler, TaskRun } from '../kernel/sched.js';
