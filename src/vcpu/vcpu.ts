@@ -131,7 +131,8 @@ export class Vcpu implements WorkMeter, MachinePort {
   private programLoader(entry: SyscallEntry, workload: Workload | undefined): ProgramLoader {
     const program = this.args.program;
     if (program === undefined) {
-      const harness = { workload: workload!, cpus: this.args.cpus, params: this.args.params, ops: this.args.ops };
+      if (workload === undefined) throw new InternalError(`cpu ${this.args.cpu}: no workload and no program to run`);
+      const harness = { workload, cpus: this.args.cpus, params: this.args.params, ops: this.args.ops };
       return (_tid, userSp) => startProgram(new Sys(entry, this.hw.mmu, this), userSp, harness);
     }
     const { riscvShared } = program;
