@@ -103,6 +103,12 @@ export class RvPrograms {
     meter.markWorkStart();
     try {
       for (;;) {
+        // The --seconds limit, looked at before every run of the hart: a program that enters
+        // the kernel every few instructions may never reach a budget's end.
+        if (this.timeLimited && meter.stopRequested()) {
+          this.kernel.console(`task ${run.tid}: killed: SIGKILL at the --seconds limit\n`);
+          return yield* this.exitGroup(SIGNALLED + SIGKILL);
+        }
         const before = hart.instret;
         const why = core.run(hart, RUN_BUDGET);
         meter.opsDone(hart.instret - before);
@@ -127,10 +133,6 @@ export class RvPrograms {
           }
           case StopReason.Budget:
           case StopReason.Interrupt:
-            if (this.timeLimited && meter.stopRequested()) {
-              this.kernel.console(`task ${run.tid}: killed: SIGKILL at the --seconds limit\n`);
-              return yield* this.exitGroup(SIGNALLED + SIGKILL);
-            }
             yield PREEMPT;
             break;
           case StopReason.Fault:
