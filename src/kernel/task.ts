@@ -218,15 +218,25 @@ export class Tasks {
 
   /** exit_group: every thread of the process dies; this one with it. */
   exitGroup(run: TaskRun, code: number): number {
+    const tgid = this.k.i32[this.k.layout.taskBase(run.slot) + TASK.tgid]!;
+    this.killGroup(tgid, code, run.slot);
+    return this.exit(run, code);
+  }
+
+  /**
+   * zap_other_threads with the group's exit status: every member of thread group `tgid` but
+   * slot `except` dies with status `code`. Any context: exit_group, a fatal signal, or the
+   * --seconds limit of a program (SIGKILL from outside any task).
+   */
+  killGroup(tgid: number, code: number, except = -1): void {
     const { i32, layout } = this.k;
-    const tgid = i32[layout.taskBase(run.slot) + TASK.tgid]!;
     if (tgid === 1) Atomics.store(i32, layout.kglobals + KGLOBALS.initExit, code & 0xff);
     for (let s = 0; s < MAX_TASKS; s++) {
       const tb = layout.taskBase(s);
       if (i32[tb + TASK.tgid] !== tgid) continue;
       // The group's status for every member: the process's status is this code.
       if (i32[tb + TASK.state] !== TaskState.Free) i32[tb + TASK.groupExit] = GROUP_EXIT_SET | (code & 0xff);
-      if (s === run.slot) continue;
+      if (s === except) continue;
       const state = Atomics.load(i32, tb + TASK.state);
       if (state !== TaskState.Running && state !== TaskState.Sleeping) continue;
       Atomics.store(i32, tb + TASK.killed, 1);
@@ -237,7 +247,6 @@ export class Tasks {
         this.sched.wakeUp(s, 0);
       }
     }
-    return this.exit(run, code);
   }
 
   /**

@@ -5,7 +5,9 @@
  * when the call sleeps, finishing it with the value it is resumed with), yields PREEMPT between
  * budgets and when an interrupt asked for a reschedule, and dies with the signal of a fault
  * nothing resolved. Init execs the program (kernel/exec.ts); threads start from the registers
- * copy_thread left on their kernel stack. Runs on the vCPU worker that schedules the task.
+ * copy_thread left on their kernel stack. The --seconds limit is not this file's: the boot vCPU
+ * kills init's thread group when it is reached (vcpu.ts). Runs on the vCPU worker that
+ * schedules the task.
  */
 import { InternalError } from '../errors.js';
 import { AT_RANDOM_BYTES, parseElf, type ElfImage } from '../kernel/binfmt-elf.js';
@@ -32,7 +34,6 @@ const REG_TP = 4;
 /** Exit status of a task killed by signal n, as a shell reports it. */
 const SIGNALLED = 128;
 const SIGTRAP = 5;
-const SIGKILL = 9;
 
 /** The kernel services a riscv32 task needs beside its system-call entry. */
 export interface RvKernel {
@@ -62,8 +63,6 @@ export class RvPrograms {
     private readonly mem: UserAccess,
     private readonly meter: WorkMeter,
     private readonly program: ProgramImage,
-    /** --seconds was given: at the stop request the program is killed (SIGKILL). */
-    private readonly timeLimited: boolean,
   ) {
     // The main thread validated the file; parsing again here is cheap and keeps one copy of
     // the layout on each worker.
@@ -103,12 +102,6 @@ export class RvPrograms {
     meter.markWorkStart();
     try {
       for (;;) {
-        // The --seconds limit, looked at before every run of the hart: a program that enters
-        // the kernel every few instructions may never reach a budget's end.
-        if (this.timeLimited && meter.stopRequested()) {
-          this.kernel.console(`task ${run.tid}: killed: SIGKILL at the --seconds limit\n`);
-          return yield* this.exitGroup(SIGNALLED + SIGKILL);
-        }
         const before = hart.instret;
         const why = core.run(hart, RUN_BUDGET);
         meter.opsDone(hart.instret - before);

@@ -40,6 +40,8 @@ import { CoherenceChecker } from './coherence.js';
 
 /** Run-loop slice: how long the vCPU runs guest work before it lets its event loop breathe. */
 const SLICE_MS = 5;
+/** The signal a program's --seconds limit sends. */
+const SIGKILL = 9;
 /** Longest single halt: bounded so a lost doorbell could never stall a CPU past one slice. */
 const HALT_MS = SLICE_MS;
 
@@ -62,6 +64,8 @@ export class Vcpu implements WorkMeter, MachinePort {
   private readonly words: Int32Array;
   private readonly consoleOut: ConsoleChunk[] = [];
   private state: VcpuState = 'booting';
+  /** The program's --seconds limit was enforced (enforceProgramTimeLimit). */
+  private limitEnforced = false;
   private workStartNs = 0;
   private workEndNs = 0;
   /** --check: the coherence checker fed by this vCPU's MMU, else null. */
@@ -151,7 +155,7 @@ export class Vcpu implements WorkMeter, MachinePort {
           console: (text: string) => this.console(text),
           taskKilled: () => { this.counters.tasksKilled++; },
         };
-        programs = new RvPrograms(core, entry, services, this.hw.mmu, this, program.image, program.timeLimited);
+        programs = new RvPrograms(core, entry, services, this.hw.mmu, this, program.image);
       }
       return programs.load(tid, userSp, kernelStackTop);
     };
@@ -192,6 +196,7 @@ export class Vcpu implements WorkMeter, MachinePort {
         this.parking?.parkIfDescheduled();
         const until = performance.now() + SLICE_MS;
         this.kernel.runUntil(until, () => performance.now(), () => this.machineStopped(), HALT_MS);
+        this.enforceProgramTimeLimit();
         if (this.machineStopped()) this.state = 'finished';
         else await yieldToEventLoop();
       }
@@ -209,6 +214,19 @@ export class Vcpu implements WorkMeter, MachinePort {
       this.activity.set(VcpuActivity.Finished);
       return { stats: this.snapshot(), console: this.consoleOut, failure, ...this.violations(), ...this.traceExit() };
     }
+  }
+
+  /**
+   * A riscv32 program under --seconds runs until it exits; at the stop request the boot vCPU
+   * sends init's thread group SIGKILL (exit 137), once, whether its threads run or sleep.
+   */
+  private enforceProgramTimeLimit(): void {
+    if (this.args.cpu !== 0 || this.args.program?.timeLimited !== true || this.limitEnforced) return;
+    // ORDERING: pairs with the main thread's compareExchange of runState to StopRequested.
+    if (Atomics.load(this.words, MACHINE_CTL.runState) !== RunState.StopRequested) return;
+    this.limitEnforced = true;
+    this.console('init: killed: SIGKILL at the --seconds limit\n');
+    this.kernel.tasks.killGroup(1, 128 + SIGKILL);
   }
 
   private unknownSyscalls(): Pick<VcpuExit, 'unknownSyscalls'> {

@@ -107,4 +107,18 @@ describe('a riscv32 program under --seconds', () => {
     expect(result.console).toContain('killed: SIGKILL at the --seconds limit');
     expect(result.selfCheck.passed).toBe(false);
   });
+
+  it('is killed at the limit even when all its threads sleep (a futex wait nobody wakes)', async () => {
+    const SYS_futex_time64 = 422;
+    const a = new Asm(ELF_BASE + ELF_CODE_OFFSET)
+      .addi(X.a0, X.sp, -16).sw(X.zero, 0, X.a0).li(X.a1, 0).li(X.a2, 0).li(X.a3, 0).li(X.a7, SYS_futex_time64).ecall()
+      .li(X.a0, 0).li(X.a7, 94).ecall();
+    const cfg = programConfig('hello.elf', [], 2);
+    cfg.program = { name: 'sleeper', bytes: minimalElf([...a.assemble()]), argv: ['sleeper'], envp: [] };
+    cfg.workload = 'sleeper';
+    cfg.seconds = 0.3;
+    const result = await new Machine(cfg).runRaw();
+    expect(result.exitStatus).toBe(137);
+    expect(result.console).toContain('killed: SIGKILL at the --seconds limit');
+  });
 });
