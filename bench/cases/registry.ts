@@ -8,6 +8,7 @@ import { loadCase } from './load.js';
 import { mergeCase } from './merge.js';
 import { mipsCase } from './mips.js';
 import { overcommitCase } from './overcommit.js';
+import { programsCase } from './programs.js';
 import { scalingCase } from './scaling.js';
 import { shootdownCase } from './shootdown.js';
 import { soakCase } from './soak.js';
@@ -25,6 +26,7 @@ export const benchCases: Readonly<Record<string, BenchCase>> = Object.freeze({
   load: loadCase,
   soak: soakCase,
   mips: mipsCase,
+  programs: programsCase,
 });
 
 export function findBenchCase(name: string): BenchCase | undefined {

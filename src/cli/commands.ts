@@ -138,6 +138,8 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
   } finally {
     stopProgress();
   }
+  // A program's own output first, as a shell would show it, then pvemu's report.
+  if (report.program !== undefined) io.out(report.program.stdout);
   io.out(formatReport(report));
   if (json !== undefined) writeJson(json, report);
   if (trace !== undefined) writeTrace(trace, machine, io);

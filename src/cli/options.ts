@@ -14,7 +14,8 @@ import { ConfigError } from '../errors.js';
 import { findBackend, describeBackends } from '../hv/registry.js';
 import { formatBytes, MAX_RAM_BYTES, MIN_RAM_BYTES } from '../hw/memory.js';
 import { PAGE_SIZE } from '../hw/paging.js';
-import { defaultConfig, MAX_CPUS, MAX_HZ, MIN_HZ, type MachineConfig } from '../machine/config.js';
+import { defaultConfig, MAX_CPUS, MAX_HZ, MIN_HZ, type MachineConfig, type ProgramImage } from '../machine/config.js';
+import { parseElf } from '../kernel/binfmt-elf.js';
 import { describeWorkloads, findWorkload } from '../workloads/registry.js';
 import { MAX_TRACE_EVENTS } from '../stats/trace-buffer.js';
 
@@ -47,10 +48,13 @@ export interface CompareOptions {
 export interface OptionFiles {
   /** The file's text; throws (any error) if it cannot be read. */
   readText(path: string): string;
+  /** The file's bytes (--program); throws if it cannot be read. Absent: read from disk. */
+  readBytes?(path: string): Uint8Array;
 }
 
 export const nodeFiles: OptionFiles = {
   readText: (path) => readFileSync(path, 'utf8'),
+  readBytes: (path) => new Uint8Array(readFileSync(path)),
 };
 
 /** The options of one machine configuration, shared by run and compare. All but --check take a value. */
@@ -73,7 +77,8 @@ const MACHINE_OPTIONS = {
 const RUN_OPTIONS = {
   backend: { type: 'string' },
   ...MACHINE_OPTIONS,
-  // run only: a trace is of one machine.
+  // run only: a trace is of one machine; a program runs on one.
+  program: { type: 'string' },
   trace: { type: 'string' },
   'trace-events': { type: 'string' },
 } as const;
@@ -381,9 +386,38 @@ function parseMachineValues(values: MachineValues, files: OptionFiles): { config
   return { config, json: values.json };
 }
 
+/**
+ * `--program FILE`: a static riscv32 ELF executable, read and validated here (parseElf) so a
+ * bad file is one line before any worker starts. argv[0] is the path as given.
+ */
+function parseProgram(path: string, args: readonly string[], files: OptionFiles): ProgramImage {
+  if (path === '') throw new ConfigError('--program', 'must be a file path, got ""');
+  let bytes: Uint8Array;
+  try {
+    bytes = (files.readBytes ?? nodeFiles.readBytes!)(path);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new ConfigError('--program', `cannot read ${JSON.stringify(path)}: ${why.replace(/\s*\n\s*/g, ' ')}`);
+  }
+  parseElf(bytes, { name: `--program ${path}` });
+  return { name: path.slice(path.lastIndexOf('/') + 1), bytes, argv: [path, ...args], envp: [] };
+}
+
 /** Parses `pvemu run` arguments (after the subcommand) into a validated MachineConfig. */
-export function parseRunOptions(argv: readonly string[], files: OptionFiles = nodeFiles): RunOptions {
+export function parseRunOptions(argvIn: readonly string[], files: OptionFiles = nodeFiles): RunOptions {
+  // `-- ARGS...`: the program's arguments, not pvemu's.
+  const dashes = argvIn.indexOf('--');
+  const argv = dashes < 0 ? argvIn : argvIn.slice(0, dashes);
+  const programArgs = dashes < 0 ? [] : argvIn.slice(dashes + 1);
   const values = strictParse(RUN, argv);
+  if (values.program === undefined && dashes >= 0) {
+    throw new ConfigError('--', 'arguments after -- are for a program; give --program FILE.elf');
+  }
+  if (values.program !== undefined) {
+    if (values.workload !== undefined) throw new ConfigError('--program', 'cannot be combined with --workload; give one');
+    if (values.ops !== undefined) throw new ConfigError('--ops', 'cannot be used with --program: the program\'s arguments set its work (--seconds limits its time)');
+    if (values.param !== undefined) throw new ConfigError('--param', 'cannot be used with --program: pass the program its arguments after --');
+  }
   const backend = values.backend === undefined ? undefined : parseBackend(values.backend);
   const result: RunOptions = parseMachineValues(values, files);
   if (backend !== undefined) result.config.backend = backend;
@@ -397,6 +431,13 @@ export function parseRunOptions(argv: readonly string[], files: OptionFiles = no
       result.config.traceEvents = parseIntOption(values['trace-events'], '--trace-events', 1, MAX_TRACE_EVENTS);
     }
     result.trace = values.trace;
+  }
+  if (values.program !== undefined) {
+    const program = parseProgram(values.program, programArgs, files);
+    result.config.program = program;
+    result.config.workload = program.name;
+    // A program runs until it exits; --seconds, when given, is its time limit.
+    if (values.seconds === undefined) delete result.config.seconds;
   }
   return result;
 }

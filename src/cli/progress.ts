@@ -98,6 +98,8 @@ export function startProgress(o: ProgressOptions): Progress {
  */
 export function runProgress(machine: Pick<Machine, 'snapshot'>, config: MachineConfig, stream: ProgressStream | undefined): () => void {
   if (stream?.isTTY !== true) return () => undefined;
+  // A --program without --seconds runs until it exits: there is no total to show progress of.
+  if (config.program !== undefined && config.seconds === undefined) return () => undefined;
   const label = `${config.workload} on ${config.backend}, ${config.cpus} vCPU${config.cpus === 1 ? '' : 's'}`;
   const byOps = config.ops !== undefined;
   const progress = startProgress(byOps

@@ -59,16 +59,24 @@ export function runUsage(): string {
   const d = defaultConfig();
   const backends = describeBackends().map((b) => b.name).join(', ');
   return `Usage: pvemu run [options]
+       pvemu run --program FILE.elf [options] [-- ARGS...]
 
 Boots an emulated SMP machine, runs one workload on it and prints a report: throughput, TLB
 shootdown counts, latency percentiles and modelled cycles, what the hypervisor did (traps,
 hypercalls, VM exits), and a per-CPU table. Exits 0 when the workload's self-check passes,
 1 when it fails.
 
+With --program, init is a static riscv32 Linux executable (RV32IMA, see guest/README.md) run
+with ARGS: what it writes to stdout comes first, then the report, where ops are the
+instructions its threads retired (ops/s: guest instructions per host second) and the
+self-check is its exit status being 0. It runs until it exits; --seconds is then a time limit
+(the program is killed with SIGKILL when it is reached).
+
 Options:
 ${twoColumns([
   ['--backend NAME', `hypervisor backend: ${backends} (default ${d.backend})`],
   ...machineOptionRows(),
+  ['--program FILE', 'run this riscv32 ELF program as init instead of a workload (not with --workload, --ops or --param); ARGS after -- are its arguments'],
   ['--json FILE', 'also write the report as JSON to FILE (default: none)'],
   ['--trace FILE', 'also write a Chrome trace-event JSON to FILE (open it in Perfetto): a track per vCPU with shootdowns, flush handlers, IPIs with arrows from send to handling, hypercalls, traps and VM exits (default: none)'],
   ['--trace-events N', `events each vCPU records for --trace before it drops the rest, 1 to ${MAX_TRACE_EVENTS} (default ${DEFAULT_TRACE_EVENTS}, or ${DEFAULT_TRACE_EVENTS_TOTAL} shared out above ${DEFAULT_TRACE_EVENTS_TOTAL / DEFAULT_TRACE_EVENTS} vCPUs)`],

@@ -366,6 +366,27 @@ export class Mmu {
     this.i32[(out.pfn << (PAGE_SHIFT - 2)) | ((va & OFFSET_MASK) >>> 2)] = value;
   }
 
+  /**
+   * Supervisor-mode 32-bit load from the kernel's own 4 KiB-mapped memory (vmalloc area), the
+   * read side of kernelStore32: copy_thread's saved registers on a kernel stack. A fault is a
+   * kernel bug (InternalError).
+   */
+  kernelLoad32(va: number): number {
+    const pfn = this.tlb.lookup(va >>> PAGE_SHIFT, this.pcid);
+    if (pfn >= 0) {
+      if (this.checking) this.checkHit(va, pfn);
+      return this.i32[(pfn << (PAGE_SHIFT - 2)) | ((va & OFFSET_MASK) >>> 2)]!;
+    }
+    const out = this.walkOut;
+    this.counters.tlbWalks++;
+    this.beforeWalk();
+    if (!walk(this.i32, this.cr3, va, false, false, out)) {
+      throw new InternalError(`kernel oops: supervisor read of va 0x${(va >>> 0).toString(16)} faulted (error code ${out.errorCode})`);
+    }
+    this.tlb.insert(va, this.pcid, out.pfn, out.flags, out.large, this.insertGen(out.flags));
+    return this.i32[(out.pfn << (PAGE_SHIFT - 2)) | ((va & OFFSET_MASK) >>> 2)]!;
+  }
+
   private poll(): void {
     // ORDERING: pairs with the APIC sender's Atomics.store of the summary word after it sets
     // the IRR bit, so seeing the word non-zero means the IRR bit is visible to onPendingWork.

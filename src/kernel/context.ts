@@ -24,14 +24,19 @@ export interface UserAccess {
   atomicAdd32(va: number, delta: number): number;
   /** Supervisor-mode store through the TLB (the kernel's own vmalloc'd memory). */
   kernelStore32(va: number, value: number): void;
+  /** Supervisor-mode load through the TLB (copy_thread's registers on a kernel stack). */
+  kernelLoad32(va: number): number;
 }
 
 /** The machine's power switch and the run's stop condition, as the kernel sees them. */
 export interface MachinePort {
   /** machine_power_off: the last task is gone; `status` is the machine's exit status. */
   powerOff(status: number): void;
-  /** Append to the console (the write system call on fd 1 or 2). */
-  console(text: string): void;
+  /**
+   * Append to the console: the write system call on fd 1 or 2 passes its fd (a program's
+   * stdout is what fd 1 wrote); kernel messages pass none.
+   */
+  console(text: string, fd?: number): void;
 }
 
 export interface KernelContext {

@@ -10,6 +10,7 @@ export const EFAULT = 14;
 export const EBUSY = 16;
 export const EEXIST = 17;
 export const ENODEV = 19;
+export const ENOTTY = 25;
 export const EINVAL = 22;
 export const ENOSPC = 28;
 export const ENOSYS = 38;

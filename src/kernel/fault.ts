@@ -17,7 +17,7 @@ import type { PageTables } from './pgtable.js';
 import type { SharedMemory } from './shmem.js';
 import { downRead, spinLock, spinUnlock, upRead } from './sync.js';
 import type { TlbFlusher } from './tlbflush.js';
-import { PROT_READ, PROT_WRITE, VmaTable } from './vma.js';
+import { PROT_EXEC, PROT_READ, PROT_WRITE, VmaTable } from './vma.js';
 
 const enum FaultOutcome {
   Fixed,
@@ -56,7 +56,9 @@ export class PageFaultHandler {
       if (i < 0) return FaultOutcome.Segv;
       const v = this.vmas.read(mb, i);
       const write = (errorCode & PF_WRITE) !== 0;
-      if (write ? (v.prot & PROT_WRITE) === 0 : (v.prot & (PROT_READ | PROT_WRITE)) === 0) return FaultOutcome.Segv;
+      // An instruction fetch arrives as a read fault (i386 paging has no NX bit): an execute-only
+      // mapping must serve it.
+      if (write ? (v.prot & PROT_WRITE) === 0 : (v.prot & (PROT_READ | PROT_WRITE | PROT_EXEC)) === 0) return FaultOutcome.Segv;
       return this.fixLocked(mm, va, write, v.prot, v.shmem, v.pgoff + ((va - v.start) >>> 12));
     } finally {
       upRead(i32, mb + MM.mmapLock);

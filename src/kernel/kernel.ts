@@ -10,13 +10,14 @@ import {
 } from '../hw/apic.js';
 import { PAGE_FAULT_VECTOR } from '../hw/cpu.js';
 import { VcpuActivity, WaitKind } from '../hw/layout.js';
-import { LARGE_PAGE_SIZE, PTE_G, PTE_P, PTE_RW, makeLargePde, makePte } from '../hw/paging.js';
+import { LARGE_PAGE_SIZE, PAGE_SIZE, PTE_G, PTE_P, PTE_RW, makeLargePde, makePte } from '../hw/paging.js';
 import type { Paddr, Pfn } from '../hw/types.js';
 import type { CpuMask } from '../pv/cpumask.js';
 import type { FlushInfo, InterruptHandler, MmRef } from '../pv/ops.js';
 import type { KernelContext } from './context.js';
 import { FrameAllocator } from './frames.js';
 import { Futexes } from './futex.js';
+import { Exec } from './exec.js';
 import { CallFunc, KGLOBALS, PAGE_OFFSET, TASK, VMALLOC_START } from './layout.js';
 import { AddressSpaces } from './mm.js';
 import { PageTables } from './pgtable.js';
@@ -27,7 +28,7 @@ import { SmpCalls } from './smp.js';
 import { Lkdtm } from './lkdtm.js';
 import { Syscalls } from './syscalls.js';
 import { PageFaultHandler } from './fault.js';
-import { Tasks } from './task.js';
+import { THREAD_PAGES, Tasks } from './task.js';
 import { TlbFlusher } from './tlbflush.js';
 import { VmaTable } from './vma.js';
 import { Vmalloc } from './vmalloc.js';
@@ -57,6 +58,7 @@ export class Kernel {
   readonly syscalls: Syscalls;
   readonly faults: PageFaultHandler;
   readonly vmalloc: Vmalloc;
+  readonly exec: Exec;
   private readonly idt: (InterruptHandler | undefined)[] = [];
 
   constructor(private readonly k: KernelContext, private readonly opts: KernelOptions) {
@@ -73,6 +75,7 @@ export class Kernel {
     this.tasks = new Tasks(k, this.sched, this.mms, this.futex, this.vmalloc);
     const lkdtm = new Lkdtm(k, this.mms, this.pt, this.vmas, this.frames, this.flusher);
     this.syscalls = new Syscalls(k, this.sched, this.mms, this.tasks, this.futex, this.smp, lkdtm);
+    this.exec = new Exec(k, this.mms);
     this.faults = new PageFaultHandler(k, this.frames, this.pt, this.vmas, this.shmem, this.flusher, () => this.currentMm());
     this.smp.setHandler((func: CallFunc, info: FlushInfo) => this.flusher.handleCall(func, info));
     this.buildIdt();
@@ -221,7 +224,9 @@ export class Kernel {
     }
     try {
       if (run.thread === null) {
-        run.thread = this.opts.loader(run.tid, this.taskUserSp(run));
+        const tb = this.k.layout.taskBase(run.slot);
+        const kernelStackTop = (this.k.i32[tb + TASK.kernelStack]! >>> 0) + THREAD_PAGES * PAGE_SIZE;
+        run.thread = this.opts.loader(run.tid, this.taskUserSp(run), kernelStackTop);
       }
       const r = run.thread.next(run.resume);
       run.resume = 0;

@@ -377,6 +377,19 @@ export class AddressSpaces {
     }
   }
 
+  /**
+   * exec's set_brk: the heap starts at `base` (page aligned: just past the program's highest
+   * segment), empty. Before that, brk places the heap itself (TypeScript programs).
+   */
+  startBrk(mm: MmRef, base: number): void {
+    const { i32, spinner } = this.k;
+    const mb = mm >>> 2;
+    downWrite(i32, mb + MM.mmapLock, spinner);
+    i32[mb + MM.brkStart] = base;
+    i32[mb + MM.brk] = base;
+    upWrite(i32, mb + MM.mmapLock);
+  }
+
   /** brk: grow or shrink the heap VMA; returns the new break (or the old one on failure). */
   brk(mm: MmRef, requested: number): number {
     const { i32, spinner } = this.k;

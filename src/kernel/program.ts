@@ -12,5 +12,9 @@ export const BLOCK = 1;
 /** A user task's code: resumed with a system call result, returns its exit status. */
 export type GuestThread = Generator<number, number, number>;
 
-/** Starts a task's program: `userSp` is the stack it was created with (0 for init). */
-export type ProgramLoader = (tid: number, userSp: number) => GuestThread;
+/**
+ * Starts a task's program: `userSp` is the stack it was created with (0 for init);
+ * `kernelStackTop` the end of its kernel stack, where copy_thread left a riscv32 thread's
+ * registers.
+ */
+export type ProgramLoader = (tid: number, userSp: number, kernelStackTop: number) => GuestThread;

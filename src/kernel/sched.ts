@@ -22,6 +22,12 @@ import { MM, PERCPU, TASK, TaskState } from './layout.js';
 import type { GuestThread } from './program.js';
 import type { TlbFlusher } from './tlbflush.js';
 
+/**
+ * copy_thread for a clone: save the parent's user context for the child at `kernelStackTop`
+ * (childregs), with a0 = 0, sp = newsp, tp = tls when `setTls`, pc past the ECALL.
+ */
+export type CopyThread = (kernelStackTop: number, newsp: number, tls: number, setTls: boolean) => void;
+
 /** A task as its CPU's scheduler holds it (worker-local; the shared part is TASK in guest RAM). */
 export class TaskRun {
   /** The program; created when the task first runs. */
@@ -34,6 +40,12 @@ export class TaskRun {
   exitCode = 0;
   /** Guest ns deadline while in the timed-sleeper list, else 0. */
   wakeAt = 0;
+  /**
+   * Set by a riscv32 task's program: copy_thread, which writes the caller's user registers
+   * (at its current ECALL) for a new thread to the top of the child's kernel stack, with the
+   * child's fix-ups. Null for TypeScript programs, which start from their stack instead.
+   */
+  copyThread: CopyThread | null = null;
 
   constructor(readonly slot: number, readonly tid: number, readonly mm: MmRef) {}
 }

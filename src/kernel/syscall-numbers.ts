@@ -2,24 +2,46 @@
  * System call numbers: Linux's generic table as RISC-V uses it (include/uapi/asm-generic/
  * unistd.h), REFERENCE.md. The kernel dispatches on these; guest programs' libc calls by them.
  */
+export const SYS_ioctl = 29;
 export const SYS_write = 64;
 export const SYS_exit = 93;
 export const SYS_exit_group = 94;
 export const SYS_set_tid_address = 96;
 export const SYS_futex = 98;
+export const SYS_set_robust_list = 99;
 export const SYS_nanosleep = 101;
 export const SYS_clock_gettime = 113;
+export const SYS_sched_getaffinity = 123;
 export const SYS_sched_yield = 124;
+export const SYS_rt_sigaction = 134;
+export const SYS_rt_sigprocmask = 135;
+export const SYS_uname = 160;
 export const SYS_getpid = 172;
 export const SYS_gettid = 178;
 export const SYS_brk = 214;
 export const SYS_munmap = 215;
 export const SYS_clone = 220;
 export const SYS_mmap = 222;
+export const SYS_riscv_flush_icache = 259;
 export const SYS_wait4 = 260;
+export const SYS_prlimit64 = 261;
+export const SYS_getrandom = 278;
 export const SYS_mprotect = 226;
 export const SYS_madvise = 233;
 export const SYS_membarrier = 283;
+/**
+ * riscv32 has only the 64-bit time_t variants of the time calls (CONFIG_COMPAT_32BIT_TIME
+ * off): struct __kernel_timespec is two 64-bit words, as the rv64 calls above take.
+ */
+export const SYS_clock_gettime64 = 403;
+export const SYS_clock_nanosleep_time64 = 407;
+export const SYS_futex_time64 = 422;
+/**
+ * mmap2 (riscv32's mmap: its offset is in 4096-byte units) has the number rv64's mmap has;
+ * pvemu's kernel serves the riscv32 table, so 222 is mmap2 (offset in pages; anonymous
+ * mappings ignore it anyway).
+ */
+export const SYS_mmap2 = SYS_mmap;
 /**
  * pvemu's LKDTM (src/kernel/lkdtm.ts): lkdtm(cmd, va). Not a Linux number; Linux reaches LKDTM
  * through debugfs, which pvemu's kernel does not have.
@@ -57,6 +79,8 @@ export const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED = 1 << 4;
 
 export const CLOCK_REALTIME = 0;
 export const CLOCK_MONOTONIC = 1;
+/** clock_nanosleep flag: the request is an absolute time on the clock. */
+export const TIMER_ABSTIME = 1;
 
 /**
  * Kernel-internal: the system call put the task to sleep; its result is delivered when it is

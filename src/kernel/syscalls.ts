@@ -8,7 +8,7 @@ import { VcpuActivity } from '../hw/layout.js';
 import { CpuMask } from '../pv/cpumask.js';
 import type { FlushInfo, MmRef } from '../pv/ops.js';
 import type { KernelContext } from './context.js';
-import { EBADF, EFAULT, EINVAL, ENOSYS } from './errno.js';
+import { EBADF, EFAULT, EINVAL, ENOSYS, ENOTTY, ESRCH } from './errno.js';
 import type { Futexes } from './futex.js';
 import type { Lkdtm } from './lkdtm.js';
 import { CallFunc, MM, PERCPU, TASK } from './layout.js';
@@ -17,9 +17,13 @@ import type { Scheduler, TaskRun } from './sched.js';
 import type { SmpCalls } from './smp.js';
 import * as nr from './syscall-numbers.js';
 import { THREAD_PAGES, type Tasks } from './task.js';
+import { PAGE_SIZE } from '../hw/paging.js';
 
 /** Bytes of the saved-register frame at the top of a kernel stack (number and a0..a5, padded). */
-const PT_REGS_BYTES = 32;
+export const PT_REGS_BYTES = 32;
+
+/** Resources prlimit64 knows (RLIMIT_CPU .. RLIMIT_RTTIME). */
+const RLIM_NLIMITS = 16;
 
 /** Longest write(2) accepted in one call, like a pipe buffer. */
 const MAX_WRITE = 65536;
@@ -28,6 +32,13 @@ export class Syscalls {
   private readonly mask = new CpuMask();
   private readonly barrierInfo: FlushInfo = { mm: 0 as MmRef, start: 0, end: 0, newTlbGen: 0, freedTables: false };
   private readonly decoder = new TextDecoder();
+  /** System calls answered -ENOSYS, by number: what a guest program asked for that is missing. */
+  readonly unknown = new Map<number, number>();
+  /**
+   * riscv_flush_icache for every hart (RvCore.flushIcacheAll over the RISC-V block), set by a
+   * vCPU that runs riscv32 programs; null: the call is -ENOSYS.
+   */
+  flushIcache: (() => void) | null = null;
 
   constructor(
     private readonly k: KernelContext,
@@ -78,19 +89,38 @@ export class Syscalls {
   private call(run: TaskRun, n: number, a0: number, a1: number, a2: number, a3: number, a4: number, a5: number): number {
     const mm = run.mm;
     switch (n) {
-      case nr.SYS_mmap: return this.mms.mmap(mm, a0, a1, a2, a3, a4, a5);
+      // riscv32 programs call mmap2 (offset in pages); TypeScript programs pass bytes.
+      case nr.SYS_mmap: return this.mms.mmap(mm, a0, a1, a2, a3, a4, run.copyThread !== null ? (a5 >>> 0) * PAGE_SIZE : a5);
       case nr.SYS_munmap: return this.mms.munmap(mm, a0, a1);
       case nr.SYS_mprotect: return this.mms.mprotect(mm, a0, a1, a2);
       case nr.SYS_madvise: return this.mms.madvise(mm, a0, a1, a2);
       case nr.SYS_brk: return this.mms.brk(mm, a0);
-      case nr.SYS_clone: return this.tasks.clone(run, a0, a1, a2, a4);
+      case nr.SYS_clone: return this.tasks.clone(run, a0, a1, a2, a3, a4);
       case nr.SYS_wait4: return this.tasks.wait4(run, a0, a1, a2);
       case nr.SYS_exit: return this.tasks.exit(run, a0);
       case nr.SYS_exit_group: return this.tasks.exitGroup(run, a0);
-      case nr.SYS_futex: return this.sysFutex(run, a0, a1, a2, a3);
+      case nr.SYS_futex:
+      case nr.SYS_futex_time64:
+        return this.sysFutex(run, a0, a1, a2, a3);
       case nr.SYS_sched_yield: this.sched.needResched = true; return 0;
       case nr.SYS_nanosleep: return this.sysNanosleep(run, a0);
-      case nr.SYS_clock_gettime: return this.sysClockGettime(a0, a1);
+      case nr.SYS_clock_gettime:
+      case nr.SYS_clock_gettime64:
+        return this.sysClockGettime(a0, a1);
+      case nr.SYS_clock_nanosleep_time64: return this.sysClockNanosleep(run, a0, a1, a2);
+      case nr.SYS_set_robust_list: return 0; // no robust futexes: nothing to walk at exit
+      case nr.SYS_rt_sigaction:
+      case nr.SYS_rt_sigprocmask:
+        return 0; // no signal delivery in this kernel: handlers and masks are accepted, unused
+      case nr.SYS_sched_getaffinity: return this.sysSchedGetaffinity(run, a0, a1, a2);
+      case nr.SYS_getrandom: return this.sysGetrandom(a0, a1);
+      case nr.SYS_uname: return this.sysUname(a0);
+      case nr.SYS_prlimit64: return this.sysPrlimit64(a0, a1, a2, a3);
+      case nr.SYS_ioctl: return -ENOTTY; // the console is not a terminal device here
+      case nr.SYS_riscv_flush_icache:
+        if (this.flushIcache === null) return -ENOSYS;
+        this.flushIcache();
+        return 0;
       case nr.SYS_getpid: return this.k.i32[this.k.layout.taskBase(run.slot) + TASK.tgid]!;
       case nr.SYS_gettid: return run.tid;
       case nr.SYS_set_tid_address:
@@ -99,7 +129,9 @@ export class Syscalls {
       case nr.SYS_write: return this.sysWrite(a0, a1, a2);
       case nr.SYS_membarrier: return this.sysMembarrier(mm, a0, a1);
       case nr.SYS_lkdtm: return this.lkdtm.run(mm, a0, a1);
-      default: return -ENOSYS;
+      default:
+        this.unknown.set(n, (this.unknown.get(n) ?? 0) + 1);
+        return -ENOSYS;
     }
   }
 
@@ -145,12 +177,101 @@ export class Syscalls {
     return nr.SYSCALL_BLOCKED;
   }
 
+  /** The clock's time in ns, or -1 for a clock this kernel does not have. */
+  private clockNow(clock: number): number {
+    const { ops } = this.k;
+    if (clock === nr.CLOCK_MONOTONIC) return ops.time.schedClock();
+    if (clock === nr.CLOCK_REALTIME) return ops.time.getWallclock() * 1e9 + (ops.time.schedClock() % 1e9);
+    return -1;
+  }
+
+  /**
+   * clock_nanosleep(clock, flags, request, remain): a relative sleep, or with TIMER_ABSTIME
+   * until the clock reads `request` (at once if it already passed). Timed sleepers wake at the
+   * timer tick after their deadline, as on a tickful kernel without hrtimers. `remain` is
+   * never written: no signal can interrupt the sleep.
+   */
+  private sysClockNanosleep(run: TaskRun, clock: number, flags: number, req: number): number {
+    const now = this.clockNow(clock);
+    if (now < 0) return -EINVAL;
+    if ((flags & ~nr.TIMER_ABSTIME) !== 0) return -EINVAL;
+    const ns = this.readTimespec(req);
+    if (ns < 0) return ns;
+    const delta = (flags & nr.TIMER_ABSTIME) !== 0 ? ns - now : ns;
+    if (delta <= 0) return 0;
+    this.sched.prepareToSleep(run);
+    this.sched.armTimer(run, this.k.ops.time.schedClock() + delta);
+    return nr.SYSCALL_BLOCKED;
+  }
+
+  /** sched_getaffinity(pid, len, mask): every online vCPU (tasks are not pinned by the user). */
+  private sysSchedGetaffinity(run: TaskRun, pid: number, len: number, maskPtr: number): number {
+    const { cpus, user } = this.k;
+    if (pid !== 0 && pid !== run.tid) return -ESRCH;
+    // The kernel's cpumask is 64 bits (MAX_CPUS); like Linux it needs room for all of it.
+    const bytes = 8;
+    if ((len >>> 0) < bytes || (len & 3) !== 0) return -EINVAL;
+    try {
+      user.store32(maskPtr, cpus >= 32 ? -1 : (1 << cpus) - 1);
+      user.store32(maskPtr + 4, cpus > 32 ? (cpus >= 64 ? -1 : (1 << (cpus - 32)) - 1) : 0);
+    } catch (e) {
+      if (e instanceof GuestSegfault) return -EFAULT;
+      throw e;
+    }
+    return bytes;
+  }
+
+  /** getrandom(buf, len, flags): the host's CSPRNG, at most 256 bytes a call like urandom reads. */
+  private sysGetrandom(buf: number, len: number): number {
+    const n = Math.min(len >>> 0, 256);
+    const bytes = new Uint8Array(n);
+    crypto.getRandomValues(bytes);
+    try {
+      for (let i = 0; i < n; i++) this.k.user.store8(buf + i, bytes[i]!);
+    } catch (e) {
+      if (e instanceof GuestSegfault) return -EFAULT;
+      throw e;
+    }
+    return n;
+  }
+
+  /** uname(buf): struct new_utsname, six 65-byte fields. */
+  private sysUname(buf: number): number {
+    const fields = ['Linux', 'pvemu', '6.1.0-pvemu', '#1 SMP', 'riscv32', '(none)'];
+    const encoder = new TextEncoder();
+    try {
+      fields.forEach((f, i) => {
+        const bytes = encoder.encode(f);
+        for (let j = 0; j < 65; j++) this.k.user.store8(buf + i * 65 + j, j < bytes.length ? bytes[j]! : 0);
+      });
+    } catch (e) {
+      if (e instanceof GuestSegfault) return -EFAULT;
+      throw e;
+    }
+    return 0;
+  }
+
+  /**
+   * prlimit64(pid, resource, new, old): limits are not enforced; reading one reports
+   * RLIM64_INFINITY for both soft and hard, and setting one is accepted.
+   */
+  private sysPrlimit64(pid: number, resource: number, _newLimit: number, oldLimit: number): number {
+    if (pid !== 0 && pid !== this.sched.current?.tid) return -ESRCH;
+    if ((resource >>> 0) >= RLIM_NLIMITS) return -EINVAL;
+    if (oldLimit === 0) return 0;
+    try {
+      for (let i = 0; i < 4; i++) this.k.user.store32(oldLimit + i * 4, -1);
+    } catch (e) {
+      if (e instanceof GuestSegfault) return -EFAULT;
+      throw e;
+    }
+    return 0;
+  }
+
   private sysClockGettime(clock: number, tsp: number): number {
-    const { ops, user } = this.k;
-    let ns: number;
-    if (clock === nr.CLOCK_MONOTONIC) ns = ops.time.schedClock();
-    else if (clock === nr.CLOCK_REALTIME) ns = ops.time.getWallclock() * 1e9 + (ops.time.schedClock() % 1e9);
-    else return -EINVAL;
+    const { user } = this.k;
+    const ns = this.clockNow(clock);
+    if (ns < 0) return -EINVAL;
     const sec = Math.floor(ns / 1e9);
     try {
       user.store32(tsp, sec % 4294967296);
@@ -174,7 +295,7 @@ export class Syscalls {
       if (e instanceof GuestSegfault) return -EFAULT;
       throw e;
     }
-    this.k.machine.console(this.decoder.decode(bytes));
+    this.k.machine.console(this.decoder.decode(bytes), fd);
     return len;
   }
 

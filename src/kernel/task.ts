@@ -11,11 +11,12 @@ import { KGLOBALS, MAX_TASKS, PERCPU, TASK, TaskState } from './layout.js';
 import type { AddressSpaces } from './mm.js';
 import type { Scheduler, TaskRun } from './sched.js';
 import {
-  CLONE_CHILD_CLEARTID, CLONE_PARENT_SETTID, CLONE_SIGHAND, CLONE_THREAD, CLONE_VM, SYSCALL_BLOCKED,
+  CLONE_CHILD_CLEARTID, CLONE_PARENT_SETTID, CLONE_SETTLS, CLONE_SIGHAND, CLONE_THREAD, CLONE_VM, SYSCALL_BLOCKED,
 } from './syscall-numbers.js';
 import { spinLock, spinUnlock } from './sync.js';
 import type { Vmalloc } from './vmalloc.js';
 import { ENOMEM } from './errno.js';
+import { PAGE_SIZE } from '../hw/paging.js';
 
 /** wait4 option: return 0 at once when no child has exited. */
 export const WNOHANG = 1;
@@ -100,9 +101,11 @@ export class Tasks {
    * clone(flags, newsp, parent_tid, tls, child_tid). Threads (CLONE_VM) share the mm; without
    * CLONE_VM this is fork: the child gets a copy-on-write duplicate of the address space and is
    * a new process its parent can wait4 for. Either way the child starts on `newsp` (its
-   * start-up code finds its entry there; for fork, in its copy of the parent's memory).
+   * start-up code finds its entry there; for fork, in its copy of the parent's memory) — or,
+   * for a riscv32 task, with the parent's registers copy_thread left on its kernel stack
+   * (riscv's clone order: flags, newsp, parent_tid, tls, child_tid).
    */
-  clone(parent: TaskRun, flags: number, newsp: number, parentTid: number, childTid: number): number {
+  clone(parent: TaskRun, flags: number, newsp: number, parentTid: number, tls: number, childTid: number): number {
     const { i32, layout, user } = this.k;
     if ((flags & CLONE_THREAD) !== 0 && (flags & CLONE_SIGHAND) === 0) return -EINVAL;
     if ((flags & CLONE_SIGHAND) !== 0 && (flags & CLONE_VM) === 0) return -EINVAL;
@@ -139,6 +142,9 @@ export class Tasks {
         return -ENOMEM;
       }
     }
+    // copy_thread: the child may start on another vCPU worker, so its registers travel in its
+    // kernel stack (guest memory, globally mapped); start()'s publication orders them.
+    parent.copyThread?.(stack + THREAD_PAGES * PAGE_SIZE, newsp >>> 0, tls, (flags & CLONE_SETTLS) !== 0);
     const tb = layout.taskBase(slot);
     const tgid = (flags & CLONE_THREAD) !== 0 ? i32[ptb + TASK.tgid]! : tid;
     // A new process records who forked it; threads are never waited for.
@@ -198,6 +204,13 @@ export class Tasks {
 
   /** exit: end this task once its system call returns to the scheduler. */
   exit(run: TaskRun, code: number): number {
+    // init's leader leaving with exit (not exit_group) gives the process its status, unless
+    // an exit_group already set one (which is then every member's, doExit).
+    const { i32, layout } = this.k;
+    const tb = layout.taskBase(run.slot);
+    if (run.tid === 1 && (i32[tb + TASK.groupExit]! & GROUP_EXIT_SET) === 0) {
+      Atomics.store(i32, layout.kglobals + KGLOBALS.initExit, code & 0xff);
+    }
     run.exiting = true;
     run.exitCode = code & 0xff;
     return SYSCALL_BLOCKED;
@@ -205,15 +218,25 @@ export class Tasks {
 
   /** exit_group: every thread of the process dies; this one with it. */
   exitGroup(run: TaskRun, code: number): number {
+    const tgid = this.k.i32[this.k.layout.taskBase(run.slot) + TASK.tgid]!;
+    this.killGroup(tgid, code, run.slot);
+    return this.exit(run, code);
+  }
+
+  /**
+   * zap_other_threads with the group's exit status: every member of thread group `tgid` but
+   * slot `except` dies with status `code`. Any context: exit_group, a fatal signal, or the
+   * --seconds limit of a program (SIGKILL from outside any task).
+   */
+  killGroup(tgid: number, code: number, except = -1): void {
     const { i32, layout } = this.k;
-    const tgid = i32[layout.taskBase(run.slot) + TASK.tgid]!;
     if (tgid === 1) Atomics.store(i32, layout.kglobals + KGLOBALS.initExit, code & 0xff);
     for (let s = 0; s < MAX_TASKS; s++) {
       const tb = layout.taskBase(s);
       if (i32[tb + TASK.tgid] !== tgid) continue;
       // The group's status for every member: the process's status is this code.
       if (i32[tb + TASK.state] !== TaskState.Free) i32[tb + TASK.groupExit] = GROUP_EXIT_SET | (code & 0xff);
-      if (s === run.slot) continue;
+      if (s === except) continue;
       const state = Atomics.load(i32, tb + TASK.state);
       if (state !== TaskState.Running && state !== TaskState.Sleeping) continue;
       Atomics.store(i32, tb + TASK.killed, 1);
@@ -224,7 +247,6 @@ export class Tasks {
         this.sched.wakeUp(s, 0);
       }
     }
-    return this.exit(run, code);
   }
 
   /**

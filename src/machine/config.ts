@@ -50,8 +50,27 @@ export interface MachineConfig {
    * them after the run. Absent: off, at the cost of one null test per hook.
    */
   trace?: boolean;
+  /**
+   * --program: run this riscv32 ELF program as init instead of a registered workload (then
+   * `workload` is the program's name). Absent: the workload runs.
+   */
+  program?: ProgramImage;
   /** --trace-events: events each vCPU may record before it drops the rest (default defaultTraceEvents(cpus), src/stats/trace-buffer.ts). */
   traceEvents?: number;
+}
+
+/**
+ * A riscv32 static ELF executable to run as init, read and validated on the main thread
+ * (parseElf) and handed to every vCPU worker (structured clone copies the bytes).
+ */
+export interface ProgramImage {
+  /** The file's base name: the report's workload name and the kernel's messages use it. */
+  name: string;
+  bytes: Uint8Array;
+  /** argv[0] first (the path as given), then the arguments after `--`. */
+  argv: string[];
+  /** NAME=VALUE strings (empty unless a caller gives some; the CLI passes none). */
+  envp: string[];
 }
 
 /**

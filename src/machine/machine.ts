@@ -24,6 +24,7 @@ import { MAX_CPUS, MAX_HZ, MIN_HZ, type MachineConfig } from './config.js';
 import type { RunResult } from './result.js';
 import { VcpuHandle } from './vcpu-handle.js';
 import { vcpuWorkerPath } from './worker-entry.js';
+import { riscvSharedBytes } from '../riscv/layout.js';
 import { describeViolation } from '../vcpu/coherence.js';
 import { MAX_TRACE_EVENTS, defaultTraceEvents, flowSlotBytes, type VcpuTrace } from '../stats/trace-buffer.js';
 
@@ -85,6 +86,10 @@ export class Machine {
       ? { flowSlots: new SharedArrayBuffer(flowSlotBytes(cfg.cpus)), events: cfg.traceEvents ?? defaultTraceEvents(cfg.cpus) }
       : undefined;
     this.recorded = undefined;
+    // A riscv32 program: its vCPUs' RvCores share the RISC-V block; --seconds is its time limit.
+    const program = cfg.program === undefined
+      ? undefined
+      : { image: cfg.program, riscvShared: new SharedArrayBuffer(riscvSharedBytes(cfg.cpus)), timeLimited: cfg.seconds !== undefined };
     Atomics.store(words, MACHINE_CTL.runState, RunState.Running);
     const clock = new MachineClock(words, cfg.cpus, Math.floor(1000 / cfg.hz));
     const watchdog = new MachineWatchdog(words, cfg.cpus, cfg.watchdogMs);
@@ -123,9 +128,11 @@ export class Machine {
           inject: cfg.inject ?? {},
           check: cfg.check === true,
           ...(trace !== undefined ? { trace } : {}),
+          ...(program !== undefined ? { program } : {}),
         }));
       }
-      if (cfg.ops === undefined) {
+      // A program runs until it exits unless --seconds limits it.
+      if (cfg.ops === undefined && (program === undefined || program.timeLimited)) {
         // --seconds is the workload's time, so the clock starts once the guest has booted:
         // bringing up 64 vCPU workers takes seconds on a 2-core host, and a timer started here
         // would stop a many-vCPU run before its workload began.
@@ -182,7 +189,10 @@ export class Machine {
     const perCpu = exits.map((e) => e.stats);
     const start = Math.min(...perCpu.map((s) => s.workStartNs).filter((t) => t > 0));
     const end = Math.max(...perCpu.map((s) => s.workEndNs));
-    const consoleText = exits.flatMap((e) => e.console).sort((a, b) => a.atNs - b.atNs).map((c) => c.text).join('');
+    const chunks = exits.flatMap((e) => e.console).sort((a, b) => a.atNs - b.atNs);
+    const consoleText = chunks.map((c) => c.text).join('');
+    const unknown: Record<string, number> = {};
+    for (const [nr, n] of exits.flatMap((e) => e.unknownSyscalls ?? [])) unknown[nr] = (unknown[nr] ?? 0) + n;
     const exitStatus = Atomics.load(words, MACHINE_CTL.exitStatus);
     const lines = consoleText.split('\n');
     const failLine = lines.find((l) => l.startsWith('FAIL:'));
@@ -195,6 +205,8 @@ export class Machine {
       perCpu,
       exitStatus,
       console: consoleText,
+      stdout: chunks.filter((c) => c.fd === 1).map((c) => c.text).join(''),
+      ...(Object.keys(unknown).length > 0 ? { unknownSyscalls: unknown } : {}),
       ...(this.config.check === true ? { violations } : {}),
       selfCheck: passed
         ? { passed: true, message: `${this.config.workload}: self-check passed` }
@@ -205,9 +217,13 @@ export class Machine {
 
 function validate(cfg: MachineConfig): void {
   if (findBackend(cfg.backend) === undefined) throw new ConfigError('backend', `unknown backend ${cfg.backend}`);
-  const workload = findWorkload(cfg.workload);
-  if (workload === undefined) throw new ConfigError('workload', `unknown workload ${cfg.workload}`);
-  validateParams(workload, cfg.params ?? {});
+  if (cfg.program === undefined) {
+    const workload = findWorkload(cfg.workload);
+    if (workload === undefined) throw new ConfigError('workload', `unknown workload ${cfg.workload}`);
+    validateParams(workload, cfg.params ?? {});
+  } else if (cfg.ops !== undefined) {
+    throw new ConfigError('ops', 'cannot be used with a program: its own arguments set its work');
+  }
   if (!Number.isInteger(cfg.cpus) || cfg.cpus < 1 || cfg.cpus > MAX_CPUS) {
     throw new ConfigError('cpus', `must be an integer from 1 to ${MAX_CPUS}, got ${cfg.cpus}`);
   }

@@ -20,8 +20,12 @@ export interface RunResult {
   selfCheck: SelfCheckResult;
   /** Guest exit_group status of the workload's init task. */
   exitStatus: number;
-  /** Guest console output (the write system call), in order. */
+  /** Guest console output (the write system call, and kernel messages), in order. */
   console: string;
+  /** What the guest wrote to fd 1 alone: a program's stdout. */
+  stdout?: string;
+  /** System calls answered -ENOSYS, count by number (absent: none). */
+  unknownSyscalls?: Record<string, number>;
   /** --check: the first violations described by the vCPUs (absent or empty: none). */
   violations?: CoherenceViolationReport[];
   /** The conservation laws at the end (set by Machine.runRaw, which throws when one fails). */

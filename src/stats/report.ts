@@ -136,6 +136,13 @@ export interface Report {
   timerInterrupts: number;
   selfCheck: { passed: boolean; message: string };
   exitStatus: number;
+  /**
+   * A --program run: ops are the instructions the program's harts retired (ops/s is guest
+   * instructions per host second), and `stdout` is what it wrote to fd 1.
+   */
+  program?: { stdout: string };
+  /** System calls answered -ENOSYS, count by number (absent: none). */
+  unknownSyscalls?: Record<string, number>;
   perCpu: CpuReport[];
   /** Every counter summed over all CPUs, including those without a field above. */
   counters: CounterSnapshot;
@@ -271,6 +278,8 @@ export function buildReport(
     timerInterrupts: total.timerInterrupts,
     selfCheck: { passed: result.selfCheck.passed, message: result.selfCheck.message },
     exitStatus: result.exitStatus,
+    ...(config.program !== undefined ? { program: { stdout: result.stdout ?? '' } } : {}),
+    ...(result.unknownSyscalls !== undefined ? { unknownSyscalls: { ...result.unknownSyscalls } } : {}),
     perCpu,
     counters: total,
     host,
@@ -345,7 +354,7 @@ export function formatReport(r: Report): string {
   const hv = r.hv;
   const rows: [string, string][] = [
     ['elapsed (s)', r.seconds.toFixed(3)],
-    ['ops', `${r.ops}`],
+    ['ops', r.program !== undefined ? `${r.ops} (instructions retired)` : `${r.ops}`],
     ['ops/s', r.opsPerSec.toFixed(1)],
     ['shootdowns (count, targets, IPIs, deferred)', `${r.shootdowns.count}, ${r.shootdowns.targets}, ${r.shootdowns.ipis}, ${r.shootdowns.deferred}`],
     ['shootdown latency p50/p90/p99/max (µs)', latencyRow(r.shootdowns.latencyNs)],
@@ -365,6 +374,9 @@ export function formatReport(r: Report): string {
     ...(r.config.costs !== undefined ? [['cost table', costsText(r.config.costs)] as [string, string]] : []),
     ...(r.conservation !== undefined ? [['conservation', conservationText(r.conservation)] as [string, string]] : []),
     ...(r.check !== undefined ? [['TLB coherence check (violations)', `${r.check.violations}`] as [string, string]] : []),
+    ...(r.unknownSyscalls !== undefined
+      ? [['unknown syscalls (nr: count)', Object.entries(r.unknownSyscalls).map(([nr, n]) => `${nr}: ${n}`).join(', ')] as [string, string]]
+      : []),
     ['self-check', check],
     ['exit status', `${r.exitStatus}`],
   ];

@@ -6,7 +6,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { VcpuStatsSnapshot } from '../stats/snapshot.js';
 import type { CostTable } from '../hv/cost.js';
-import type { FaultInjection } from '../machine/config.js';
+import type { FaultInjection, ProgramImage } from '../machine/config.js';
 import type { CoherenceViolation } from '../hw/mmu.js';
 import type { VcpuTrace } from '../stats/trace-buffer.js';
 
@@ -37,6 +37,11 @@ export interface VcpuTaskArgs {
    * record; absent: not tracing.
    */
   trace?: { flowSlots: SharedArrayBuffer; events: number };
+  /**
+   * MachineConfig.program, and the RISC-V block (src/riscv/layout.ts) every vCPU's RvCore
+   * shares; absent: the workload runs.
+   */
+  program?: { image: ProgramImage; riscvShared: SharedArrayBuffer; timeLimited: boolean };
   control: MessagePort;
 }
 
@@ -44,6 +49,8 @@ export interface VcpuTaskArgs {
 export interface ConsoleChunk {
   atNs: number;
   text: string;
+  /** The write system call's fd (1: the program's stdout); absent for kernel messages. */
+  fd?: number;
 }
 
 /** Why a vCPU stopped with an error: enough to name the culprit. */
@@ -71,6 +78,8 @@ export interface VcpuExit {
   /** --check: the first violations this vCPU found (the count is counters.coherenceViolations). */
   violations?: CoherenceViolationReport[];
   failure?: VcpuFailure;
+  /** System calls this vCPU answered -ENOSYS, as [number, count] pairs (absent: none). */
+  unknownSyscalls?: [number, number][];
   /** --trace: what this vCPU recorded. */
   trace?: VcpuTrace;
 }

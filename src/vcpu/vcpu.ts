@@ -30,12 +30,18 @@ import type { VcpuStatsSnapshot } from '../stats/snapshot.js';
 import { TraceBuffer } from '../stats/trace-buffer.js';
 import { startProgram } from '../workloads/harness.js';
 import { findWorkload } from '../workloads/registry.js';
-import { Sys, type WorkMeter } from '../workloads/sys.js';
+import { Sys, type SyscallEntry, type WorkMeter } from '../workloads/sys.js';
+import type { Workload } from '../workloads/workload.js';
+import type { ProgramLoader } from '../kernel/program.js';
+import { RvCore } from '../riscv/core.js';
+import { RvPrograms } from './rv-program.js';
 import type { ConsoleChunk, VcpuExit, VcpuFailure, VcpuTaskArgs } from './task-args.js';
 import { CoherenceChecker } from './coherence.js';
 
 /** Run-loop slice: how long the vCPU runs guest work before it lets its event loop breathe. */
 const SLICE_MS = 5;
+/** The signal a program's --seconds limit sends. */
+const SIGKILL = 9;
 /** Longest single halt: bounded so a lost doorbell could never stall a CPU past one slice. */
 const HALT_MS = SLICE_MS;
 
@@ -58,6 +64,8 @@ export class Vcpu implements WorkMeter, MachinePort {
   private readonly words: Int32Array;
   private readonly consoleOut: ConsoleChunk[] = [];
   private state: VcpuState = 'booting';
+  /** The program's --seconds limit was enforced (enforceProgramTimeLimit). */
+  private limitEnforced = false;
   private workStartNs = 0;
   private workEndNs = 0;
   /** --check: the coherence checker fed by this vCPU's MMU, else null. */
@@ -67,8 +75,9 @@ export class Vcpu implements WorkMeter, MachinePort {
 
   constructor(private readonly args: VcpuTaskArgs) {
     const backend = findBackend(args.backend);
+    // A --program run names its workload after the program; there is no registered one.
     const workload = findWorkload(args.workload);
-    if (backend === undefined || workload === undefined) {
+    if (backend === undefined || (workload === undefined && args.program === undefined)) {
       throw new PvemuError(`cpu ${args.cpu}: unknown backend ${args.backend} or workload ${args.workload}`);
     }
     const ram = new GuestRam(args.ram);
@@ -115,12 +124,41 @@ export class Vcpu implements WorkMeter, MachinePort {
       this.hw.tlb.dropAfter = args.inject.dropFlushesAfter ?? 0;
     }
     const entry = { syscall: this.syscallEntry() };
-    const harness = { workload, cpus: args.cpus, params: args.params, ops: args.ops };
-    this.kernel = new Kernel(ctx, {
-      hz: args.hz,
-      loader: (_tid, userSp) => startProgram(new Sys(entry, this.hw.mmu, this), userSp, harness),
-    });
+    this.kernel = new Kernel(ctx, { hz: args.hz, loader: this.programLoader(entry, workload) });
     if (args.inject.noAckCpu === args.cpu) this.kernel.smp.neverAcknowledge = true;
+  }
+
+  /**
+   * How tasks start: the riscv32 program's loader (--program) or the workload's harness. The
+   * kernel calls it only after construction, when this.kernel exists.
+   */
+  private programLoader(entry: SyscallEntry, workload: Workload | undefined): ProgramLoader {
+    const program = this.args.program;
+    if (program === undefined) {
+      if (workload === undefined) throw new InternalError(`cpu ${this.args.cpu}: no workload and no program to run`);
+      const harness = { workload, cpus: this.args.cpus, params: this.args.params, ops: this.args.ops };
+      return (_tid, userSp) => startProgram(new Sys(entry, this.hw.mmu, this), userSp, harness);
+    }
+    const { riscvShared } = program;
+    const core = RvCore.forHardware(this.hw, riscvShared, () => {
+      this.hw.takeInterrupts();
+      return this.kernel.sched.needResched;
+    });
+    let programs: RvPrograms | null = null;
+    return (tid, userSp, kernelStackTop) => {
+      if (programs === null) {
+        const k = this.kernel;
+        k.syscalls.flushIcache = () => RvCore.flushIcacheAll(riscvShared);
+        const services = {
+          sched: k.sched,
+          exec: k.exec,
+          console: (text: string) => this.console(text),
+          taskKilled: () => { this.counters.tasksKilled++; },
+        };
+        programs = new RvPrograms(core, entry, services, this.hw.mmu, this, program.image);
+      }
+      return programs.load(tid, userSp, kernelStackTop);
+    };
   }
 
   /**
@@ -164,6 +202,7 @@ export class Vcpu implements WorkMeter, MachinePort {
         this.parking?.parkIfDescheduled();
         const until = performance.now() + SLICE_MS;
         this.kernel.runUntil(until, () => performance.now(), () => this.machineStopped(), HALT_MS);
+        this.enforceProgramTimeLimit();
         if (this.machineStopped()) this.state = 'finished';
         else await yieldToEventLoop();
       }
@@ -174,13 +213,31 @@ export class Vcpu implements WorkMeter, MachinePort {
         this.hw.takeInterrupts();
       }
       this.activity.set(VcpuActivity.Finished);
-      return { stats: this.snapshot(), console: this.consoleOut, ...this.violations(), ...this.traceExit() };
+      return { stats: this.snapshot(), console: this.consoleOut, ...this.violations(), ...this.traceExit(), ...this.unknownSyscalls() };
     } catch (e) {
       const failure = this.describeFailure(e);
       this.abortMachine();
       this.activity.set(VcpuActivity.Finished);
       return { stats: this.snapshot(), console: this.consoleOut, failure, ...this.violations(), ...this.traceExit() };
     }
+  }
+
+  /**
+   * A riscv32 program under --seconds runs until it exits; at the stop request the boot vCPU
+   * sends init's thread group SIGKILL (exit 137), once, whether its threads run or sleep.
+   */
+  private enforceProgramTimeLimit(): void {
+    if (this.args.cpu !== 0 || this.args.program?.timeLimited !== true || this.limitEnforced) return;
+    // ORDERING: pairs with the main thread's compareExchange of runState to StopRequested.
+    if (Atomics.load(this.words, MACHINE_CTL.runState) !== RunState.StopRequested) return;
+    this.limitEnforced = true;
+    this.console('init: killed: SIGKILL at the --seconds limit\n');
+    this.kernel.tasks.killGroup(1, 128 + SIGKILL);
+  }
+
+  private unknownSyscalls(): Pick<VcpuExit, 'unknownSyscalls'> {
+    const unknown = this.kernel.syscalls.unknown;
+    return unknown.size === 0 ? {} : { unknownSyscalls: [...unknown] };
   }
 
   private traceExit(): Pick<VcpuExit, 'trace'> {
@@ -253,8 +310,8 @@ export class Vcpu implements WorkMeter, MachinePort {
     for (let c = 0; c < this.args.cpus; c++) this.hw.bus.ring(c);
   }
 
-  console(text: string): void {
-    this.consoleOut.push({ atNs: hostNowNs(), text });
+  console(text: string, fd?: number): void {
+    this.consoleOut.push(fd === undefined ? { atNs: hostNowNs(), text } : { atNs: hostNowNs(), text, fd });
   }
 
   // --- WorkMeter ---

@@ -1,0 +1,176 @@
+/**
+ * riscv32 ELF programs as guest tasks: the ProgramLoader a vCPU uses when the machine runs
+ * `--program FILE.elf`. Each task is a GuestThread around a Hart: it runs the hart on this
+ * vCPU's RvCore in budgets, enters the kernel's system-call dispatch on ECALL (yielding BLOCK
+ * when the call sleeps, finishing it with the value it is resumed with), yields PREEMPT between
+ * budgets and when an interrupt asked for a reschedule, and dies with the signal of a fault
+ * nothing resolved. Init execs the program (kernel/exec.ts); threads start from the registers
+ * copy_thread left on their kernel stack. The --seconds limit is not this file's: the boot vCPU
+ * kills init's thread group when it is reached (vcpu.ts). Runs on the vCPU worker that
+ * schedules the task.
+ */
+import { InternalError } from '../errors.js';
+import { AT_RANDOM_BYTES, parseElf, type ElfImage } from '../kernel/binfmt-elf.js';
+import type { Exec } from '../kernel/exec.js';
+import { BLOCK, PREEMPT, type GuestThread } from '../kernel/program.js';
+import type { Scheduler, TaskRun } from '../kernel/sched.js';
+import { SYSCALL_BLOCKED, SYS_exit_group, SYS_wait4 } from '../kernel/syscall-numbers.js';
+import { PT_REGS_BYTES } from '../kernel/syscalls.js';
+import type { UserAccess } from '../kernel/context.js';
+import { StopReason, type RvCore } from '../riscv/core.js';
+import { HART_CONTEXT_WORDS, Hart } from '../riscv/hart.js';
+import { REG_A0, REG_SP } from '../riscv/isa.js';
+import type { SyscallEntry, WorkMeter } from '../workloads/sys.js';
+import type { ProgramImage } from '../machine/config.js';
+
+/**
+ * Instructions per run of the hart before the task yields PREEMPT: the kernel's loop looks at
+ * its slice clock every 16 steps, so 20 000 instructions (a few hundred µs interpreted, less
+ * compiled) keep a vCPU's 5 ms slice and the stop request within a few milliseconds.
+ */
+export const RUN_BUDGET = 20_000;
+/** tp (x4): the thread pointer CLONE_SETTLS sets. */
+const REG_TP = 4;
+/** Exit status of a task killed by signal n, as a shell reports it. */
+const SIGNALLED = 128;
+const SIGTRAP = 5;
+
+/** The kernel services a riscv32 task needs beside its system-call entry. */
+export interface RvKernel {
+  sched: Scheduler;
+  exec: Exec;
+  /** Console for kill messages, and the counter a kill bumps. */
+  console(text: string): void;
+  taskKilled(): void;
+}
+
+/**
+ * Where copy_thread leaves a new thread's registers: just below the system-call frame
+ * (PT_REGS_BYTES) at the top of its kernel stack, HART_CONTEXT_WORDS words.
+ */
+export function childRegsAddr(kernelStackTop: number): number {
+  return kernelStackTop - PT_REGS_BYTES - HART_CONTEXT_WORDS * 4;
+}
+
+export class RvPrograms {
+  private readonly image: ElfImage;
+  private readonly words = new Int32Array(HART_CONTEXT_WORDS);
+
+  constructor(
+    private readonly core: RvCore,
+    private readonly entry: SyscallEntry,
+    private readonly kernel: RvKernel,
+    private readonly mem: UserAccess,
+    private readonly meter: WorkMeter,
+    private readonly program: ProgramImage,
+  ) {
+    // The main thread validated the file; parsing again here is cheap and keeps one copy of
+    // the layout on each worker.
+    this.image = parseElf(program.bytes, { name: `--program ${program.name}` });
+  }
+
+  /** The ProgramLoader: init execs the program; a clone child restores its saved registers. */
+  load(tid: number, userSp: number, kernelStackTop: number): GuestThread {
+    const run = this.kernel.sched.current;
+    if (run === null || run.tid !== tid) throw new InternalError(`riscv32 loader: task ${tid} is not the current task`);
+    const hart = new Hart();
+    if (userSp === 0) return this.init(run, hart);
+    const at = childRegsAddr(kernelStackTop);
+    for (let i = 0; i < HART_CONTEXT_WORDS; i++) this.words[i] = this.mem.kernelLoad32(at + i * 4);
+    hart.restoreFrom(this.words, 0);
+    return this.thread(run, hart);
+  }
+
+  private *init(run: TaskRun, hart: Hart): GuestThread {
+    const random = new Uint8Array(AT_RANDOM_BYTES);
+    crypto.getRandomValues(random);
+    const start = this.kernel.exec.load(run.mm, {
+      image: this.image, bytes: this.program.bytes, argv: this.program.argv, envp: this.program.envp, random,
+    });
+    if (typeof start === 'number') {
+      this.kernel.console(`task ${run.tid}: exec of ${this.program.name} failed (${start})\n`);
+      return yield* this.exitGroup(127);
+    }
+    hart.pc = start.entry >>> 0;
+    hart.x[REG_SP] = start.sp;
+    return yield* this.thread(run, hart);
+  }
+
+  private *thread(run: TaskRun, hart: Hart): GuestThread {
+    const { core, meter, entry } = this;
+    run.copyThread = (top, newsp, tls, setTls) => this.copyThread(hart, top, newsp, tls, setTls);
+    meter.markWorkStart();
+    try {
+      for (;;) {
+        const before = hart.instret;
+        const why = core.run(hart, RUN_BUDGET);
+        meter.opsDone(hart.instret - before);
+        switch (why) {
+          case StopReason.Ecall: {
+            const n = hart.syscallNumber();
+            let r = entry.syscall(n, hart.x[REG_A0]!, hart.x[REG_A0 + 1]!, hart.x[REG_A0 + 2]!, hart.x[REG_A0 + 3]!, hart.x[REG_A0 + 4]!, hart.x[REG_A0 + 5]!);
+            if (r === SYSCALL_BLOCKED) {
+              r = yield BLOCK;
+              // wait4 sleeps until a child exits and then must look again (the kernel reaps
+              // under its lock): the wake-up restarts it, as ERESTARTSYS would — the hart is
+              // still at its ECALL, so not finishing the call runs it again.
+              if (n === SYS_wait4 && !run.exiting) {
+                yield PREEMPT;
+                break;
+              }
+            }
+            hart.finishSyscall(r);
+            // Return to user mode: a preemption point (sched_yield, a wake-up, exit_group's kill).
+            yield PREEMPT;
+            break;
+          }
+          case StopReason.Budget:
+          case StopReason.Interrupt:
+            yield PREEMPT;
+            break;
+          case StopReason.Fault:
+            return yield* this.die(run, core.fault!.signal, core.describeFault());
+          case StopReason.Ebreak:
+            return yield* this.die(run, SIGTRAP, `SIGTRAP (breakpoint) at pc 0x${hart.pc.toString(16)}`);
+          default: {
+            const never: never = why;
+            throw new InternalError(`riscv32 task: unknown stop reason ${String(never)}`);
+          }
+        }
+      }
+    } finally {
+      meter.markWorkEnd();
+    }
+  }
+
+  /**
+   * A fatal signal: the whole thread group dies with status 128 + signal (no handlers in this
+   * kernel), and the machine goes on running other processes.
+   */
+  private *die(run: TaskRun, signal: number, why: string): GuestThread {
+    this.kernel.taskKilled();
+    this.kernel.console(`task ${run.tid}: killed: ${why}\n`);
+    return yield* this.exitGroup(SIGNALLED + signal);
+  }
+
+  private *exitGroup(status: number): GuestThread {
+    const r = this.entry.syscall(SYS_exit_group, status, 0, 0, 0, 0, 0);
+    if (r === SYSCALL_BLOCKED) yield BLOCK;
+    return status;
+  }
+
+  /** copy_thread: the parent's registers at its ECALL, with the child's fix-ups, on the child's kernel stack. */
+  private copyThread(hart: Hart, kernelStackTop: number, newsp: number, tls: number, setTls: boolean): void {
+    const w = this.words;
+    hart.saveTo(w, 0);
+    // saveTo's layout: x1..x31 at 0..30, pc at 31, instret at 32..33.
+    w[REG_A0 - 1] = 0;
+    w[REG_SP - 1] = newsp;
+    if (setTls) w[REG_TP - 1] = tls;
+    w[31] = (hart.pc + 4) | 0;
+    w[32] = 0;
+    w[33] = 0;
+    const at = childRegsAddr(kernelStackTop);
+    for (let i = 0; i < HART_CONTEXT_WORDS; i++) this.mem.kernelStore32(at + i * 4, w[i]!);
+  }
+}
