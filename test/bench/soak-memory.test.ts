@@ -75,7 +75,13 @@ describe('garbageCollector and sampleMemory', () => {
     const held = await sampleMemory(1, gc);
     expect(held.arrayBuffers - before.arrayBuffers).toBeGreaterThanOrEqual(64 * MiB);
     sab = undefined;
-    const after = await sampleMemory(2, gc);
+    // A busy host may finalise the backing store a few collections late: allow a few rounds,
+    // but a buffer that is never released still fails.
+    let after = await sampleMemory(2, gc);
+    for (let round = 0; round < 20 && after.arrayBuffers >= held.arrayBuffers - 32 * MiB; round++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      after = await sampleMemory(2, gc);
+    }
     expect(after.arrayBuffers).toBeLessThan(held.arrayBuffers - 32 * MiB);
   });
 });
