@@ -73,7 +73,8 @@ describe('garbageCollector and sampleMemory', () => {
     let sab: SharedArrayBuffer | undefined = new SharedArrayBuffer(64 * MiB);
     new Uint8Array(sab).fill(1);
     const held = await sampleMemory(1, gc);
-    expect(held.arrayBuffers - before.arrayBuffers).toBeGreaterThanOrEqual(64 * MiB);
+    // Other, small buffers may be collected between the samples: allow a little slack.
+    expect(held.arrayBuffers - before.arrayBuffers).toBeGreaterThan(60 * MiB);
     sab = undefined;
     // A busy host may finalise the backing store a few collections late: allow a few rounds,
     // but a buffer that is never released still fails.
