@@ -2,13 +2,12 @@
  * System-call dispatch, by Linux RISC-V number with Linux semantics; anything else is -ENOSYS.
  * Runs on the vCPU worker of the calling task.
  */
-import { GuestSegfault } from '../errors.js';
 import { CALL_FUNCTION_VECTOR } from '../hw/apic.js';
 import { VcpuActivity } from '../hw/layout.js';
 import { CpuMask } from '../pv/cpumask.js';
 import type { FlushInfo, MmRef } from '../pv/ops.js';
 import type { KernelContext } from './context.js';
-import { EBADF, EFAULT, EINVAL, ENOSYS, ENOTTY, ESRCH } from './errno.js';
+import { EBADF, EINVAL, ENOSYS, ENOTTY, ESRCH } from './errno.js';
 import type { Futexes } from './futex.js';
 import type { Lkdtm } from './lkdtm.js';
 import { CallFunc, MM, PERCPU, TASK } from './layout.js';
@@ -17,6 +16,7 @@ import type { Scheduler, TaskRun } from './sched.js';
 import type { SmpCalls } from './smp.js';
 import * as nr from './syscall-numbers.js';
 import { THREAD_PAGES, type Tasks } from './task.js';
+import { uaccess } from './uaccess.js';
 import { PAGE_SIZE } from '../hw/paging.js';
 
 /** Bytes of the saved-register frame at the top of a kernel stack (number and a0..a5, padded). */
@@ -158,15 +158,12 @@ export class Syscalls {
   /** A struct timespec64 (s64 tv_sec, long tv_nsec as 64 bits) in ns, or -errno. */
   private readTimespec(va: number): number {
     const { user } = this.k;
-    try {
+    return uaccess(() => {
       const sec = (user.load32(va) >>> 0) + user.load32(va + 4) * 4294967296;
       const nsec = user.load32(va + 8) >>> 0;
       if (sec < 0 || nsec >= 1e9) return -EINVAL;
       return sec * 1e9 + nsec;
-    } catch (e) {
-      if (e instanceof GuestSegfault) return -EFAULT;
-      throw e;
-    }
+    });
   }
 
   private sysNanosleep(run: TaskRun, req: number): number {
@@ -211,14 +208,11 @@ export class Syscalls {
     // The kernel's cpumask is 64 bits (MAX_CPUS); like Linux it needs room for all of it.
     const bytes = 8;
     if ((len >>> 0) < bytes || (len & 3) !== 0) return -EINVAL;
-    try {
+    return uaccess(() => {
       user.store32(maskPtr, cpus >= 32 ? -1 : (1 << cpus) - 1);
       user.store32(maskPtr + 4, cpus > 32 ? (cpus >= 64 ? -1 : (1 << (cpus - 32)) - 1) : 0);
-    } catch (e) {
-      if (e instanceof GuestSegfault) return -EFAULT;
-      throw e;
-    }
-    return bytes;
+      return bytes;
+    });
   }
 
   /** getrandom(buf, len, flags): the host's CSPRNG, at most 256 bytes a call like urandom reads. */
@@ -226,29 +220,23 @@ export class Syscalls {
     const n = Math.min(len >>> 0, 256);
     const bytes = new Uint8Array(n);
     crypto.getRandomValues(bytes);
-    try {
+    return uaccess(() => {
       for (let i = 0; i < n; i++) this.k.user.store8(buf + i, bytes[i]!);
-    } catch (e) {
-      if (e instanceof GuestSegfault) return -EFAULT;
-      throw e;
-    }
-    return n;
+      return n;
+    });
   }
 
   /** uname(buf): struct new_utsname, six 65-byte fields. */
   private sysUname(buf: number): number {
     const fields = ['Linux', 'pvemu', '6.1.0-pvemu', '#1 SMP', 'riscv32', '(none)'];
     const encoder = new TextEncoder();
-    try {
+    return uaccess(() => {
       fields.forEach((f, i) => {
         const bytes = encoder.encode(f);
         for (let j = 0; j < 65; j++) this.k.user.store8(buf + i * 65 + j, j < bytes.length ? bytes[j]! : 0);
       });
-    } catch (e) {
-      if (e instanceof GuestSegfault) return -EFAULT;
-      throw e;
-    }
-    return 0;
+      return 0;
+    });
   }
 
   /**
@@ -259,13 +247,10 @@ export class Syscalls {
     if (pid !== 0 && pid !== this.sched.current?.tid) return -ESRCH;
     if ((resource >>> 0) >= RLIM_NLIMITS) return -EINVAL;
     if (oldLimit === 0) return 0;
-    try {
+    return uaccess(() => {
       for (let i = 0; i < 4; i++) this.k.user.store32(oldLimit + i * 4, -1);
-    } catch (e) {
-      if (e instanceof GuestSegfault) return -EFAULT;
-      throw e;
-    }
-    return 0;
+      return 0;
+    });
   }
 
   private sysClockGettime(clock: number, tsp: number): number {
@@ -273,28 +258,24 @@ export class Syscalls {
     const ns = this.clockNow(clock);
     if (ns < 0) return -EINVAL;
     const sec = Math.floor(ns / 1e9);
-    try {
+    return uaccess(() => {
       user.store32(tsp, sec % 4294967296);
       user.store32(tsp + 4, Math.floor(sec / 4294967296));
       user.store32(tsp + 8, ns % 1e9);
       user.store32(tsp + 12, 0);
-    } catch (e) {
-      if (e instanceof GuestSegfault) return -EFAULT;
-      throw e;
-    }
-    return 0;
+      return 0;
+    });
   }
 
   private sysWrite(fd: number, buf: number, len: number): number {
     if (fd !== 1 && fd !== 2) return -EBADF;
     len = Math.min(len >>> 0, MAX_WRITE);
     const bytes = new Uint8Array(len);
-    try {
+    const r = uaccess(() => {
       for (let i = 0; i < len; i++) bytes[i] = this.k.user.load8(buf + i);
-    } catch (e) {
-      if (e instanceof GuestSegfault) return -EFAULT;
-      throw e;
-    }
+      return 0;
+    });
+    if (r < 0) return r;
     this.k.machine.console(this.decoder.decode(bytes), fd);
     return len;
   }
