@@ -135,6 +135,14 @@ export interface RvCoreStats {
   slotsDropped: number;
 }
 
+/**
+ * The signal a fault the kernel could not resolve becomes: SIGBUS for a machine check or a file
+ * mapping past its end, SIGSEGV for the rest.
+ */
+function faultSignal(e: GuestSegfault): RvSignal {
+  return e.signal === 'SIGBUS' ? SIGBUS : SIGSEGV;
+}
+
 export class RvCore {
   /** Why the last run stopped with StopReason.Fault (null otherwise). */
   fault: RvFault | null = null;
@@ -293,7 +301,7 @@ export class RvCore {
         pa = mmu.translate(pc, false);
       } catch (e) {
         if (!(e instanceof GuestSegfault)) throw e;
-        this.raise(SIGSEGV, 'instruction page fault', pc, null, e.address, e.errorCode);
+        this.raise(faultSignal(e), 'instruction page fault', pc, null, e.address, e.errorCode);
         reason = StopReason.Fault;
         break;
       }
@@ -667,7 +675,7 @@ export class RvCore {
         }
         pc = (pageVa + (i << 2)) | 0;
         const store = isStoreLike(page[s]! & 0xff);
-        this.raise(SIGSEGV, store ? 'store/AMO page fault' : 'load page fault', pc, page[s + 2]!, e.address, e.errorCode);
+        this.raise(faultSignal(e), store ? 'store/AMO page fault' : 'load page fault', pc, page[s + 2]!, e.address, e.errorCode);
         reason = StopReason.Fault;
         break;
       }
