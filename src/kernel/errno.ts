@@ -14,4 +14,20 @@ export const ENOTTY = 25;
 export const EINVAL = 22;
 export const ENOSPC = 28;
 export const ENOSYS = 38;
+export const ENOENT = 2;
+export const ENOTDIR = 20;
+export const EISDIR = 21;
+export const EMFILE = 24;
+export const ENFILE = 23;
+export const EFBIG = 27;
+export const ESPIPE = 29;
+export const EPIPE = 32;
+export const ENAMETOOLONG = 36;
+export const ENOTEMPTY = 39;
+export const EACCES = 13;
+/**
+ * Kernel-internal, never seen by user space: the woken call runs again from the start (the hart
+ * is still at its ECALL), as Linux restarts a call interrupted before it did anything.
+ */
+export const ERESTARTSYS = 512;
 export const ETIMEDOUT = 110;

@@ -17,11 +17,13 @@ import type { PageTables } from './pgtable.js';
 import type { SharedMemory } from './shmem.js';
 import { downRead, spinLock, spinUnlock, upRead } from './sync.js';
 import type { TlbFlusher } from './tlbflush.js';
-import { PROT_EXEC, PROT_READ, PROT_WRITE, VmaTable } from './vma.js';
+import { MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, VmaTable } from './vma.js';
 
 const enum FaultOutcome {
   Fixed,
   Segv,
+  /** A file mapping's page past the end of the file (do_fault's VM_FAULT_SIGBUS). */
+  Sigbus,
 }
 
 export class PageFaultHandler {
@@ -41,9 +43,14 @@ export class PageFaultHandler {
     counters.pageFaults++;
     const va = ops.mmu.readCr2() >>> 0;
     const mm = this.currentMm();
-    if (mm === 0 || va >= USER_TOP || this.resolve(mm, va, errorCode) === FaultOutcome.Segv) {
+    const outcome = mm === 0 || va >= USER_TOP ? FaultOutcome.Segv : this.resolve(mm, va, errorCode);
+    if (outcome === FaultOutcome.Segv) {
       counters.faultsSegv++;
       throw new GuestSegfault(va, errorCode);
+    }
+    if (outcome === FaultOutcome.Sigbus) {
+      counters.faultsSigbus++;
+      throw new GuestSegfault(va, errorCode, 'SIGBUS', 'past the end of the mapped file');
     }
   }
 
@@ -59,14 +66,19 @@ export class PageFaultHandler {
       // An instruction fetch arrives as a read fault (i386 paging has no NX bit): an execute-only
       // mapping must serve it.
       if (write ? (v.prot & PROT_WRITE) === 0 : (v.prot & (PROT_READ | PROT_WRITE | PROT_EXEC)) === 0) return FaultOutcome.Segv;
-      return this.fixLocked(mm, va, write, v.prot, v.shmem, v.pgoff + ((va - v.start) >>> 12));
+      const privateCopy = v.shmem !== 0 && (v.flags & MAP_PRIVATE) !== 0;
+      return this.fixLocked(mm, va, write, v.prot, v.shmem, v.pgoff + ((va - v.start) >>> 12), privateCopy);
     } finally {
       upRead(i32, mb + MM.mmapLock);
     }
   }
 
-  /** Under mmap_lock (read): install or upgrade the PTE under page_table_lock. */
-  private fixLocked(mm: MmRef, va: number, write: boolean, prot: number, shmemId: number, pgoff: number): FaultOutcome {
+  /**
+   * Under mmap_lock (read): install or upgrade the PTE under page_table_lock. `privateCopy`: a
+   * MAP_PRIVATE file mapping, whose pages are copies of the file's taken at first touch (POSIX
+   * leaves open whether later changes to the file show through; here they do not).
+   */
+  private fixLocked(mm: MmRef, va: number, write: boolean, prot: number, shmemId: number, pgoff: number, privateCopy: boolean): FaultOutcome {
     const { i32, ops, cpu, spinner, counters, ram } = this.k;
     const mb = mm >>> 2;
     const page = (va & ~(PAGE_SIZE - 1)) >>> 0;
@@ -82,8 +94,15 @@ export class PageFaultHandler {
         let frame;
         let pteProt = prot;
         if (shmemId !== 0) {
-          frame = this.shmem.page(shmemId, pgoff);
-          if (frame !== 0) this.frames.get(frame);
+          if (pgoff >= this.shmem.size(shmemId)) return FaultOutcome.Sigbus;
+          const page = this.shmem.page(shmemId, pgoff);
+          if (page === 0 || !privateCopy) {
+            frame = page;
+            if (frame !== 0) this.frames.get(frame);
+          } else {
+            frame = this.frames.alloc();
+            if (frame !== 0) ram.copyFrame(page, frame);
+          }
         } else if (!write) {
           frame = this.frames.zeroPage;
           pteProt = prot & ~PROT_WRITE;
@@ -107,7 +126,7 @@ export class PageFaultHandler {
           ops.mmu.setPteAt(mm, page as Vaddr, ptep, userPte(fresh, prot));
           Atomics.add(i32, mb + MM.rss, 1);
           flushPage = true;
-        } else if (shmemId !== 0 || this.frames.refcount(old) === 1) {
+        } else if ((shmemId !== 0 && !privateCopy) || this.frames.refcount(old) === 1) {
           ops.mmu.setPteAt(mm, page as Vaddr, ptep, pte | PTE_RW);
           ops.mmu.pteUpdate(mm, page as Vaddr, ptep);
         } else {

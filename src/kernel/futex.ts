@@ -9,7 +9,7 @@
  */
 import { GuestSegfault } from '../errors.js';
 import type { KernelContext } from './context.js';
-import { EAGAIN, EFAULT, EINVAL, ETIMEDOUT } from './errno.js';
+import { EAGAIN, EFAULT, EINVAL, ERESTARTSYS, ETIMEDOUT } from './errno.js';
 import { FUTEX_BUCKET, FUTEX_BUCKETS, TASK } from './layout.js';
 import type { Scheduler, TaskRun } from './sched.js';
 import { SYSCALL_BLOCKED } from './syscall-numbers.js';
@@ -79,6 +79,63 @@ export class Futexes {
   }
 
   /**
+   * Sleep on a kernel wait key until the counter word `seqWord` (a word of guest RAM the waker
+   * bumps) moves from `seen`, or `timeoutNs` passes (-1: no timeout). The task's system call is
+   * restarted when it is woken (-ERESTARTSYS), so it looks at the world again. Returns 0 when
+   * the counter already moved (look again now), else SYSCALL_BLOCKED.
+   *
+   * The key is the counter's physical address with mm 0, which no user futex has. Lost wakeup:
+   * the waker bumps the counter, then takes the bucket lock to wake; the sleeper reads the
+   * counter under the bucket lock before it queues — it sees the bump or is queued in time.
+   */
+  waitKernel(run: TaskRun, seqWord: number, seen: number, timeoutNs: number): number {
+    const { i32, cpu, spinner, layout } = this.k;
+    const key = seqWord * 4;
+    const b = this.bucket(0, key);
+    spinLock(i32, b + FUTEX_BUCKET.lock, cpu, spinner);
+    // ORDERING: pairs with wakeKernel's Atomics.add before it takes this bucket lock.
+    if (Atomics.load(i32, seqWord) !== seen) {
+      spinUnlock(i32, b + FUTEX_BUCKET.lock);
+      return 0;
+    }
+    const tb = layout.taskBase(run.slot);
+    i32[tb + TASK.futexMm] = 0;
+    i32[tb + TASK.futexAddr] = key;
+    i32[tb + TASK.futexNext] = i32[b + FUTEX_BUCKET.head]!;
+    i32[b + FUTEX_BUCKET.head] = run.slot + 1;
+    run.restartable = true;
+    this.sched.prepareToSleep(run);
+    if (timeoutNs >= 0) this.sched.armTimer(run, this.k.ops.time.schedClock() + timeoutNs);
+    spinUnlock(i32, b + FUTEX_BUCKET.lock);
+    return SYSCALL_BLOCKED;
+  }
+
+  /** Bump the counter word `seqWord` and wake every task sleeping on it (waitKernel). */
+  wakeKernel(seqWord: number): void {
+    const { i32, cpu, spinner, layout } = this.k;
+    // ORDERING: the bump precedes the bucket lock; pairs with waitKernel's load under it.
+    Atomics.add(i32, seqWord, 1);
+    const key = seqWord * 4;
+    const b = this.bucket(0, key);
+    spinLock(i32, b + FUTEX_BUCKET.lock, cpu, spinner);
+    let link = b + FUTEX_BUCKET.head;
+    let entry = i32[link]!;
+    while (entry !== 0) {
+      const tb = layout.taskBase(entry - 1);
+      const next = i32[tb + TASK.futexNext]!;
+      if (i32[tb + TASK.futexMm] === 0 && i32[tb + TASK.futexAddr] === key) {
+        i32[link] = next;
+        i32[tb + TASK.futexAddr] = 0;
+        this.sched.wakeUp(entry - 1, -ERESTARTSYS);
+      } else {
+        link = tb + TASK.futexNext;
+      }
+      entry = next;
+    }
+    spinUnlock(i32, b + FUTEX_BUCKET.lock);
+  }
+
+  /**
    * Take a task off whatever futex queue it is on (its timeout expired, or it is exiting).
    * Returns true if it was queued (and so nobody else will wake it).
    */
@@ -104,9 +161,13 @@ export class Futexes {
     return found;
   }
 
-  /** A timed sleeper's deadline passed: futex waiters get -ETIMEDOUT, nanosleepers 0. */
+  /**
+   * A timed sleeper's deadline passed: futex waiters get -ETIMEDOUT, nanosleepers 0, and a
+   * restartable call runs again (and finds its deadline passed).
+   */
   expire(run: TaskRun): void {
     // A futex waiter a waker already took off the queue is Running: wakeUp does nothing then.
-    this.sched.wakeUp(run.slot, this.unqueue(run.slot) ? -ETIMEDOUT : 0);
+    const queued = this.unqueue(run.slot);
+    this.sched.wakeUp(run.slot, run.restartable ? -ERESTARTSYS : queued ? -ETIMEDOUT : 0);
   }
 }

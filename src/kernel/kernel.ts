@@ -16,6 +16,7 @@ import type { CpuMask } from '../pv/cpumask.js';
 import type { FlushInfo, InterruptHandler, MmRef } from '../pv/ops.js';
 import type { KernelContext } from './context.js';
 import { FrameAllocator } from './frames.js';
+import { FileSystem } from './fs.js';
 import { Futexes } from './futex.js';
 import { Exec } from './exec.js';
 import { CallFunc, KGLOBALS, PAGE_OFFSET, TASK, VMALLOC_START } from './layout.js';
@@ -59,6 +60,7 @@ export class Kernel {
   readonly faults: PageFaultHandler;
   readonly vmalloc: Vmalloc;
   readonly exec: Exec;
+  readonly fs: FileSystem;
   private readonly idt: (InterruptHandler | undefined)[] = [];
 
   constructor(private readonly k: KernelContext, private readonly opts: KernelOptions) {
@@ -72,9 +74,10 @@ export class Kernel {
     this.sched = new Scheduler(k, this.flusher);
     this.futex = new Futexes(k, this.sched);
     this.vmalloc = new Vmalloc(k, this.frames, this.flusher);
-    this.tasks = new Tasks(k, this.sched, this.mms, this.futex, this.vmalloc);
+    this.fs = new FileSystem(k, this.frames, this.shmem, this.futex, this.mms);
+    this.tasks = new Tasks(k, this.sched, this.mms, this.futex, this.vmalloc, this.fs);
     const lkdtm = new Lkdtm(k, this.mms, this.pt, this.vmas, this.frames, this.flusher);
-    this.syscalls = new Syscalls(k, this.sched, this.mms, this.tasks, this.futex, this.smp, lkdtm);
+    this.syscalls = new Syscalls(k, this.sched, this.mms, this.tasks, this.futex, this.smp, lkdtm, this.fs);
     this.exec = new Exec(k, this.mms);
     this.faults = new PageFaultHandler(k, this.frames, this.pt, this.vmas, this.shmem, this.flusher, () => this.currentMm());
     this.smp.setHandler((func: CallFunc, info: FlushInfo) => this.flusher.handleCall(func, info));
@@ -149,6 +152,7 @@ export class Kernel {
       ops.apic.apicWrite(APIC_ICR, APIC_DM_STARTUP | TRAMPOLINE_VECTOR);
       this.waitOnline(ap);
     }
+    this.fs.bootInit();
     const mm = this.mms.alloc();
     if (mm === 0) throw new InternalError('cpu 0: no memory for init\'s address space');
     if (!this.tasks.createInit(mm)) throw new InternalError('cpu 0: no task slot or kernel stack for init');

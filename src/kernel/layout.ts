@@ -11,6 +11,7 @@
  *        ...         MM[64]       mm_struct table, each followed by its VMA array
  *        ...         SHMEM[64]    shared-memory objects (MAP_SHARED|MAP_ANONYMOUS)
  *        ...         FUTEX[256]   futex hash buckets
+ *        ...         INODE[128], FILE[512], FDTABLE[256]   the in-memory file system (fs.ts)
  *        ...         vmalloc bitmap, one bit per vmalloc-area page
  *        ...         free stack   one word per RAM frame (the zone's free list)
  *        ...         page refs    one word per RAM frame (page->_refcount)
@@ -44,6 +45,14 @@ export const MAX_SHMEM = 128;
 /** Index frames per shared-memory object: 64 frames × 1024 pages × 4 KiB = 256 MiB max size. */
 export const SHMEM_INDEX_FRAMES = 64;
 export const FUTEX_BUCKETS = 256;
+/** In-memory file system: inodes (files and pipes), open files, and fd tables (files_struct). */
+export const MAX_INODES = 128;
+export const MAX_FILES = 512;
+export const MAX_FDTABLES = MAX_TASKS;
+/** File descriptors per table (RLIMIT_NOFILE). */
+export const NR_OPEN = 64;
+/** Longest path name the file system stores, with its NUL: "/tmp/" and a 58-byte name. */
+export const FS_NAME_BYTES = 64;
 
 export const KGLOBALS = defineStruct(
   'kernel_globals',
@@ -78,6 +87,10 @@ export const KGLOBALS = defineStruct(
     kernelTlbGen: 1,
     /** The highest kernelTlbGen whose flush_tlb_kernel_range has completed (see MM.completedGen). */
     kernelCompletedGen: 1,
+    /** Protects inode, file and fd-table slot allocation and the file system's namespace. */
+    fsLock: 1,
+    /** Bumped on every pipe state change: ppoll sleepers wait for it to move (fs.ts). */
+    pollSeq: 1,
   },
   16,
 );
@@ -181,6 +194,8 @@ export const TASK = defineStruct(
     parentTid: 1,
     /** 1 while the task sleeps in wait4 for a child to exit. */
     waitChild: 1,
+    /** Its file-descriptor table (files_struct): FDTABLE index + 1, 0 for none. */
+    files: 1,
   },
   16,
 );
@@ -260,6 +275,80 @@ export const SHMEM = defineStruct(
   16,
 );
 
+export const enum InodeType {
+  Free = 0,
+  Regular = 1,
+  Fifo = 2,
+}
+
+/** An inode: a regular file of the in-memory file system (its data in a shmem object) or a pipe. */
+export const INODE = defineStruct(
+  'inode',
+  {
+    /** References: open files, plus one while it has a name (nlink). 0 = free slot. */
+    refs: 1,
+    /** InodeType. */
+    type: 1,
+    /** Protects size, data and the pipe's buffer indices (i_rwsem's role). */
+    lock: 1,
+    /** Hard links: 1 while named in the namespace, 0 after unlink. */
+    nlink: 1,
+    /** Permission bits the file was created with. */
+    mode: 1,
+    /** Regular file: size in bytes. */
+    size: 1,
+    /** Regular file: the shmem object (id) holding its pages. */
+    shmem: 1,
+    /** Pipe: the buffer frame, and the free-running byte counts written (head) and read (tail). */
+    pipeFrame: 1,
+    pipeHead: 1,
+    pipeTail: 1,
+    /** Pipe: open read ends and write ends. */
+    readers: 1,
+    writers: 1,
+    /** Bumped on every change a sleeper may wait for (pipe data, space, an end closing). */
+    seq: 1,
+    /** Path name, NUL-terminated bytes (FS_NAME_BYTES). */
+    name: FS_NAME_BYTES / 4,
+  },
+  16,
+);
+
+export const enum FileKind {
+  Free = 0,
+  /** The machine console: fd 0 (reads end-of-file), 1 and 2. */
+  Console = 1,
+  Regular = 2,
+  PipeRead = 3,
+  PipeWrite = 4,
+}
+
+/** struct file: an open file description, shared by the descriptors that name it. */
+export const FILE = defineStruct('file', {
+  /** References: descriptors naming it and calls in progress on it. 0 = free slot. */
+  refs: 1,
+  /** FileKind. */
+  kind: 1,
+  /** INODE index (Regular, pipes). */
+  inode: 1,
+  /** open flags: the access mode, O_APPEND, O_NONBLOCK. */
+  flags: 1,
+  /** File position (f_pos); files are at most 256 MiB, so one word holds it. */
+  pos: 1,
+  /** Console: the stream it writes (1 stdout, 2 stderr; 0 stdin). */
+  stream: 1,
+  pad: 2,
+});
+
+/** files_struct: a descriptor table, shared by threads (CLONE_FILES), copied by fork. */
+export const FDTABLE = defineStruct('files_struct', {
+  /** Tasks using the table. 0 = free slot. */
+  refs: 1,
+  lock: 1,
+  /** Descriptor n: FILE index + 1, or 0. */
+  fd: NR_OPEN,
+});
+
 export const FUTEX_BUCKET = defineStruct('futex_hash_bucket', {
   lock: 1,
   /** Chain of waiting tasks: slot + 1. */
@@ -277,6 +366,9 @@ export class KernelLayout {
   readonly mmStride: number;
   readonly shmem: number;
   readonly futex: number;
+  readonly inodes: number;
+  readonly files: number;
+  readonly fdtables: number;
   /** One bit per vmalloc-area page: allocated (1) or free (0). */
   readonly vmallocBitmap: number;
   readonly freeStack: number;
@@ -306,6 +398,9 @@ export class KernelLayout {
     this.mms = take(this.mmStride * MAX_MMS);
     this.shmem = take(SHMEM.WORDS * MAX_SHMEM);
     this.futex = take(FUTEX_BUCKET.WORDS * FUTEX_BUCKETS);
+    this.inodes = take(INODE.WORDS * MAX_INODES);
+    this.files = take(FILE.WORDS * MAX_FILES);
+    this.fdtables = take(FDTABLE.WORDS * MAX_FDTABLES);
     this.vmallocBitmap = take((VMALLOC_END - VMALLOC_START) / PAGE_SIZE / 32);
     this.freeStack = take(this.totalFrames);
     this.pageRefs = take(this.totalFrames);
@@ -359,5 +454,17 @@ export class KernelLayout {
 
   futexBucketBase(i: number): number {
     return this.futex + i * FUTEX_BUCKET.WORDS;
+  }
+
+  inodeBase(index: number): number {
+    return this.inodes + index * INODE.WORDS;
+  }
+
+  fileBase(index: number): number {
+    return this.files + index * FILE.WORDS;
+  }
+
+  fdtableBase(index: number): number {
+    return this.fdtables + index * FDTABLE.WORDS;
   }
 }

@@ -12,7 +12,7 @@ import {
 import type { Paddr, Pfn, Vaddr } from '../hw/types.js';
 import { TLB_FLUSH_ALL, type MmRef } from '../pv/ops.js';
 import type { KernelContext } from './context.js';
-import { EBADF, EINVAL, ENOMEM } from './errno.js';
+import { EBADF, EFAULT, EINVAL, ENOMEM } from './errno.js';
 import type { FrameAllocator } from './frames.js';
 import { KGLOBALS, MAX_MMS, MM, MMAP_BASE, MMAP_MIN_ADDR, USER_TOP } from './layout.js';
 import type { PageTables } from './pgtable.js';
@@ -26,6 +26,10 @@ import {
 /** Software PTE bit: a PROT_NONE page that keeps its frame (not present to the hardware). */
 export const PTE_PROTNONE = 1 << 9;
 export const MADV_DONTNEED = 4;
+// mremap flags (include/uapi/linux/mman.h).
+export const MREMAP_MAYMOVE = 1;
+export const MREMAP_FIXED = 2;
+export const MREMAP_DONTUNMAP = 4;
 
 /** Hardware PTE for a user page with VMA protection `prot`. */
 export function userPte(frame: Pfn, prot: number): number {
@@ -128,7 +132,8 @@ export class AddressSpaces {
             if ((pte & (PTE_P | PTE_PROTNONE)) === 0) continue;
             const dst = this.pt.ptePointer(mm, newPgd, va, true);
             if (dst === 0) { ok = false; break; }
-            if (v.shmem === 0 && (pte & PTE_RW) !== 0) {
+            // Private pages (anonymous, or copied from a file): copy-on-write for both.
+            if ((v.shmem === 0 || (v.flags & MAP_PRIVATE) !== 0) && (pte & PTE_RW) !== 0) {
               // Copy-on-write: both sides lose write access; the first write fault copies.
               pte &= ~PTE_RW;
               ops.mmu.setPteAt(old, va as Vaddr, src, pte);
@@ -162,16 +167,27 @@ export class AddressSpaces {
     return true;
   }
 
-  /** mmap(addr, len, prot, flags, fd, offset): anonymous mappings. Returns the address or -errno. */
-  mmap(mm: MmRef, addr: number, len: number, prot: number, flags: number, fd: number, offset: number): number {
+  /**
+   * mmap(addr, len, prot, flags, fd, offset). Anonymous mappings, or a file's pages: `file` is
+   * the shmem object of the regular file `fd` names (FileSystem.mapFile took a reference for
+   * this call, which the mapping keeps or this drops on failure). MAP_SHARED file pages are the
+   * file's; MAP_PRIVATE ones are copied at first touch. Returns the address or -errno.
+   */
+  mmap(mm: MmRef, addr: number, len: number, prot: number, flags: number, fd: number, offset: number, file = 0): number {
+    const r = this.mmapRegion(mm, addr, len, prot, flags, fd, offset, file);
+    if (r < 0 && file !== 0) this.shmem.put(file);
+    return r;
+  }
+
+  private mmapRegion(mm: MmRef, addr: number, len: number, prot: number, flags: number, fd: number, offset: number, file: number): number {
     addr >>>= 0;
     len >>>= 0;
     if (len === 0 || len > USER_TOP) return -EINVAL;
     const type = flags & (MAP_SHARED | MAP_PRIVATE);
     if (type !== MAP_SHARED && type !== MAP_PRIVATE) return -EINVAL;
-    if ((flags & MAP_ANONYMOUS) === 0) return -EBADF; // no files in this kernel
-    if (fd !== -1 && fd !== 0xffffffff && fd !== -1 >>> 0) return -EBADF;
-    if (!pageAligned(offset)) return -EINVAL;
+    const anonymous = (flags & MAP_ANONYMOUS) !== 0;
+    if (anonymous ? fd !== -1 && fd !== 0xffffffff : file === 0) return -EBADF;
+    if (!pageAligned(offset) || offset < 0) return -EINVAL;
     if ((prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) !== 0) return -EINVAL;
     const size = pageAlignUp(len);
     const { i32, spinner } = this.k;
@@ -188,17 +204,50 @@ export class AddressSpaces {
         start = this.vmas.findFreeRange(mb, size, MMAP_BASE, USER_TOP);
         if (start < 0) return -ENOMEM;
       }
-      let shmemId = 0;
-      if (type === MAP_SHARED) {
-        shmemId = this.shmem.create(size / PAGE_SIZE);
-        if (shmemId === 0) return -ENOMEM;
+      let object = file;
+      if (anonymous && type === MAP_SHARED) {
+        object = this.shmem.create(size / PAGE_SIZE);
+        if (object === 0) return -ENOMEM;
       }
-      const vma: VmaFields = { start, end: start + size, prot, flags: flags & (MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS), shmem: shmemId, pgoff: 0 };
+      const pgoff = anonymous ? 0 : offset / PAGE_SIZE;
+      const vma: VmaFields = { start, end: start + size, prot, flags: flags & (MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS), shmem: object, pgoff };
       if (!this.vmas.insert(mb, vma)) {
-        if (shmemId !== 0) this.shmem.put(shmemId);
+        if (anonymous && object !== 0) this.shmem.put(object);
         return -ENOMEM;
       }
       return start;
+    } finally {
+      upWrite(i32, mb + MM.mmapLock);
+    }
+  }
+
+  /**
+   * mremap(old, oldLen, newLen, flags, newAddr): shrinking unmaps the tail in place; growing is
+   * refused with -ENOMEM (no VMA ever moves or grows here — what a kernel answers when neither
+   * the space after the mapping nor MREMAP_MAYMOVE helps, and libc falls back to mmap + copy).
+   */
+  mremap(mm: MmRef, addr: number, oldLen: number, newLen: number, flags: number): number {
+    addr >>>= 0;
+    oldLen >>>= 0;
+    newLen >>>= 0;
+    if ((flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)) !== 0) return -EINVAL;
+    if ((flags & MREMAP_FIXED) !== 0 && (flags & MREMAP_MAYMOVE) === 0) return -EINVAL;
+    if (!pageAligned(addr) || newLen === 0 || addr >= USER_TOP) return -EINVAL;
+    const oldSize = pageAlignUp(oldLen);
+    const newSize = pageAlignUp(newLen);
+    if (oldSize > USER_TOP - addr || newSize > USER_TOP) return -EINVAL;
+    const { i32, spinner } = this.k;
+    const mb = mm >>> 2;
+    downWrite(i32, mb + MM.mmapLock, spinner);
+    try {
+      const i = this.vmas.find(mb, addr);
+      if (i < 0 || this.vmas.read(mb, i).end < addr + Math.min(oldSize, newSize)) return -EFAULT;
+      if (newSize > oldSize) return -ENOMEM;
+      if (newSize < oldSize) {
+        const r = this.unmapLocked(mm, addr + newSize, addr + oldSize);
+        if (r < 0) return r;
+      }
+      return addr;
     } finally {
       upWrite(i32, mb + MM.mmapLock);
     }
@@ -374,6 +423,48 @@ export class AddressSpaces {
       return cursor < end ? -ENOMEM : 0;
     } finally {
       upRead(i32, mb + MM.mmapLock);
+    }
+  }
+
+  /**
+   * unmap_mapping_range for a truncated file: in every address space, zap the PTEs of mappings
+   * of shmem object `object` at page offsets from `fromPgoff` on, so the next access faults
+   * (and past the end of the file, gets SIGBUS). Private copies go too, as truncate's
+   * even_cows does. Any CPU; takes each address space's mmap_lock for reading.
+   */
+  unmapMappingRange(object: number, fromPgoff: number): void {
+    const { i32, layout, spinner } = this.k;
+    for (let s = 0; s < MAX_MMS; s++) {
+      const mm = layout.mmAddr(s) as MmRef;
+      const mb = mm >>> 2;
+      if (!this.getNotZero(mm)) continue;
+      downRead(i32, mb + MM.mmapLock, spinner);
+      let lo = USER_TOP;
+      let hi = 0;
+      for (let i = 0; i < this.vmas.count(mb); i++) {
+        const v = this.vmas.read(mb, i);
+        if (v.shmem !== object) continue;
+        const start = v.start + Math.max(0, fromPgoff - v.pgoff) * PAGE_SIZE;
+        if (start >= v.end) continue;
+        this.zapRange(mm, start, v.end);
+        lo = Math.min(lo, start);
+        hi = Math.max(hi, v.end);
+      }
+      if (hi > lo) this.flushAndFree(mm, lo, hi);
+      upRead(i32, mb + MM.mmapLock);
+      this.put(mm);
+    }
+  }
+
+  /** mmget_not_zero: take a user reference unless the address space is gone or going. */
+  private getNotZero(mm: MmRef): boolean {
+    const { i32 } = this.k;
+    const w = (mm >>> 2) + MM.users;
+    for (;;) {
+      const users = Atomics.load(i32, w);
+      if (users <= 0) return false;
+      // ORDERING: pairs with put's Atomics.sub: a reference is taken only while one is held.
+      if (Atomics.compareExchange(i32, w, users, users + 1) === users) return true;
     }
   }
 

@@ -46,6 +46,18 @@ export class TaskRun {
    * child's fix-ups. Null for TypeScript programs, which start from their stack instead.
    */
   copyThread: CopyThread | null = null;
+  /**
+   * The system call this task sleeps in runs again from the start when it is woken (the
+   * kernel's -ERESTARTSYS): set by the call as it blocks, cleared at every system-call entry.
+   */
+  restartable = false;
+  /**
+   * What a restarted call must not redo or re-derive (Linux's restart_block): bytes of a
+   * blocking write already done, and a poll's absolute deadline (guest ns, 0 = none). Reset
+   * when a call returns to user mode.
+   */
+  restartProgress = 0;
+  restartDeadline = 0;
 
   constructor(readonly slot: number, readonly tid: number, readonly mm: MmRef) {}
 }

@@ -3,7 +3,20 @@
  * unistd.h), REFERENCE.md. The kernel dispatches on these; guest programs' libc calls by them.
  */
 export const SYS_ioctl = 29;
+export const SYS_unlinkat = 35;
+/** ftruncate64 on a 32-bit architecture: (fd, length low, length high). */
+export const SYS_ftruncate = 46;
+export const SYS_openat = 56;
+export const SYS_close = 57;
+export const SYS_pipe2 = 59;
+/** llseek on a 32-bit architecture: (fd, offset high, offset low, loff_t *result, whence). */
+export const SYS_llseek = 62;
+export const SYS_read = 63;
 export const SYS_write = 64;
+export const SYS_readv = 65;
+export const SYS_writev = 66;
+/** fstat64 on a 32-bit architecture: asm-generic struct stat64. */
+export const SYS_fstat = 80;
 export const SYS_exit = 93;
 export const SYS_exit_group = 94;
 export const SYS_set_tid_address = 96;
@@ -20,6 +33,7 @@ export const SYS_getpid = 172;
 export const SYS_gettid = 178;
 export const SYS_brk = 214;
 export const SYS_munmap = 215;
+export const SYS_mremap = 216;
 export const SYS_clone = 220;
 export const SYS_mmap = 222;
 export const SYS_riscv_flush_icache = 259;
@@ -34,6 +48,7 @@ export const SYS_membarrier = 283;
  * off): struct __kernel_timespec is two 64-bit words, as the rv64 calls above take.
  */
 export const SYS_clock_gettime64 = 403;
+export const SYS_ppoll_time64 = 414;
 export const SYS_clock_nanosleep_time64 = 407;
 export const SYS_futex_time64 = 422;
 /**

@@ -7,7 +7,8 @@ import { VcpuActivity } from '../hw/layout.js';
 import { CpuMask } from '../pv/cpumask.js';
 import type { FlushInfo, MmRef } from '../pv/ops.js';
 import type { KernelContext } from './context.js';
-import { EBADF, EINVAL, ENOSYS, ENOTTY, ESRCH } from './errno.js';
+import { EINVAL, ENOSYS, ENOTTY, ESRCH } from './errno.js';
+import { MAX_RW, type FileSystem } from './fs.js';
 import type { Futexes } from './futex.js';
 import type { Lkdtm } from './lkdtm.js';
 import { CallFunc, MM, PERCPU, TASK } from './layout.js';
@@ -16,7 +17,8 @@ import type { Scheduler, TaskRun } from './sched.js';
 import type { SmpCalls } from './smp.js';
 import * as nr from './syscall-numbers.js';
 import { THREAD_PAGES, type Tasks } from './task.js';
-import { uaccess } from './uaccess.js';
+import { copyFromUser, copyToUser, uaccess } from './uaccess.js';
+import { MAP_ANONYMOUS } from './vma.js';
 import { PAGE_SIZE } from '../hw/paging.js';
 
 /** Bytes of the saved-register frame at the top of a kernel stack (number and a0..a5, padded). */
@@ -25,13 +27,21 @@ export const PT_REGS_BYTES = 32;
 /** Resources prlimit64 knows (RLIMIT_CPU .. RLIMIT_RTTIME). */
 const RLIM_NLIMITS = 16;
 
-/** Longest write(2) accepted in one call, like a pipe buffer. */
-const MAX_WRITE = 65536;
+/** Most vectors readv/writev take (UIO_MAXIOV). */
+const UIO_MAXIOV = 1024;
+/** Most descriptors one ppoll may watch (RLIMIT_NOFILE's role). */
+const POLL_MAX_FDS = 256;
+
+/** An iovec array as the kernel holds it after copying it in: bases and lengths. */
+interface IoVectors {
+  base: number[];
+  len: number[];
+  total: number;
+}
 
 export class Syscalls {
   private readonly mask = new CpuMask();
   private readonly barrierInfo: FlushInfo = { mm: 0 as MmRef, start: 0, end: 0, newTlbGen: 0, freedTables: false };
-  private readonly decoder = new TextDecoder();
   /** System calls answered -ENOSYS, by number: what a guest program asked for that is missing. */
   readonly unknown = new Map<number, number>();
   /**
@@ -48,6 +58,7 @@ export class Syscalls {
     private readonly futex: Futexes,
     private readonly smp: SmpCalls,
     private readonly lkdtm: Lkdtm,
+    private readonly fs: FileSystem,
   ) {}
 
   /** The ecall: run system call `n` for the current task. */
@@ -59,8 +70,15 @@ export class Syscalls {
     activity.syscall(n);
     activity.set(VcpuActivity.Kernel);
     this.saveRegs(run, n, a0, a1, a2, a3, a4, a5);
+    run.restartable = false;
     try {
-      return this.call(run, n, a0, a1, a2, a3, a4, a5);
+      const r = this.call(run, n, a0, a1, a2, a3, a4, a5);
+      // Back to user mode for good: whatever a restarted call carried over is done with.
+      if (r !== nr.SYSCALL_BLOCKED) {
+        run.restartProgress = 0;
+        run.restartDeadline = 0;
+      }
+      return r;
     } finally {
       activity.set(VcpuActivity.User);
       // Returning to user mode is an interrupt window.
@@ -90,7 +108,8 @@ export class Syscalls {
     const mm = run.mm;
     switch (n) {
       // riscv32 programs call mmap2 (offset in pages); TypeScript programs pass bytes.
-      case nr.SYS_mmap: return this.mms.mmap(mm, a0, a1, a2, a3, a4, run.copyThread !== null ? (a5 >>> 0) * PAGE_SIZE : a5);
+      case nr.SYS_mmap: return this.sysMmap(run, a0, a1, a2, a3, a4, run.copyThread !== null ? (a5 >>> 0) * PAGE_SIZE : a5);
+      case nr.SYS_mremap: return this.mms.mremap(mm, a0, a1, a2, a3);
       case nr.SYS_munmap: return this.mms.munmap(mm, a0, a1);
       case nr.SYS_mprotect: return this.mms.mprotect(mm, a0, a1, a2);
       case nr.SYS_madvise: return this.mms.madvise(mm, a0, a1, a2);
@@ -126,7 +145,18 @@ export class Syscalls {
       case nr.SYS_set_tid_address:
         this.k.i32[this.k.layout.taskBase(run.slot) + TASK.clearChildTid] = a0;
         return run.tid;
-      case nr.SYS_write: return this.sysWrite(a0, a1, a2);
+      case nr.SYS_write: return this.fs.write(run, a0, a2 >>> 0, (len) => copyFromUser(this.k.user, a1, len));
+      case nr.SYS_read: return this.fs.read(run, a0, a2 >>> 0, (data) => copyToUser(this.k.user, a1, data));
+      case nr.SYS_writev: return this.sysWritev(run, a0, a1, a2);
+      case nr.SYS_readv: return this.sysReadv(run, a0, a1, a2);
+      case nr.SYS_openat: return this.fs.openat(run, a0, a1, a2, a3);
+      case nr.SYS_close: return this.fs.close(run, a0);
+      case nr.SYS_pipe2: return this.fs.pipe2(run, a0, a1);
+      case nr.SYS_llseek: return this.fs.llseek(run, a0, a1, a2, a3, a4);
+      case nr.SYS_ftruncate: return this.fs.ftruncate(run, a0, a1, a2);
+      case nr.SYS_fstat: return this.fs.fstat(run, a0, a1);
+      case nr.SYS_unlinkat: return this.fs.unlinkat(a0, a1, a2);
+      case nr.SYS_ppoll_time64: return this.sysPpoll(run, a0, a1, a2);
       case nr.SYS_membarrier: return this.sysMembarrier(mm, a0, a1);
       case nr.SYS_lkdtm: return this.lkdtm.run(mm, a0, a1);
       default:
@@ -267,17 +297,117 @@ export class Syscalls {
     });
   }
 
-  private sysWrite(fd: number, buf: number, len: number): number {
-    if (fd !== 1 && fd !== 2) return -EBADF;
-    len = Math.min(len >>> 0, MAX_WRITE);
-    const bytes = new Uint8Array(len);
+  /** mmap: a file mapping resolves its descriptor to the file's pages first. */
+  private sysMmap(run: TaskRun, addr: number, len: number, prot: number, flags: number, fd: number, offset: number): number {
+    let file = 0;
+    if ((flags & MAP_ANONYMOUS) === 0) {
+      file = this.fs.mapFile(run, fd, prot, flags);
+      if (file < 0) return file;
+    }
+    return this.mms.mmap(run.mm, addr, len, prot, flags, fd, offset, file);
+  }
+
+  /** Copy in an iovec array (struct iovec: base, len), or -errno. */
+  private readIovecs(iovVa: number, count: number): IoVectors | number {
+    if (count < 0 || count > UIO_MAXIOV) return -EINVAL;
+    const v: IoVectors = { base: [], len: [], total: 0 };
     const r = uaccess(() => {
-      for (let i = 0; i < len; i++) bytes[i] = this.k.user.load8(buf + i);
+      for (let i = 0; i < count; i++) {
+        v.base.push(this.k.user.load32(iovVa + i * 8) >>> 0);
+        const len = this.k.user.load32(iovVa + i * 8 + 4);
+        // ssize_t lengths: a negative one (or a sum past it) is invalid.
+        if (len < 0) return -EINVAL;
+        v.len.push(len);
+        v.total += len;
+      }
+      return v.total > 0x7fffffff ? -EINVAL : 0;
+    });
+    return r < 0 ? r : v;
+  }
+
+  /** writev: the vectors gathered into one write, so a pipe sees them as one (atomic up to PIPE_BUF). */
+  private sysWritev(run: TaskRun, fd: number, iovVa: number, count: number): number {
+    const v = this.readIovecs(iovVa, count);
+    if (typeof v === 'number') return v;
+    return this.fs.write(run, fd, v.total, (n) => {
+      const out = new Uint8Array(n);
+      let at = 0;
+      for (let i = 0; i < v.base.length && at < n; i++) {
+        const part = copyFromUser(this.k.user, v.base[i]!, Math.min(v.len[i]!, n - at));
+        if (typeof part === 'number') return part;
+        out.set(part, at);
+        at += part.length;
+      }
+      return out;
+    });
+  }
+
+  /** readv: one read of the vectors' total length, scattered over them. */
+  private sysReadv(run: TaskRun, fd: number, iovVa: number, count: number): number {
+    const v = this.readIovecs(iovVa, count);
+    if (typeof v === 'number') return v;
+    return this.fs.read(run, fd, Math.min(v.total, MAX_RW), (data) => {
+      let at = 0;
+      for (let i = 0; i < v.base.length && at < data.length; i++) {
+        const part = data.subarray(at, at + v.len[i]!);
+        const r = copyToUser(this.k.user, v.base[i]!, part);
+        if (r < 0) return r;
+        at += part.length;
+      }
+      return 0;
+    });
+  }
+
+  /**
+   * ppoll_time64(fds, nfds, timeout, sigmask, sigsetsize): which descriptors are ready, sleeping
+   * until one is or the timeout passes (NULL: no timeout). Sleepers wait on the pipe-change
+   * counter and look again when woken (the call restarts, keeping its deadline). The signal
+   * mask is accepted and unused: no signal is ever delivered.
+   */
+  private sysPpoll(run: TaskRun, fdsVa: number, nfds: number, tmoVa: number): number {
+    const { user, ops, i32 } = this.k;
+    if (nfds < 0 || nfds > POLL_MAX_FDS) return -EINVAL;
+    let deadline = run.restartDeadline;
+    if (deadline === 0 && tmoVa !== 0) {
+      const ns = this.readTimespec(tmoVa);
+      if (ns < 0) return ns;
+      deadline = ops.time.schedClock() + ns;
+    }
+    const fds: number[] = [];
+    const events: number[] = [];
+    const r = uaccess(() => {
+      for (let i = 0; i < nfds; i++) {
+        fds.push(user.load32(fdsVa + i * 8));
+        events.push(user.load32(fdsVa + i * 8 + 4) & 0xffff);
+      }
       return 0;
     });
     if (r < 0) return r;
-    this.k.machine.console(this.decoder.decode(bytes), fd);
-    return len;
+    const revents = new Array<number>(nfds).fill(0);
+    for (;;) {
+      const seen = Atomics.load(i32, this.fs.pollSeqWord);
+      let ready = 0;
+      for (let i = 0; i < nfds; i++) {
+        revents[i] = fds[i]! < 0 ? 0 : this.fs.pollRevents(run, fds[i]!, events[i]!);
+        if (revents[i] !== 0) ready++;
+      }
+      const now = ops.time.schedClock();
+      if (ready > 0 || (tmoVa !== 0 && now >= deadline)) {
+        return uaccess(() => {
+          for (let i = 0; i < nfds; i++) {
+            // revents is the upper half of the pollfd's second word (short events, short revents).
+            const w = fdsVa + i * 8 + 4;
+            user.store32(w, (events[i]! & 0xffff) | (revents[i]! << 16));
+          }
+          return ready;
+        });
+      }
+      const wait = this.futex.waitKernel(run, this.fs.pollSeqWord, seen, tmoVa !== 0 ? deadline - now : -1);
+      if (wait === nr.SYSCALL_BLOCKED) {
+        if (tmoVa !== 0) run.restartDeadline = deadline;
+        return wait;
+      }
+    }
   }
 
   /**

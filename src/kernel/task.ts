@@ -5,13 +5,14 @@
 import { GuestSegfault } from '../errors.js';
 import type { MmRef } from '../pv/ops.js';
 import type { KernelContext } from './context.js';
-import { EAGAIN, EFAULT, EINVAL } from './errno.js';
+import { EAGAIN, EFAULT, EINVAL, ERESTARTSYS } from './errno.js';
+import type { FileSystem } from './fs.js';
 import type { Futexes } from './futex.js';
 import { KGLOBALS, MAX_TASKS, PERCPU, TASK, TaskState } from './layout.js';
 import type { AddressSpaces } from './mm.js';
 import type { Scheduler, TaskRun } from './sched.js';
 import {
-  CLONE_CHILD_CLEARTID, CLONE_PARENT_SETTID, CLONE_SETTLS, CLONE_SIGHAND, CLONE_THREAD, CLONE_VM, SYSCALL_BLOCKED,
+  CLONE_CHILD_CLEARTID, CLONE_FILES, CLONE_PARENT_SETTID, CLONE_SETTLS, CLONE_SIGHAND, CLONE_THREAD, CLONE_VM, SYSCALL_BLOCKED,
 } from './syscall-numbers.js';
 import { spinLock, spinUnlock } from './sync.js';
 import type { Vmalloc } from './vmalloc.js';
@@ -34,6 +35,7 @@ export class Tasks {
     private readonly mms: AddressSpaces,
     private readonly futex: Futexes,
     private readonly vmalloc: Vmalloc,
+    private readonly fs: FileSystem,
   ) {}
 
   /** A free task slot, claimed (state New), or -1. */
@@ -65,9 +67,10 @@ export class Tasks {
   }
 
   /** Fill a claimed slot and make the task runnable on its CPU. */
-  private start(slot: number, tid: number, tgid: number, mm: MmRef, cpu: number, userSp: number, clearChildTid: number, stack: number): void {
+  private start(slot: number, tid: number, tgid: number, mm: MmRef, files: number, cpu: number, userSp: number, clearChildTid: number, stack: number): void {
     const { i32, layout } = this.k;
     const tb = layout.taskBase(slot);
+    i32[tb + TASK.files] = files;
     i32[tb + TASK.kernelStack] = stack;
     i32[tb + TASK.cpu] = cpu;
     i32[tb + TASK.tid] = tid;
@@ -91,9 +94,10 @@ export class Tasks {
   createInit(mm: MmRef): boolean {
     const slot = this.allocSlot();
     const stack = this.vmalloc.vmalloc(THREAD_PAGES);
-    if (slot < 0 || stack === 0) return false;
+    const files = this.fs.initFiles();
+    if (slot < 0 || stack === 0 || files === 0) return false;
     const tid = Atomics.add(this.k.i32, this.k.layout.kglobals + KGLOBALS.nextTid, 1);
-    this.start(slot, tid, tid, mm, this.k.cpu, 0, 0, stack);
+    this.start(slot, tid, tid, mm, files, this.k.cpu, 0, 0, stack);
     return true;
   }
 
@@ -131,6 +135,12 @@ export class Tasks {
         throw e;
       }
     }
+    const files = this.fs.cloneFiles(parent, (flags & CLONE_FILES) !== 0);
+    if (files === 0) {
+      release();
+      this.vmalloc.vfree(stack, THREAD_PAGES);
+      return -ENOMEM;
+    }
     let mm = parent.mm;
     if (isThread) {
       this.mms.get(mm);
@@ -139,6 +149,7 @@ export class Tasks {
       if (mm === 0) {
         release();
         this.vmalloc.vfree(stack, THREAD_PAGES);
+        this.fs.dropFiles(files);
         return -ENOMEM;
       }
     }
@@ -151,7 +162,7 @@ export class Tasks {
     i32[tb + TASK.parent] = isThread ? 0 : parent.slot + 1;
     i32[tb + TASK.parentTid] = isThread ? 0 : parent.tid;
     i32[tb + TASK.waitChild] = 0;
-    this.start(slot, tid, tgid, mm, this.placeTask(), newsp >>> 0, (flags & CLONE_CHILD_CLEARTID) !== 0 ? childTid : 0, stack);
+    this.start(slot, tid, tgid, mm, files, this.placeTask(), newsp >>> 0, (flags & CLONE_CHILD_CLEARTID) !== 0 ? childTid : 0, stack);
     return tid;
   }
 
@@ -273,7 +284,8 @@ export class Tasks {
       Atomics.store(i32, tb + TASK.state, TaskState.Dead);
       if (i32[pb + TASK.waitChild] === 1) {
         i32[pb + TASK.waitChild] = 0;
-        this.sched.wakeUp(parent, 0);
+        // wait4 runs again to reap (under tableLock, like this).
+        this.sched.wakeUp(parent, -ERESTARTSYS);
       }
     } else {
       i32[tb + TASK.parent] = 0;
@@ -305,6 +317,7 @@ export class Tasks {
     const group = i32[tb + TASK.groupExit]!;
     i32[tb + TASK.exitCode] = (group & GROUP_EXIT_SET) !== 0 ? group & 0xff : code;
     this.sched.remove(run);
+    this.fs.exitFiles(run);
     this.mms.put(run.mm);
     // The stack's mappings are global: freeing it flushes it from every CPU.
     this.vmalloc.vfree(i32[tb + TASK.kernelStack]! >>> 0, THREAD_PAGES);

@@ -15,3 +15,27 @@ export function uaccess(access: () => number): number {
     throw e;
   }
 }
+
+/** Minimal user-memory interface the copies need (UserAccess satisfies it). */
+interface ByteAccess {
+  load8(va: number): number;
+  store8(va: number, value: number): void;
+}
+
+/** copy_from_user: `len` bytes at user address `va`, or -EFAULT. */
+export function copyFromUser(user: ByteAccess, va: number, len: number): Uint8Array | number {
+  const bytes = new Uint8Array(len);
+  const r = uaccess(() => {
+    for (let i = 0; i < len; i++) bytes[i] = user.load8(va + i);
+    return 0;
+  });
+  return r < 0 ? r : bytes;
+}
+
+/** copy_to_user: `bytes` to user address `va`; 0 or -EFAULT. */
+export function copyToUser(user: ByteAccess, va: number, bytes: Uint8Array): number {
+  return uaccess(() => {
+    for (let i = 0; i < bytes.length; i++) user.store8(va + i, bytes[i]!);
+    return 0;
+  });
+}

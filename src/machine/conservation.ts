@@ -14,7 +14,8 @@
  *   3. Frames: sum(framesAllocated) − sum(framesFreed) = frames in use, where "in use" comes from
  *      guest memory (the allocator's own words), not from the counters, so the two are
  *      independent witnesses; and, the machine having powered off with every task and address
- *      space gone, in use = the frames the kernel keeps for good (the zero page).
+ *      space gone, in use = the frames the kernel keeps (the zero page, and the pages of files
+ *      left in the in-memory file system, counted from its shmem objects).
  *   4. The backend's own (Backend.audit), e.g. Xen's: pins − unpins = frames still pinned, which
  *      is swapper_pg_dir alone; every request posted to a flush mailbox was served.
  *
@@ -24,6 +25,7 @@ import type { HypervisorLaw } from '../hv/backend.js';
 import type { CounterSnapshot } from '../stats/counters.js';
 import type { KernelLayout } from '../kernel/layout.js';
 import { KGLOBALS } from '../kernel/layout.js';
+import { shmemHeldFrames } from '../kernel/shmem.js';
 
 /** What guest memory says about the frame allocator at the end of a run. */
 export interface GuestFrameFigures {
@@ -36,13 +38,21 @@ export interface GuestFrameFigures {
    * allocated in FrameAllocator.bootInit before managedFrames is recorded.
    */
   keptFrames: number;
+  /**
+   * Managed frames still holding files left in the in-memory file system at power-off (data and
+   * page-index frames of its shmem objects): in use, and rightly so.
+   */
+  tmpfsFrames: number;
 }
 
 export interface ConservationReport {
   ipis: { sent: number; handled: number; ok: boolean };
   /** smp_call_function requests queued and run-and-acknowledged. */
   flushes: { requests: number; acks: number; ok: boolean };
-  /** inUse = managed + kept − free, from guest memory; kept = the kernel's permanent frames. */
+  /**
+   * inUse = managed + the zero page − free, from guest memory; kept = what the kernel rightly
+   * holds at power-off: the zero page and the files left in the file system.
+   */
   frames: { allocated: number; freed: number; inUse: number; kept: number; ok: boolean };
   /** The backend's own laws (Backend.audit): Xen's pins and flush mailboxes. */
   hypervisor: HypervisorLaw[];
@@ -56,10 +66,12 @@ export const KERNEL_KEPT_FRAMES = 1;
 export function readGuestFrames(i32: Int32Array, layout: KernelLayout): GuestFrameFigures {
   // ORDERING: the workers are finished (their piscina tasks settled, a message after their last
   // store); the loads pair with the allocator's last spinUnlock on whichever vCPU freed last.
+  const tmpfsFrames = shmemHeldFrames(i32, layout);
   return {
     managedFrames: Atomics.load(i32, layout.kglobals + KGLOBALS.managedFrames),
     freeFrames: Atomics.load(i32, layout.kglobals + KGLOBALS.freeCount),
     keptFrames: KERNEL_KEPT_FRAMES,
+    tmpfsFrames,
   };
 }
 
@@ -82,7 +94,8 @@ export function checkConservation(
   const inUse = frames.managedFrames + frames.keptFrames - frames.freeFrames;
   const ipis = { sent, handled, ok: sent === handled };
   const flushes = { requests, acks, ok: requests === acks };
-  const frameLaw = { allocated, freed, inUse, kept: frames.keptFrames, ok: allocated - freed === inUse && inUse === frames.keptFrames };
+  const kept = frames.keptFrames + frames.tmpfsFrames;
+  const frameLaw = { allocated, freed, inUse, kept, ok: allocated - freed === inUse && inUse === kept };
   const hvOk = hypervisor.every((l) => l.ok);
   return { ipis, flushes, frames: frameLaw, hypervisor, ok: ipis.ok && flushes.ok && frameLaw.ok && hvOk };
 }

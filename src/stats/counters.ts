@@ -50,6 +50,8 @@ export class VcpuCounters {
   faultsSegv = 0;
   /** User accesses whose translation named memory outside guest RAM: SIGBUS. */
   machineChecks = 0;
+  /** Faults on a file mapping past the end of its file: SIGBUS. */
+  faultsSigbus = 0;
 
   syscalls = 0;
   timerInterrupts = 0;

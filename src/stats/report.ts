@@ -129,8 +129,11 @@ export interface Report {
   check?: { enabled: boolean; violations: number; first: CoherenceViolationReport[] };
   /** Page faults of every kind. */
   faults: number;
-  /** `machineChecks`: user accesses to memory outside guest RAM (SIGBUS). */
-  faultsDetail: { demandZero: number; segv: number; machineChecks: number };
+  /**
+   * `machineChecks`: user accesses to memory outside guest RAM (SIGBUS); `sigbus`: faults on a
+   * file mapping past the end of its file (SIGBUS).
+   */
+  faultsDetail: { demandZero: number; segv: number; machineChecks: number; sigbus: number };
   syscalls: number;
   contextSwitches: number;
   timerInterrupts: number;
@@ -272,7 +275,7 @@ export function buildReport(
       ? { check: { enabled: true, violations: total.coherenceViolations, first: [...(result.violations ?? [])] } }
       : {}),
     faults: total.pageFaults,
-    faultsDetail: { demandZero: total.faultsDemandZero, segv: total.faultsSegv, machineChecks: total.machineChecks },
+    faultsDetail: { demandZero: total.faultsDemandZero, segv: total.faultsSegv, machineChecks: total.machineChecks, sigbus: total.faultsSigbus },
     syscalls: total.syscalls,
     contextSwitches: total.contextSwitches,
     timerInterrupts: total.timerInterrupts,
@@ -364,7 +367,7 @@ export function formatReport(r: Report): string {
     ['TLB (hits, misses, walks)', `${r.tlb.hits}, ${r.tlb.misses}, ${r.tlb.walks}`],
     ['TLB flushes (full, single, global)', `${r.tlb.flushesFull}, ${r.tlb.flushesSingle}, ${r.tlb.flushesGlobal}`],
     ['IPIs (sent, handled, refused)', `${r.ipis.sent}, ${r.ipis.handled}, ${r.ipis.refused}`],
-    ['faults (total, demand-zero, SIGSEGV, SIGBUS)', `${r.faults}, ${r.faultsDetail.demandZero}, ${r.faultsDetail.segv}, ${r.faultsDetail.machineChecks}`],
+    ['faults (total, demand-zero, SIGSEGV, SIGBUS)', `${r.faults}, ${r.faultsDetail.demandZero}, ${r.faultsDetail.segv}, ${r.faultsDetail.machineChecks + r.faultsDetail.sigbus}`],
     ['syscalls, context switches, timer IRQs', `${r.syscalls}, ${r.contextSwitches}, ${r.timerInterrupts}`],
     ['modelled cycles (total)', cycles(r.modeledCycles)],
     ['hv traps, hypercalls (entries)', `${hv.traps}, ${hv.hypercalls} (${hv.hypercallEntries})`],

@@ -14,7 +14,8 @@ import { AT_RANDOM_BYTES, parseElf, type ElfImage } from '../kernel/binfmt-elf.j
 import type { Exec } from '../kernel/exec.js';
 import { BLOCK, PREEMPT, type GuestThread } from '../kernel/program.js';
 import type { Scheduler, TaskRun } from '../kernel/sched.js';
-import { SYSCALL_BLOCKED, SYS_exit_group, SYS_wait4 } from '../kernel/syscall-numbers.js';
+import { ERESTARTSYS } from '../kernel/errno.js';
+import { SYSCALL_BLOCKED, SYS_exit_group } from '../kernel/syscall-numbers.js';
 import { PT_REGS_BYTES } from '../kernel/syscalls.js';
 import type { UserAccess } from '../kernel/context.js';
 import { StopReason, type RvCore } from '../riscv/core.js';
@@ -111,10 +112,10 @@ export class RvPrograms {
             let r = entry.syscall(n, hart.x[REG_A0]!, hart.x[REG_A0 + 1]!, hart.x[REG_A0 + 2]!, hart.x[REG_A0 + 3]!, hart.x[REG_A0 + 4]!, hart.x[REG_A0 + 5]!);
             if (r === SYSCALL_BLOCKED) {
               r = yield BLOCK;
-              // wait4 sleeps until a child exits and then must look again (the kernel reaps
-              // under its lock): the wake-up restarts it, as ERESTARTSYS would — the hart is
-              // still at its ECALL, so not finishing the call runs it again.
-              if (n === SYS_wait4 && !run.exiting) {
+              // -ERESTARTSYS: the call looks again now that something changed (wait4 after a
+              // child's exit, a pipe read after a write, ppoll). The hart is still at its
+              // ECALL, so not finishing the call runs it again.
+              if (r === -ERESTARTSYS && !run.exiting) {
                 yield PREEMPT;
                 break;
               }

@@ -7,6 +7,7 @@
  * SYSCALL_BLOCKED the wrapper yields BLOCK and returns the value the task is resumed with.
  */
 import { GuestSegfault } from '../errors.js';
+import { ERESTARTSYS } from '../kernel/errno.js';
 import type { UserAccess } from '../kernel/context.js';
 import {
   CLOCK_MONOTONIC, FUTEX_PRIVATE_FLAG, FUTEX_WAIT, FUTEX_WAKE, SYSCALL_BLOCKED, SYS_brk, SYS_clock_gettime,
@@ -50,10 +51,14 @@ export class Sys {
     return this.kernel.syscall(nr, a0, a1, a2, a3, a4, a5);
   }
 
+  /** A call that may sleep: resumed with its result, or run again when woken with -ERESTARTSYS. */
   private *blocking(nr: number, a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0): GuestThread {
-    const r = this.syscall(nr, a0, a1, a2, a3, a4, a5);
-    if (r !== SYSCALL_BLOCKED) return r;
-    return yield BLOCK;
+    for (;;) {
+      const r = this.syscall(nr, a0, a1, a2, a3, a4, a5);
+      if (r !== SYSCALL_BLOCKED) return r;
+      const woken: number = yield BLOCK;
+      if (woken !== -ERESTARTSYS) return woken;
+    }
   }
 
   // --- memory, through the MMU ---

@@ -144,7 +144,7 @@ describe('buildReport', () => {
     expect(r.tlb).toEqual({ hits: 15_000, misses: 80, walks: 81, flushesFull: 5, flushesSingle: 200, flushesGlobal: 1 });
     expect(r.ipis).toEqual({ sent: 135, handled: 135, refused: 0 });
     expect(r.faults).toBe(27);
-    expect(r.faultsDetail).toEqual({ demandZero: 26, segv: 1, machineChecks: 0 });
+    expect(r.faultsDetail).toEqual({ demandZero: 26, segv: 1, machineChecks: 0, sigbus: 0 });
     expect(r.syscalls).toBe(1000);
     expect(r.contextSwitches).toBe(9);
     expect(r.timerInterrupts).toBe(499);

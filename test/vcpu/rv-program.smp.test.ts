@@ -62,6 +62,25 @@ describe('SMP guest workloads pass their self-check', () => {
   });
 });
 
+/**
+ * Threaded programs whose output does not depend on scheduling (pipes: ping-pong over pipes,
+ * threads asleep in read and in ppoll) print what qemu printed, at 1, 2 and 4 vCPUs, on the
+ * backends in turn.
+ */
+describe('deterministic threaded guest programs match qemu-riscv32', () => {
+  const cases = guestCases().filter((c) => c.threads > 0 && c.name === 'pipes');
+  cases.forEach((c) => {
+    [1, 2, 4].forEach((cpus, i) => {
+      const backend = backends[(i * 2) % backends.length]!;
+      it(`${c.name} at ${cpus} vCPU(s) on ${backend}: stdout equals guest/expected (qemu's), exit ${c.exit}`, async () => {
+        const report = await new Machine(programConfig(c.program, c.args, cpus, backend, c.env)).run();
+        expect(report.program?.stdout).toBe(expectedOutput(c.name));
+        expect(report.exitStatus).toBe(c.exit);
+      });
+    });
+  });
+});
+
 describe('a faulting riscv32 program', () => {
   it('is killed with SIGSEGV naming pc, instruction and address, while its parent runs on and reaps it', async () => {
     const SYS_clone = 220;

@@ -1,0 +1,878 @@
+/**
+ * Files: descriptor tables (files_struct), open files (struct file), and a small in-memory file
+ * system — tmpfs in spirit: a regular file's pages live in a shmem object, so mapping it
+ * MAP_SHARED maps the file's own pages — with two directories, "/" and "/tmp", and no others;
+ * and pipes. The console is fd 0 (reads end-of-file), 1 and 2.
+ *
+ * Everything lives in guest RAM (layout.ts INODE, FILE, FDTABLE) because a process's threads
+ * run on several vCPU workers. Runs on the vCPU worker of the calling task.
+ *
+ * Locking, outermost first: a descriptor table's lock (only to look up, install or clear a
+ * descriptor); KGLOBALS.fsLock (slot allocation and the namespace); an inode's lock (its size,
+ * data, the file position of files open on it, a pipe's buffer); the shmem object's lock. No
+ * lock is held across a user-memory access: data cross through a kernel buffer, as a bounce
+ * buffer would, since a user access can fault and a fault can need other CPUs.
+ *
+ * Lifetimes: a file holds its inode; a descriptor, or a call in progress, holds its file; a name
+ * holds its inode (nlink). A slot is free when its type/kind word is Free; the CPU that drops
+ * the last reference reads what it needs, tears down, then stores Free.
+ */
+import { PAGE_SIZE } from '../hw/paging.js';
+import type { Pfn } from '../hw/types.js';
+import type { KernelContext } from './context.js';
+import {
+  EACCES, EAGAIN, EBADF, EBUSY, EEXIST, EFBIG, EINVAL, EISDIR, EMFILE, ENAMETOOLONG, ENFILE, ENODEV, ENOENT, ENOMEM,
+  ENOSPC, ENOTDIR, EPIPE, ESPIPE,
+} from './errno.js';
+import type { FrameAllocator } from './frames.js';
+import type { Futexes } from './futex.js';
+import {
+  FDTABLE, FILE, FS_NAME_BYTES, FileKind, INODE, InodeType, KGLOBALS, MAX_FDTABLES, MAX_FILES, MAX_INODES, NR_OPEN, TASK,
+} from './layout.js';
+import type { AddressSpaces } from './mm.js';
+import type { TaskRun } from './sched.js';
+import { SHMEM_MAX_PAGES, type SharedMemory } from './shmem.js';
+import { SYSCALL_BLOCKED } from './syscall-numbers.js';
+import { spinLock, spinUnlock } from './sync.js';
+import { uaccess } from './uaccess.js';
+import { MAP_SHARED, PROT_READ, PROT_WRITE } from './vma.js';
+
+// open flags (include/uapi/asm-generic/fcntl.h).
+export const O_ACCMODE = 3;
+export const O_RDONLY = 0;
+export const O_WRONLY = 1;
+export const O_RDWR = 2;
+export const O_CREAT = 0o100;
+export const O_EXCL = 0o200;
+export const O_NOCTTY = 0o400;
+export const O_TRUNC = 0o1000;
+export const O_APPEND = 0o2000;
+export const O_NONBLOCK = 0o4000;
+export const O_DIRECT = 0o40000;
+export const O_LARGEFILE = 0o100000;
+export const O_DIRECTORY = 0o200000;
+export const O_NOFOLLOW = 0o400000;
+export const O_CLOEXEC = 0o2000000;
+/** Flags openat accepts; O_CLOEXEC, O_NOCTTY, O_LARGEFILE and O_NOFOLLOW change nothing here (no exec, no tty, no links). */
+const OPEN_FLAGS = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+export const AT_FDCWD = -100;
+export const AT_REMOVEDIR = 0x200;
+export const SEEK_SET = 0;
+export const SEEK_CUR = 1;
+export const SEEK_END = 2;
+
+// poll events (include/uapi/asm-generic/poll.h).
+export const POLLIN = 0x1;
+export const POLLOUT = 0x4;
+export const POLLERR = 0x8;
+export const POLLHUP = 0x10;
+export const POLLNVAL = 0x20;
+export const POLLRDNORM = 0x40;
+export const POLLWRNORM = 0x100;
+/** What a file without its own poll reports: always readable and writable (DEFAULT_POLLMASK). */
+const DEFAULT_POLLMASK = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;
+
+// st_mode (include/uapi/linux/stat.h).
+const S_IFIFO = 0o010000;
+const S_IFCHR = 0o020000;
+const S_IFREG = 0o100000;
+/** struct stat64 of asm-generic/stat.h, what riscv32's fstat (nr 80) fills. */
+export const STAT64_BYTES = 104;
+
+/** A pipe's buffer: one page, so PIPE_BUF (writes that never interleave) is its whole capacity. */
+export const PIPE_BUF = PAGE_SIZE;
+/** Most bytes one read or write moves (a short transfer beyond it, as Linux's MAX_RW_COUNT is). */
+export const MAX_RW = 1 << 20;
+/** Largest regular file: its shmem object's largest size. */
+export const MAX_FILE_BYTES = SHMEM_MAX_PAGES * PAGE_SIZE;
+const PATH_MAX = 4096;
+const NAME_MAX = 255;
+
+/** Where a path leads: one of the two directories, or a file name in one of them. */
+type Resolved = { dir: true } | { dir: false; name: Int32Array };
+
+export class FileSystem {
+  private readonly encoder = new TextEncoder();
+  private readonly decoder = new TextDecoder();
+
+  constructor(
+    private readonly k: KernelContext,
+    private readonly frames: FrameAllocator,
+    private readonly shmem: SharedMemory,
+    private readonly futex: Futexes,
+    private readonly mms: AddressSpaces,
+  ) {}
+
+  // --- descriptor tables ---
+
+  /** Boot: the console's three open files, FILE slots 0-2, each holding one reference for good. */
+  bootInit(): void {
+    const { i32, layout } = this.k;
+    for (let stream = 0; stream < 3; stream++) {
+      const fb = layout.fileBase(stream);
+      i32[fb + FILE.kind] = FileKind.Console;
+      i32[fb + FILE.flags] = stream === 0 ? O_RDONLY : O_WRONLY;
+      i32[fb + FILE.stream] = stream;
+      i32[fb + FILE.refs] = 1;
+    }
+  }
+
+  /** init's table: the console on fds 0, 1 and 2. Returns TASK.files (index + 1), or 0. */
+  initFiles(): number {
+    const t = this.allocTable();
+    if (t < 0) return 0;
+    const { i32, layout } = this.k;
+    for (let fd = 0; fd < 3; fd++) {
+      Atomics.add(i32, layout.fileBase(fd) + FILE.refs, 1);
+      i32[layout.fdtableBase(t) + FDTABLE.fd + fd] = fd + 1;
+    }
+    return t + 1;
+  }
+
+  /**
+   * clone's copy_files: the parent's table shared (CLONE_FILES), or a copy whose descriptors
+   * name the same open files. Returns the child's TASK.files, or 0 when no table is free.
+   */
+  cloneFiles(parent: TaskRun, share: boolean): number {
+    const { i32, layout, cpu, spinner } = this.k;
+    const files = i32[layout.taskBase(parent.slot) + TASK.files]!;
+    if (files === 0) return 0;
+    const pb = layout.fdtableBase(files - 1);
+    if (share) {
+      Atomics.add(i32, pb + FDTABLE.refs, 1);
+      return files;
+    }
+    const t = this.allocTable();
+    if (t < 0) return 0;
+    const cb = layout.fdtableBase(t);
+    spinLock(i32, pb + FDTABLE.lock, cpu, spinner);
+    for (let fd = 0; fd < NR_OPEN; fd++) {
+      const f = i32[pb + FDTABLE.fd + fd]!;
+      if (f !== 0) Atomics.add(i32, layout.fileBase(f - 1) + FILE.refs, 1);
+      i32[cb + FDTABLE.fd + fd] = f;
+    }
+    spinUnlock(i32, pb + FDTABLE.lock);
+    return t + 1;
+  }
+
+  /** exit_files: the task lets go of its table. */
+  exitFiles(run: TaskRun): void {
+    const { i32, layout } = this.k;
+    const tb = layout.taskBase(run.slot);
+    const files = i32[tb + TASK.files]!;
+    i32[tb + TASK.files] = 0;
+    if (files !== 0) this.dropFiles(files);
+  }
+
+  /** put_files_struct: drop a reference on table `files` (index + 1); the last closes every descriptor. */
+  dropFiles(files: number): void {
+    const { i32, layout } = this.k;
+    const b = layout.fdtableBase(files - 1);
+    // The last user owns the table (only its users can share it, so no reference can appear)
+    // and keeps refs at 1 while it closes, so the slot is not handed out before it is empty.
+    for (;;) {
+      const refs = Atomics.load(i32, b + FDTABLE.refs);
+      if (refs === 1) break;
+      // ORDERING: pairs with the other users' decrements and cloneFiles' increment.
+      if (Atomics.compareExchange(i32, b + FDTABLE.refs, refs, refs - 1) === refs) return;
+    }
+    for (let fd = 0; fd < NR_OPEN; fd++) {
+      const f = i32[b + FDTABLE.fd + fd]!;
+      i32[b + FDTABLE.fd + fd] = 0;
+      if (f !== 0) this.fput(f - 1);
+    }
+    // ORDERING: frees the slot last; pairs with allocTable's load under fsLock.
+    Atomics.store(i32, b + FDTABLE.refs, 0);
+  }
+
+  private allocTable(): number {
+    const { i32, layout, cpu, spinner } = this.k;
+    const lock = layout.kglobals + KGLOBALS.fsLock;
+    spinLock(i32, lock, cpu, spinner);
+    let t = -1;
+    for (let s = 0; s < MAX_FDTABLES; s++) {
+      if (Atomics.load(i32, layout.fdtableBase(s) + FDTABLE.refs) === 0) { t = s; break; }
+    }
+    if (t >= 0) {
+      const b = layout.fdtableBase(t);
+      for (let fd = 0; fd < NR_OPEN; fd++) i32[b + FDTABLE.fd + fd] = 0;
+      i32[b + FDTABLE.refs] = 1;
+    }
+    spinUnlock(i32, lock);
+    return t;
+  }
+
+  private tableBase(run: TaskRun): number {
+    const files = this.k.i32[this.k.layout.taskBase(run.slot) + TASK.files]!;
+    return files === 0 ? -1 : this.k.layout.fdtableBase(files - 1);
+  }
+
+  /** fget: the open file `fd` names, with a reference for the call, or -1. */
+  private fget(run: TaskRun, fd: number): number {
+    const { i32, layout, cpu, spinner } = this.k;
+    const tb = this.tableBase(run);
+    if (tb < 0 || fd < 0 || fd >= NR_OPEN) return -1;
+    spinLock(i32, tb + FDTABLE.lock, cpu, spinner);
+    const f = i32[tb + FDTABLE.fd + fd]! - 1;
+    if (f >= 0) Atomics.add(i32, layout.fileBase(f) + FILE.refs, 1);
+    spinUnlock(i32, tb + FDTABLE.lock);
+    return f;
+  }
+
+  /** fput: drop a reference; the last closes the file (a pipe end, the inode's reference). */
+  private fput(f: number): void {
+    const { i32, layout } = this.k;
+    const fb = layout.fileBase(f);
+    if (Atomics.sub(i32, fb + FILE.refs, 1) !== 1) return;
+    const kind = i32[fb + FILE.kind]!;
+    const ino = i32[fb + FILE.inode]!;
+    if (kind === FileKind.PipeRead || kind === FileKind.PipeWrite) {
+      const ib = layout.inodeBase(ino);
+      this.lockInode(ino);
+      i32[ib + (kind === FileKind.PipeRead ? INODE.readers : INODE.writers)]!--;
+      this.unlockInode(ino);
+      this.pipeChanged(ino);
+    }
+    if (kind !== FileKind.Console) this.iput(ino);
+    // ORDERING: frees the slot last; pairs with allocFile's load under fsLock.
+    Atomics.store(i32, fb + FILE.kind, FileKind.Free);
+  }
+
+  /** A new open file with one reference, or -1 when the table is full. */
+  private allocFile(kind: FileKind, ino: number, flags: number): number {
+    const { i32, layout, cpu, spinner } = this.k;
+    const lock = layout.kglobals + KGLOBALS.fsLock;
+    spinLock(i32, lock, cpu, spinner);
+    let f = -1;
+    for (let s = 3; s < MAX_FILES; s++) {
+      if (Atomics.load(i32, layout.fileBase(s) + FILE.kind) === FileKind.Free) { f = s; break; }
+    }
+    if (f >= 0) {
+      const fb = layout.fileBase(f);
+      i32[fb + FILE.kind] = kind;
+      i32[fb + FILE.inode] = ino;
+      i32[fb + FILE.flags] = flags;
+      i32[fb + FILE.pos] = 0;
+      i32[fb + FILE.stream] = 0;
+      i32[fb + FILE.refs] = 1;
+    }
+    spinUnlock(i32, lock);
+    return f;
+  }
+
+  /** fd_install at the lowest free descriptor; -EMFILE (and the file dropped) when none is. */
+  private install(run: TaskRun, f: number): number {
+    const { i32, cpu, spinner } = this.k;
+    const tb = this.tableBase(run);
+    let fd = -1;
+    if (tb >= 0) {
+      spinLock(i32, tb + FDTABLE.lock, cpu, spinner);
+      for (let d = 0; d < NR_OPEN; d++) {
+        if (i32[tb + FDTABLE.fd + d] === 0) { fd = d; break; }
+      }
+      if (fd >= 0) i32[tb + FDTABLE.fd + fd] = f + 1;
+      spinUnlock(i32, tb + FDTABLE.lock);
+    }
+    if (fd < 0) {
+      this.fput(f);
+      return -EMFILE;
+    }
+    return fd;
+  }
+
+  close(run: TaskRun, fd: number): number {
+    const { i32, cpu, spinner } = this.k;
+    const tb = this.tableBase(run);
+    if (tb < 0 || fd < 0 || fd >= NR_OPEN) return -EBADF;
+    spinLock(i32, tb + FDTABLE.lock, cpu, spinner);
+    const f = i32[tb + FDTABLE.fd + fd]! - 1;
+    i32[tb + FDTABLE.fd + fd] = 0;
+    spinUnlock(i32, tb + FDTABLE.lock);
+    if (f < 0) return -EBADF;
+    this.fput(f);
+    return 0;
+  }
+
+  /** Run `op` on the open file `fd` names, holding a reference for the call; -EBADF if none. */
+  private withFile(run: TaskRun, fd: number, op: (f: number, fb: number) => number): number {
+    const f = this.fget(run, fd);
+    if (f < 0) return -EBADF;
+    try {
+      return op(f, this.k.layout.fileBase(f));
+    } finally {
+      this.fput(f);
+    }
+  }
+
+  // --- inodes and the namespace ---
+
+  private lockInode(ino: number): void {
+    spinLock(this.k.i32, this.k.layout.inodeBase(ino) + INODE.lock, this.k.cpu, this.k.spinner);
+  }
+
+  private unlockInode(ino: number): void {
+    spinUnlock(this.k.i32, this.k.layout.inodeBase(ino) + INODE.lock);
+  }
+
+  private iget(ino: number): void {
+    Atomics.add(this.k.i32, this.k.layout.inodeBase(ino) + INODE.refs, 1);
+  }
+
+  /** iput: the last reference frees the inode and its pages (evict). */
+  private iput(ino: number): void {
+    const { i32, layout } = this.k;
+    const ib = layout.inodeBase(ino);
+    if (Atomics.sub(i32, ib + INODE.refs, 1) !== 1) return;
+    if (i32[ib + INODE.type] === InodeType.Regular) this.shmem.put(i32[ib + INODE.shmem]!);
+    else this.frames.put(i32[ib + INODE.pipeFrame]! as Pfn);
+    // ORDERING: frees the slot last; pairs with allocInode's load under fsLock.
+    Atomics.store(i32, ib + INODE.type, InodeType.Free);
+  }
+
+  /** A new inode with `refs` references, or -1. Caller holds fsLock. */
+  private allocInode(type: InodeType, refs: number): number {
+    const { i32, layout } = this.k;
+    for (let s = 0; s < MAX_INODES; s++) {
+      const ib = layout.inodeBase(s);
+      if (Atomics.load(i32, ib + INODE.type) !== InodeType.Free) continue;
+      for (let w = 0; w < INODE.WORDS; w++) i32[ib + w] = 0;
+      i32[ib + INODE.type] = type;
+      i32[ib + INODE.refs] = refs;
+      return s;
+    }
+    return -1;
+  }
+
+  /** The named regular file's inode, or -1. Caller holds fsLock. */
+  private lookup(name: Int32Array): number {
+    const { i32, layout } = this.k;
+    for (let s = 0; s < MAX_INODES; s++) {
+      const ib = layout.inodeBase(s);
+      if (i32[ib + INODE.type] !== InodeType.Regular || i32[ib + INODE.nlink] === 0) continue;
+      let same = true;
+      for (let w = 0; w < name.length && same; w++) same = i32[ib + INODE.name + w] === name[w];
+      if (same) return s;
+    }
+    return -1;
+  }
+
+  /**
+   * Resolve `path` (a user string) against the root: "/" and "/tmp" are the directories; a
+   * file is a name in one of them. The working directory is "/"; a relative path needs AT_FDCWD.
+   */
+  private resolve(dirfd: number, pathVa: number): Resolved | number {
+    const raw = this.readPath(pathVa);
+    if (typeof raw === 'number') return raw;
+    if (raw === '') return -ENOENT;
+    if (!raw.startsWith('/') && dirfd !== AT_FDCWD) return dirfd >= 0 && dirfd < NR_OPEN ? -ENOTDIR : -EBADF;
+    const parts: string[] = [];
+    for (const c of raw.split('/')) {
+      if (c.length > NAME_MAX) return -ENAMETOOLONG;
+      if (c === '' || c === '.') continue;
+      if (c === '..') parts.pop();
+      else parts.push(c);
+    }
+    const trailingSlash = raw.endsWith('/');
+    if (parts.length === 0 || (parts.length === 1 && parts[0] === 'tmp')) return { dir: true };
+    if (parts.length > 2 || (parts.length === 2 && parts[0] !== 'tmp')) {
+      // Only "/tmp" has entries below it; anything else in the middle is a missing directory
+      // (or, if it is a file, not a directory at all).
+      const first = this.resolveName(`/${parts[0]!}`);
+      return typeof first !== 'number' && this.exists(first) ? -ENOTDIR : -ENOENT;
+    }
+    if (trailingSlash) return -ENOTDIR;
+    const full = `/${parts.join('/')}`;
+    const name = this.resolveName(full);
+    return typeof name === 'number' ? name : { dir: false, name };
+  }
+
+  private resolveName(full: string): Int32Array | number {
+    const bytes = this.encoder.encode(full);
+    if (bytes.length >= FS_NAME_BYTES) return -ENAMETOOLONG;
+    const padded = new Uint8Array(FS_NAME_BYTES);
+    padded.set(bytes);
+    return new Int32Array(padded.buffer);
+  }
+
+  private exists(name: Int32Array): boolean {
+    const { i32, layout, cpu, spinner } = this.k;
+    const lock = layout.kglobals + KGLOBALS.fsLock;
+    spinLock(i32, lock, cpu, spinner);
+    const ino = this.lookup(name);
+    spinUnlock(i32, lock);
+    return ino >= 0;
+  }
+
+  /** strncpy_from_user of a path: the string, or -EFAULT / -ENAMETOOLONG. */
+  private readPath(va: number): string | number {
+    const { user } = this.k;
+    const bytes: number[] = [];
+    const r = uaccess(() => {
+      for (let i = 0; i < PATH_MAX; i++) {
+        const b = user.load8(va + i);
+        if (b === 0) return 0;
+        bytes.push(b);
+      }
+      return -ENAMETOOLONG;
+    });
+    return r < 0 ? r : this.decoder.decode(new Uint8Array(bytes));
+  }
+
+  /** openat(dirfd, path, flags, mode): a descriptor or -errno. */
+  openat(run: TaskRun, dirfd: number, pathVa: number, flags: number, mode: number): number {
+    const { i32, layout, cpu, spinner } = this.k;
+    if ((flags & ~OPEN_FLAGS) !== 0 || (flags & O_ACCMODE) === O_ACCMODE) return -EINVAL;
+    const where = this.resolve(dirfd, pathVa);
+    if (typeof where === 'number') return where;
+    // Directories cannot be opened: this file system has no directory files (getdents).
+    if (where.dir) return -EISDIR;
+    if ((flags & O_DIRECTORY) !== 0) return (flags & O_CREAT) !== 0 ? -EINVAL : this.exists(where.name) ? -ENOTDIR : -ENOENT;
+    const lock = layout.kglobals + KGLOBALS.fsLock;
+    spinLock(i32, lock, cpu, spinner);
+    let ino = this.lookup(where.name);
+    let failed = 0;
+    if (ino < 0) {
+      if ((flags & O_CREAT) === 0) failed = -ENOENT;
+      else ino = this.create(where.name, mode);
+      if (ino === -1 && failed === 0) failed = -ENOSPC;
+    } else if ((flags & (O_CREAT | O_EXCL)) === (O_CREAT | O_EXCL)) {
+      failed = -EEXIST;
+    }
+    if (failed === 0) this.iget(ino); // under fsLock, so an unlink cannot free it first
+    spinUnlock(i32, lock);
+    if (failed !== 0) return failed;
+    const f = this.allocFile(FileKind.Regular, ino, flags & (O_ACCMODE | O_APPEND | O_NONBLOCK));
+    if (f < 0) {
+      this.iput(ino);
+      return -ENFILE;
+    }
+    if ((flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY) this.truncate(ino, 0);
+    return this.install(run, f);
+  }
+
+  /** A named, empty regular file with its link's reference, or -1. Caller holds fsLock. */
+  private create(name: Int32Array, mode: number): number {
+    const { i32, layout } = this.k;
+    const object = this.shmem.create(0);
+    if (object === 0) return -1;
+    const ino = this.allocInode(InodeType.Regular, 1);
+    if (ino < 0) {
+      this.shmem.put(object);
+      return -1;
+    }
+    const ib = layout.inodeBase(ino);
+    i32[ib + INODE.shmem] = object;
+    i32[ib + INODE.mode] = mode & 0o7777;
+    for (let w = 0; w < name.length; w++) i32[ib + INODE.name + w] = name[w]!;
+    i32[ib + INODE.nlink] = 1;
+    return ino;
+  }
+
+  /** unlinkat(dirfd, path, flags): remove a name; the file lives on while open. */
+  unlinkat(dirfd: number, pathVa: number, flags: number): number {
+    const { i32, layout, cpu, spinner } = this.k;
+    if ((flags & ~AT_REMOVEDIR) !== 0) return -EINVAL;
+    const where = this.resolve(dirfd, pathVa);
+    if (typeof where === 'number') return where;
+    // "/" and "/tmp" are where the file system is mounted: never removed.
+    if (where.dir) return (flags & AT_REMOVEDIR) !== 0 ? -EBUSY : -EISDIR;
+    // Every name that is not a directory is a file: rmdir of it is -ENOTDIR (if it exists).
+    if ((flags & AT_REMOVEDIR) !== 0) return this.exists(where.name) ? -ENOTDIR : -ENOENT;
+    const lock = layout.kglobals + KGLOBALS.fsLock;
+    spinLock(i32, lock, cpu, spinner);
+    const ino = this.lookup(where.name);
+    if (ino >= 0) {
+      const ib = layout.inodeBase(ino);
+      i32[ib + INODE.nlink] = 0;
+      for (let w = 0; w < FS_NAME_BYTES / 4; w++) i32[ib + INODE.name + w] = 0;
+    }
+    spinUnlock(i32, lock);
+    if (ino < 0) return -ENOENT;
+    this.iput(ino);
+    return 0;
+  }
+
+  // --- regular files ---
+
+  /** Set a file's size: new pages are holes; pages past a smaller size are dropped and unmapped. */
+  private truncate(ino: number, size: number): number {
+    const { i32, layout, ram } = this.k;
+    if (size < 0) return -EINVAL;
+    if (size > MAX_FILE_BYTES) return -EFBIG;
+    const ib = layout.inodeBase(ino);
+    const object = i32[ib + INODE.shmem]!;
+    this.lockInode(ino);
+    const old = i32[ib + INODE.size]!;
+    const pages = Math.ceil(size / PAGE_SIZE);
+    const shrank = pages < this.shmem.size(object);
+    if (size < old && size % PAGE_SIZE !== 0) {
+      // The rest of the new last page reads as zeros if the file grows again.
+      const frame = this.shmem.peek(object, pages - 1);
+      if (frame !== 0) ram.bytes.fill(0, frame * PAGE_SIZE + (size % PAGE_SIZE), (frame + 1) * PAGE_SIZE);
+    }
+    this.shmem.resize(object, pages);
+    i32[ib + INODE.size] = size;
+    this.unlockInode(ino);
+    if (shrank) this.mms.unmapMappingRange(object, pages);
+    return 0;
+  }
+
+  /** ftruncate(fd, length): the length is 64 bits, in the register pair (lo, hi). */
+  ftruncate(run: TaskRun, fd: number, lo: number, hi: number): number {
+    const length = (lo >>> 0) + hi * 4294967296;
+    return this.withFile(run, fd, (_f, fb) => {
+      const { i32 } = this.k;
+      if (i32[fb + FILE.kind] !== FileKind.Regular || (i32[fb + FILE.flags]! & O_ACCMODE) === O_RDONLY) return -EINVAL;
+      return this.truncate(i32[fb + FILE.inode]!, length);
+    });
+  }
+
+  private readRegular(fb: number, len: number): Uint8Array | number {
+    const { i32, layout, ram } = this.k;
+    const ino = i32[fb + FILE.inode]!;
+    const ib = layout.inodeBase(ino);
+    const object = i32[ib + INODE.shmem]!;
+    this.lockInode(ino);
+    const pos = i32[fb + FILE.pos]!;
+    const n = Math.max(0, Math.min(len, i32[ib + INODE.size]! - pos));
+    const out = new Uint8Array(n);
+    for (let done = 0; done < n;) {
+      const at = pos + done;
+      const chunk = Math.min(n - done, PAGE_SIZE - (at % PAGE_SIZE));
+      const frame = this.shmem.peek(object, Math.floor(at / PAGE_SIZE));
+      // A hole reads as zeros (out is zeroed).
+      if (frame !== 0) out.set(ram.bytes.subarray(frame * PAGE_SIZE + (at % PAGE_SIZE), frame * PAGE_SIZE + (at % PAGE_SIZE) + chunk), done);
+      done += chunk;
+    }
+    i32[fb + FILE.pos] = pos + n;
+    this.unlockInode(ino);
+    return out;
+  }
+
+  private writeRegular(fb: number, data: Uint8Array): number {
+    const { i32, layout, ram } = this.k;
+    const ino = i32[fb + FILE.inode]!;
+    const ib = layout.inodeBase(ino);
+    const object = i32[ib + INODE.shmem]!;
+    this.lockInode(ino);
+    try {
+      const size = i32[ib + INODE.size]!;
+      const pos = (i32[fb + FILE.flags]! & O_APPEND) !== 0 ? size : i32[fb + FILE.pos]!;
+      if (data.length > 0 && pos >= MAX_FILE_BYTES) return -EFBIG;
+      const n = Math.min(data.length, MAX_FILE_BYTES - pos);
+      const pages = Math.ceil((pos + n) / PAGE_SIZE);
+      if (pages > this.shmem.size(object)) this.shmem.resize(object, pages);
+      let done = 0;
+      while (done < n) {
+        const at = pos + done;
+        const chunk = Math.min(n - done, PAGE_SIZE - (at % PAGE_SIZE));
+        const frame = this.shmem.page(object, Math.floor(at / PAGE_SIZE));
+        if (frame === 0) break; // out of memory: a short write, or ENOSPC if nothing went
+        ram.bytes.set(data.subarray(done, done + chunk), frame * PAGE_SIZE + (at % PAGE_SIZE));
+        done += chunk;
+      }
+      const end = pos + done;
+      if (end > size) i32[ib + INODE.size] = end;
+      // A write that ran out of memory leaves the object no bigger than the file.
+      this.shmem.resize(object, Math.ceil(Math.max(end, size) / PAGE_SIZE));
+      i32[fb + FILE.pos] = end;
+      return done === 0 && n > 0 ? -ENOSPC : done;
+    } finally {
+      this.unlockInode(ino);
+    }
+  }
+
+  /** llseek(fd, offset_high, offset_low, &result, whence). */
+  llseek(run: TaskRun, fd: number, hi: number, lo: number, resultVa: number, whence: number): number {
+    const offset = hi * 4294967296 + (lo >>> 0);
+    return this.withFile(run, fd, (_f, fb) => {
+      const { i32, layout, user } = this.k;
+      if (i32[fb + FILE.kind] !== FileKind.Regular) return -ESPIPE;
+      const ino = i32[fb + FILE.inode]!;
+      this.lockInode(ino);
+      const base = whence === SEEK_SET ? 0 : whence === SEEK_CUR ? i32[fb + FILE.pos]! : whence === SEEK_END ? i32[layout.inodeBase(ino) + INODE.size]! : NaN;
+      const pos = base + offset;
+      const ok = Number.isFinite(pos) && pos >= 0 && pos <= MAX_FILE_BYTES;
+      if (ok) i32[fb + FILE.pos] = pos;
+      this.unlockInode(ino);
+      if (!ok) return -EINVAL;
+      return uaccess(() => {
+        user.store32(resultVa, pos);
+        user.store32(resultVa + 4, 0);
+        return 0;
+      });
+    });
+  }
+
+  /** fstat(fd, &stat64). */
+  fstat(run: TaskRun, fd: number, statVa: number): number {
+    return this.withFile(run, fd, (f, fb) => {
+      const { i32, layout, user } = this.k;
+      const kind = i32[fb + FILE.kind]!;
+      const ino = i32[fb + FILE.inode]!;
+      const ib = layout.inodeBase(ino);
+      const words = new Int32Array(STAT64_BYTES / 4);
+      let blocks = 0;
+      if (kind === FileKind.Regular) {
+        const size = i32[ib + INODE.size]!;
+        words[2] = ino + 1; // st_ino
+        words[4] = S_IFREG | i32[ib + INODE.mode]!;
+        words[5] = i32[ib + INODE.nlink]!;
+        words[12] = size; // st_size (low word; files are under 4 GiB)
+        blocks = this.allocatedPages(i32[ib + INODE.shmem]!) * (PAGE_SIZE / 512);
+      } else if (kind === FileKind.Console) {
+        words[2] = MAX_INODES + f + 1;
+        words[4] = S_IFCHR | 0o620;
+        words[5] = 1;
+        words[8] = (5 << 8) | 1; // st_rdev: /dev/console, char 5:1
+      } else {
+        words[2] = ino + 1;
+        words[4] = S_IFIFO | 0o600;
+        words[5] = 1;
+      }
+      words[14] = PAGE_SIZE; // st_blksize
+      words[16] = blocks; // st_blocks, in 512-byte units
+      return uaccess(() => {
+        for (let i = 0; i < words.length; i++) user.store32(statVa + i * 4, words[i]!);
+        return 0;
+      });
+    });
+  }
+
+  private allocatedPages(object: number): number {
+    let n = 0;
+    for (let p = 0, pages = this.shmem.size(object); p < pages; p++) if (this.shmem.peek(object, p) !== 0) n++;
+    return n;
+  }
+
+  /**
+   * mmap of a file: the shmem object holding `fd`'s pages, with a reference the mapping takes
+   * over, or -errno: -EACCES when the open mode does not allow the mapping's protection.
+   */
+  mapFile(run: TaskRun, fd: number, prot: number, flags: number): number {
+    return this.withFile(run, fd, (_f, fb) => {
+      const { i32, layout } = this.k;
+      if (i32[fb + FILE.kind] !== FileKind.Regular) return -ENODEV;
+      const mode = i32[fb + FILE.flags]! & O_ACCMODE;
+      if (mode === O_WRONLY && (prot & (PROT_READ | PROT_WRITE)) !== 0) return -EACCES;
+      if ((flags & MAP_SHARED) !== 0 && (prot & PROT_WRITE) !== 0 && mode !== O_RDWR) return -EACCES;
+      const object = i32[layout.inodeBase(i32[fb + FILE.inode]!) + INODE.shmem]!;
+      this.shmem.get(object);
+      return object;
+    });
+  }
+
+  // --- read and write, for every kind of file ---
+
+  /**
+   * read(fd, buf, len) — and readv, whose vectors the caller gathered into one length and
+   * scatters with `deliver`. May sleep on a pipe; then the call restarts when woken.
+   */
+  read(run: TaskRun, fd: number, len: number, deliver: (data: Uint8Array) => number): number {
+    return this.withFile(run, fd, (_f, fb) => {
+      const { i32 } = this.k;
+      const n = Math.min(len, MAX_RW);
+      switch (i32[fb + FILE.kind]) {
+        case FileKind.Console:
+          // pvemu's console has no input: fd 0 is at end of file; 1 and 2 are write-only.
+          return i32[fb + FILE.stream] === 0 ? 0 : -EBADF;
+        case FileKind.Regular: {
+          if ((i32[fb + FILE.flags]! & O_ACCMODE) === O_WRONLY) return -EBADF;
+          const data = this.readRegular(fb, n);
+          return typeof data === 'number' ? data : this.delivered(deliver(data), data.length);
+        }
+        case FileKind.PipeRead:
+          return this.readPipe(run, fb, n, deliver);
+        default:
+          return -EBADF;
+      }
+    });
+  }
+
+  /** write(fd, buf, len) — and writev: `gather` copies the caller's bytes in (or -EFAULT). */
+  write(run: TaskRun, fd: number, len: number, gather: (n: number) => Uint8Array | number): number {
+    return this.withFile(run, fd, (_f, fb) => {
+      const { i32 } = this.k;
+      const kind = i32[fb + FILE.kind]!;
+      if (kind === FileKind.PipeRead || (i32[fb + FILE.flags]! & O_ACCMODE) === O_RDONLY) return -EBADF;
+      const data = gather(Math.min(len, MAX_RW));
+      if (typeof data === 'number') return data;
+      switch (kind) {
+        case FileKind.Console:
+          this.k.machine.console(this.decoder.decode(data), i32[fb + FILE.stream]!);
+          return data.length;
+        case FileKind.Regular:
+          return this.writeRegular(fb, data);
+        default:
+          return this.writePipe(run, fb, data);
+      }
+    });
+  }
+
+  private delivered(r: number, n: number): number {
+    return r < 0 ? r : n;
+  }
+
+  // --- pipes ---
+
+  /** pipe2(fds, flags): a pipe's read end at fds[0] and write end at fds[1]. */
+  pipe2(run: TaskRun, fdsVa: number, flags: number): number {
+    const { i32, layout, cpu, spinner, user } = this.k;
+    if ((flags & ~(O_NONBLOCK | O_CLOEXEC | O_DIRECT)) !== 0) return -EINVAL;
+    const frame = this.frames.allocZeroed();
+    if (frame === 0) return -ENOMEM;
+    const lock = layout.kglobals + KGLOBALS.fsLock;
+    spinLock(i32, lock, cpu, spinner);
+    const ino = this.allocInode(InodeType.Fifo, 2);
+    if (ino >= 0) {
+      const ib = layout.inodeBase(ino);
+      i32[ib + INODE.pipeFrame] = frame;
+      i32[ib + INODE.readers] = 1;
+      i32[ib + INODE.writers] = 1;
+    }
+    spinUnlock(i32, lock);
+    if (ino < 0) {
+      this.frames.put(frame);
+      return -ENFILE;
+    }
+    const nonblock = flags & O_NONBLOCK;
+    const rf = this.allocFile(FileKind.PipeRead, ino, O_RDONLY | nonblock);
+    const wf = rf < 0 ? -1 : this.allocFile(FileKind.PipeWrite, ino, O_WRONLY | nonblock);
+    if (wf < 0) {
+      // Only what exists is dropped: each end holds one of the inode's two references.
+      if (rf >= 0) this.fput(rf);
+      else this.iput(ino);
+      this.iput(ino);
+      return -ENFILE;
+    }
+    const rfd = this.install(run, rf);
+    if (rfd < 0) {
+      this.fput(wf);
+      return rfd;
+    }
+    const wfd = this.install(run, wf);
+    if (wfd < 0) {
+      this.close(run, rfd);
+      return wfd;
+    }
+    const r = uaccess(() => {
+      user.store32(fdsVa, rfd);
+      user.store32(fdsVa + 4, wfd);
+      return 0;
+    });
+    if (r < 0) {
+      this.close(run, rfd);
+      this.close(run, wfd);
+    }
+    return r;
+  }
+
+  /** A pipe changed (data, space, an end closed): wake its sleepers and every ppoll. */
+  private pipeChanged(ino: number): void {
+    const { layout } = this.k;
+    this.futex.wakeKernel(layout.inodeBase(ino) + INODE.seq);
+    this.futex.wakeKernel(layout.kglobals + KGLOBALS.pollSeq);
+  }
+
+  private readPipe(run: TaskRun, fb: number, len: number, deliver: (data: Uint8Array) => number): number {
+    const { i32, layout, ram } = this.k;
+    const ino = i32[fb + FILE.inode]!;
+    const ib = layout.inodeBase(ino);
+    const buf = i32[ib + INODE.pipeFrame]! * PAGE_SIZE;
+    if (len === 0) return 0;
+    for (;;) {
+      this.lockInode(ino);
+      const head = i32[ib + INODE.pipeHead]!;
+      const tail = i32[ib + INODE.pipeTail]!;
+      const avail = (head - tail) | 0;
+      if (avail > 0) {
+        const n = Math.min(len, avail);
+        const out = new Uint8Array(n);
+        for (let i = 0; i < n; i++) out[i] = ram.bytes[buf + ((tail + i) & (PIPE_BUF - 1))]!;
+        i32[ib + INODE.pipeTail] = (tail + n) | 0;
+        this.unlockInode(ino);
+        this.pipeChanged(ino);
+        return this.delivered(deliver(out), n);
+      }
+      const writers = i32[ib + INODE.writers]!;
+      const seen = Atomics.load(i32, ib + INODE.seq);
+      this.unlockInode(ino);
+      if (writers === 0) return 0;
+      if ((i32[fb + FILE.flags]! & O_NONBLOCK) !== 0) return -EAGAIN;
+      const r = this.futex.waitKernel(run, ib + INODE.seq, seen, -1);
+      if (r === SYSCALL_BLOCKED) return r;
+    }
+  }
+
+  /**
+   * Write to a pipe: up to PIPE_BUF bytes go in at once or not at all; more may go in pieces.
+   * A blocking write sleeps until it is all in; what it already wrote is run.restartProgress,
+   * so the restarted call goes on from there. No readers: -EPIPE (SIGPIPE is not delivered).
+   */
+  private writePipe(run: TaskRun, fb: number, data: Uint8Array): number {
+    const { i32, layout, ram } = this.k;
+    const ino = i32[fb + FILE.inode]!;
+    const ib = layout.inodeBase(ino);
+    const buf = i32[ib + INODE.pipeFrame]! * PAGE_SIZE;
+    const n = data.length;
+    let done = Math.min(run.restartProgress, n);
+    for (;;) {
+      this.lockInode(ino);
+      if (i32[ib + INODE.readers] === 0) {
+        this.unlockInode(ino);
+        return done > 0 ? done : -EPIPE;
+      }
+      const head = i32[ib + INODE.pipeHead]!;
+      const space = PIPE_BUF - ((head - i32[ib + INODE.pipeTail]!) | 0);
+      const left = n - done;
+      if (space > 0 && (n > PIPE_BUF || space >= left)) {
+        const k = Math.min(space, left);
+        for (let i = 0; i < k; i++) ram.bytes[buf + ((head + i) & (PIPE_BUF - 1))] = data[done + i]!;
+        i32[ib + INODE.pipeHead] = (head + k) | 0;
+        done += k;
+        this.unlockInode(ino);
+        this.pipeChanged(ino);
+        if (done === n) return n;
+        continue;
+      }
+      const seen = Atomics.load(i32, ib + INODE.seq);
+      this.unlockInode(ino);
+      if ((i32[fb + FILE.flags]! & O_NONBLOCK) !== 0) return done > 0 ? done : -EAGAIN;
+      run.restartProgress = done;
+      const r = this.futex.waitKernel(run, ib + INODE.seq, seen, -1);
+      if (r === SYSCALL_BLOCKED) return r;
+    }
+  }
+
+  // --- poll ---
+
+  /** The ppoll sequence word: bumped on every pipe change (pipeChanged). */
+  get pollSeqWord(): number {
+    return this.k.layout.kglobals + KGLOBALS.pollSeq;
+  }
+
+  /** What `fd` is ready for, masked to `events` (POLLERR, POLLHUP and POLLNVAL always count). */
+  pollRevents(run: TaskRun, fd: number, events: number): number {
+    const f = this.fget(run, fd);
+    if (f < 0) return POLLNVAL;
+    const { i32, layout } = this.k;
+    const fb = layout.fileBase(f);
+    let mask = DEFAULT_POLLMASK;
+    const kind = i32[fb + FILE.kind]!;
+    if (kind === FileKind.PipeRead || kind === FileKind.PipeWrite) {
+      const ib = layout.inodeBase(i32[fb + FILE.inode]!);
+      // ORDERING: a snapshot; pairs with the pipe's updates under its lock and the pollSeq bump
+      // after them (a change after this read moves pollSeq, which the sleeper rechecks).
+      const used = (Atomics.load(i32, ib + INODE.pipeHead) - Atomics.load(i32, ib + INODE.pipeTail)) | 0;
+      if (kind === FileKind.PipeRead) {
+        mask = used > 0 ? POLLIN | POLLRDNORM : 0;
+        if (Atomics.load(i32, ib + INODE.writers) === 0) mask |= POLLHUP;
+      } else {
+        mask = used < PIPE_BUF ? POLLOUT | POLLWRNORM : 0;
+        if (Atomics.load(i32, ib + INODE.readers) === 0) mask |= POLLERR;
+      }
+    }
+    this.fput(f);
+    return mask & (events | POLLERR | POLLHUP);
+  }
+}
