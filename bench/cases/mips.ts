@@ -15,8 +15,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { InternalError } from '../../src/errors.js';
-import { defaultConfig, type MachineConfig } from '../../src/machine/config.js';
-import { Machine } from '../../src/machine/machine.js';
 import { VcpuHardware } from '../../src/hw/cpu.js';
 import { machineBlockBytes } from '../../src/hw/layout.js';
 import { GuestRam, MIN_RAM_BYTES } from '../../src/hw/memory.js';
@@ -28,6 +26,7 @@ import { riscvSharedBytes } from '../../src/riscv/layout.js';
 import { VcpuCounters } from '../../src/stats/counters.js';
 import type { BenchOptions } from '../lib/args.js';
 import type { BenchCase, CaseResult } from '../lib/bench-case.js';
+import { runMachine } from '../lib/machine-run.js';
 import { PageDirectoryBuilder } from '../lib/page-directory.js';
 import { median } from '../lib/samples.js';
 import { count } from '../lib/table.js';
@@ -225,11 +224,7 @@ interface QemuRun {
  * shutdown excluded: the report's work interval), checking its exit status; or why not.
  */
 async function timePvemuProgram(name: string, elf: Buffer, expectedStatus: number): Promise<number | string> {
-  const config: MachineConfig = {
-    ...defaultConfig(), cpus: 1, workload: name, program: { name, bytes: new Uint8Array(elf), argv: [name], envp: [] },
-  };
-  delete config.seconds;
-  const report = await new Machine(config).run();
+  const { report } = await runMachine({ cpus: 1, program: { name, bytes: new Uint8Array(elf), argv: [name], envp: [] } });
   if (report.exitStatus !== expectedStatus) return `pvemu --program exited with ${report.exitStatus} for ${name}, expected ${expectedStatus}`;
   return report.seconds;
 }

@@ -8,12 +8,10 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describeBackends } from '../../src/hv/registry.js';
-import { defaultConfig, type MachineConfig } from '../../src/machine/config.js';
-import { Machine } from '../../src/machine/machine.js';
-import { buildReport, type Report } from '../../src/stats/report.js';
+import type { Report } from '../../src/stats/report.js';
 import type { BenchOptions } from '../lib/args.js';
 import type { BenchCase, CaseResult } from '../lib/bench-case.js';
-import { runNotes } from '../lib/machine-run.js';
+import { runMachine, runNotes } from '../lib/machine-run.js';
 import { count } from '../lib/table.js';
 
 const PROGRAM = 'tlb_flush1.elf';
@@ -36,15 +34,9 @@ interface ProgramRun {
 async function runProgram(backend: string, cpus: number, totalOps: number, bytes: Uint8Array): Promise<{ run: ProgramRun; notes: string[] }> {
   const perThread = Math.max(1, Math.ceil(totalOps / cpus));
   const argv = [`guest/bin/${PROGRAM}`, '-t', String(cpus), '-n', String(perThread)];
-  const config: MachineConfig = {
-    ...defaultConfig(), backend, cpus, workload: PROGRAM, program: { name: PROGRAM, bytes, argv, envp: [] },
-  };
-  delete config.seconds; // the program's -n bounds the run
-  process.stderr.write(`bench: running ${argv.slice(1).join(' ')} on ${cpus} vCPU${cpus === 1 ? '' : 's'}, backend ${backend}\n`);
-  const raw = await new Machine(config).runRaw();
-  const report = buildReport(config, raw);
-  const notes = runNotes({ report, console: raw.console, requestedSeconds: undefined });
-  return { run: { backend, cpus, report, programOps: perThread * cpus }, notes };
+  // No time limit: the program's -n bounds the run.
+  const outcome = await runMachine({ backend, cpus, program: { name: PROGRAM, bytes, argv, envp: [] } });
+  return { run: { backend, cpus, report: outcome.report, programOps: perThread * cpus }, notes: runNotes(outcome) };
 }
 
 export const programsCase: BenchCase = {

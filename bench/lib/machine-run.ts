@@ -3,7 +3,7 @@
  * Main thread (the machine starts its own vCPU workers).
  */
 import { availableParallelism } from 'node:os';
-import { defaultConfig, type MachineConfig } from '../../src/machine/config.js';
+import { defaultConfig, type MachineConfig, type ProgramImage } from '../../src/machine/config.js';
 import { Machine } from '../../src/machine/machine.js';
 import { buildReport, type Report } from '../../src/stats/report.js';
 
@@ -15,16 +15,10 @@ const MAX_QUOTED_LINES = 3;
 /** A timed run whose measured work lasted less than this share of --seconds ended early. */
 export const EARLY_END_SHARE = 0.8;
 
-export interface MachineRun {
+interface MachineRunCommon {
   /** Backend to run (default BENCH_BACKEND). */
   backend?: string;
-  workload: string;
   cpus: number;
-  /** Run this long, or ... */
-  seconds?: number;
-  /** ... until this many operations in total (then `seconds` must be absent). */
-  ops?: number;
-  params?: Record<string, number>;
   /** Where the "running ..." line goes (default: stderr); a progress bar routes it above itself. */
   log?: (line: string) => void;
   /** Physical CPUs for the overcommit scheduler (absent: every vCPU runs). */
@@ -33,34 +27,76 @@ export interface MachineRun {
   watchdogMs?: number;
 }
 
+/** A registered workload (src/workloads), run for a time or a number of operations. */
+export interface WorkloadRun extends MachineRunCommon {
+  workload: string;
+  program?: undefined;
+  /** Run this long, or ... */
+  seconds?: number;
+  /** ... until this many operations in total (then `seconds` must be absent). */
+  ops?: number;
+  params?: Record<string, number>;
+}
+
+/**
+ * A riscv32 program run as init (MachineConfig.program): its arguments set its work, so it
+ * runs until it exits, `seconds` being only a time limit; the report's workload is its name.
+ */
+export interface ProgramRun extends MachineRunCommon {
+  program: ProgramImage;
+  workload?: undefined;
+  /** Time limit: the program is killed (and fails its self-check) if it has not exited by then. */
+  seconds?: number;
+  ops?: undefined;
+  params?: undefined;
+}
+
+export type MachineRun = WorkloadRun | ProgramRun;
+
 export interface MachineOutcome {
   report: Report;
   /** The guest console (kernel messages, SIGSEGV reports, workload FAIL lines). */
   console: string;
-  /** Seconds asked for (undefined for an ops-bounded run). */
+  /** Seconds asked for (undefined for an ops-bounded run, and for a program, which ends when it exits). */
   requestedSeconds: number | undefined;
 }
 
 export async function runMachine(run: MachineRun): Promise<MachineOutcome> {
-  const config: MachineConfig = { ...defaultConfig(), backend: run.backend ?? BENCH_BACKEND, cpus: run.cpus, workload: run.workload };
+  const config: MachineConfig = { ...defaultConfig(), backend: run.backend ?? BENCH_BACKEND, cpus: run.cpus };
+  let what: string;
+  if (run.program !== undefined) {
+    config.program = run.program;
+    config.workload = run.program.name;
+    what = [run.program.name, ...run.program.argv.slice(1)].join(' ');
+  } else {
+    config.workload = run.workload;
+    what = run.workload;
+  }
   if (run.pcpus !== undefined) config.pcpus = run.pcpus;
   if (run.watchdogMs !== undefined) config.watchdogMs = run.watchdogMs;
-  if (run.ops !== undefined) {
-    // An ops-bounded run must not also carry the default's time limit.
+  if (run.ops !== undefined || (run.program !== undefined && run.seconds === undefined)) {
+    // An ops-bounded run, or a program that runs until it exits, must not carry the default's time limit.
     delete config.seconds;
-    config.ops = run.ops;
+    if (run.ops !== undefined) config.ops = run.ops;
   } else if (run.seconds !== undefined) {
     config.seconds = run.seconds;
   }
   if (run.params !== undefined) config.params = { ...run.params };
+  const stop = run.program !== undefined
+    ? ` until it exits${config.seconds !== undefined ? ` (at most ${config.seconds} s)` : ''}`
+    : config.ops !== undefined ? ` for ${config.ops} ops` : ` for ${config.seconds ?? '?'} s`;
   const log = run.log ?? ((line: string) => void process.stderr.write(line));
-  log(`bench: running ${run.workload} on ${run.cpus} vCPU${run.cpus === 1 ? '' : 's'}` +
+  log(`bench: running ${what} on ${run.cpus} vCPU${run.cpus === 1 ? '' : 's'}` +
     `${config.pcpus !== undefined ? ` (${config.pcpus} physical)` : ''}${run.backend !== undefined ? `, backend ${run.backend}` : ''}` +
-    `${config.ops !== undefined ? ` for ${config.ops} ops` : ` for ${config.seconds ?? '?'} s`}` +
-    `${run.params !== undefined ? ` with ${JSON.stringify(run.params)}` : ''}\n`);
+    `${stop}${run.params !== undefined ? ` with ${JSON.stringify(run.params)}` : ''}\n`);
   // runRaw + buildReport is what Machine.run does; the raw result also carries the console.
   const raw = await new Machine(config).runRaw();
-  return { report: buildReport(config, raw, undefined, raw.conservation), console: raw.console, requestedSeconds: config.seconds };
+  return {
+    report: buildReport(config, raw, undefined, raw.conservation),
+    console: raw.console,
+    // A program's --seconds is a limit, not a length: one that exits sooner did not end early.
+    requestedSeconds: run.program !== undefined ? undefined : config.seconds,
+  };
 }
 
 /**

@@ -18,6 +18,7 @@ import type { MachineConfig } from '../machine/config.js';
 import {
   comparisonJson,
   formatComparison,
+  formatProgramOutputs,
   formatReport,
   hostInfo,
   type ComparisonEntry,
@@ -170,9 +171,9 @@ async function compareOne(config: MachineConfig, runMachine: MachineRunner): Pro
 }
 
 /**
- * `pvemu compare [options]`: the same workload and configuration on each backend in turn (one
- * machine at a time, so runs do not compete for host cores), then one table. Exit 0 only when
- * every backend ran and passed its self-check.
+ * `pvemu compare [options]`: the same workload (or --program) and configuration on each
+ * backend in turn (one machine at a time, so runs do not compete for host cores), then one
+ * table. Exit 0 only when every backend ran and passed its self-check.
  */
 export async function compareCommand(argv: readonly string[], io: CliIo, runMachine: MachineRunner = runOnMachine): Promise<number> {
   if (wantsHelp(argv)) {
@@ -186,6 +187,8 @@ export async function compareCommand(argv: readonly string[], io: CliIo, runMach
     io.progress(`pvemu: compare: ${backend} (${i + 1} of ${backends.length})\n`);
     entries.push(await compareOne({ ...config, backend }, runMachine));
   }
+  // A program's output first, as run shows it: once per distinct text, named by its backends.
+  io.out(formatProgramOutputs(entries));
   io.out(formatComparison(config, entries, hostInfo()));
   if (json !== undefined) writeJson(json, entries.map(comparisonJson));
 

@@ -1,7 +1,8 @@
 /**
  * Parsing and validation of `pvemu run` and `pvemu compare` options into a MachineConfig.
- * The one input it reads is the --cost file, through an `OptionFiles` the caller may replace;
- * otherwise pure (no process state), so it is unit-tested directly. Main thread (CLI).
+ * The inputs it reads are the --cost and --program files, through an `OptionFiles` the caller
+ * may replace; otherwise pure (no process state), so it is unit-tested directly. Main thread
+ * (CLI).
  *
  * Every rejection is one ConfigError whose message starts with the option it concerns and
  * fits on one line ("--cpus: must be an integer from 1 to 64, got 0"); main.ts prints it as is.
@@ -16,6 +17,7 @@ import { formatBytes, MAX_RAM_BYTES, MIN_RAM_BYTES } from '../hw/memory.js';
 import { PAGE_SIZE } from '../hw/paging.js';
 import { defaultConfig, MAX_CPUS, MAX_HZ, MIN_HZ, type MachineConfig, type ProgramImage } from '../machine/config.js';
 import { parseElf } from '../kernel/binfmt-elf.js';
+import { checkExecArgs } from '../machine/program-args.js';
 import { describeWorkloads, findWorkload } from '../workloads/registry.js';
 import { MAX_TRACE_EVENTS } from '../stats/trace-buffer.js';
 
@@ -61,6 +63,8 @@ export const nodeFiles: OptionFiles = {
 const MACHINE_OPTIONS = {
   check: { type: 'boolean' },
   workload: { type: 'string' },
+  program: { type: 'string' },
+  env: { type: 'string', multiple: true },
   cpus: { type: 'string' },
   pcpus: { type: 'string' },
   mem: { type: 'string' },
@@ -77,8 +81,7 @@ const MACHINE_OPTIONS = {
 const RUN_OPTIONS = {
   backend: { type: 'string' },
   ...MACHINE_OPTIONS,
-  // run only: a trace is of one machine; a program runs on one.
-  program: { type: 'string' },
+  // run only: a trace is of one machine.
   trace: { type: 'string' },
   'trace-events': { type: 'string' },
 } as const;
@@ -100,6 +103,8 @@ const COMPARE: CommandSpec<typeof COMPARE_OPTIONS> = { name: 'compare', options:
 interface MachineValues {
   check?: boolean | undefined;
   workload?: string | undefined;
+  program?: string | undefined;
+  env?: string[] | undefined;
   cpus?: string | undefined;
   pcpus?: string | undefined;
   mem?: string | undefined;
@@ -387,10 +392,63 @@ function parseMachineValues(values: MachineValues, files: OptionFiles): { config
 }
 
 /**
- * `--program FILE`: a static riscv32 ELF executable, read and validated here (parseElf) so a
- * bad file is one line before any worker starts. argv[0] is the path as given.
+ * Splits `[options] -- ARGS...` at the first `--`: ARGS are the program's arguments, not
+ * pvemu's. `dashes` says whether there was one (`--` with nothing after it is still one).
  */
-function parseProgram(path: string, args: readonly string[], files: OptionFiles): ProgramImage {
+function splitProgramArgs(argv: readonly string[]): { options: readonly string[]; programArgs: string[]; dashes: boolean } {
+  const at = argv.indexOf('--');
+  return at < 0 ? { options: argv, programArgs: [], dashes: false } : { options: argv.slice(0, at), programArgs: argv.slice(at + 1), dashes: true };
+}
+
+/**
+ * The options that only make sense with --program (its arguments, its environment) and those
+ * that make none with it (a workload's own stop condition and parameters), before anything
+ * else is parsed: a wrong combination is the likelier mistake than a bad value.
+ */
+function checkProgramCombination(values: MachineValues, dashes: boolean): void {
+  if (values.program === undefined) {
+    if (dashes) throw new ConfigError('--', 'arguments after -- are for a program; give --program FILE.elf');
+    if (values.env !== undefined) throw new ConfigError('--env', 'sets a program\'s environment; give --program FILE.elf (a workload has none)');
+    return;
+  }
+  if (values.workload !== undefined) throw new ConfigError('--program', 'cannot be combined with --workload; give one');
+  if (values.ops !== undefined) throw new ConfigError('--ops', 'cannot be used with --program: the program\'s arguments set its work (--seconds limits its time)');
+  if (values.param !== undefined) throw new ConfigError('--param', 'cannot be used with --program: pass the program its arguments after --');
+}
+
+/**
+ * `--env NAME=VALUE`, repeatable: the program's environment, in the order given. execve
+ * passes envp strings as they are; the checks are what getenv(3) and the shell need to find a
+ * variable: a NAME before the first '=', and no NUL (it would end the C string early). A NAME
+ * given twice is refused rather than passed twice, since getenv would see only the first.
+ */
+function parseEnv(texts: readonly string[]): string[] {
+  const seen = new Set<string>();
+  for (const text of texts) {
+    const eq = text.indexOf('=');
+    if (eq <= 0 || text.includes('\0')) {
+      throw new ConfigError('--env', `must be NAME=VALUE with a non-empty NAME before the first '=' and no NUL character, got ${show(text)}`);
+    }
+    const name = text.slice(0, eq);
+    if (seen.has(name)) throw new ConfigError('--env', `${show(name)} given twice`);
+    seen.add(name);
+  }
+  return [...texts];
+}
+
+/** What to call the program's argument vectors in a message: the options that set them. */
+function vectorsOption(programArgs: readonly string[], envp: readonly string[]): string {
+  if (envp.length === 0) return programArgs.length === 0 ? '--program' : 'arguments after --';
+  return programArgs.length === 0 ? '--env' : '--env and arguments after --';
+}
+
+/**
+ * `--program FILE`: a static riscv32 ELF executable, read and validated here (parseElf) so a
+ * bad file is one line before any worker starts, with its arguments (argv[0] is the path as
+ * given) and --env's environment, which must fit exec's initial stack (ARG_MAX_BYTES).
+ */
+function parseProgram(path: string, args: readonly string[], envTexts: readonly string[], files: OptionFiles): ProgramImage {
+  const envp = parseEnv(envTexts);
   if (path === '') throw new ConfigError('--program', 'must be a file path, got ""');
   let bytes: Uint8Array;
   try {
@@ -399,25 +457,29 @@ function parseProgram(path: string, args: readonly string[], files: OptionFiles)
     const why = err instanceof Error ? err.message : String(err);
     throw new ConfigError('--program', `cannot read ${JSON.stringify(path)}: ${why.replace(/\s*\n\s*/g, ' ')}`);
   }
-  parseElf(bytes, { name: `--program ${path}` });
-  return { name: path.slice(path.lastIndexOf('/') + 1), bytes, argv: [path, ...args], envp: [] };
+  const image = parseElf(bytes, { name: `--program ${path}` });
+  const argv = [path, ...args];
+  checkExecArgs(image, argv, envp, vectorsOption(args, envp));
+  return { name: path.slice(path.lastIndexOf('/') + 1), bytes, argv, envp };
+}
+
+/**
+ * With --program: the program replaces the workload, and runs until it exits unless
+ * --seconds gives it a time limit.
+ */
+function applyProgram(config: MachineConfig, values: MachineValues, programArgs: readonly string[], files: OptionFiles): void {
+  if (values.program === undefined) return;
+  const program = parseProgram(values.program, programArgs, values.env ?? [], files);
+  config.program = program;
+  config.workload = program.name;
+  if (values.seconds === undefined) delete config.seconds;
 }
 
 /** Parses `pvemu run` arguments (after the subcommand) into a validated MachineConfig. */
 export function parseRunOptions(argvIn: readonly string[], files: OptionFiles = nodeFiles): RunOptions {
-  // `-- ARGS...`: the program's arguments, not pvemu's.
-  const dashes = argvIn.indexOf('--');
-  const argv = dashes < 0 ? argvIn : argvIn.slice(0, dashes);
-  const programArgs = dashes < 0 ? [] : argvIn.slice(dashes + 1);
-  const values = strictParse(RUN, argv);
-  if (values.program === undefined && dashes >= 0) {
-    throw new ConfigError('--', 'arguments after -- are for a program; give --program FILE.elf');
-  }
-  if (values.program !== undefined) {
-    if (values.workload !== undefined) throw new ConfigError('--program', 'cannot be combined with --workload; give one');
-    if (values.ops !== undefined) throw new ConfigError('--ops', 'cannot be used with --program: the program\'s arguments set its work (--seconds limits its time)');
-    if (values.param !== undefined) throw new ConfigError('--param', 'cannot be used with --program: pass the program its arguments after --');
-  }
+  const { options, programArgs, dashes } = splitProgramArgs(argvIn);
+  const values = strictParse(RUN, options);
+  checkProgramCombination(values, dashes);
   const backend = values.backend === undefined ? undefined : parseBackend(values.backend);
   const result: RunOptions = parseMachineValues(values, files);
   if (backend !== undefined) result.config.backend = backend;
@@ -432,20 +494,17 @@ export function parseRunOptions(argvIn: readonly string[], files: OptionFiles = 
     }
     result.trace = values.trace;
   }
-  if (values.program !== undefined) {
-    const program = parseProgram(values.program, programArgs, files);
-    result.config.program = program;
-    result.config.workload = program.name;
-    // A program runs until it exits; --seconds, when given, is its time limit.
-    if (values.seconds === undefined) delete result.config.seconds;
-  }
+  applyProgram(result.config, values, programArgs, files);
   return result;
 }
 
 /** Parses `pvemu compare` arguments: the backends, and the configuration they all run. */
-export function parseCompareOptions(argv: readonly string[], files: OptionFiles = nodeFiles): CompareOptions {
-  const values = strictParse(COMPARE, argv);
+export function parseCompareOptions(argvIn: readonly string[], files: OptionFiles = nodeFiles): CompareOptions {
+  const { options, programArgs, dashes } = splitProgramArgs(argvIn);
+  const values = strictParse(COMPARE, options);
+  checkProgramCombination(values, dashes);
   const backends = values.backends === undefined ? describeBackends().map((b) => b.name) : parseBackendList(values.backends);
   const { config, json } = parseMachineValues(values, files);
+  applyProgram(config, values, programArgs, files);
   return json === undefined ? { config, backends } : { config, backends, json };
 }

@@ -6,6 +6,7 @@
 import { COST_KEYS, MAX_COST_CYCLES } from '../hv/cost.js';
 import { describeBackends } from '../hv/registry.js';
 import { formatBytes, MAX_RAM_BYTES, MIN_RAM_BYTES } from '../hw/memory.js';
+import { ARG_MAX_BYTES } from '../kernel/binfmt-elf.js';
 import { defaultConfig, MAX_CPUS, MAX_HZ, MIN_HZ } from '../machine/config.js';
 import { describeWorkloads } from '../workloads/registry.js';
 import { DEFAULT_TRACE_EVENTS, DEFAULT_TRACE_EVENTS_TOTAL, MAX_TRACE_EVENTS } from '../stats/trace-buffer.js';
@@ -24,8 +25,8 @@ Emulates an SMP machine and measures what TLB shootdowns cost under each paravir
 
 Commands:
 ${twoColumns([
-  ['run', 'run one workload on one machine and print a report (pvemu run --help)'],
-  ['compare', 'run one workload on several backends and print one table (pvemu compare --help)'],
+  ['run', 'run one workload or program on one machine and print a report (pvemu run --help)'],
+  ['compare', 'run one workload or program on several backends and print one table (pvemu compare --help)'],
   ['list', 'list the backends, workloads and default costs'],
   ['help [COMMAND]', 'show this text, or the options of COMMAND'],
 ])}
@@ -51,6 +52,8 @@ function machineOptionRows(): OptionRow[] {
     ['--watchdog-ms MS', `limit on any cross-CPU wait, ${MIN_WATCHDOG_MS} to ${MAX_WATCHDOG_MS} (default ${d.watchdogMs})`],
     ['--cost FILE', `JSON object of cycles per event, 0 to ${MAX_COST_CYCLES}, for any of ${COST_KEYS.join(', ')}; the rest keep their defaults (pvemu list shows them)`],
     ['--param NAME=VALUE', 'a numeric workload parameter; repeatable (default: none)'],
+    ['--program FILE', 'run this riscv32 ELF program as init instead of a workload (not with --workload, --ops or --param); ARGS after -- are its arguments'],
+    ['--env NAME=VALUE', `an environment variable of the --program, in its envp in the order given; repeatable, each NAME once, no NUL; argv and envp together must fit exec's ${ARG_MAX_BYTES / 1024} KiB (default: an empty environment)`],
     ['--check', 'check TLB coherence: compare every TLB hit with the page tables and the flush generations; a translation used after its shootdown completed fails the run (exit 1; default: off)'],
   ];
 }
@@ -67,7 +70,8 @@ hypercalls, VM exits), and a per-CPU table. Exits 0 when the workload's self-che
 1 when it fails.
 
 With --program, init is a static riscv32 Linux executable (RV32IMA, see guest/README.md) run
-with ARGS: what it writes to stdout comes first, then the report, where ops are the
+with ARGS and the --env variables as its environment (none otherwise): what it writes to
+stdout comes first, then the report, where ops are the
 instructions its threads retired (ops/s: guest instructions per host second) and the
 self-check is its exit status being 0. It runs until it exits; --seconds is then a time limit
 (the program is killed with SIGKILL when it is reached).
@@ -76,7 +80,6 @@ Options:
 ${twoColumns([
   ['--backend NAME', `hypervisor backend: ${backends} (default ${d.backend})`],
   ...machineOptionRows(),
-  ['--program FILE', 'run this riscv32 ELF program as init instead of a workload (not with --workload, --ops or --param); ARGS after -- are its arguments'],
   ['--json FILE', 'also write the report as JSON to FILE (default: none)'],
   ['--trace FILE', 'also write a Chrome trace-event JSON to FILE (open it in Perfetto): a track per vCPU with shootdowns, flush handlers, IPIs with arrows from send to handling, hypercalls, traps and VM exits (default: none)'],
   ['--trace-events N', `events each vCPU records for --trace before it drops the rest, 1 to ${MAX_TRACE_EVENTS} (default ${DEFAULT_TRACE_EVENTS}, or ${DEFAULT_TRACE_EVENTS_TOTAL} shared out above ${DEFAULT_TRACE_EVENTS_TOTAL / DEFAULT_TRACE_EVENTS} vCPUs)`],
@@ -90,12 +93,19 @@ Run \`pvemu list\` for what each backend and workload does.
 export function compareUsage(): string {
   const backends = describeBackends().map((b) => b.name).join(',');
   return `Usage: pvemu compare [options]
+       pvemu compare --program FILE.elf [options] [-- ARGS...]
 
 Runs the same workload on the same machine configuration under each backend, one after another
 (a new machine each), and prints one table: a row per backend with throughput, shootdowns,
 IPIs, traps, hypercalls, modelled cycles per shootdown (p50) and host time per shootdown
 (p50, p99). A backend whose run fails is reported in its row and the others still run.
 Exits 0 when every backend ran and passed its self-check, 1 otherwise.
+
+With --program, each backend runs the riscv32 program with ARGS and the --env variables, as
+pvemu run --program does: its stdout comes first, once per distinct output and headed by the
+backends that printed it, then the table, where ops/s is guest instructions per host second,
+an elapsed column gives each run's time from exec to exit, and the self-check is the exit
+status being 0.
 
 Options:
 ${twoColumns([

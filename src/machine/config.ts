@@ -69,7 +69,7 @@ export interface ProgramImage {
   bytes: Uint8Array;
   /** argv[0] first (the path as given), then the arguments after `--`. */
   argv: string[];
-  /** NAME=VALUE strings (empty unless a caller gives some; the CLI passes none). */
+  /** NAME=VALUE strings, in order: the CLI's --env (empty without it). */
   envp: string[];
 }
 

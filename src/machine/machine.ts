@@ -7,6 +7,7 @@ import { Piscina } from 'piscina';
 import { CoherenceError, ConfigError, ConservationError, InternalError, MachineAbortedError, PvemuError, SelfCheckError, WatchdogError } from '../errors.js';
 import { MACHINE_CTL, RunState, machineBlockBytes } from '../hw/layout.js';
 import { GuestRam } from '../hw/memory.js';
+import { parseElf } from '../kernel/binfmt-elf.js';
 import { KernelLayout } from '../kernel/layout.js';
 import { findBackend } from '../hv/registry.js';
 import { COST_KEYS, MAX_COST_CYCLES, defaultCostTable } from '../hv/cost.js';
@@ -19,6 +20,7 @@ import { validateParams } from '../workloads/params.js';
 import type { VcpuExit, VcpuFailure } from '../vcpu/task-args.js';
 import { MachineClock } from './clock.js';
 import { checkConservation, conservationViolations, readGuestFrames, type ConservationReport } from './conservation.js';
+import { checkExecArgs } from './program-args.js';
 import { MachineWatchdog } from './watchdog.js';
 import { MAX_CPUS, MAX_HZ, MIN_HZ, type MachineConfig } from './config.js';
 import type { RunResult } from './result.js';
@@ -221,8 +223,11 @@ function validate(cfg: MachineConfig): void {
     const workload = findWorkload(cfg.workload);
     if (workload === undefined) throw new ConfigError('workload', `unknown workload ${cfg.workload}`);
     validateParams(workload, cfg.params ?? {});
-  } else if (cfg.ops !== undefined) {
-    throw new ConfigError('ops', 'cannot be used with a program: its own arguments set its work');
+  } else {
+    if (cfg.ops !== undefined) throw new ConfigError('ops', 'cannot be used with a program: its own arguments set its work');
+    // Here rather than in vCPU 0's exec, so a bad file or oversized argv/envp is a ConfigError before boot.
+    const image = parseElf(cfg.program.bytes, { name: `program ${cfg.program.name}` });
+    checkExecArgs(image, cfg.program.argv, cfg.program.envp, `program ${cfg.program.name}`);
   }
   if (!Number.isInteger(cfg.cpus) || cfg.cpus < 1 || cfg.cpus > MAX_CPUS) {
     throw new ConfigError('cpus', `must be an integer from 1 to ${MAX_CPUS}, got ${cfg.cpus}`);

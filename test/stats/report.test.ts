@@ -1,6 +1,6 @@
 /**
- * buildReport, formatReport and formatComparison over hand-made RunResults. Unit tests, main
- * thread.
+ * buildReport, formatReport, formatComparison and formatProgramOutputs over hand-made
+ * RunResults. Unit tests, main thread.
  */
 import { describe, expect, it } from 'vitest';
 import { defaultCostTable } from '../../src/hv/cost.js';
@@ -12,6 +12,7 @@ import {
   buildReport,
   comparisonJson,
   formatComparison,
+  formatProgramOutputs,
   formatReport,
   type ComparisonEntry,
   type HostInfo,
@@ -350,5 +351,41 @@ describe('formatComparison', () => {
       { backend: 'xen', error: { name: 'WatchdogError', message: 'cpu 1 waited 5000 ms for cpu 0' } },
       failing,
     ]);
+  });
+});
+
+describe('formatComparison of a program', () => {
+  const cfg: MachineConfig = {
+    ...config(),
+    seconds: undefined,
+    workload: 'args.elf',
+    program: { name: 'args.elf', bytes: new Uint8Array(0), argv: ['guest/bin/args.elf', 'one', 'two words'], envp: ['LANG=C', 'X=a b'] },
+  };
+  const report = (backend: string, stdout: string) => buildReport({ ...cfg, backend }, { ...twoCpuResult(), stdout }, host);
+  const entries: ComparisonEntry[] = [
+    { kind: 'report', report: report('native', 'argc=3\n') },
+    { kind: 'failed', failure: { backend: 'xen', error: { name: 'InternalError', message: 'boom' } } },
+    { kind: 'report', report: report('kvm', 'argc=3\n') },
+    { kind: 'report', report: report('vmi', 'argc=4') },
+    { kind: 'report', report: report('shadow', '') },
+  ];
+
+  it('names the program as env(1) would start it, and its stop condition', () => {
+    const lines = formatComparison(cfg, entries, host).split('\n');
+    expect(lines[0]).toBe('program LANG=C "X=a b" args.elf one "two words", 2 vCPUs, until it exits per backend (256M RAM, 250 Hz; host linux/x64, 8 cores, Node v20.0.0)');
+    expect(formatComparison({ ...cfg, seconds: 5 }, entries, host).split('\n')[0]).toContain(', until it exits (at most 5 s) per backend');
+  });
+
+  it('adds an elapsed column after ops/s, with a dash for a failed run', () => {
+    const lines = formatComparison(cfg, entries, host).split('\n');
+    expect(lines[1]).toMatch(/^\s+backend\s+ops\/s\s+elapsed s\s+shootdowns\s/);
+    expect(lines[2]).toMatch(/^\s+native\s+500\.0\s+2\.000\s+160\s/);
+    expect(lines[3]).toMatch(/^\s+xen(\s+-){9}\s+ERROR: InternalError: boom$/);
+  });
+
+  it('prints each distinct output once, headed by the backends that printed it, and nothing for a workload', () => {
+    expect(formatProgramOutputs(entries)).toBe('== args.elf stdout on native, kvm ==\nargc=3\n== args.elf stdout on vmi ==\nargc=4\n');
+    const workload: ComparisonEntry[] = [{ kind: 'report', report: buildReport(config(), twoCpuResult(), host) }];
+    expect(formatProgramOutputs(workload)).toBe('');
   });
 });
