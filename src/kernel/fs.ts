@@ -377,8 +377,8 @@ export class FileSystem {
     if (parts.length > 2 || (parts.length === 2 && parts[0] !== 'tmp')) {
       // Only "/tmp" has entries below it; anything else in the middle is a missing directory
       // (or, if it is a file, not a directory at all).
-      const first = this.resolveName(`/${parts[0]!}`);
-      return typeof first !== 'number' && this.exists(first) ? -ENOTDIR : -ENOENT;
+      const parent = this.resolveName(parts[0] === 'tmp' ? `/tmp/${parts[1]!}` : `/${parts[0]!}`);
+      return typeof parent !== 'number' && this.exists(parent) ? -ENOTDIR : -ENOENT;
     }
     if (trailingSlash) return -ENOTDIR;
     const full = `/${parts.join('/')}`;
@@ -551,6 +551,8 @@ export class FileSystem {
 
   private writeRegular(fb: number, data: Uint8Array): number {
     const { i32, layout, ram } = this.k;
+    // A zero-length write changes nothing, not even a file it would extend.
+    if (data.length === 0) return 0;
     const ino = i32[fb + FILE.inode]!;
     const ib = layout.inodeBase(ino);
     const object = i32[ib + INODE.shmem]!;
@@ -558,7 +560,7 @@ export class FileSystem {
     try {
       const size = i32[ib + INODE.size]!;
       const pos = (i32[fb + FILE.flags]! & O_APPEND) !== 0 ? size : i32[fb + FILE.pos]!;
-      if (data.length > 0 && pos >= MAX_FILE_BYTES) return -EFBIG;
+      if (pos >= MAX_FILE_BYTES) return -EFBIG;
       const n = Math.min(data.length, MAX_FILE_BYTES - pos);
       const pages = Math.ceil((pos + n) / PAGE_SIZE);
       if (pages > this.shmem.size(object)) this.shmem.resize(object, pages);
@@ -571,12 +573,13 @@ export class FileSystem {
         ram.bytes.set(data.subarray(done, done + chunk), frame * PAGE_SIZE + (at % PAGE_SIZE));
         done += chunk;
       }
-      const end = pos + done;
-      if (end > size) i32[ib + INODE.size] = end;
+      const newSize = done > 0 ? Math.max(pos + done, size) : size;
+      i32[ib + INODE.size] = newSize;
       // A write that ran out of memory leaves the object no bigger than the file.
-      this.shmem.resize(object, Math.ceil(Math.max(end, size) / PAGE_SIZE));
-      i32[fb + FILE.pos] = end;
-      return done === 0 && n > 0 ? -ENOSPC : done;
+      this.shmem.resize(object, Math.ceil(newSize / PAGE_SIZE));
+      if (done === 0) return -ENOSPC;
+      i32[fb + FILE.pos] = pos + done;
+      return done;
     } finally {
       this.unlockInode(ino);
     }
