@@ -379,6 +379,64 @@ static void ping_pong(int use_poll)
 			  (unsigned)done, (unsigned)MSG_LEN);
 }
 
+/*
+ * A blocking write far larger than the pipe: it must sleep and go on several times (each time
+ * the reader makes room) and return the whole count, with every byte arriving once, in order.
+ */
+#define BIG_WRITE (256 * 1024)
+static uint8_t big[BIG_WRITE];
+
+struct drain {
+	struct rt_thread t;
+	int fd;
+	long got;
+	long bad_at;
+};
+
+static int drain_thread(void *arg)
+{
+	struct drain *d = arg;
+	static uint8_t piece[1000];
+	d->got = 0;
+	d->bad_at = -1;
+	for (;;) {
+		long n = sys_read(d->fd, piece, sizeof(piece));
+		if (n <= 0)
+			return n == 0 ? 0 : 1;
+		for (long i = 0; i < n; i++)
+			if (piece[i] != pattern((uint32_t)(d->got + i)) && d->bad_at < 0)
+				d->bad_at = d->got + i;
+		d->got += n;
+	}
+}
+
+static void big_write(void)
+{
+	int p[2];
+	if (sys_pipe2(p, 0) != 0) {
+		RT_CHECK(0, "pipe2 for the big write failed");
+		return;
+	}
+	for (uint32_t i = 0; i < BIG_WRITE; i++)
+		big[i] = pattern(i);
+	static struct drain d;
+	d.fd = p[0];
+	int r = rt_thread_start(&d.t, drain_thread, &d);
+	if (r != 0) {
+		RT_CHECK(0, "starting the drain thread failed (%d)", r);
+		return;
+	}
+	expect_val("one blocking write of 256 KiB while a thread reads 1000 bytes at a time",
+		   sys_write(p[1], big, BIG_WRITE), BIG_WRITE);
+	sys_close(p[1]);
+	int ret = rt_thread_join(&d.t);
+	RT_CHECK(ret == 0 && d.got == BIG_WRITE && d.bad_at < 0,
+		 "drain thread: %d, %ld bytes, first wrong byte at %ld", ret, d.got, d.bad_at);
+	if (ret == 0 && d.got == BIG_WRITE && d.bad_at < 0)
+		rt_printf("the reader got every byte once, in order: ok\n");
+	sys_close(p[0]);
+}
+
 int main(int argc, char **argv, char **envp)
 {
 	(void)envp;
@@ -394,5 +452,6 @@ int main(int argc, char **argv, char **envp)
 	poll_timeout();
 	ping_pong(0);
 	ping_pong(1);
+	big_write();
 	return rt_report("pipes");
 }
