@@ -856,26 +856,19 @@ export class FileSystem {
 
   /** What `fd` is ready for, masked to `events` (POLLERR, POLLHUP and POLLNVAL always count). */
   pollRevents(run: TaskRun, fd: number, events: number): number {
-    const f = this.fget(run, fd);
-    if (f < 0) return POLLNVAL;
-    const { i32, layout } = this.k;
-    const fb = layout.fileBase(f);
-    let mask = DEFAULT_POLLMASK;
-    const kind = i32[fb + FILE.kind]!;
-    if (kind === FileKind.PipeRead || kind === FileKind.PipeWrite) {
+    const r = this.withFile(run, fd, (_f, fb) => {
+      const { i32, layout } = this.k;
+      const kind = i32[fb + FILE.kind]!;
+      if (kind !== FileKind.PipeRead && kind !== FileKind.PipeWrite) return DEFAULT_POLLMASK;
       const ib = layout.inodeBase(i32[fb + FILE.inode]!);
       // ORDERING: a snapshot; pairs with the pipe's updates under its lock and the pollSeq bump
       // after them (a change after this read moves pollSeq, which the sleeper rechecks).
       const used = (Atomics.load(i32, ib + INODE.pipeHead) - Atomics.load(i32, ib + INODE.pipeTail)) | 0;
       if (kind === FileKind.PipeRead) {
-        mask = used > 0 ? POLLIN | POLLRDNORM : 0;
-        if (Atomics.load(i32, ib + INODE.writers) === 0) mask |= POLLHUP;
-      } else {
-        mask = used < PIPE_BUF ? POLLOUT | POLLWRNORM : 0;
-        if (Atomics.load(i32, ib + INODE.readers) === 0) mask |= POLLERR;
+        return (used > 0 ? POLLIN | POLLRDNORM : 0) | (Atomics.load(i32, ib + INODE.writers) === 0 ? POLLHUP : 0);
       }
-    }
-    this.fput(f);
-    return mask & (events | POLLERR | POLLHUP);
+      return (used < PIPE_BUF ? POLLOUT | POLLWRNORM : 0) | (Atomics.load(i32, ib + INODE.readers) === 0 ? POLLERR : 0);
+    });
+    return r === -EBADF ? POLLNVAL : r & (events | POLLERR | POLLHUP);
   }
 }

@@ -26,7 +26,7 @@ export class Futexes {
 
   /** futex_wait: sleep if *uaddr == expected. Returns SYSCALL_BLOCKED, or -errno at once. */
   wait(run: TaskRun, mm: number, uaddr: number, expected: number, timeoutNs: number): number {
-    const { i32, cpu, spinner, layout, user } = this.k;
+    const { i32, cpu, spinner, user } = this.k;
     if ((uaddr & 3) !== 0) return -EINVAL;
     const b = this.bucket(mm, uaddr);
     spinLock(i32, b + FUTEX_BUCKET.lock, cpu, spinner);
@@ -42,40 +42,13 @@ export class Futexes {
       spinUnlock(i32, b + FUTEX_BUCKET.lock);
       return -EAGAIN;
     }
-    const tb = layout.taskBase(run.slot);
-    i32[tb + TASK.futexMm] = mm;
-    i32[tb + TASK.futexAddr] = uaddr;
-    i32[tb + TASK.futexNext] = i32[b + FUTEX_BUCKET.head]!;
-    i32[b + FUTEX_BUCKET.head] = run.slot + 1;
-    this.sched.prepareToSleep(run);
-    if (timeoutNs >= 0) this.sched.armTimer(run, this.k.ops.time.schedClock() + timeoutNs);
-    spinUnlock(i32, b + FUTEX_BUCKET.lock);
-    return SYSCALL_BLOCKED;
+    return this.queueAndUnlock(run, b, mm, uaddr, timeoutNs);
   }
 
   /** futex_wake: wake up to `count` waiters on (mm, uaddr). Returns how many. */
   wake(mm: number, uaddr: number, count: number): number {
-    const { i32, cpu, spinner, layout } = this.k;
     if ((uaddr & 3) !== 0) return -EINVAL;
-    const b = this.bucket(mm, uaddr);
-    let woken = 0;
-    spinLock(i32, b + FUTEX_BUCKET.lock, cpu, spinner);
-    let link = b + FUTEX_BUCKET.head;
-    let entry = i32[link]!;
-    while (entry !== 0 && woken < count) {
-      const tb = layout.taskBase(entry - 1);
-      const next = i32[tb + TASK.futexNext]!;
-      if (i32[tb + TASK.futexMm] === mm && i32[tb + TASK.futexAddr] === uaddr) {
-        i32[link] = next;
-        i32[tb + TASK.futexAddr] = 0;
-        if (this.sched.wakeUp(entry - 1, 0)) woken++;
-      } else {
-        link = tb + TASK.futexNext;
-      }
-      entry = next;
-    }
-    spinUnlock(i32, b + FUTEX_BUCKET.lock);
-    return woken;
+    return this.wakeKey(mm, uaddr, count, 0);
   }
 
   /**
@@ -89,7 +62,7 @@ export class Futexes {
    * counter under the bucket lock before it queues — it sees the bump or is queued in time.
    */
   waitKernel(run: TaskRun, seqWord: number, seen: number, timeoutNs: number): number {
-    const { i32, cpu, spinner, layout } = this.k;
+    const { i32, cpu, spinner } = this.k;
     const key = seqWord * 4;
     const b = this.bucket(0, key);
     spinLock(i32, b + FUTEX_BUCKET.lock, cpu, spinner);
@@ -98,41 +71,57 @@ export class Futexes {
       spinUnlock(i32, b + FUTEX_BUCKET.lock);
       return 0;
     }
+    run.restartable = true;
+    return this.queueAndUnlock(run, b, 0, key, timeoutNs);
+  }
+
+  /** Bump the counter word `seqWord` and wake every task sleeping on it (waitKernel). */
+  wakeKernel(seqWord: number): void {
+    // ORDERING: the bump precedes the bucket lock (taken in wakeKey); pairs with waitKernel's
+    // load under it.
+    Atomics.add(this.k.i32, seqWord, 1);
+    this.wakeKey(0, seqWord * 4, Infinity, -ERESTARTSYS);
+  }
+
+  /**
+   * Queue the current task on key (mm, addr) in bucket `b` (whose lock the caller holds), mark
+   * it sleeping with an optional timeout, and drop the lock.
+   */
+  private queueAndUnlock(run: TaskRun, b: number, mm: number, addr: number, timeoutNs: number): number {
+    const { i32, layout } = this.k;
     const tb = layout.taskBase(run.slot);
-    i32[tb + TASK.futexMm] = 0;
-    i32[tb + TASK.futexAddr] = key;
+    i32[tb + TASK.futexMm] = mm;
+    i32[tb + TASK.futexAddr] = addr;
     i32[tb + TASK.futexNext] = i32[b + FUTEX_BUCKET.head]!;
     i32[b + FUTEX_BUCKET.head] = run.slot + 1;
-    run.restartable = true;
     this.sched.prepareToSleep(run);
     if (timeoutNs >= 0) this.sched.armTimer(run, this.k.ops.time.schedClock() + timeoutNs);
     spinUnlock(i32, b + FUTEX_BUCKET.lock);
     return SYSCALL_BLOCKED;
   }
 
-  /** Bump the counter word `seqWord` and wake every task sleeping on it (waitKernel). */
-  wakeKernel(seqWord: number): void {
+  /** Wake up to `count` tasks queued on key (mm, addr), handing each `result`. Returns how many. */
+  private wakeKey(mm: number, addr: number, count: number, result: number): number {
     const { i32, cpu, spinner, layout } = this.k;
-    // ORDERING: the bump precedes the bucket lock; pairs with waitKernel's load under it.
-    Atomics.add(i32, seqWord, 1);
-    const key = seqWord * 4;
-    const b = this.bucket(0, key);
+    const b = this.bucket(mm, addr);
+    let woken = 0;
     spinLock(i32, b + FUTEX_BUCKET.lock, cpu, spinner);
     let link = b + FUTEX_BUCKET.head;
     let entry = i32[link]!;
-    while (entry !== 0) {
+    while (entry !== 0 && woken < count) {
       const tb = layout.taskBase(entry - 1);
       const next = i32[tb + TASK.futexNext]!;
-      if (i32[tb + TASK.futexMm] === 0 && i32[tb + TASK.futexAddr] === key) {
+      if (i32[tb + TASK.futexMm] === mm && i32[tb + TASK.futexAddr] === addr) {
         i32[link] = next;
         i32[tb + TASK.futexAddr] = 0;
-        this.sched.wakeUp(entry - 1, -ERESTARTSYS);
+        if (this.sched.wakeUp(entry - 1, result)) woken++;
       } else {
         link = tb + TASK.futexNext;
       }
       entry = next;
     }
     spinUnlock(i32, b + FUTEX_BUCKET.lock);
+    return woken;
   }
 
   /**

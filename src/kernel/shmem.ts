@@ -51,7 +51,7 @@ export class SharedMemory {
     const b = layout.shmemBase(id - 1);
     // ORDERING: the CPU that takes refs to 0 owns the object (no one else can reach it).
     if (Atomics.sub(i32, b + SHMEM.refs, 1) !== 1) return;
-    this.release(b, 0);
+    for (const f of this.detach(b, 0, SHMEM_MAX_PAGES)) this.frames.put(f as Pfn);
     for (let i = 0; i < SHMEM_INDEX_FRAMES; i++) {
       const idx = i32[b + SHMEM.index + i]!;
       if (idx === 0) continue;
@@ -148,11 +148,6 @@ export class SharedMemory {
       out.push(f);
     }
     return out;
-  }
-
-  /** Free every page of an object nobody references any more. */
-  private release(b: number, from: number): void {
-    for (const f of this.detach(b, from, SHMEM_MAX_PAGES)) this.frames.put(f as Pfn);
   }
 }
 
