@@ -8,7 +8,7 @@ import { CpuMask } from '../pv/cpumask.js';
 import type { FlushInfo, MmRef } from '../pv/ops.js';
 import type { KernelContext } from './context.js';
 import { EINVAL, ENOSYS, ENOTTY, ESRCH } from './errno.js';
-import { MAX_RW, type FileSystem } from './fs.js';
+import type { FileSystem } from './fs.js';
 import type { Futexes } from './futex.js';
 import type { Lkdtm } from './lkdtm.js';
 import { CallFunc, MM, PERCPU, TASK } from './layout.js';
@@ -346,7 +346,7 @@ export class Syscalls {
   private sysReadv(run: TaskRun, fd: number, iovVa: number, count: number): number {
     const v = this.readIovecs(iovVa, count);
     if (typeof v === 'number') return v;
-    return this.fs.read(run, fd, Math.min(v.total, MAX_RW), (data) => {
+    return this.fs.read(run, fd, v.total, (data) => {
       let at = 0;
       for (let i = 0; i < v.base.length && at < data.length; i++) {
         const part = data.subarray(at, at + v.len[i]!);
