@@ -3,7 +3,7 @@
  * ones it takes. A bad option is a ConfigError naming it (main prints one line and exits 2).
  * Main thread.
  */
-import { parseBackendList, parseIntOption, show } from '../../src/cli/options.js';
+import { parseBackendList, parseCommaList, parseIntOption, show } from '../../src/cli/options.js';
 import { ConfigError } from '../../src/errors.js';
 import { MAX_CPUS } from '../../src/machine/config.js';
 import { describeWorkloads, findWorkload } from '../../src/workloads/registry.js';
@@ -172,26 +172,16 @@ export function parseBenchArgs(argv: readonly string[], caseName: string, allowe
 
 /** `--cpus 1,2,4,8`: vCPU counts 1..MAX_CPUS, each once, in the order given. */
 function parseCpuList(text: string): number[] {
-  const parts = text.split(',');
-  if (parts.some((p) => p === '')) {
-    throw new ConfigError('--cpus', `must be a comma-separated list of integers from 1 to ${MAX_CPUS}, got ${show(text)}`);
-  }
-  const counts = parts.map((p) => parseIntOption(p, '--cpus', 1, MAX_CPUS));
-  const twice = counts.find((n, i) => counts.indexOf(n) !== i);
-  if (twice !== undefined) throw new ConfigError('--cpus', `${twice} given twice`);
-  return counts;
+  return parseCommaList(text, '--cpus', `integers from 1 to ${MAX_CPUS}`, (p) => parseIntOption(p, '--cpus', 1, MAX_CPUS));
 }
 
 /** `--workloads a,b`: known workload names, each once (the CLI's --backends rule for workloads). */
 function parseWorkloadList(text: string): string[] {
   const known = describeWorkloads().map((w) => w.name).join(', ');
-  const names = text.split(',');
-  if (names.some((n) => n === '')) throw new ConfigError('--workloads', `must be a comma-separated list of ${known}, got ${show(text)}`);
-  names.forEach((name, i) => {
+  return parseCommaList(text, '--workloads', known, (name) => {
     if (findWorkload(name) === undefined) throw new ConfigError('--workloads', `unknown workload ${show(name)}; known: ${known}`);
-    if (names.indexOf(name) !== i) throw new ConfigError('--workloads', `${name} given twice`);
+    return name;
   });
-  return names;
 }
 
 /** `--shard I/N`, 1 <= I <= N <= MAX_SHARDS. */

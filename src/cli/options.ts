@@ -192,21 +192,28 @@ function parseBackend(text: string): string {
   return text;
 }
 
+/**
+ * A comma-separated option value: each item parsed by `parseItem` (which throws for a bad one),
+ * none empty, none twice, in the order given. `what` describes the items for the error line.
+ */
+export function parseCommaList<T>(text: string, flag: string, what: string, parseItem: (item: string) => T): T[] {
+  const items = text.split(',');
+  if (items.some((n) => n === '')) throw new ConfigError(flag, `must be a comma-separated list of ${what}, got ${show(text)}`);
+  const out: T[] = [];
+  for (const item of items) {
+    const value = parseItem(item);
+    if (out.includes(value)) throw new ConfigError(flag, `${item} given twice`);
+    out.push(value);
+  }
+  return out;
+}
+
 /** `--backends a,b,c`: known names, each once, in the order given. */
 export function parseBackendList(text: string): string[] {
-  const names = text.split(',');
-  if (names.some((n) => n === '')) {
-    throw new ConfigError('--backends', `must be a comma-separated list of ${knownBackends()}, got ${show(text)}`);
-  }
-  const seen = new Set<string>();
-  for (const name of names) {
-    if (findBackend(name) === undefined) {
-      throw new ConfigError('--backends', `unknown backend ${show(name)}; known: ${knownBackends()}`);
-    }
-    if (seen.has(name)) throw new ConfigError('--backends', `${name} given twice`);
-    seen.add(name);
-  }
-  return names;
+  return parseCommaList(text, '--backends', knownBackends(), (name) => {
+    if (findBackend(name) === undefined) throw new ConfigError('--backends', `unknown backend ${show(name)}; known: ${knownBackends()}`);
+    return name;
+  });
 }
 
 /** `--pcpus P`: physical CPUs for the overcommit scheduler, 1 to the vCPU count. */
