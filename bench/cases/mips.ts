@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { InternalError } from '../../src/errors.js';
+import { EM_RISCV } from '../../src/kernel/binfmt-elf.js';
 import { VcpuHardware } from '../../src/hw/cpu.js';
 import { machineBlockBytes } from '../../src/hw/layout.js';
 import { GuestRam, MIN_RAM_BYTES } from '../../src/hw/memory.js';
@@ -173,7 +174,6 @@ function runSeries(loop: Loop, engine: Series['engine'], reps: number): Series {
 // kernel's exec, one vCPU, native backend); the ratio of pvemu's exec-to-exit time to qemu's
 // time (less its start-up) is reported beside the bare-core ratio above.
 
-const EM_RISCV = 243;
 /**
  * qemu runs per program. qemu-riscv32 runs these loops in tens of milliseconds, not much more
  * than its own start-up, so the median of several runs (less the start-up's median) is used.

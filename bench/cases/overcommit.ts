@@ -8,12 +8,10 @@
  * throughput at 2x overcommit (PV TLB shootdown v8 cover letter, 2017). Main thread.
  */
 import { availableParallelism } from 'node:os';
-import { defaultConfig, type MachineConfig } from '../../src/machine/config.js';
-import { Machine } from '../../src/machine/machine.js';
-import { buildReport, type Report } from '../../src/stats/report.js';
+import type { Report } from '../../src/stats/report.js';
 import type { BenchOptions } from '../lib/args.js';
 import type { BenchCase, CaseResult } from '../lib/bench-case.js';
-import { runNotes, type MachineOutcome } from '../lib/machine-run.js';
+import { runMachine, runNotes, type MachineOutcome } from '../lib/machine-run.js';
 import { count, usFromNs } from '../lib/table.js';
 import { judge, type Target } from '../lib/target.js';
 
@@ -27,16 +25,8 @@ const DEFAULT_SECONDS = 5;
 
 const TARGET: Target = { what: 'kvm ops/s / native ops/s', op: '>=', limit: 1.5, unit: '' };
 
-async function runOvercommitted(backend: string, seconds: number): Promise<MachineOutcome> {
-  const config: MachineConfig = { ...defaultConfig(), backend, cpus: CPUS, pcpus: PCPUS, workload: WORKLOAD, seconds };
-  process.stderr.write(`bench: running ${WORKLOAD} on ${CPUS} vCPUs, ${PCPUS} physical CPUs, backend ${backend}, for ${seconds} s\n`);
-  const raw = await new Machine(config).runRaw();
-  return { report: buildReport(config, raw), console: raw.console, requestedSeconds: seconds };
-}
-
-/** runNotes, except its host-overcommit note: here the scheduler keeps 2 vCPUs running, not 8. */
-function notesFor(o: MachineOutcome): string[] {
-  return runNotes(o).filter((n) => !n.endsWith('overcommitted: vCPUs share cores'));
+function runOvercommitted(backend: string, seconds: number): Promise<MachineOutcome> {
+  return runMachine({ backend, workload: WORKLOAD, cpus: CPUS, pcpus: PCPUS, seconds });
 }
 
 export const overcommitCase: BenchCase = {
@@ -65,7 +55,7 @@ export const overcommitCase: BenchCase = {
         `--pcpus ${PCPUS}: at most ${PCPUS} of the ${CPUS} vCPU threads run at once (the others are parked in Atomics.wait), on a host with ${cores} cores`,
         '"deferred" counts targets not interrupted (lazy or preempted); "PV deferred" those left a FLUSH_TLB request because they were preempted',
         `the field's +78% (ebizzy, 2 VMs of 64 vCPUs on 64 pCPUs) is at 2x overcommit; here it is ${CPUS / PCPUS}x and every vCPU runs a thread of one mm, so a native shootdown names ${CPUS - 1} targets of which about ${CPUS - PCPUS} are preempted, and waits until the scheduler has run each`,
-        ...outcomes.flatMap(notesFor),
+        ...outcomes.flatMap(runNotes),
       ],
       verdicts: [judge(TARGET, ratio)],
       figures: {

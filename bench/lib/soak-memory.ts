@@ -8,6 +8,7 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { median } from './samples.js';
 
 /** process.memoryUsage() at one moment of the soak, bytes. */
 export interface MemorySample {
@@ -65,12 +66,6 @@ export interface MemoryWindow {
 export type MemoryJudgement =
   | { judged: false; reason: string }
   | { judged: true; baseline: MemoryWindow; final: MemoryWindow; growthPct: Record<MemoryMetric, number> };
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? Number.NaN) + (sorted[mid] ?? Number.NaN)) / 2;
-}
 
 function window(samples: readonly MemorySample[]): MemoryWindow {
   const values = {} as Record<MemoryMetric, number>;

@@ -6,10 +6,11 @@
  * Round-robin rather than contiguous blocks: consecutive rows differ in vCPU count and backend,
  * so each slice gets its share of the slow many-vCPU runs. Main thread; pure.
  */
+import { DEFAULT_RUN_SECONDS } from '../../src/cli/options.js';
 import type { Shard } from './args.js';
 
-/** Run length of a sweep's runs when neither --seconds nor --ops is given, in seconds (pvemu run's default). */
-export const DEFAULT_SWEEP_SECONDS = 2;
+/** Run length of a sweep's runs when neither --seconds nor --ops is given, in seconds: pvemu run's default. */
+export const DEFAULT_SWEEP_SECONDS = DEFAULT_RUN_SECONDS;
 /** vCPU counts swept when --cpus is absent: the doubling series up to overcommit on small hosts. */
 export const DEFAULT_SWEEP_CPUS: readonly number[] = [1, 2, 4, 8];
 /** Workloads swept when --workloads is absent: the will-it-scale shootdown loop. */
