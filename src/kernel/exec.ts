@@ -5,12 +5,11 @@
  * the task, with its mm loaded (the user accesses below go through this CPU's MMU, so the
  * pages are demand-faulted like any others).
  */
-import { GuestSegfault } from '../errors.js';
 import { PAGE_SIZE } from '../hw/paging.js';
 import type { MmRef } from '../pv/ops.js';
 import { buildInitialStack, auxvFor, HWCAP_RV32IMA, type ElfImage } from './binfmt-elf.js';
 import type { KernelContext } from './context.js';
-import { EFAULT } from './errno.js';
+import { uaccess } from './uaccess.js';
 import type { AddressSpaces } from './mm.js';
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE } from './vma.js';
 
@@ -81,15 +80,12 @@ export class Exec {
   /** copy_to_user of `bytes` at `va`; zero bytes are skipped (fresh anonymous memory is zero). */
   private copyOut(va: number, bytes: Uint8Array): number {
     const { user } = this.k;
-    try {
+    return uaccess(() => {
       for (let i = 0; i < bytes.length; i++) {
         const b = bytes[i]!;
         if (b !== 0) user.store8(va + i, b);
       }
-    } catch (e) {
-      if (e instanceof GuestSegfault) return -EFAULT;
-      throw e;
-    }
-    return 0;
+      return 0;
+    });
   }
 }

@@ -34,14 +34,7 @@ import { auditXen } from './audit.js';
 import { XenGuestMmu } from './guest-mmu.js';
 import { XenHypervisor, ipiPort } from './hypervisor.js';
 import { XEN_RESERVED_FRAMES, XenLayout } from './layout.js';
-
-/**
- * Spin this long, in ms, before a hypervisor wait starts sleeping: long when every vCPU has a host
- * core (the vCPU waited on answers within microseconds), short when vCPUs outnumber host cores
- * (it may need this core to run at all). The same figures as the kernel's spinner.
- */
-const SPIN_BEFORE_YIELD_DEDICATED_MS = 0.5;
-const SPIN_BEFORE_YIELD_OVERCOMMITTED_MS = 0.02;
+import { SPIN_BEFORE_YIELD_DEDICATED_MS, SPIN_BEFORE_YIELD_OVERCOMMITTED_MS } from '../../kernel/sync.js';
 
 export const xenInfo: PvInfo = Object.freeze({
   name: 'Xen',
@@ -63,6 +56,7 @@ export interface XenVcpu {
 /** Build the backend for the vCPU `ctx.hw` (tests call this to reach the hypervisor too). */
 export function createXenVcpu(ctx: BackendContext, _native: PvOps): XenVcpu {
   const { hw } = ctx;
+  // A hypervisor wait spins as long as the kernel's spinner does before it starts sleeping.
   const spinBeforeYieldMs = hw.cpus > availableParallelism() ? SPIN_BEFORE_YIELD_OVERCOMMITTED_MS : SPIN_BEFORE_YIELD_DEDICATED_MS;
   const hypervisor = new XenHypervisor(hw, ctx.hvState, { watchdogMs: DEFAULT_WATCHDOG_MS, spinBeforeYieldMs });
   hypervisor.flush.install();

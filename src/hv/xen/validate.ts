@@ -23,8 +23,8 @@
  * (every entry store is a pv op), so nothing relies on the gap.
  */
 import { InternalError } from '../../errors.js';
-import { LARGE_PAGE_SHIFT, PAGE_SHIFT, PDE_LARGE_FRAME_MASK, PTE_P, PTE_PS, PTE_RW, PTRS_PER_TABLE } from '../../hw/paging.js';
-import { PAGE_OFFSET } from '../../kernel/layout.js';
+import { PAGE_SHIFT, PDE_LARGE_FRAME_MASK, PTE_P, PTE_PS, PTE_RW, PTRS_PER_TABLE } from '../../hw/paging.js';
+import { KERNEL_PGD_INDEX } from '../../kernel/pgtable.js';
 import { XEN_EINVAL } from './abi.js';
 import type { FrameTable } from './frame-table.js';
 import {
@@ -32,7 +32,7 @@ import {
 } from './layout.js';
 
 /** First directory index of the guest kernel's half (pvemu's PAGE_OFFSET >> 22). */
-export const KERNEL_PDE_FIRST = PAGE_OFFSET >>> LARGE_PAGE_SHIFT;
+export const KERNEL_PDE_FIRST = KERNEL_PGD_INDEX;
 
 export class PageTableValidator {
   /** Present entries examined since the last reset (priced as hypercall entries by the caller). */
