@@ -7,7 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ConfigError } from '../src/errors.js';
+import { ConfigError } from '../src/lib/errors.js';
 import { OPTIONS, describeOptions, parseBenchArgs, wantsHelp, type BenchOptions, type OptionName } from './lib/args.js';
 import type { CaseResult } from './lib/bench-case.js';
 import { benchHost, hostHeader, type BenchHost } from './lib/host.js';

@@ -5,7 +5,8 @@
  *   const report = await new Machine({ ...defaultConfig(), cpus: 2, workload: 'tlb_flush1' }).run();
  */
 export { Machine } from './machine/machine.js';
-export { defaultConfig, MAX_CPUS, type MachineConfig } from './machine/config.js';
+export { defaultConfig, type MachineConfig } from './machine/config.js';
+export { MAX_CPUS } from './lib/limits.js';
 export type { RunResult } from './machine/result.js';
 export { backends, describeBackends, findBackend } from './hv/registry.js';
 export type { Backend, BackendContext, PvOverrides } from './hv/backend.js';
@@ -15,5 +16,5 @@ export { buildReport, formatReport, type Report } from './stats/report.js';
 export * from './pv/ops.js';
 export { CpuMask } from './pv/cpumask.js';
 export { bindPvGroup, PV_EXPORTS } from './pv/exports.js';
-export * from './errors.js';
+export * from './lib/errors.js';
 export { checkConservation, type ConservationReport } from './machine/conservation.js';

@@ -5,7 +5,7 @@
  * other CPU (queue, IPI, deliver, handle, EOI, acknowledge), timed by pvemu as smpCallNs.
  * Main thread.
  */
-import { ConfigError, PvemuError } from '../../src/errors.js';
+import { ConfigError, PvemuError } from '../../src/lib/errors.js';
 import { findWorkload } from '../../src/workloads/registry.js';
 import type { BenchOptions } from '../lib/args.js';
 import type { BenchCase, CaseResult } from '../lib/bench-case.js';

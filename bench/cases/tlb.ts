@@ -6,7 +6,7 @@
  * hit; the case counts misses in the timed loops to show it. Main thread.
  */
 import { performance } from 'node:perf_hooks';
-import { InternalError } from '../../src/errors.js';
+import { InternalError } from '../../src/lib/errors.js';
 import { VcpuHardware } from '../../src/hw/cpu.js';
 import { machineBlockBytes } from '../../src/hw/layout.js';
 import { GuestRam, MIN_RAM_BYTES } from '../../src/hw/memory.js';

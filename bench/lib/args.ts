@@ -4,8 +4,8 @@
  * Main thread.
  */
 import { parseBackendList, parseCommaList, parseIntOption, show } from '../../src/cli/options.js';
-import { ConfigError } from '../../src/errors.js';
-import { MAX_CPUS } from '../../src/machine/config.js';
+import { ConfigError } from '../../src/lib/errors.js';
+import { MAX_CPUS } from '../../src/lib/limits.js';
 import { describeWorkloads, findWorkload } from '../../src/workloads/registry.js';
 
 export interface BenchOptions {

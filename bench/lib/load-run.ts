@@ -6,7 +6,7 @@
  * FAILED check (the case exits 1); a slow run is not. Main thread.
  */
 import { performance } from 'node:perf_hooks';
-import { ConservationError } from '../../src/errors.js';
+import { ConservationError } from '../../src/lib/errors.js';
 import { conservationViolations } from '../../src/machine/conservation.js';
 import type { Report } from '../../src/stats/report.js';
 import { runMachine, type MachineOutcome } from './machine-run.js';

@@ -17,7 +17,7 @@
  * loop's own cost, as pvemu's smp-call samples include theirs.
  */
 import { performance } from 'node:perf_hooks';
-import { WatchdogError } from '../../src/errors.js';
+import { WatchdogError } from '../../src/lib/errors.js';
 
 export const PINGPONG = Object.freeze({ READY: 0, PING: 16, PONG: 32, WORDS: 48 });
 /** PING value that tells the responder to exit. */

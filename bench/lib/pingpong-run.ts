@@ -3,7 +3,7 @@
  * samples, and terminate both if either is stuck, naming it. Main thread.
  */
 import { Worker } from 'node:worker_threads';
-import { InternalError, WatchdogError } from '../../src/errors.js';
+import { InternalError, WatchdogError } from '../../src/lib/errors.js';
 import { PINGPONG, isPingPongMessage, type PingPongMessage, type PingPongRole, type PingPongTask } from './pingpong-protocol.js';
 
 /** Compiled worker entry: dist/bench/workers/pingpong.js beside this file's dist/bench/lib/. */

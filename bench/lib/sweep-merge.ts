@@ -7,7 +7,7 @@
 import { readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { show } from '../../src/cli/options.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/lib/errors.js';
 import { RESULT_FILE, SWEEP_FORMAT, SWEEP_VERSION, type SweepResult, type SweepRow } from './sweep-result.js';
 import { SWEEP_SCHEMA_PATH, sweepSchemaProblem } from './sweep-schema.js';
 import { describeRun, expandSweep, specDifference, specKey } from './sweep-spec.js';

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/lib/errors.js';
 import { renderSweepSvg } from './chart.js';
 import { sweepHtml } from './sweep-html.js';
 import { resultFileName, type SweepResult, type SweepRow } from './sweep-result.js';

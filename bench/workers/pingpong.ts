@@ -3,7 +3,7 @@
  * run the role, post the result. Runs on each ping-pong worker thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { InternalError } from '../../src/errors.js';
+import { InternalError } from '../../src/lib/errors.js';
 import { isPingPongTask, runPingPongRole } from '../lib/pingpong-protocol.js';
 
 if (parentPort === null || !isPingPongTask(workerData)) {

@@ -10,7 +10,7 @@
  */
 import { statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ConfigError, PvemuError } from '../errors.js';
+import { ConfigError, PvemuError } from '../lib/errors.js';
 import { describeBackends } from '../hv/registry.js';
 import { Machine } from '../machine/machine.js';
 import { DEFAULT_COSTS, COST_KEYS } from '../hv/cost.js';

@@ -4,7 +4,7 @@
  * `CostMeter` per vCPU turns the events the hardware and the backends report into exact counts
  * and modelled cycles. Worker-local; no Atomics.
  */
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../lib/errors.js';
 import type { VcpuCounters } from '../stats/counters.js';
 import { TraceKind, type TraceBuffer } from '../stats/trace-buffer.js';
 

@@ -19,7 +19,7 @@
  * also leaves with MachineAbortedError once the machine is aborted elsewhere.
  */
 import { performance } from 'node:perf_hooks';
-import { InternalError, MachineAbortedError, WatchdogError } from '../errors.js';
+import { InternalError, MachineAbortedError, WatchdogError } from '../lib/errors.js';
 import type { VcpuHardware } from '../hw/cpu.js';
 import { MACHINE_CTL, RunState } from '../hw/layout.js';
 

@@ -12,7 +12,7 @@ import { GuestRam } from './memory.js';
 import { Mmu } from './mmu.js';
 import { PvclockReader } from './pvclock.js';
 import { Tlb, DEFAULT_TLB, type TlbGeometry } from './tlb.js';
-import { InternalError } from '../errors.js';
+import { InternalError } from '../lib/errors.js';
 import type { InterruptHandler } from '../pv/ops.js';
 import type { VcpuCounters } from '../stats/counters.js';
 import { CostMeter, defaultCostTable, type CostTable } from '../hv/cost.js';

@@ -7,7 +7,7 @@
  * emulator uses to order things (page-table entries, kernel locks, queues) goes through
  * Atomics on `i32`, in the modules that own those words.
  */
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../lib/errors.js';
 import { PAGE_SHIFT, PAGE_SIZE } from './paging.js';
 import type { Paddr, Pfn } from './types.js';
 

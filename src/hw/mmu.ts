@@ -29,7 +29,7 @@
  * Page faults are not counted here: the kernel's fault handler counts pageFaults and the kind
  * of fault it resolved. Walks are counted (tlbWalks), hits and misses by the TLB.
  */
-import { GuestSegfault, InternalError } from '../errors.js';
+import { GuestSegfault, InternalError } from '../lib/errors.js';
 import type { VcpuCounters } from '../stats/counters.js';
 import type { GuestRam } from './memory.js';
 import { PAGE_SHIFT, PTE_D, PTE_G, PTE_RW, PTE_US } from './paging.js';

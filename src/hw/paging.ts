@@ -69,3 +69,14 @@ export function describePte(pte: number): string {
   const set = names.filter(([bit]) => (pte & bit) !== 0).map(([, n]) => n);
   return `0x${(pte >>> 0).toString(16).padStart(8, '0')} [${set.join(' ') || '-'}]`;
 }
+
+/**
+ * The platform's 3G/1G split: the kernel lives at PAGE_OFFSET and up, mapped alike in every page
+ * directory, and user space below. The guest kernel and a validating hypervisor (Xen) both take
+ * it from here, as a real Xen takes a guest's from its ELF notes (XEN_ELFNOTE_VIRT_BASE).
+ */
+export const PAGE_OFFSET = 0xc0000000;
+/** First PDE index of kernel space (PAGE_OFFSET >> 22). */
+export const KERNEL_PGD_INDEX = PAGE_OFFSET >>> 22;
+/** User space ends here, where the kernel's 1 GiB begins (TASK_SIZE). */
+export const USER_TOP = PAGE_OFFSET;

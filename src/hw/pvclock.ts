@@ -13,8 +13,9 @@
  * All fields use Atomics so the reader's field loads cannot move outside the two version loads.
  */
 import { PVCLOCK, STEAL_TIME, VCPU_BLOCK, vcpuBase } from './layout.js';
-import { hostNowNs, readTsc, TSC_KHZ } from './clock.js';
-import { WatchdogError } from '../errors.js';
+import { hostNowNs } from '../lib/host-clock.js';
+import { readTsc, TSC_KHZ } from './clock.js';
+import { WatchdogError } from '../lib/errors.js';
 
 export const PVCLOCK_TSC_STABLE_BIT = 1;
 export const PVCLOCK_GUEST_STOPPED = 2;

@@ -17,7 +17,7 @@
  * and G). Replacement: fill an invalid way if the set has one, else round-robin per set, so the
  * same sequence of operations always gives the same contents.
  */
-import { ConfigError, InternalError } from '../errors.js';
+import { ConfigError, InternalError } from '../lib/errors.js';
 import type { VcpuCounters } from '../stats/counters.js';
 import { LARGE_PAGE_SHIFT, PAGE_SHIFT, PTE_G } from './paging.js';
 

@@ -20,7 +20,7 @@
  * Not modelled: paging-structure caches (every walk reads the PDE afresh), CR4.PGE (G in a
  * leaf always means global), PSE-36, PAT, PWT/PCD effects (they are passed through in flags).
  */
-import { InternalError } from '../errors.js';
+import { InternalError } from '../lib/errors.js';
 import {
   PAGE_SHIFT,
   PDE_LARGE_FRAME_MASK,

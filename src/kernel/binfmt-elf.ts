@@ -15,11 +15,11 @@
  * MMAP_MIN_ADDR or reaching above USER_TOP, p_filesz > p_memsz, bad p_align, an entry point
  * outside the executable file-backed bytes.
  */
-import { ConfigError } from '../errors.js';
-import { PAGE_SIZE } from '../hw/paging.js';
+import { ConfigError } from '../lib/errors.js';
+import { PAGE_SIZE, USER_TOP } from '../hw/paging.js';
 import { vaddr, type Vaddr } from '../hw/types.js';
-import { MMAP_MIN_ADDR, USER_TOP } from './layout.js';
-import { PROT_EXEC, PROT_READ, PROT_WRITE } from './vma.js';
+import { MMAP_MIN_ADDR } from './layout.js';
+import { PROT_EXEC, PROT_READ, PROT_WRITE } from '../uapi/mman.js';
 
 // ---- ELF constants (include/uapi/linux/elf.h, elf-em.h; the RISC-V psABI) -------------------
 

@@ -11,7 +11,7 @@ import { buildInitialStack, auxvFor, HWCAP_RV32IMA, type ElfImage } from './binf
 import type { KernelContext } from './context.js';
 import { uaccess } from './uaccess.js';
 import type { AddressSpaces } from './mm.js';
-import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE } from './vma.js';
+import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../uapi/mman.js';
 
 /**
  * The top of the user stack: below PAGE_OFFSET with a gap (Linux's STACK_TOP leaves a guard

@@ -4,20 +4,21 @@
  * stale TLB entries; anything else is a SIGSEGV for the task. Runs on the faulting vCPU, from
  * the MMU, with the faulting address in CR2.
  */
-import { GuestSegfault } from '../errors.js';
+import { GuestSegfault } from '../lib/errors.js';
 import { PF_WRITE } from '../hw/walker.js';
-import { PAGE_SIZE, PTE_P, PTE_RW, pteFrame } from '../hw/paging.js';
+import { PAGE_SIZE, PTE_P, PTE_RW, pteFrame, USER_TOP } from '../hw/paging.js';
 import type { Paddr, Vaddr } from '../hw/types.js';
 import type { MmRef } from '../pv/ops.js';
 import type { KernelContext } from './context.js';
 import type { FrameAllocator } from './frames.js';
-import { MM, USER_TOP } from './layout.js';
+import { MM } from './layout.js';
 import { PTE_PROTNONE, userPte } from './mm.js';
 import type { PageTables } from './pgtable.js';
 import type { SharedMemory } from './shmem.js';
 import { downRead, spinLock, spinUnlock, upRead } from './sync.js';
 import type { TlbFlusher } from './tlbflush.js';
-import { MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, VmaTable } from './vma.js';
+import { MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE } from '../uapi/mman.js';
+import { VmaTable } from './vma.js';
 
 const enum FaultOutcome {
   Fixed,

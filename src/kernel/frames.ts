@@ -7,7 +7,7 @@
  * is mapped read-only everywhere a private page was read before it was written.
  */
 import type { Pfn } from '../hw/types.js';
-import { InternalError } from '../errors.js';
+import { InternalError } from '../lib/errors.js';
 import type { KernelContext } from './context.js';
 import { KGLOBALS } from './layout.js';
 import { spinLock, spinUnlock } from './sync.js';

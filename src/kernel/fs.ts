@@ -20,55 +20,24 @@
 import { PAGE_SIZE } from '../hw/paging.js';
 import type { Pfn } from '../hw/types.js';
 import type { KernelContext } from './context.js';
-import {
-  EACCES, EAGAIN, EBADF, EBUSY, EEXIST, EFBIG, EINVAL, EISDIR, EMFILE, ENAMETOOLONG, ENFILE, ENODEV, ENOENT, ENOMEM,
-  ENOSPC, ENOTDIR, EPIPE, ESPIPE,
-} from './errno.js';
+import { EACCES, EAGAIN, EBADF, EBUSY, EEXIST, EFBIG, EINVAL, EISDIR, EMFILE, ENAMETOOLONG, ENFILE, ENODEV, ENOENT, ENOMEM, ENOSPC, ENOTDIR, EPIPE, ESPIPE } from '../uapi/errno.js';
 import type { FrameAllocator } from './frames.js';
 import type { Futexes } from './futex.js';
-import {
-  FDTABLE, FILE, FS_NAME_BYTES, FileKind, INODE, InodeType, KGLOBALS, MAX_FDTABLES, MAX_FILES, MAX_INODES, NR_OPEN, TASK,
-} from './layout.js';
+import { FDTABLE, FILE, FS_NAME_BYTES, FileKind, INODE, InodeType, KGLOBALS, MAX_FDTABLES, MAX_FILES, MAX_INODES, NR_OPEN, TASK } from './layout.js';
 import type { AddressSpaces } from './mm.js';
 import type { TaskRun } from './sched.js';
 import { SHMEM_MAX_PAGES, type SharedMemory } from './shmem.js';
-import { SYSCALL_BLOCKED } from './syscall-numbers.js';
+import { SYSCALL_BLOCKED } from '../uapi/program.js';
 import { spinLock, spinUnlock } from './sync.js';
 import { uaccess } from './uaccess.js';
-import { MAP_SHARED, PROT_READ, PROT_WRITE } from './vma.js';
+import { MAP_SHARED, PROT_READ, PROT_WRITE } from '../uapi/mman.js';
+import { AT_FDCWD, AT_REMOVEDIR, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY } from '../uapi/fcntl.js';
+import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLRDNORM, POLLWRNORM } from '../uapi/poll.js';
+import { SEEK_CUR, SEEK_END, SEEK_SET } from '../uapi/fs.js';
 
-// open flags (include/uapi/asm-generic/fcntl.h).
-export const O_ACCMODE = 3;
-export const O_RDONLY = 0;
-export const O_WRONLY = 1;
-export const O_RDWR = 2;
-export const O_CREAT = 0o100;
-export const O_EXCL = 0o200;
-export const O_NOCTTY = 0o400;
-export const O_TRUNC = 0o1000;
-export const O_APPEND = 0o2000;
-export const O_NONBLOCK = 0o4000;
-export const O_DIRECT = 0o40000;
-export const O_LARGEFILE = 0o100000;
-export const O_DIRECTORY = 0o200000;
-export const O_NOFOLLOW = 0o400000;
-export const O_CLOEXEC = 0o2000000;
 /** Flags openat accepts; O_CLOEXEC, O_NOCTTY, O_LARGEFILE and O_NOFOLLOW change nothing here (no exec, no tty, no links). */
 const OPEN_FLAGS = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-export const AT_FDCWD = -100;
-export const AT_REMOVEDIR = 0x200;
-export const SEEK_SET = 0;
-export const SEEK_CUR = 1;
-export const SEEK_END = 2;
 
-// poll events (include/uapi/asm-generic/poll.h).
-export const POLLIN = 0x1;
-export const POLLOUT = 0x4;
-export const POLLERR = 0x8;
-export const POLLHUP = 0x10;
-export const POLLNVAL = 0x20;
-export const POLLRDNORM = 0x40;
-export const POLLWRNORM = 0x100;
 /** What a file without its own poll reports: always readable and writable (DEFAULT_POLLMASK). */
 const DEFAULT_POLLMASK = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;
 

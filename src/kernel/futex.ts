@@ -7,12 +7,12 @@
  * takes the bucket lock to wake. Either the waiter read the new value (and does not sleep), or
  * it was queued before the waker took the lock (and is woken).
  */
-import { GuestSegfault } from '../errors.js';
+import { GuestSegfault } from '../lib/errors.js';
 import type { KernelContext } from './context.js';
-import { EAGAIN, EFAULT, EINVAL, ERESTARTSYS, ETIMEDOUT } from './errno.js';
+import { EAGAIN, EFAULT, EINVAL, ERESTARTSYS, ETIMEDOUT } from '../uapi/errno.js';
 import { FUTEX_BUCKET, FUTEX_BUCKETS, TASK } from './layout.js';
 import type { Scheduler, TaskRun } from './sched.js';
-import { SYSCALL_BLOCKED } from './syscall-numbers.js';
+import { SYSCALL_BLOCKED } from '../uapi/program.js';
 import { spinLock, spinUnlock } from './sync.js';
 
 export class Futexes {

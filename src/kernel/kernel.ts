@@ -3,14 +3,14 @@
  * others), the interrupt table, and the scheduling loop. Written only against the pv ops — it
  * imports no backend. One Kernel per vCPU worker; they share everything through guest RAM.
  */
-import { GuestSegfault } from '../errors.js';
+import { GuestSegfault, InternalError } from '../lib/errors.js';
 import {
   APIC_DM_STARTUP, APIC_EOI, APIC_ICR, APIC_ICR2, CALL_FUNCTION_VECTOR, ERROR_APIC_VECTOR,
   INVALIDATE_TLB_VECTOR, LOCAL_TIMER_VECTOR, RESCHEDULE_VECTOR, SET_APIC_DEST_FIELD, SPURIOUS_APIC_VECTOR,
 } from '../hw/apic.js';
 import { PAGE_FAULT_VECTOR } from '../hw/cpu.js';
 import { VcpuActivity, WaitKind } from '../hw/layout.js';
-import { LARGE_PAGE_SIZE, PAGE_SIZE, PTE_G, PTE_P, PTE_RW, makeLargePde, makePte } from '../hw/paging.js';
+import { LARGE_PAGE_SIZE, PAGE_SIZE, PTE_G, PTE_P, PTE_RW, makeLargePde, makePte, PAGE_OFFSET } from '../hw/paging.js';
 import type { Paddr, Pfn } from '../hw/types.js';
 import type { CpuMask } from '../pv/cpumask.js';
 import type { FlushInfo, InterruptHandler, MmRef } from '../pv/ops.js';
@@ -19,10 +19,10 @@ import { FrameAllocator } from './frames.js';
 import { FileSystem } from './fs.js';
 import { Futexes } from './futex.js';
 import { Exec } from './exec.js';
-import { CallFunc, KGLOBALS, PAGE_OFFSET, TASK, VMALLOC_START } from './layout.js';
+import { CallFunc, KGLOBALS, TASK, VMALLOC_START } from './layout.js';
 import { AddressSpaces } from './mm.js';
 import { PageTables } from './pgtable.js';
-import { BLOCK, type ProgramLoader } from './program.js';
+import { BLOCK, type ProgramLoader } from '../uapi/program.js';
 import { Scheduler, type TaskRun } from './sched.js';
 import { SharedMemory } from './shmem.js';
 import { SmpCalls } from './smp.js';
@@ -33,7 +33,6 @@ import { THREAD_PAGES, Tasks } from './task.js';
 import { TlbFlusher } from './tlbflush.js';
 import { VmaTable } from './vma.js';
 import { Vmalloc } from './vmalloc.js';
-import { InternalError } from '../errors.js';
 
 /** Where an AP starts (the trampoline page of the STARTUP IPI, vector = page number). */
 const TRAMPOLINE_VECTOR = 0x09;

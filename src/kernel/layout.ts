@@ -24,21 +24,15 @@
  */
 import { defineStruct } from '../hw/struct.js';
 import { LARGE_PAGE_SIZE, PAGE_SHIFT, PAGE_SIZE } from '../hw/paging.js';
-import { MAX_CPUS } from '../machine/config.js';
+import { MAX_CPUS, MAX_MMS, MAX_TASKS } from '../lib/limits.js';
 
-export const PAGE_OFFSET = 0xc0000000;
 export const VMALLOC_START = 0xf0000000;
 /** 128 MiB of vmalloc space: 32 page tables, preallocated and shared by every page directory. */
 export const VMALLOC_END = 0xf8000000;
 /** Lowest address mmap hands out without MAP_FIXED (and the floor for MAP_FIXED). */
 export const MMAP_MIN_ADDR = 0x00010000;
 export const MMAP_BASE = 0x10000000;
-/** User space ends here (below the kernel's 1 GiB). */
-export const USER_TOP = PAGE_OFFSET;
 
-export const MAX_TASKS = 256;
-/** Address spaces: one per task at most (ctxswitch at 64 vCPUs forks about 200 processes). */
-export const MAX_MMS = 256;
 /** VMAs per address space. */
 export const MAX_VMAS = 256;
 export const MAX_SHMEM = 128;

@@ -7,34 +7,27 @@
  * intact; the hostile workload (src/workloads/hostile.ts) drives the commands and checks that.
  *
  * LKDTM is reached through debugfs; pvemu's kernel has no file systems, so it is a system call
- * (SYS_lkdtm in syscall-numbers.ts, outside Linux's numbering). What a command reports is only what a kernel can see
+ * (SYS_lkdtm in src/uapi/unistd.ts, outside Linux's numbering). What a command reports is only what a kernel can see
  * for itself: whether the entry it stored reads back (Xen refuses an mmu_update by leaving the
  * entry alone), whether CR3 took the new directory, what the local APIC's ESR says, and whether
  * a probe access faulted. Runs on the calling task's vCPU, in its system call.
  */
-import { GuestSegfault } from '../errors.js';
+import { GuestSegfault } from '../lib/errors.js';
 import { APIC_ESR, APIC_ICR, APIC_ICR2, CALL_FUNCTION_VECTOR, SET_APIC_DEST_FIELD } from '../hw/apic.js';
-import { PAGE_SHIFT, PAGE_SIZE, PTE_A, PTE_D, PTE_P, PTE_RW, PTE_US, PTRS_PER_TABLE, makePte } from '../hw/paging.js';
+import { PAGE_SHIFT, PAGE_SIZE, PTE_A, PTE_D, PTE_P, PTE_RW, PTE_US, PTRS_PER_TABLE, makePte, USER_TOP, KERNEL_PGD_INDEX } from '../hw/paging.js';
 import type { Pfn, Vaddr } from '../hw/types.js';
 import { CpuMask } from '../pv/cpumask.js';
 import type { MmRef } from '../pv/ops.js';
 import type { KernelContext } from './context.js';
-import { EBUSY, EFAULT, EINVAL, EIO, ENODEV, ENOMEM, EPERM } from './errno.js';
+import { EBUSY, EFAULT, EINVAL, EIO, ENODEV, ENOMEM, EPERM } from '../uapi/errno.js';
 import type { FrameAllocator } from './frames.js';
-import { KGLOBALS, MM, USER_TOP } from './layout.js';
+import { KGLOBALS, MM } from './layout.js';
 import type { AddressSpaces } from './mm.js';
-import { KERNEL_PGD_INDEX, USER_PDE_FLAGS, type PageTables } from './pgtable.js';
+import { USER_PDE_FLAGS, type PageTables } from './pgtable.js';
 import { downWrite, spinLock, spinUnlock, upWrite } from './sync.js';
 import type { TlbFlusher } from './tlbflush.js';
 import type { VmaTable } from './vma.js';
-
-/** The commands (lkdtm's "crash types"). */
-export const LKDTM_PT_WRITABLE = 1;
-export const LKDTM_MAP_BEYOND_RAM = 2;
-export const LKDTM_MAP_RESERVED = 3;
-export const LKDTM_UNMAP = 4;
-export const LKDTM_LOAD_UNVALIDATED_PD = 5;
-export const LKDTM_IPI_NO_CPU = 6;
+import { LKDTM_IPI_NO_CPU, LKDTM_LOAD_UNVALIDATED_PD, LKDTM_MAP_BEYOND_RAM, LKDTM_MAP_RESERVED, LKDTM_PT_WRITABLE, LKDTM_UNMAP } from '../uapi/lkdtm.js';
 
 /** How far past the end of RAM the beyond-RAM mappings point. */
 const BEYOND_RAM_FRAMES = 16;

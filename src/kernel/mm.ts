@@ -6,30 +6,23 @@
  * backend may batch inside), then flushed with flush_tlb_mm_range, and only then are the frames
  * it unmapped freed — a frame must not be reused while another CPU's TLB can still reach it.
  */
-import {
-  PAGE_SIZE, PTE_A, PTE_D, PTE_P, PTE_RW, PTE_US, makePte, pteFrame,
-} from '../hw/paging.js';
+import { PAGE_SIZE, PTE_A, PTE_D, PTE_P, PTE_RW, PTE_US, makePte, pteFrame, USER_TOP } from '../hw/paging.js';
 import type { Paddr, Pfn, Vaddr } from '../hw/types.js';
 import { TLB_FLUSH_ALL, type MmRef } from '../pv/ops.js';
 import type { KernelContext } from './context.js';
-import { EBADF, EFAULT, EINVAL, ENOMEM } from './errno.js';
+import { EBADF, EFAULT, EINVAL, ENOMEM } from '../uapi/errno.js';
 import type { FrameAllocator } from './frames.js';
-import { KGLOBALS, MAX_MMS, MM, MMAP_BASE, MMAP_MIN_ADDR, USER_TOP } from './layout.js';
+import { KGLOBALS, MM, MMAP_BASE, MMAP_MIN_ADDR } from './layout.js';
+import { MAX_MMS } from '../lib/limits.js';
 import type { PageTables } from './pgtable.js';
 import type { SharedMemory } from './shmem.js';
 import { downRead, downWrite, spinLock, spinUnlock, upRead, upWrite } from './sync.js';
 import type { TlbFlusher } from './tlbflush.js';
-import {
-  MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, PROT_EXEC, PROT_READ, PROT_WRITE, VmaTable, type VmaFields,
-} from './vma.js';
+import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, PROT_EXEC, PROT_READ, PROT_WRITE, MADV_DONTNEED, MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE } from '../uapi/mman.js';
+import { VmaTable, type VmaFields } from './vma.js';
 
 /** Software PTE bit: a PROT_NONE page that keeps its frame (not present to the hardware). */
 export const PTE_PROTNONE = 1 << 9;
-export const MADV_DONTNEED = 4;
-// mremap flags (include/uapi/linux/mman.h).
-export const MREMAP_MAYMOVE = 1;
-export const MREMAP_FIXED = 2;
-export const MREMAP_DONTUNMAP = 4;
 
 /** Hardware PTE for a user page with VMA protection `prot`. */
 export function userPte(frame: Pfn, prot: number): number {

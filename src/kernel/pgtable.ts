@@ -3,17 +3,13 @@
  * pgd_alloc / pgd_free, page-table allocation on demand, PTE lookup. Runs on a vCPU worker.
  * Callers hold the mm's page_table_lock when they may allocate a page table.
  */
-import {
-  PAGE_SHIFT, PTE_P, PTE_RW, PTE_US, PTRS_PER_TABLE, makePte, pdIndex, pteAddr, pteFrame, ptIndex,
-} from '../hw/paging.js';
+import { PAGE_SHIFT, PTE_P, PTE_RW, PTE_US, PTRS_PER_TABLE, makePte, pdIndex, pteAddr, pteFrame, ptIndex, KERNEL_PGD_INDEX } from '../hw/paging.js';
 import type { Paddr, Pfn } from '../hw/types.js';
 import type { MmRef } from '../pv/ops.js';
 import type { KernelContext } from './context.js';
 import type { FrameAllocator } from './frames.js';
-import { KGLOBALS, MM, PAGE_OFFSET } from './layout.js';
+import { KGLOBALS, MM } from './layout.js';
 
-/** First PDE index of kernel space (PAGE_OFFSET >> 22). */
-export const KERNEL_PGD_INDEX = PAGE_OFFSET >>> 22;
 /** Flags of a PDE pointing at a user page table: permissions are decided by the PTEs. */
 export const USER_PDE_FLAGS = PTE_P | PTE_RW | PTE_US;
 

@@ -19,7 +19,7 @@ import { CpuMask } from '../pv/cpumask.js';
 import type { MmRef } from '../pv/ops.js';
 import type { KernelContext } from './context.js';
 import { MM, PERCPU, TASK, TaskState } from './layout.js';
-import type { GuestThread } from './program.js';
+import type { GuestThread } from '../uapi/program.js';
 import type { TlbFlusher } from './tlbflush.js';
 
 /**

@@ -17,7 +17,7 @@
  *   I: Atomics.load(flags) == 0 — sees T's store, hence everything T did before it (the flush).
  */
 import { performance } from 'node:perf_hooks';
-import { InternalError } from '../errors.js';
+import { InternalError } from '../lib/errors.js';
 import { WaitKind } from '../hw/layout.js';
 import { CpuMask } from '../pv/cpumask.js';
 import { TLB_FLUSH_ALL, type FlushInfo, type MmRef } from '../pv/ops.js';

@@ -15,7 +15,7 @@
 import { MACHINE_CTL, RunState, VcpuActivity, WaitKind } from '../hw/layout.js';
 import { describeVcpu, type ActivityPublisher } from '../hw/activity.js';
 import type { VcpuHardware } from '../hw/cpu.js';
-import { MachineAbortedError, WatchdogError } from '../errors.js';
+import { MachineAbortedError, WatchdogError } from '../lib/errors.js';
 import { performance } from 'node:perf_hooks';
 
 /**

@@ -7,7 +7,7 @@ import { VcpuActivity } from '../hw/layout.js';
 import { CpuMask } from '../pv/cpumask.js';
 import type { FlushInfo, MmRef } from '../pv/ops.js';
 import type { KernelContext } from './context.js';
-import { EINVAL, ENOSYS, ENOTTY, ESRCH } from './errno.js';
+import { EINVAL, ENOSYS, ENOTTY, ESRCH } from '../uapi/errno.js';
 import type { FileSystem } from './fs.js';
 import type { Futexes } from './futex.js';
 import type { Lkdtm } from './lkdtm.js';
@@ -15,10 +15,14 @@ import { CallFunc, MM, PERCPU, TASK } from './layout.js';
 import type { AddressSpaces } from './mm.js';
 import type { Scheduler, TaskRun } from './sched.js';
 import type { SmpCalls } from './smp.js';
-import * as nr from './syscall-numbers.js';
+import * as nr from '../uapi/unistd.js';
+import { FUTEX_CLOCK_REALTIME, FUTEX_PRIVATE_FLAG, FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_WAKE, FUTEX_WAKE_BITSET } from '../uapi/futex.js';
+import { MEMBARRIER_CMD_PRIVATE_EXPEDITED, MEMBARRIER_CMD_QUERY, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED } from '../uapi/membarrier.js';
+import { SYSCALL_BLOCKED } from '../uapi/program.js';
+import { CLOCK_MONOTONIC, CLOCK_REALTIME, TIMER_ABSTIME } from '../uapi/time.js';
 import { THREAD_PAGES, type Tasks } from './task.js';
 import { copyFromUser, copyToUser, uaccess } from './uaccess.js';
-import { MAP_ANONYMOUS } from './vma.js';
+import { MAP_ANONYMOUS } from '../uapi/mman.js';
 import { PAGE_SIZE } from '../hw/paging.js';
 
 /** Bytes of the saved-register frame at the top of a kernel stack (number and a0..a5, padded). */
@@ -74,7 +78,7 @@ export class Syscalls {
     try {
       const r = this.call(run, n, a0, a1, a2, a3, a4, a5);
       // Back to user mode for good: whatever a restarted call carried over is done with.
-      if (r !== nr.SYSCALL_BLOCKED) {
+      if (r !== SYSCALL_BLOCKED) {
         run.restartProgress = 0;
         run.restartDeadline = 0;
       }
@@ -166,10 +170,10 @@ export class Syscalls {
   }
 
   private sysFutex(run: TaskRun, uaddr: number, op: number, val: number, timeoutPtr: number): number {
-    const cmd = op & ~(nr.FUTEX_PRIVATE_FLAG | nr.FUTEX_CLOCK_REALTIME);
+    const cmd = op & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
     switch (cmd) {
-      case nr.FUTEX_WAIT:
-      case nr.FUTEX_WAIT_BITSET: {
+      case FUTEX_WAIT:
+      case FUTEX_WAIT_BITSET: {
         let timeout = -1;
         if (timeoutPtr !== 0) {
           timeout = this.readTimespec(timeoutPtr);
@@ -177,8 +181,8 @@ export class Syscalls {
         }
         return this.futex.wait(run, run.mm, uaddr >>> 0, val, timeout);
       }
-      case nr.FUTEX_WAKE:
-      case nr.FUTEX_WAKE_BITSET:
+      case FUTEX_WAKE:
+      case FUTEX_WAKE_BITSET:
         return this.futex.wake(run.mm, uaddr >>> 0, val <= 0 ? 0 : val);
       default:
         return -ENOSYS;
@@ -201,14 +205,14 @@ export class Syscalls {
     if (ns < 0) return ns;
     this.sched.prepareToSleep(run);
     this.sched.armTimer(run, this.k.ops.time.schedClock() + ns);
-    return nr.SYSCALL_BLOCKED;
+    return SYSCALL_BLOCKED;
   }
 
   /** The clock's time in ns, or -1 for a clock this kernel does not have. */
   private clockNow(clock: number): number {
     const { ops } = this.k;
-    if (clock === nr.CLOCK_MONOTONIC) return ops.time.schedClock();
-    if (clock === nr.CLOCK_REALTIME) return ops.time.getWallclock() * 1e9 + (ops.time.schedClock() % 1e9);
+    if (clock === CLOCK_MONOTONIC) return ops.time.schedClock();
+    if (clock === CLOCK_REALTIME) return ops.time.getWallclock() * 1e9 + (ops.time.schedClock() % 1e9);
     return -1;
   }
 
@@ -221,14 +225,14 @@ export class Syscalls {
   private sysClockNanosleep(run: TaskRun, clock: number, flags: number, req: number): number {
     const now = this.clockNow(clock);
     if (now < 0) return -EINVAL;
-    if ((flags & ~nr.TIMER_ABSTIME) !== 0) return -EINVAL;
+    if ((flags & ~TIMER_ABSTIME) !== 0) return -EINVAL;
     const ns = this.readTimespec(req);
     if (ns < 0) return ns;
-    const delta = (flags & nr.TIMER_ABSTIME) !== 0 ? ns - now : ns;
+    const delta = (flags & TIMER_ABSTIME) !== 0 ? ns - now : ns;
     if (delta <= 0) return 0;
     this.sched.prepareToSleep(run);
     this.sched.armTimer(run, this.k.ops.time.schedClock() + delta);
-    return nr.SYSCALL_BLOCKED;
+    return SYSCALL_BLOCKED;
   }
 
   /** sched_getaffinity(pid, len, mask): every online vCPU (tasks are not pinned by the user). */
@@ -403,7 +407,7 @@ export class Syscalls {
         });
       }
       const wait = this.futex.waitKernel(run, this.fs.pollSeqWord, seen, tmoVa !== 0 ? deadline - now : -1);
-      if (wait === nr.SYSCALL_BLOCKED) {
+      if (wait === SYSCALL_BLOCKED) {
         if (tmoVa !== 0) run.restartDeadline = deadline;
         return wait;
       }
@@ -417,11 +421,11 @@ export class Syscalls {
   private sysMembarrier(mm: MmRef, cmd: number, flags: number): number {
     if (flags !== 0) return -EINVAL;
     switch (cmd) {
-      case nr.MEMBARRIER_CMD_QUERY:
-        return nr.MEMBARRIER_CMD_PRIVATE_EXPEDITED | nr.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED;
-      case nr.MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED:
+      case MEMBARRIER_CMD_QUERY:
+        return MEMBARRIER_CMD_PRIVATE_EXPEDITED | MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED;
+      case MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED:
         return 0;
-      case nr.MEMBARRIER_CMD_PRIVATE_EXPEDITED: {
+      case MEMBARRIER_CMD_PRIVATE_EXPEDITED: {
         const { i32, layout, cpu } = this.k;
         const mb = mm >>> 2;
         const m = this.mask.assign(Atomics.load(i32, mb + MM.cpumask), Atomics.load(i32, mb + MM.cpumask + 1));

@@ -2,25 +2,23 @@
  * Task lifecycle: the task table in guest memory, clone (threads sharing an mm), exit and
  * exit_group, placement on CPUs. Runs on a vCPU worker; any CPU may create a task for another.
  */
-import { GuestSegfault } from '../errors.js';
+import { GuestSegfault } from '../lib/errors.js';
 import type { MmRef } from '../pv/ops.js';
 import type { KernelContext } from './context.js';
-import { EAGAIN, EFAULT, EINVAL, ERESTARTSYS } from './errno.js';
+import { EAGAIN, EFAULT, EINVAL, ERESTARTSYS, ENOMEM } from '../uapi/errno.js';
 import type { FileSystem } from './fs.js';
 import type { Futexes } from './futex.js';
-import { KGLOBALS, MAX_TASKS, PERCPU, TASK, TaskState } from './layout.js';
+import { KGLOBALS, PERCPU, TASK, TaskState } from './layout.js';
+import { MAX_TASKS } from '../lib/limits.js';
 import type { AddressSpaces } from './mm.js';
 import type { Scheduler, TaskRun } from './sched.js';
-import {
-  CLONE_CHILD_CLEARTID, CLONE_FILES, CLONE_PARENT_SETTID, CLONE_SETTLS, CLONE_SIGHAND, CLONE_THREAD, CLONE_VM, SYSCALL_BLOCKED,
-} from './syscall-numbers.js';
+import { CLONE_CHILD_CLEARTID, CLONE_FILES, CLONE_PARENT_SETTID, CLONE_SETTLS, CLONE_SIGHAND, CLONE_THREAD, CLONE_VM } from '../uapi/sched.js';
+import { SYSCALL_BLOCKED } from '../uapi/program.js';
 import { spinLock, spinUnlock } from './sync.js';
 import type { Vmalloc } from './vmalloc.js';
-import { ENOMEM } from './errno.js';
 import { PAGE_SIZE } from '../hw/paging.js';
+import { WNOHANG } from '../uapi/wait.js';
 
-/** wait4 option: return 0 at once when no child has exited. */
-export const WNOHANG = 1;
 const ECHILD = 10;
 /** TASK.groupExit flag: exit_group set the group's status (low byte). */
 const GROUP_EXIT_SET = 0x100;

@@ -3,8 +3,8 @@
  * that faults beyond repair (GuestSegfault) makes the system call return -EFAULT instead of
  * killing the task. Runs on the calling task's vCPU.
  */
-import { GuestSegfault } from '../errors.js';
-import { EFAULT } from './errno.js';
+import { GuestSegfault } from '../lib/errors.js';
+import { EFAULT } from '../uapi/errno.js';
 
 /** `access()`'s result, or -EFAULT if one of its user accesses faulted. */
 export function uaccess(access: () => number): number {

@@ -5,14 +5,6 @@
 import type { KernelContext } from './context.js';
 import { MAX_VMAS, MM, VMA } from './layout.js';
 
-export const PROT_NONE = 0;
-export const PROT_READ = 1;
-export const PROT_WRITE = 2;
-export const PROT_EXEC = 4;
-export const MAP_SHARED = 0x01;
-export const MAP_PRIVATE = 0x02;
-export const MAP_FIXED = 0x10;
-export const MAP_ANONYMOUS = 0x20;
 
 export interface VmaFields {
   start: number;

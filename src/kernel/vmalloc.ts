@@ -12,7 +12,7 @@ import type { KernelContext } from './context.js';
 import type { FrameAllocator } from './frames.js';
 import { KGLOBALS, VMALLOC_END, VMALLOC_START } from './layout.js';
 import { spinLock, spinUnlock } from './sync.js';
-import { InternalError } from '../errors.js';
+import { InternalError } from '../lib/errors.js';
 import type { TlbFlusher } from './tlbflush.js';
 
 const AREA_PAGES = (VMALLOC_END - VMALLOC_START) / PAGE_SIZE;

@@ -4,7 +4,7 @@
  * timer on the main event loop drives it; vCPUs never wait for it except when halted.
  */
 import { APIC_BUS_HZ, APIC_LVT_MASKED, APIC_LVT_TIMER_PERIODIC, ApicBus } from '../hw/apic.js';
-import { hostNowNs } from '../hw/clock.js';
+import { hostNowNs } from '../lib/host-clock.js';
 import { VCPU_BLOCK, vcpuBase } from '../hw/layout.js';
 import { PvclockWriter } from '../hw/pvclock.js';
 

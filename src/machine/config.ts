@@ -2,8 +2,6 @@
  * What a run is asked to do, after the CLI or a library caller has validated it. Main thread.
  */
 
-/** Most vCPUs one machine can have: cpumasks are two 32-bit words in guest memory. */
-export const MAX_CPUS = 64;
 /** Timer frequency bounds for --hz: Linux offers 100..1000; 1 Hz is allowed for quiet runs. */
 export const MIN_HZ = 1;
 export const MAX_HZ = 1000;

@@ -4,7 +4,7 @@
  * report. Main thread.
  */
 import { Piscina } from 'piscina';
-import { CoherenceError, ConfigError, ConservationError, InternalError, MachineAbortedError, PvemuError, SelfCheckError, WatchdogError } from '../errors.js';
+import { CoherenceError, ConfigError, ConservationError, InternalError, MachineAbortedError, PvemuError, SelfCheckError, WatchdogError } from '../lib/errors.js';
 import { MACHINE_CTL, RunState, machineBlockBytes } from '../hw/layout.js';
 import { GuestRam } from '../hw/memory.js';
 import { parseElf } from '../kernel/binfmt-elf.js';
@@ -22,7 +22,8 @@ import { MachineClock } from './clock.js';
 import { checkConservation, conservationViolations, readGuestFrames, type ConservationReport } from './conservation.js';
 import { checkExecArgs } from './program-args.js';
 import { MachineWatchdog } from './watchdog.js';
-import { MAX_CPUS, MAX_HZ, MIN_HZ, type MachineConfig } from './config.js';
+import { MAX_CPUS } from '../lib/limits.js';
+import { MAX_HZ, MIN_HZ, type MachineConfig } from './config.js';
 import type { RunResult } from './result.js';
 import { VcpuHandle } from './vcpu-handle.js';
 import { vcpuWorkerPath } from './worker-entry.js';

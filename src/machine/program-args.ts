@@ -9,7 +9,7 @@
  * vectors, before a worker exists. The AT_RANDOM bytes differ from the vCPU's, but only their
  * count affects the layout, so the size checked here is the size exec needs.
  */
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../lib/errors.js';
 import { auxvFor, AT_RANDOM_BYTES, buildInitialStack, HWCAP_RV32IMA, type ElfImage } from '../kernel/binfmt-elf.js';
 import { STACK_TOP } from '../kernel/exec.js';
 

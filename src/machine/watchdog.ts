@@ -8,7 +8,7 @@
 import { ApicBus } from '../hw/apic.js';
 import { describeVcpu } from '../hw/activity.js';
 import { MACHINE_CTL, RunState, VCPU_BLOCK, VcpuActivity, vcpuBase } from '../hw/layout.js';
-import { WatchdogError } from '../errors.js';
+import { WatchdogError } from '../lib/errors.js';
 
 export class MachineWatchdog {
   private timer: NodeJS.Timeout | undefined;

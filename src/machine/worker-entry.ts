@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { InternalError } from '../errors.js';
+import { InternalError } from '../lib/errors.js';
 
 export function vcpuWorkerPath(): string {
   const candidates = [

@@ -3,7 +3,7 @@
  * applied once, group by group, then frozen — as Linux's paravirt backends patch pv_ops once at
  * boot. Runs on the vCPU's worker.
  */
-import { InternalError } from '../errors.js';
+import { InternalError } from '../lib/errors.js';
 import type { Backend, BackendContext } from '../hv/backend.js';
 import { createNativeOps } from '../hv/native/index.js';
 import { PV_GROUP_NAMES, type PvGroupKey, type PvOps } from './ops.js';

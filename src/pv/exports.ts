@@ -7,7 +7,7 @@
  * exported ("we shouldn't need to export pv_init_ops", seed RFC). pv_misc_ops (lazy mode) is the
  * kernel's own batching bracket and is not exported either.
  */
-import { PvExportError } from '../errors.js';
+import { PvExportError } from '../lib/errors.js';
 import { PV_GROUP_NAMES, type PvGroupKey, type PvOps } from './ops.js';
 
 export type PvExport = 'EXPORT_SYMBOL' | 'EXPORT_SYMBOL_GPL' | 'not exported';

@@ -7,7 +7,7 @@
  *   a.li(X.a0, 10).label('loop').addi(X.a0, X.a0, -1).bne(X.a0, X.zero, 'loop').ecall();
  *   const words = a.assemble();
  */
-import { InternalError } from '../errors.js';
+import { InternalError } from '../lib/errors.js';
 import {
   AMO_ADD, AMO_AND, AMO_LR, AMO_MAX, AMO_MAXU, AMO_MIN, AMO_MINU, AMO_OR, AMO_SC, AMO_SWAP, AMO_XOR, CSRRC,
   CSRRCI, CSRRS, CSRRSI, CSRRW, CSRRWI, EBREAK_WORD, ECALL_WORD, OPC_AMO, OPC_AUIPC, OPC_BRANCH, OPC_JAL,

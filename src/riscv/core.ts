@@ -58,7 +58,7 @@
  * result later. core.clearReservation() on a context switch is optional (running another hart
  * does it), and RvCore.flushIcacheAll(riscvShared) implements riscv_flush_icache for all harts.
  */
-import { GuestSegfault, InternalError } from '../errors.js';
+import { GuestSegfault, InternalError } from '../lib/errors.js';
 import { readTsc } from '../hw/clock.js';
 import type { VcpuHardware } from '../hw/cpu.js';
 import type { GuestRam } from '../hw/memory.js';
@@ -66,7 +66,8 @@ import type { Mmu } from '../hw/mmu.js';
 import type { Tlb } from '../hw/tlb.js';
 import { DECODED_STRIDE, Op, decodeInto } from './decode.js';
 import { DecodeCache, HEAT_NEVER, PAGE_SLOTS, type CodePage } from './decode-cache.js';
-import { SIGBUS, SIGILL, SIGSEGV, describeFault, type RvCause, type RvFault, type RvSignal } from './fault.js';
+import { SIGBUS, SIGILL, SIGSEGV } from '../uapi/signal.js';
+import { describeFault, type RvCause, type RvFault, type RvSignal } from './fault.js';
 import type { Hart } from './hart.js';
 import { CSR_CYCLE, CSR_CYCLEH, CSR_INSTRET, CSR_INSTRETH, CSR_TIME, CSR_TIMEH } from './isa.js';
 import { EXIT_PAGE, HOT_BLOCK, compileBlock } from './jit.js';

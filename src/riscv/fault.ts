@@ -6,10 +6,7 @@
  * turns it into the task's exit. Cold path.
  */
 import { disassemble } from './disasm.js';
-
-export const SIGILL = 4;
-export const SIGBUS = 7;
-export const SIGSEGV = 11;
+import { SIGBUS, SIGILL, SIGSEGV } from '../uapi/signal.js';
 
 export type RvSignal = typeof SIGILL | typeof SIGBUS | typeof SIGSEGV;
 

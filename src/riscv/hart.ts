@@ -6,7 +6,7 @@
  * x has 33 entries: x[32] is the sink the decoder gives instructions whose destination is x0,
  * so x[0] is never written and always reads 0.
  */
-import { InternalError } from '../errors.js';
+import { InternalError } from '../lib/errors.js';
 import { REG_A0, REG_A7, REG_NAMES, REG_SP } from './isa.js';
 
 /** Words of a saved hart context: x1..x31, pc, instret low and high. */

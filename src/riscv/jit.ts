@@ -30,7 +30,7 @@
  * The source is built only from integers the decoder produced (register numbers, immediates,
  * slot numbers), so guest code cannot inject JavaScript.
  */
-import { InternalError } from '../errors.js';
+import { InternalError } from '../lib/errors.js';
 import { DECODED_STRIDE, Op, X_SINK } from './decode.js';
 import { PAGE_SLOTS, type CodePage } from './decode-cache.js';
 import type { RvMemory } from './memory.js';

@@ -3,7 +3,7 @@
  * corner cases (it never traps): x / 0 = -1 (all ones unsigned), x % 0 = x,
  * INT_MIN / -1 = INT_MIN, INT_MIN % -1 = 0. Pure; used by the interpreter and compiled blocks.
  */
-import { InternalError } from '../errors.js';
+import { InternalError } from '../lib/errors.js';
 import { Op } from './decode.js';
 
 /** The high 32 bits of the unsigned 64-bit product a * b, in 16-bit pieces (no BigInt). */

@@ -13,7 +13,7 @@
  * index arithmetic assumes, and histogram.test.ts checks both paths give identical histograms.
  */
 import * as hdr from 'hdr-histogram-js';
-import { InternalError } from '../errors.js';
+import { InternalError } from '../lib/errors.js';
 import type { EncodedHistogram } from './snapshot.js';
 
 /** Smallest recordable latency, in host ns: the clock's resolution is no better. */

@@ -27,8 +27,8 @@
  * bit are handled once: the handling pairs with the latest send that set the bit (the earlier
  * send's arrow is left out), the same way the APIC itself merges them.
  */
-import { clockOffsetNs } from '../hw/clock.js';
-import { MAX_CPUS } from '../machine/config.js';
+import { clockOffsetNs } from '../lib/host-clock.js';
+import { MAX_CPUS } from '../lib/limits.js';
 
 /** What one recorded event is. Spans have a start and an end; instants only a start. */
 export const enum TraceKind {

@@ -22,7 +22,7 @@
  * end alike, so slices that nested when recorded still nest exactly.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { InternalError } from '../errors.js';
+import { InternalError } from '../lib/errors.js';
 import { VmExitReason } from '../hv/cost.js';
 import { CALL_FUNCTION_VECTOR, INVALIDATE_TLB_VECTOR, LOCAL_TIMER_VECTOR, RESCHEDULE_VECTOR } from '../hw/apic.js';
 import { CallFunc } from '../kernel/layout.js';

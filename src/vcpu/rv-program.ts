@@ -9,13 +9,13 @@
  * kills init's thread group when it is reached (vcpu.ts). Runs on the vCPU worker that
  * schedules the task.
  */
-import { InternalError } from '../errors.js';
+import { InternalError } from '../lib/errors.js';
 import { AT_RANDOM_BYTES, parseElf, type ElfImage } from '../kernel/binfmt-elf.js';
 import type { Exec } from '../kernel/exec.js';
-import { BLOCK, PREEMPT, type GuestThread } from '../kernel/program.js';
+import { BLOCK, PREEMPT, type GuestThread, SYSCALL_BLOCKED } from '../uapi/program.js';
 import type { Scheduler, TaskRun } from '../kernel/sched.js';
-import { ERESTARTSYS } from '../kernel/errno.js';
-import { SYSCALL_BLOCKED, SYS_exit_group } from '../kernel/syscall-numbers.js';
+import { ERESTARTSYS } from '../uapi/errno.js';
+import { SYS_exit_group } from '../uapi/unistd.js';
 import { PT_REGS_BYTES } from '../kernel/syscalls.js';
 import type { UserAccess } from '../kernel/context.js';
 import { StopReason, type RvCore } from '../riscv/core.js';

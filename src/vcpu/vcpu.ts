@@ -8,9 +8,9 @@
  */
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { InternalError, MachineAbortedError, PvemuError, WatchdogError } from '../errors.js';
+import { InternalError, MachineAbortedError, PvemuError, WatchdogError } from '../lib/errors.js';
 import { ActivityPublisher } from '../hw/activity.js';
-import { hostNowNs } from '../hw/clock.js';
+import { hostNowNs } from '../lib/host-clock.js';
 import { VcpuHardware } from '../hw/cpu.js';
 import { MACHINE_CTL, RunState, VCPU_BLOCK, VcpuActivity, vcpuBase } from '../hw/layout.js';
 import { GuestRam } from '../hw/memory.js';
@@ -30,9 +30,10 @@ import type { VcpuStatsSnapshot } from '../stats/snapshot.js';
 import { TraceBuffer } from '../stats/trace-buffer.js';
 import { startProgram } from '../workloads/harness.js';
 import { findWorkload } from '../workloads/registry.js';
+import { SIGKILL } from '../uapi/signal.js';
 import { Sys, type SyscallEntry, type WorkMeter } from '../workloads/sys.js';
 import type { Workload } from '../workloads/workload.js';
-import type { ProgramLoader } from '../kernel/program.js';
+import type { ProgramLoader } from '../uapi/program.js';
 import { RvCore } from '../riscv/core.js';
 import { RvPrograms } from './rv-program.js';
 import type { ConsoleChunk, VcpuExit, VcpuFailure, VcpuTaskArgs } from './task-args.js';
@@ -41,7 +42,6 @@ import { CoherenceChecker } from './coherence.js';
 /** Run-loop slice: how long the vCPU runs guest work before it lets its event loop breathe. */
 const SLICE_MS = 5;
 /** The signal a program's --seconds limit sends. */
-const SIGKILL = 9;
 /** Longest single halt: bounded so a lost doorbell could never stall a CPU past one slice. */
 const HALT_MS = SLICE_MS;
 

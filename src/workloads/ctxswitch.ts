@@ -10,9 +10,9 @@
  * children (wait4) and fail if any reported bad reads.
  */
 import { PAGE_SIZE } from '../hw/paging.js';
-import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../kernel/vma.js';
+import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../uapi/mman.js';
 import type { WorkloadContext } from './context.js';
-import { MAX_MMS, MAX_TASKS } from '../kernel/layout.js';
+import { MAX_MMS, MAX_TASKS } from '../lib/limits.js';
 import { ENTRY_CHILD } from './harness.js';
 import type { Sys } from './sys.js';
 import { PREEMPT, type GuestThread, type Workload } from './workload.js';

@@ -9,7 +9,7 @@
  * self-check: a key taken from the chunk must be found in the copy, at the index it came from;
  * a stale translation of the scratch buffer (its old, freed frames) would break the copy.
  */
-import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../kernel/vma.js';
+import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../uapi/mman.js';
 import type { WorkloadContext } from './context.js';
 import type { Sys } from './sys.js';
 import { PREEMPT, type GuestThread, type Workload } from './workload.js';

@@ -11,7 +11,7 @@
  * unpins it; every fork write-protects the parent, a flush of the parent's mm.
  */
 import { PAGE_SIZE } from '../hw/paging.js';
-import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../kernel/vma.js';
+import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../uapi/mman.js';
 import type { WorkloadContext } from './context.js';
 import { ENTRY_CHILD } from './harness.js';
 import type { Sys } from './sys.js';

@@ -4,10 +4,8 @@
  * them, runs the workload's check and calls exit_group with 0 (passed) or 1 (failed). Runs on
  * the vCPU worker that schedules each task.
  */
-import {
-  CLONE_CHILD_CLEARTID, CLONE_FILES, CLONE_PARENT_SETTID, CLONE_FS, CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD, CLONE_VM,
-} from '../kernel/syscall-numbers.js';
-import { MAP_ANONYMOUS, MAP_SHARED, PROT_READ, PROT_WRITE } from '../kernel/vma.js';
+import { CLONE_CHILD_CLEARTID, CLONE_FILES, CLONE_PARENT_SETTID, CLONE_FS, CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD, CLONE_VM } from '../uapi/sched.js';
+import { MAP_ANONYMOUS, MAP_SHARED, PROT_READ, PROT_WRITE } from '../uapi/mman.js';
 import {
   CTL_BYTES, CTL_QUOTA, CTL_STARTED, CTL_THREADS, CTL_TIDS, MAX_THREADS, WorkloadContext,
 } from './context.js';

@@ -18,16 +18,15 @@
  * Calls that would end the task or sleep without bound (exit, exit_group, clone, a futex wait,
  * a nanosleep from arena memory) are left out. Guest code.
  */
-import { GuestSegfault } from '../errors.js';
+import { GuestSegfault } from '../lib/errors.js';
 import { APIC_ESR_SENDACC, APIC_ESR_SENDILL } from '../hw/apic.js';
-import { PAGE_SIZE } from '../hw/paging.js';
-import { EIO, ENODEV, EPERM } from '../kernel/errno.js';
-import { PAGE_OFFSET, USER_TOP } from '../kernel/layout.js';
-import {
-  LKDTM_IPI_NO_CPU, LKDTM_LOAD_UNVALIDATED_PD, LKDTM_MAP_BEYOND_RAM, LKDTM_MAP_RESERVED, LKDTM_PT_WRITABLE, LKDTM_UNMAP,
-} from '../kernel/lkdtm.js';
-import * as nr from '../kernel/syscall-numbers.js';
-import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_NONE, PROT_READ, PROT_WRITE } from '../kernel/vma.js';
+import { PAGE_SIZE, PAGE_OFFSET, USER_TOP } from '../hw/paging.js';
+import { EIO, ENODEV, EPERM } from '../uapi/errno.js';
+import { LKDTM_IPI_NO_CPU, LKDTM_LOAD_UNVALIDATED_PD, LKDTM_MAP_BEYOND_RAM, LKDTM_MAP_RESERVED, LKDTM_PT_WRITABLE, LKDTM_UNMAP } from '../uapi/lkdtm.js';
+import * as nr from '../uapi/unistd.js';
+import { FUTEX_WAKE } from '../uapi/futex.js';
+import { SYSCALL_BLOCKED } from '../uapi/program.js';
+import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_NONE, PROT_READ, PROT_WRITE } from '../uapi/mman.js';
 import { CTL_TIDS, type WorkloadContext } from './context.js';
 import type { Sys } from './sys.js';
 import { BLOCK, PREEMPT, type GuestThread, type Workload } from './workload.js';
@@ -212,7 +211,7 @@ export const hostileWorkload: Workload = Object.freeze({
       for (let i = 0; i < 6; i++) args[i] = NASTY[next() % NASTY.length]!;
       for (const i of call.fenced) args[i] = fence(args[i]!);
       // Keep blocking calls bounded: only wakes, only WNOHANG, only timespecs that cannot be read.
-      if (call.nr === nr.SYS_futex) args[1] = (args[1]! & ~0x7f) | nr.FUTEX_WAKE;
+      if (call.nr === nr.SYS_futex) args[1] = (args[1]! & ~0x7f) | FUTEX_WAKE;
       if (call.nr === nr.SYS_wait4) args[2] = 1; // WNOHANG
       if (call.nr === nr.SYS_nanosleep) args[0] = args[0]! >>> 0 >= USER_TOP ? args[0]! : 0;
       // ppoll's timeout only at a kernel address (-EFAULT): a NULL one could sleep for good.
@@ -220,7 +219,7 @@ export const hostileWorkload: Workload = Object.freeze({
       // The console's stdout carries the attack outcomes the test reads: never closed.
       if (call.nr === nr.SYS_close && (args[0] === 1 || args[0] === 2)) args[0] = 3;
       const r = sys.syscall(call.nr, args[0], args[1], args[2], args[3], args[4], args[5]);
-      if (r === nr.SYSCALL_BLOCKED) yield BLOCK;
+      if (r === SYSCALL_BLOCKED) yield BLOCK;
       else if (r < -MAX_ERRNO) ctx.fail(`hostile: syscall ${call.nr}(${args.slice(0, 4).join(', ')}) returned ${r}, neither a result nor an errno`);
       // Give back what the barrage mapped outside the arena, and keep the exit-time tid clear.
       if (call.nr === nr.SYS_mmap && r > 0 && (r & (PAGE_SIZE - 1)) === 0 && r >>> 0 < ARENA_BASE) sys.munmap(r, args[1]! >>> 0);

@@ -19,8 +19,7 @@
  * once it sees `done`, whether it was asleep, touching pages, or about to wait.
  */
 import { PAGE_SIZE } from '../hw/paging.js';
-import { MADV_DONTNEED } from '../kernel/mm.js';
-import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../kernel/vma.js';
+import { MADV_DONTNEED, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../uapi/mman.js';
 import type { WorkloadContext } from './context.js';
 import type { Sys } from './sys.js';
 import { PREEMPT, type GuestThread, type Workload } from './workload.js';

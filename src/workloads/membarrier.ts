@@ -8,8 +8,8 @@
  * interrupts at every access, as a busy CPU does), so each call measures one clean IPI round
  * trip to running targets. Guest code: runs on the vCPU worker of each task.
  */
-import { MEMBARRIER_CMD_PRIVATE_EXPEDITED, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED } from '../kernel/syscall-numbers.js';
-import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../kernel/vma.js';
+import { MEMBARRIER_CMD_PRIVATE_EXPEDITED, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED } from '../uapi/membarrier.js';
+import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../uapi/mman.js';
 import type { WorkloadContext } from './context.js';
 import type { Sys } from './sys.js';
 import { PREEMPT, type GuestThread, type Workload } from './workload.js';

@@ -5,7 +5,7 @@
  * Guest code: runs on the vCPU worker of each task. The toggler/prober protocol is in probe.ts.
  */
 import { PAGE_SIZE } from '../hw/paging.js';
-import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../kernel/vma.js';
+import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../uapi/mman.js';
 import { FAULT, makeProbeWorkload } from './probe.js';
 import type { Sys } from './sys.js';
 import type { Workload } from './workload.js';

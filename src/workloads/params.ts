@@ -2,7 +2,7 @@
  * Checking a run's workload parameters against the workload's declared ones. Any thread; the
  * CLI and Machine both call it, so a library caller gets the same one-line errors.
  */
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../lib/errors.js';
 import type { Workload } from './workload.js';
 
 export function validateParams(workload: Workload, params: Readonly<Record<string, number>>): void {

@@ -6,15 +6,15 @@
  * Blocking calls are generators (`yield* sys.futexWait(...)`): when the kernel answers
  * SYSCALL_BLOCKED the wrapper yields BLOCK and returns the value the task is resumed with.
  */
-import { GuestSegfault } from '../errors.js';
-import { ERESTARTSYS } from '../kernel/errno.js';
+import { GuestSegfault } from '../lib/errors.js';
+import { ERESTARTSYS } from '../uapi/errno.js';
 import type { UserAccess } from '../kernel/context.js';
-import {
-  CLOCK_MONOTONIC, FUTEX_PRIVATE_FLAG, FUTEX_WAIT, FUTEX_WAKE, SYSCALL_BLOCKED, SYS_brk, SYS_clock_gettime,
-  SYS_clone, SYS_exit_group, SYS_futex, SYS_getpid, SYS_gettid, SYS_madvise, SYS_membarrier, SYS_mmap,
-  SYS_mprotect, SYS_munmap, SYS_nanosleep, SYS_sched_yield, SYS_wait4, SYS_write, SIGCHLD,
-} from '../kernel/syscall-numbers.js';
-import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../kernel/vma.js';
+import { CLOCK_MONOTONIC } from '../uapi/time.js';
+import { FUTEX_PRIVATE_FLAG, FUTEX_WAIT, FUTEX_WAKE } from '../uapi/futex.js';
+import { SYSCALL_BLOCKED } from '../uapi/program.js';
+import { SYS_brk, SYS_clock_gettime, SYS_clone, SYS_exit_group, SYS_futex, SYS_getpid, SYS_gettid, SYS_madvise, SYS_membarrier, SYS_mmap, SYS_mprotect, SYS_munmap, SYS_nanosleep, SYS_sched_yield, SYS_wait4, SYS_write } from '../uapi/unistd.js';
+import { SIGCHLD } from '../uapi/signal.js';
+import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../uapi/mman.js';
 import { BLOCK, PREEMPT, type GuestThread } from './workload.js';
 
 /** The kernel's system-call entry, as a guest sees it (ecall). */

@@ -15,8 +15,7 @@
  * variants catch a broken local flush; the shootdowns to other CPUs are checked by `--check`.
  */
 import { PAGE_SIZE } from '../hw/paging.js';
-import { MADV_DONTNEED } from '../kernel/mm.js';
-import { MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE } from '../kernel/vma.js';
+import { MADV_DONTNEED, MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE } from '../uapi/mman.js';
 import type { WorkloadContext } from './context.js';
 import type { Sys } from './sys.js';
 import { PREEMPT, type GuestThread, type Workload, type WorkloadParam } from './workload.js';

@@ -8,8 +8,8 @@
  * Self-check: every child ran and reported its argument back; joins complete (a kernel-flush
  * protocol that lost an acknowledgement would hang the exit and trip the watchdog).
  */
-import { CLONE_CHILD_CLEARTID, CLONE_FILES, CLONE_FS, CLONE_PARENT_SETTID, CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD, CLONE_VM } from '../kernel/syscall-numbers.js';
-import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../kernel/vma.js';
+import { CLONE_CHILD_CLEARTID, CLONE_FILES, CLONE_FS, CLONE_PARENT_SETTID, CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD, CLONE_VM } from '../uapi/sched.js';
+import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../uapi/mman.js';
 import type { WorkloadContext } from './context.js';
 import { ENTRY_CHILD } from './harness.js';
 import type { Sys } from './sys.js';

@@ -10,9 +10,9 @@
 import type { Sys } from './sys.js';
 import type { WorkloadContext } from './context.js';
 
-import type { GuestThread } from '../kernel/program.js';
+import type { GuestThread } from '../uapi/program.js';
 
-export { BLOCK, PREEMPT, type GuestThread } from '../kernel/program.js';
+export { BLOCK, PREEMPT, type GuestThread } from '../uapi/program.js';
 
 export interface WorkloadParam {
   readonly name: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/lib/errors.js';
 import { parseBenchArgs } from '../../bench/lib/args.js';
 import { loadCase } from '../../bench/cases/load.js';
 import { soakCase } from '../../bench/cases/soak.js';

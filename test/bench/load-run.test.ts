@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConservationError, WatchdogError } from '../../src/errors.js';
+import { ConservationError, WatchdogError } from '../../src/lib/errors.js';
 import type { ConservationReport } from '../../src/machine/conservation.js';
 import { errorStatus, loadChecks, reportStatus, statusWord, type LoadRunResult, type RunStatus } from '../../bench/lib/load-run.js';
 import { formatCheck } from '../../bench/lib/target.js';

@@ -4,7 +4,7 @@
  * can be traced back), or throws for the runs it is told to. No workers.
  */
 import { defaultConfig, type MachineConfig } from '../../src/machine/config.js';
-import { WatchdogError } from '../../src/errors.js';
+import { WatchdogError } from '../../src/lib/errors.js';
 import { snapshotCounters, VcpuCounters } from '../../src/stats/counters.js';
 import { LatencyHistogram } from '../../src/stats/histogram.js';
 import { buildReport } from '../../src/stats/report.js';

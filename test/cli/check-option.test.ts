@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseCompareOptions, parseRunOptions } from '../../src/cli/options.js';
 import { compareUsage, runUsage } from '../../src/cli/usage.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/lib/errors.js';
 
 describe('--check', () => {
   it('turns the coherence checker on for run and compare, and is off by default', () => {

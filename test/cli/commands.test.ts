@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cliMain, compareCommand, EXIT_FAILED, EXIT_OK, EXIT_USAGE, type CliIo, type MachineRunner } from '../../src/cli/commands.js';
-import { InternalError, WatchdogError } from '../../src/errors.js';
+import { InternalError, WatchdogError } from '../../src/lib/errors.js';
 import { COST_KEYS } from '../../src/hv/cost.js';
 import { describeBackends } from '../../src/hv/registry.js';
 import type { MachineConfig } from '../../src/machine/config.js';

@@ -18,7 +18,7 @@ import {
   wantsHelp,
   type OptionFiles,
 } from '../../src/cli/options.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/lib/errors.js';
 import { defaultCostTable } from '../../src/hv/cost.js';
 import { describeBackends } from '../../src/hv/registry.js';
 import { defaultConfig } from '../../src/machine/config.js';

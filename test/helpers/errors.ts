@@ -1,6 +1,6 @@
 /** Assertion helpers for the project's error classes. */
 import { expect } from 'vitest';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/lib/errors.js';
 
 /** Runs `parse` and returns the ConfigError it throws (failing if it throws anything else). */
 export function configError(parse: () => unknown): ConfigError {

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { InternalError, MachineAbortedError, WatchdogError } from '../../src/errors.js';
+import { InternalError, MachineAbortedError, WatchdogError } from '../../src/lib/errors.js';
 import { HvLock, type LockCaller } from '../../src/hv/hv-lock.js';
 import { MACHINE_CTL, RunState, machineBlockBytes } from '../../src/hw/layout.js';
 

@@ -3,7 +3,7 @@
  * tables built by hand in a 16 MiB RAM. vitest thread only (no workers).
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { GuestSegfault, InternalError } from '../../src/errors.js';
+import { GuestSegfault, InternalError } from '../../src/lib/errors.js';
 import { Mmu, type MmuHooks } from '../../src/hw/mmu.js';
 import { PTE_A, PTE_D, PTE_G, PTE_P, PTE_RW, PTE_US, makePte } from '../../src/hw/paging.js';
 import { DEFAULT_TLB, Tlb } from '../../src/hw/tlb.js';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { machineBlockBytes, PVCLOCK, VCPU_BLOCK, vcpuBase } from '../../src/hw/layout.js';
 import { PvclockReader, PvclockWriter, timeScale } from '../../src/hw/pvclock.js';
-import { hostNowNs, TSC_KHZ } from '../../src/hw/clock.js';
+import { hostNowNs } from '../../src/lib/host-clock.js';
+import { TSC_KHZ } from '../../src/hw/clock.js';
 
 describe('pvclock', () => {
   it('computes kvm_get_time_scale-style mul and shift that turn TSC cycles into ns', () => {

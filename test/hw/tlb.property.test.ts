@@ -19,7 +19,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InternalError } from '../../src/errors.js';
+import { InternalError } from '../../src/lib/errors.js';
 import { PTE_G, PTE_P } from '../../src/hw/paging.js';
 import { DEFAULT_TLB, MAX_PCID, Tlb, type TlbGeometry } from '../../src/hw/tlb.js';
 import { VcpuCounters } from '../../src/stats/counters.js';

@@ -3,7 +3,7 @@
  * and 4 MiB entries. vitest thread only.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/lib/errors.js';
 import { PTE_D, PTE_G, PTE_P, PTE_RW, PTE_US } from '../../src/hw/paging.js';
 import { DEFAULT_TLB, Tlb } from '../../src/hw/tlb.js';
 import { VcpuCounters } from '../../src/stats/counters.js';

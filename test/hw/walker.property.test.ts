@@ -27,7 +27,7 @@ import {
   makeLargePde,
   makePte,
 } from '../../src/hw/paging.js';
-import { InternalError } from '../../src/errors.js';
+import { InternalError } from '../../src/lib/errors.js';
 import { pfn } from '../../src/hw/types.js';
 import { PF_PROT, PF_USER, PF_WRITE, WalkResult, walk } from '../../src/hw/walker.js';
 import { PageTables, smallRam } from './helpers.js';

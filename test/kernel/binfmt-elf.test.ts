@@ -22,8 +22,8 @@ import {
   type ElfImage,
   type InitialStack,
 } from '../../src/kernel/binfmt-elf.js';
-import { USER_TOP } from '../../src/kernel/layout.js';
-import { PROT_EXEC, PROT_READ, PROT_WRITE } from '../../src/kernel/vma.js';
+import { USER_TOP } from '../../src/hw/paging.js';
+import { PROT_EXEC, PROT_READ, PROT_WRITE } from '../../src/uapi/mman.js';
 import { configError } from '../helpers/errors.js';
 
 /** The guest programs built by guest/Makefile and committed in guest/bin. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { KernelLayout, PAGE_OFFSET, VMALLOC_END, VMALLOC_START } from '../../src/kernel/layout.js';
+import { KernelLayout, VMALLOC_END, VMALLOC_START } from '../../src/kernel/layout.js';
+import { PAGE_OFFSET } from '../../src/hw/paging.js';
 import { MAX_RAM_BYTES, MIN_RAM_BYTES } from '../../src/hw/memory.js';
 
 describe('kernel layout in guest RAM', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { KernelLayout, MMAP_BASE, USER_TOP } from '../../src/kernel/layout.js';
+import { KernelLayout, MMAP_BASE } from '../../src/kernel/layout.js';
+import { USER_TOP } from '../../src/hw/paging.js';
 import type { KernelContext } from '../../src/kernel/context.js';
 import { VmaTable, type VmaFields } from '../../src/kernel/vma.js';
 

@@ -4,7 +4,7 @@
  * without flushing (inject.dropFlushesCpu) is caught within the run on every backend.
  */
 import { describe, expect, it } from 'vitest';
-import { CoherenceError, ConfigError } from '../../src/errors.js';
+import { CoherenceError, ConfigError } from '../../src/lib/errors.js';
 import { Machine } from '../../src/machine/machine.js';
 import type { MachineConfig } from '../../src/machine/config.js';
 import { testConfig } from '../helpers/machine.js';

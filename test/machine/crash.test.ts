@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { InternalError } from '../../src/errors.js';
+import { InternalError } from '../../src/lib/errors.js';
 import { Machine } from '../../src/machine/machine.js';
-import { testConfig } from '../helpers/machine.js';
-import { runWorkload } from '../helpers/machine.js';
+import { testConfig, runWorkload } from '../helpers/machine.js';
 
 /** Handles of worker threads and their message ports still open in this process. */
 function threadHandles(): number {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, WatchdogError } from '../../src/errors.js';
+import { ConfigError, WatchdogError } from '../../src/lib/errors.js';
 import { Machine } from '../../src/machine/machine.js';
 import { testConfig } from '../helpers/machine.js';
 

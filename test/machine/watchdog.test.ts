@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MachineWatchdog } from '../../src/machine/watchdog.js';
 import { MACHINE_CTL, RunState, VCPU_BLOCK, machineBlockBytes, vcpuBase } from '../../src/hw/layout.js';
-import { WatchdogError } from '../../src/errors.js';
+import { WatchdogError } from '../../src/lib/errors.js';
 
 describe('main-thread watchdog', () => {
   it('names the vCPU whose heartbeat stopped, aborts the machine, and leaves live vCPUs alone', async () => {

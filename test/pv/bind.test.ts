@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildPvOps } from '../../src/pv/bind.js';
 import type { Backend } from '../../src/hv/backend.js';
 import { nativeBackend } from '../../src/hv/native/index.js';
-import { InternalError } from '../../src/errors.js';
+import { InternalError } from '../../src/lib/errors.js';
 import type { CpuMask } from '../../src/pv/cpumask.js';
 import type { FlushInfo } from '../../src/pv/ops.js';
 import { testHardware } from '../helpers/hardware.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bindPvGroup, PV_EXPORTS } from '../../src/pv/exports.js';
 import type { PvOps } from '../../src/pv/ops.js';
-import { PvExportError } from '../../src/errors.js';
+import { PvExportError } from '../../src/lib/errors.js';
 
 // bindPvGroup only reads the group it is asked for; a table of labelled stand-ins shows which.
 const ops = {

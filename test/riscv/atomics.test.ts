@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { X, type Asm } from '../../src/riscv/asm.js';
 import { StopReason } from '../../src/riscv/core.js';
-import { SIGBUS, SIGSEGV } from '../../src/riscv/fault.js';
+import { SIGBUS, SIGSEGV } from '../../src/uapi/signal.js';
 import { PF_WRITE } from '../../src/hw/walker.js';
 import { CODE, DATA, ENGINES, RvMachine, USER_RO, USER_RW, program, runProgram } from './harness.js';
 

@@ -6,11 +6,11 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InternalError } from '../../src/errors.js';
+import { InternalError } from '../../src/lib/errors.js';
 import { PvclockWriter } from '../../src/hw/pvclock.js';
 import { Asm, X } from '../../src/riscv/asm.js';
 import { POLL_INTERVAL, StopReason } from '../../src/riscv/core.js';
-import { SIGILL } from '../../src/riscv/fault.js';
+import { SIGILL } from '../../src/uapi/signal.js';
 import { HART_CONTEXT_WORDS, Hart } from '../../src/riscv/hart.js';
 import { MAX_BLOCK_INSNS } from '../../src/riscv/jit.js';
 import { CODE, DATA, ENGINES, RvMachine, program } from './harness.js';

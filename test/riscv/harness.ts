@@ -7,7 +7,7 @@
  * ENGINES names the two execution tiers the tests run every program on: the interpreter alone
  * (hotBlock 0) and compiled blocks from the first entry (hotBlock 1).
  */
-import { GuestSegfault } from '../../src/errors.js';
+import { GuestSegfault } from '../../src/lib/errors.js';
 import { PAGE_FAULT_VECTOR, VcpuHardware } from '../../src/hw/cpu.js';
 import { machineBlockBytes } from '../../src/hw/layout.js';
 import { PAGE_SIZE, PTE_P, PTE_RW, PTE_US } from '../../src/hw/paging.js';

@@ -11,7 +11,8 @@ import { PTE_A, PTE_D, PTE_P } from '../../src/hw/paging.js';
 import { PF_PROT, PF_USER, PF_WRITE } from '../../src/hw/walker.js';
 import { X } from '../../src/riscv/asm.js';
 import { StopReason } from '../../src/riscv/core.js';
-import { SIGSEGV, describeFault } from '../../src/riscv/fault.js';
+import { SIGSEGV } from '../../src/uapi/signal.js';
+import { describeFault } from '../../src/riscv/fault.js';
 import { Hart } from '../../src/riscv/hart.js';
 import { CODE, DATA, ENGINES, RvMachine, USER_RO, USER_RW, program, runProgram } from './harness.js';
 

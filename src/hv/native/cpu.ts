@@ -3,7 +3,7 @@ import type { BackendContext } from '../backend.js';
 import type { PvCpuOps } from '../../pv/ops.js';
 import { X86_CR4_PCIDE, X86_CR4_PGE } from '../../hw/cpu.js';
 import { readTsc } from '../../hw/clock.js';
-import { PvemuError } from '../../errors.js';
+import { PvemuError } from '../../lib/errors.js';
 
 export const MSR_IA32_TSC = 0x10;
 export const MSR_IA32_APICBASE = 0x1b;

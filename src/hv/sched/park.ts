@@ -17,7 +17,7 @@
  *      for backends that had no hook, before any guest code runs.
  */
 import { performance } from 'node:perf_hooks';
-import { InternalError, MachineAbortedError, WatchdogError } from '../../errors.js';
+import { InternalError, MachineAbortedError, WatchdogError } from '../../lib/errors.js';
 import type { ActivityPublisher } from '../../hw/activity.js';
 import { HV_PARK, type VcpuHardware } from '../../hw/cpu.js';
 import { MACHINE_CTL, RunState, SchedState, VcpuActivity } from '../../hw/layout.js';

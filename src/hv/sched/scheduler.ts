@@ -20,7 +20,7 @@
  * the vCPU reaches its next boundary and parks; the vCPU sets it there itself.
  */
 import { ApicBus } from '../../hw/apic.js';
-import { hostNowNs } from '../../hw/clock.js';
+import { hostNowNs } from '../../lib/host-clock.js';
 import { HV_PARK } from '../../hw/cpu.js';
 import { MACHINE_CTL, RunState, SchedState, VCPU_BLOCK, VcpuActivity, vcpuBase } from '../../hw/layout.js';
 import { KVM_VCPU_PREEMPTED, PvclockWriter } from '../../hw/pvclock.js';

@@ -13,7 +13,7 @@ import { trappingApic } from '../vmi/trapping-apic.js';
 import { ShadowLayout } from './layout.js';
 import { ShadowVcpu, shadowMmu } from './mmu.js';
 import { ShadowTables } from './tables.js';
-import { InternalError } from '../../errors.js';
+import { InternalError } from '../../lib/errors.js';
 
 const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
 

@@ -3,7 +3,7 @@
  * handed out by a bump cursor and recycled through a free stack, both in hvState. Every method
  * runs with the shadow lock held (the `Locked` suffix says so), on any vCPU worker.
  */
-import { InternalError } from '../../errors.js';
+import { InternalError } from '../../lib/errors.js';
 import type { GuestRam } from '../../hw/memory.js';
 import type { Pfn } from '../../hw/types.js';
 import { SHADOW_CTL, type ShadowLayout } from './layout.js';

@@ -29,7 +29,7 @@
  * except that pte_clear returns the guest's old entry with the shadow's A and D OR-ed in (what
  * Linux's ptep_get_and_clear callers read). pvemu's kernel does not use A or D otherwise.
  */
-import { InternalError } from '../../errors.js';
+import { InternalError } from '../../lib/errors.js';
 import type { VcpuHardware } from '../../hw/cpu.js';
 import {
   PAGE_SHIFT, PTE_A, PTE_D, PTE_P, PTE_PCD, PTE_PS, PTE_PWT, PTE_RW, PTE_US, PTRS_PER_TABLE,

@@ -10,7 +10,7 @@
  * the entry, then drops the old entry's references — Xen's order, so an entry rewritten with the
  * same writable frame never lets that frame's count touch 0.
  */
-import { InternalError } from '../../errors.js';
+import { InternalError } from '../../lib/errors.js';
 import type { VcpuHardware } from '../../hw/cpu.js';
 import { PAGE_SHIFT, PAGE_SIZE, PTE_A, PTE_D, PTE_FRAME_MASK, PTE_P, PTE_PS, pdIndex, ptIndex } from '../../hw/paging.js';
 import type { HvLock } from '../hv-lock.js';

@@ -17,7 +17,7 @@
  * restores every word it changed, so a refused request leaves the table exactly as it found it.
  */
 import { performance } from 'node:perf_hooks';
-import { InternalError, MachineAbortedError, WatchdogError } from '../../errors.js';
+import { InternalError, MachineAbortedError, WatchdogError } from '../../lib/errors.js';
 import { MACHINE_CTL, RunState } from '../../hw/layout.js';
 import { DOMID_GUEST, DOMID_XEN, XEN_EINVAL, XEN_EPERM } from './abi.js';
 import {

@@ -12,7 +12,7 @@
  * mmuext_op stop at the first refused request (earlier ones stay done); a multicall runs every
  * entry and leaves each entry's result in it.
  */
-import { InternalError } from '../../errors.js';
+import { InternalError } from '../../lib/errors.js';
 import type { VcpuHardware } from '../../hw/cpu.js';
 import { CpuMask } from '../../pv/cpumask.js';
 import { HvLock } from '../hv-lock.js';

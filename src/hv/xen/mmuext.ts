@@ -13,7 +13,7 @@
  *   TLB_FLUSH_MULTI, INVLPG_MULTI (vcpumask)  the vCPUs in the mask, no guest IPI
  *   TLB_FLUSH_ALL, INVLPG_ALL                every vCPU, this one included
  */
-import { InternalError } from '../../errors.js';
+import { InternalError } from '../../lib/errors.js';
 import type { VcpuHardware } from '../../hw/cpu.js';
 import { PAGE_SHIFT } from '../../hw/paging.js';
 import { CpuMask } from '../../pv/cpumask.js';

@@ -35,7 +35,7 @@
  * acknowledgements, so two vCPUs flushing each other both make progress.
  */
 import { performance } from 'node:perf_hooks';
-import { MachineAbortedError, WatchdogError } from '../../errors.js';
+import { MachineAbortedError, WatchdogError } from '../../lib/errors.js';
 import { describeVcpu } from '../../hw/activity.js';
 import { HV_FLUSH, type VcpuHardware } from '../../hw/cpu.js';
 import { MACHINE_CTL, RunState, SchedState, VCPU_BLOCK, VcpuActivity, vcpuBase } from '../../hw/layout.js';

@@ -22,9 +22,8 @@
  * which real Xen would refuse. The kernel never writes a page table through the direct map
  * (every entry store is a pv op), so nothing relies on the gap.
  */
-import { InternalError } from '../../errors.js';
-import { PAGE_SHIFT, PDE_LARGE_FRAME_MASK, PTE_P, PTE_PS, PTE_RW, PTRS_PER_TABLE } from '../../hw/paging.js';
-import { KERNEL_PGD_INDEX } from '../../kernel/pgtable.js';
+import { InternalError } from '../../lib/errors.js';
+import { PAGE_SHIFT, PDE_LARGE_FRAME_MASK, PTE_P, PTE_PS, PTE_RW, PTRS_PER_TABLE, KERNEL_PGD_INDEX } from '../../hw/paging.js';
 import { XEN_EINVAL } from './abi.js';
 import type { FrameTable } from './frame-table.js';
 import {

@@ -5,7 +5,7 @@
  * other APIC writes and of hlt; two-dimensional walks; what the guest sees of KVM.
  */
 import { describe, expect, it } from 'vitest';
-import { createKvm, KVM_CPUID_FEATURES, KVM_CPUID_SIGNATURE, TWO_DIMENSIONAL_WALK_REFERENCES } from '../../../src/hv/kvm/index.js';
+import { createKvm, KVM_CPUID_FEATURES, KVM_CPUID_SIGNATURE, TWO_DIMENSIONAL_WALK_REFERENCES, kvmBackend } from '../../../src/hv/kvm/index.js';
 import { KVM_HC_SEND_IPI } from '../../../src/hv/kvm/apic.js';
 import type { PvFlushStats } from '../../../src/hv/kvm/pv-flush.js';
 import { markPreempted, loadPreempted, takeOnLoad } from '../../../src/hv/sched/steal-time.js';
@@ -16,7 +16,6 @@ import { GuestRam } from '../../../src/hw/memory.js';
 import { KVM_VCPU_FLUSH_TLB, KVM_VCPU_PREEMPTED } from '../../../src/hw/pvclock.js';
 import { CpuMask } from '../../../src/pv/cpumask.js';
 import { buildPvOps } from '../../../src/pv/bind.js';
-import { kvmBackend } from '../../../src/hv/kvm/index.js';
 import { TLB_FLUSH_ALL, type FlushInfo, type MmRef, type PvOps } from '../../../src/pv/ops.js';
 import { VcpuCounters } from '../../../src/stats/counters.js';
 import type { BackendContext } from '../../../src/hv/backend.js';

@@ -6,7 +6,7 @@
  * slower; the scheduler's side is the same). With pcpus covering every vCPU nothing is parked.
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../src/errors.js';
+import { ConfigError } from '../../../src/lib/errors.js';
 import { Machine } from '../../../src/machine/machine.js';
 import type { Report } from '../../../src/stats/report.js';
 import { testConfig } from '../../helpers/machine.js';

@@ -5,7 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { MachineAbortedError, InternalError } from '../../../src/errors.js';
+import { MachineAbortedError, InternalError } from '../../../src/lib/errors.js';
 import { VcpuParking, PARKED_ACTIVITY } from '../../../src/hv/sched/park.js';
 import { preemptedIndex, loadPreempted } from '../../../src/hv/sched/steal-time.js';
 import { ActivityPublisher } from '../../../src/hw/activity.js';

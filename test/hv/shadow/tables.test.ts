@@ -6,7 +6,7 @@
  * vitest thread only.
  */
 import { describe, expect, it } from 'vitest';
-import { GuestSegfault, MachineAbortedError } from '../../../src/errors.js';
+import { GuestSegfault, MachineAbortedError } from '../../../src/lib/errors.js';
 import type { Backend } from '../../../src/hv/backend.js';
 import { HvLock } from '../../../src/hv/hv-lock.js';
 import { createShadow, shadowBackend } from '../../../src/hv/shadow/index.js';

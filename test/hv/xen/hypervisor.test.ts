@@ -13,7 +13,7 @@ import {
   MMUEXT_UNPIN_TABLE, UVMF_INVLPG, UVMF_NONE, XEN_EBUSY, XEN_EINVAL, XEN_ENOSYS, XEN_EPERM, __HYPERVISOR_mmu_update,
   __HYPERVISOR_mmuext_op, newMulticallEntry, type MmuextOp,
 } from '../../../src/hv/xen/abi.js';
-import { MachineAbortedError, WatchdogError } from '../../../src/errors.js';
+import { MachineAbortedError, WatchdogError } from '../../../src/lib/errors.js';
 import { HvLock } from '../../../src/hv/hv-lock.js';
 import { XenHypervisor, ipiPort } from '../../../src/hv/xen/hypervisor.js';
 import {

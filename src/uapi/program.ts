@@ -18,3 +18,9 @@ export type GuestThread = Generator<number, number, number>;
  * registers.
  */
 export type ProgramLoader = (tid: number, userSp: number, kernelStackTop: number) => GuestThread;
+
+/**
+ * Kernel-internal: the system call put the task to sleep; its result is delivered when it is
+ * woken (like ERESTARTSYS, never seen by a guest).
+ */
+export const SYSCALL_BLOCKED = -0x7fff0001;
