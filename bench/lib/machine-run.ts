@@ -3,9 +3,10 @@
  * Main thread (the machine starts its own vCPU workers).
  */
 import { availableParallelism } from 'node:os';
-import { defaultConfig, type MachineConfig, type ProgramImage } from '../../src/machine/config.js';
+import { defaultConfig, type MachineConfig } from '../../src/machine/config.js';
+import { type ProgramImage } from '../../src/vcpu/task-args.js';
 import { Machine } from '../../src/machine/machine.js';
-import { buildReport, type Report } from '../../src/stats/report.js';
+import { buildReport, type Report } from '../../src/report/report.js';
 
 /** Machine cases measure the native backend unless they name another: the reference the others are compared with. */
 export const BENCH_BACKEND = 'native';

@@ -13,20 +13,12 @@ import { dirname } from 'node:path';
 import { ConfigError, PvemuError } from '../lib/errors.js';
 import { describeBackends } from '../hv/registry.js';
 import { Machine } from '../machine/machine.js';
-import { DEFAULT_COSTS, COST_KEYS } from '../hv/cost.js';
+import { DEFAULT_COSTS, COST_KEYS } from '../hw/cost.js';
 import type { MachineConfig } from '../machine/config.js';
-import {
-  comparisonJson,
-  formatComparison,
-  formatProgramOutputs,
-  formatReport,
-  hostInfo,
-  type ComparisonEntry,
-  type Report,
-} from '../stats/report.js';
+import { comparisonJson, formatComparison, formatProgramOutputs, formatReport, hostInfo, type ComparisonEntry, type Report } from '../report/report.js';
 import { describeWorkloads } from '../workloads/registry.js';
 import { parseCompareOptions, parseRunOptions, show, wantsHelp } from './options.js';
-import { writeTraceFile } from '../stats/trace.js';
+import { writeTraceFile } from '../report/trace.js';
 import { runProgress, type ProgressStream } from './progress.js';
 import { compareUsage, listUsage, mainUsage, runUsage } from './usage.js';
 

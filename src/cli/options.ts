@@ -9,13 +9,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parseCostTable, type CostTable } from '../hv/cost.js';
+import { parseCostTable, type CostTable } from '../hw/cost.js';
 import { validateParams } from '../workloads/params.js';
 import { ConfigError } from '../lib/errors.js';
 import { findBackend, describeBackends } from '../hv/registry.js';
 import { formatBytes, MAX_RAM_BYTES, MIN_RAM_BYTES } from '../hw/memory.js';
 import { PAGE_SIZE } from '../hw/paging.js';
-import { defaultConfig, MAX_HZ, MIN_HZ, type MachineConfig, type ProgramImage } from '../machine/config.js';
+import { defaultConfig, MAX_HZ, MIN_HZ, type MachineConfig } from '../machine/config.js';
+import { type ProgramImage } from '../vcpu/task-args.js';
 import { MAX_CPUS } from '../lib/limits.js';
 import { parseElf } from '../kernel/binfmt-elf.js';
 import { checkExecArgs } from '../machine/program-args.js';

@@ -3,7 +3,7 @@
  * come from the constants the parser enforces, and names from the registries, so the text
  * cannot drift from the checks. Main thread (CLI).
  */
-import { COST_KEYS, MAX_COST_CYCLES } from '../hv/cost.js';
+import { COST_KEYS, MAX_COST_CYCLES } from '../hw/cost.js';
 import { describeBackends } from '../hv/registry.js';
 import { formatBytes, MAX_RAM_BYTES, MIN_RAM_BYTES } from '../hw/memory.js';
 import { ARG_MAX_BYTES } from '../kernel/binfmt-elf.js';

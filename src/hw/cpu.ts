@@ -13,9 +13,8 @@ import { Mmu } from './mmu.js';
 import { PvclockReader } from './pvclock.js';
 import { Tlb, DEFAULT_TLB, type TlbGeometry } from './tlb.js';
 import { InternalError } from '../lib/errors.js';
-import type { InterruptHandler } from '../pv/ops.js';
 import type { VcpuCounters } from '../stats/counters.js';
-import { CostMeter, defaultCostTable, type CostTable } from '../hv/cost.js';
+import { CostMeter, defaultCostTable, type CostTable } from './cost.js';
 import { FLOW_HV_SLOT, TraceKind, type TraceBuffer } from '../stats/trace-buffer.js';
 
 export const X86_CR0_PE = 1 << 0;
@@ -51,6 +50,9 @@ export interface VcpuHardwareOptions {
   /** --trace: this vCPU's recorder; absent or null: not tracing. */
   trace?: TraceBuffer | null;
 }
+
+/** An IDT entry: exceptions pass their error code (page fault: PF_* bits; CR2 holds the address). */
+export type InterruptHandler = (vector: number, errorCode: number) => void;
 
 export class VcpuHardware {
   readonly cpu: number;

@@ -8,7 +8,7 @@ import type { PvOps } from '../pv/ops.js';
 import type { VcpuCounters } from '../stats/counters.js';
 import type { LatencyHistogram } from '../stats/histogram.js';
 import type { KernelLayout } from './layout.js';
-import type { CostTable } from '../hv/cost.js';
+import type { CostTable } from '../hw/cost.js';
 import type { Spinner } from './sync.js';
 import type { TraceBuffer } from '../stats/trace-buffer.js';
 

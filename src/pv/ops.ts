@@ -8,6 +8,7 @@
  */
 import type { CpuMask } from './cpumask.js';
 import type { Nanoseconds, Paddr, Pfn, Vaddr } from '../hw/types.js';
+import type { InterruptHandler } from '../hw/cpu.js';
 
 /** Guest-physical address of a kernel mm_struct (src/kernel/layout.ts MM). 0 = none (init_mm). */
 export type MmRef = number & { readonly __brand: 'MmRef' };
@@ -128,9 +129,6 @@ export interface PvCpuOps {
   /** load_idt: install the interrupt handler table (vector -> handler). */
   loadIdt(table: ReadonlyArray<InterruptHandler | undefined>): void;
 }
-
-/** An IDT entry: exceptions pass their error code (page fault: PF_* bits; CR2 holds the address). */
-export type InterruptHandler = (vector: number, errorCode: number) => void;
 
 /** The IF bit of EFLAGS, as save_fl returns it. */
 export const X86_EFLAGS_IF = 0x200;

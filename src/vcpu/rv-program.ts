@@ -22,7 +22,7 @@ import { StopReason, type RvCore } from '../riscv/core.js';
 import { HART_CONTEXT_WORDS, Hart } from '../riscv/hart.js';
 import { REG_A0, REG_SP } from '../riscv/isa.js';
 import type { SyscallEntry, WorkMeter } from '../workloads/sys.js';
-import type { ProgramImage } from '../machine/config.js';
+import type { ProgramImage } from './task-args.js';
 
 /**
  * Instructions per run of the hart before the task yields PREEMPT: the kernel's loop looks at

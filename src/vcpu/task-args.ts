@@ -5,8 +5,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { VcpuStatsSnapshot } from '../stats/snapshot.js';
-import type { CostTable } from '../hv/cost.js';
-import type { FaultInjection, ProgramImage } from '../machine/config.js';
+import type { CostTable } from '../hw/cost.js';
 import type { CoherenceViolation } from '../hw/mmu.js';
 import type { VcpuTrace } from '../stats/trace-buffer.js';
 
@@ -88,4 +87,40 @@ export interface VcpuExit {
 export interface VcpuControl {
   /** Counts and histograms so far. */
   snapshot(): VcpuStatsSnapshot;
+}
+
+/**
+ * A riscv32 static ELF executable to run as init, read and validated on the main thread
+ * (parseElf) and handed to every vCPU worker (structured clone copies the bytes).
+ */
+export interface ProgramImage {
+  /** The file's base name: the report's workload name and the kernel's messages use it. */
+  name: string;
+  bytes: Uint8Array;
+  /** argv[0] first (the path as given), then the arguments after `--`. */
+  argv: string[];
+  /** NAME=VALUE strings, in order: the CLI's --env (empty without it). */
+  envp: string[];
+}
+
+/**
+ * Deliberate faults, for testing that pvemu reports them instead of hanging (DESIGN.md section 9).
+ * Each names a vCPU id, 0..cpus-1.
+ */
+export interface FaultInjection {
+  /** This vCPU runs the call-function requests queued to it but never acknowledges them. */
+  noAckCpu?: number;
+  /** This vCPU's system-call entry throws after `throwAfterSyscalls` system calls. */
+  throwOnSyscallCpu?: number;
+  /** System calls that vCPU completes before the one that throws (default 0: the first throws). */
+  throwAfterSyscalls?: number;
+  /** 'internal': an InternalError (an emulator bug pvemu knows to name); 'plain': a bare Error (an unforeseen bug). Default 'internal'. */
+  throwKind?: 'internal' | 'plain';
+  /**
+   * This vCPU's TLB ignores every flush (INVLPG, full, PCID, global) except CR3 writes: a target
+   * that acknowledges shootdowns without flushing. For testing --check.
+   */
+  dropFlushesCpu?: number;
+  /** Flushes that vCPU still does before it starts dropping them (default 0). */
+  dropFlushesAfter?: number;
 }

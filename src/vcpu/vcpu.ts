@@ -21,7 +21,7 @@ import { Kernel } from '../kernel/kernel.js';
 import { KernelLayout } from '../kernel/layout.js';
 import { SPIN_BEFORE_YIELD_DEDICATED_MS, SPIN_BEFORE_YIELD_OVERCOMMITTED_MS, Spinner } from '../kernel/sync.js';
 import { availableParallelism } from 'node:os';
-import { buildPvOps } from '../pv/bind.js';
+import { buildPvOps } from '../hv/bind.js';
 import type { CpuMask } from '../pv/cpumask.js';
 import type { FlushInfo, PvOps } from '../pv/ops.js';
 import { snapshotCounters, VcpuCounters } from '../stats/counters.js';

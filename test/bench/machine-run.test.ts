@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runMachine, runNotes } from '../../bench/lib/machine-run.js';
-import type { ProgramImage } from '../../src/machine/config.js';
+import type { ProgramImage } from '../../src/vcpu/task-args.js';
 import { expectedOutput, GUEST_DIR } from '../helpers/guest-programs.js';
 
 const args: ProgramImage = {

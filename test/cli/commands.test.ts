@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cliMain, compareCommand, EXIT_FAILED, EXIT_OK, EXIT_USAGE, type CliIo, type MachineRunner } from '../../src/cli/commands.js';
 import { InternalError, WatchdogError } from '../../src/lib/errors.js';
-import { COST_KEYS } from '../../src/hv/cost.js';
+import { COST_KEYS } from '../../src/hw/cost.js';
 import { describeBackends } from '../../src/hv/registry.js';
 import type { MachineConfig } from '../../src/machine/config.js';
 import { snapshotCounters, VcpuCounters } from '../../src/stats/counters.js';
 import { LatencyHistogram } from '../../src/stats/histogram.js';
-import { buildReport, type Report } from '../../src/stats/report.js';
+import { buildReport, type Report } from '../../src/report/report.js';
 
 interface Captured extends CliIo {
   stdout: string;

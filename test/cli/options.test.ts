@@ -19,7 +19,7 @@ import {
   type OptionFiles,
 } from '../../src/cli/options.js';
 import { ConfigError } from '../../src/lib/errors.js';
-import { defaultCostTable } from '../../src/hv/cost.js';
+import { defaultCostTable } from '../../src/hw/cost.js';
 import { describeBackends } from '../../src/hv/registry.js';
 import { defaultConfig } from '../../src/machine/config.js';
 import { configError } from '../helpers/errors.js';

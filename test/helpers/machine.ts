@@ -4,7 +4,7 @@
  */
 import { Machine } from '../../src/machine/machine.js';
 import { defaultConfig, type MachineConfig } from '../../src/machine/config.js';
-import type { Report } from '../../src/stats/report.js';
+import type { Report } from '../../src/report/report.js';
 
 export interface RunOptions {
   ops?: number;

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../../src/machine/machine.js';
-import type { Report } from '../../src/stats/report.js';
+import type { Report } from '../../src/report/report.js';
 import { workloads } from '../../src/workloads/registry.js';
 import { testConfig } from './machine.js';
 

@@ -3,16 +3,7 @@
  * per-vCPU CostMeter's counts and cycles. Unit tests, main thread, no workers.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  COST_KEYS,
-  CostMeter,
-  DEFAULT_COSTS,
-  MAX_COST_CYCLES,
-  VmExitReason,
-  defaultCostTable,
-  parseCostTable,
-  type CostTable,
-} from '../../src/hv/cost.js';
+import { COST_KEYS, CostMeter, DEFAULT_COSTS, MAX_COST_CYCLES, VmExitReason, defaultCostTable, parseCostTable, type CostTable } from '../../src/hw/cost.js';
 import { VcpuCounters } from '../../src/stats/counters.js';
 import { configError } from '../helpers/errors.js';
 

@@ -12,7 +12,7 @@ import { cliMain, EXIT_OK, EXIT_USAGE, type CliIo } from '../../src/cli/commands
 import { parseRunOptions } from '../../src/cli/options.js';
 import { Machine } from '../../src/machine/machine.js';
 import { MAX_TRACE_EVENTS } from '../../src/stats/trace-buffer.js';
-import { buildTrace, type TraceEvent, type TraceFile } from '../../src/stats/trace.js';
+import { buildTrace, type TraceEvent, type TraceFile } from '../../src/report/trace.js';
 import { testConfig } from '../helpers/machine.js';
 
 function captureIo(): CliIo & { stdout: string; stderr: string } {

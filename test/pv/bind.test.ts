@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildPvOps } from '../../src/pv/bind.js';
+import { buildPvOps } from '../../src/hv/bind.js';
 import type { Backend } from '../../src/hv/backend.js';
 import { nativeBackend } from '../../src/hv/native/index.js';
 import { InternalError } from '../../src/lib/errors.js';

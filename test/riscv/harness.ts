@@ -11,7 +11,7 @@ import { GuestSegfault } from '../../src/lib/errors.js';
 import { PAGE_FAULT_VECTOR, VcpuHardware } from '../../src/hw/cpu.js';
 import { machineBlockBytes } from '../../src/hw/layout.js';
 import { PAGE_SIZE, PTE_P, PTE_RW, PTE_US } from '../../src/hw/paging.js';
-import type { InterruptHandler } from '../../src/pv/ops.js';
+import type { InterruptHandler } from '../../src/hw/cpu.js';
 import { Asm } from '../../src/riscv/asm.js';
 import { RvCore, StopReason } from '../../src/riscv/core.js';
 import { Hart } from '../../src/riscv/hart.js';

@@ -3,20 +3,12 @@
  * RunResults. Unit tests, main thread.
  */
 import { describe, expect, it } from 'vitest';
-import { defaultCostTable } from '../../src/hv/cost.js';
+import { defaultCostTable } from '../../src/hw/cost.js';
 import { defaultConfig, type MachineConfig } from '../../src/machine/config.js';
 import type { RunResult } from '../../src/machine/result.js';
 import { snapshotCounters, VcpuCounters } from '../../src/stats/counters.js';
 import { LatencyHistogram } from '../../src/stats/histogram.js';
-import {
-  buildReport,
-  comparisonJson,
-  formatComparison,
-  formatProgramOutputs,
-  formatReport,
-  type ComparisonEntry,
-  type HostInfo,
-} from '../../src/stats/report.js';
+import { buildReport, comparisonJson, formatComparison, formatProgramOutputs, formatReport, type ComparisonEntry, type HostInfo } from '../../src/report/report.js';
 
 const host: HostInfo = { node: 'v20.0.0', platform: 'linux', arch: 'x64', cores: 8 };
 

@@ -7,11 +7,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { VmExitReason } from '../../src/hv/cost.js';
+import { VmExitReason } from '../../src/hw/cost.js';
 import { INVALIDATE_TLB_VECTOR } from '../../src/hw/apic.js';
 import { CallFunc } from '../../src/kernel/layout.js';
 import { DEFAULT_TRACE_EVENTS, TraceBuffer, TraceKind, FLOW_SLOTS, defaultTraceEvents, flowSlotBytes, type VcpuTrace } from '../../src/stats/trace-buffer.js';
-import { buildTrace, writeTraceFile, type TraceEvent } from '../../src/stats/trace.js';
+import { buildTrace, writeTraceFile, type TraceEvent } from '../../src/report/trace.js';
 
 const run = { backend: 'native', workload: 'tlb_flush1', cpus: 2 };
 

@@ -14,7 +14,7 @@
  *   backends. Reads do not exit: KVM's APIC register page (TPR shadow, APICv) serves them.
  */
 import type { BackendContext } from '../backend.js';
-import { VmExitReason } from '../cost.js';
+import { VmExitReason } from '../../hw/cost.js';
 import type { PvApicOps, PvOps } from '../../pv/ops.js';
 import { APIC_EOI, APIC_ICR2 } from '../../hw/apic.js';
 import { armLapicTimer } from '../native/apic.js';

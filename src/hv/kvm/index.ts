@@ -12,7 +12,7 @@
  * - CPUID reports the hypervisor bit and KVM's signature leaves with the features used here.
  */
 import type { Backend, BackendContext, PvOverrides } from '../backend.js';
-import { VmExitReason } from '../cost.js';
+import { VmExitReason } from '../../hw/cost.js';
 import { nativeCpu } from '../native/cpu.js';
 import type { PvInfo, PvOps } from '../../pv/ops.js';
 import { kvmApic } from './apic.js';

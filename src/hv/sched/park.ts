@@ -22,7 +22,7 @@ import type { ActivityPublisher } from '../../hw/activity.js';
 import { HV_PARK, type VcpuHardware } from '../../hw/cpu.js';
 import { MACHINE_CTL, RunState, SchedState, VcpuActivity } from '../../hw/layout.js';
 import { KVM_VCPU_FLUSH_TLB } from '../../hw/pvclock.js';
-import { VmExitReason } from '../cost.js';
+import { VmExitReason } from '../../hw/cost.js';
 import { loadSchedState, waitWhileDescheduled } from './sched-word.js';
 import { markPreempted, takeOnLoad } from './steal-time.js';
 

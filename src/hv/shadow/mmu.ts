@@ -12,7 +12,7 @@
  * otherwise find stale on its own, after the PDE store that unhooked the table has trapped.
  */
 import type { BackendContext } from '../backend.js';
-import { VmExitReason } from '../cost.js';
+import { VmExitReason } from '../../hw/cost.js';
 import type { PvMmuOps, PvOps } from '../../pv/ops.js';
 import type { Paddr } from '../../hw/types.js';
 import { shadowAccessBits, type ShadowTables } from './tables.js';

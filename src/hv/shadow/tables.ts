@@ -37,7 +37,7 @@ import {
 } from '../../hw/paging.js';
 import type { Paddr, Pfn } from '../../hw/types.js';
 import { PF_USER, PF_WRITE } from '../../hw/walker.js';
-import type { CostMeter } from '../cost.js';
+import type { CostMeter } from '../../hw/cost.js';
 import { HvLock } from '../hv-lock.js';
 import { exchangeShadowEntry, loadGuestEntry, loadShadowEntry, storeShadowEntry } from './entries.js';
 import { SHADOW_CTL, type ShadowLayout } from './layout.js';

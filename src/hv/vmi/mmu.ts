@@ -4,7 +4,7 @@
  * flushes stay native (IPIs). Costs follow the rules in rom.ts. vCPU worker.
  */
 import type { BackendContext } from '../backend.js';
-import { VmExitReason } from '../cost.js';
+import { VmExitReason } from '../../hw/cost.js';
 import type { PvMiscOps, PvMmuOps, PvOps } from '../../pv/ops.js';
 import type { VmiRom } from './rom.js';
 

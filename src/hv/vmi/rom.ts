@@ -17,8 +17,8 @@
  *   4. Anything queued (rule 2) or deferred (rule 3) is issued before a flush or CR3 write, so a
  *      flush never runs ahead of the updates it is meant to publish.
  */
-import type { CostMeter } from '../cost.js';
-import { VmExitReason } from '../cost.js';
+import type { CostMeter } from '../../hw/cost.js';
+import { VmExitReason } from '../../hw/cost.js';
 import type { MmRef } from '../../pv/ops.js';
 
 /** What the ROM saw on this vCPU: the backend's own counts, for tests and diagnostics. */

@@ -10,7 +10,7 @@
  * that interrupt handling costs the same as natively and comparisons isolate the send side.
  */
 import type { BackendContext } from '../backend.js';
-import { VmExitReason } from '../cost.js';
+import { VmExitReason } from '../../hw/cost.js';
 import type { PvApicOps, PvOps } from '../../pv/ops.js';
 import { APIC_ICR, APIC_ICR2, SET_APIC_DEST_FIELD } from '../../hw/apic.js';
 

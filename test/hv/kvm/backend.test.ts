@@ -15,7 +15,7 @@ import { MACHINE_CTL, RunState, machineBlockBytes } from '../../../src/hw/layout
 import { GuestRam } from '../../../src/hw/memory.js';
 import { KVM_VCPU_FLUSH_TLB, KVM_VCPU_PREEMPTED } from '../../../src/hw/pvclock.js';
 import { CpuMask } from '../../../src/pv/cpumask.js';
-import { buildPvOps } from '../../../src/pv/bind.js';
+import { buildPvOps } from '../../../src/hv/bind.js';
 import { TLB_FLUSH_ALL, type FlushInfo, type MmRef, type PvOps } from '../../../src/pv/ops.js';
 import { VcpuCounters } from '../../../src/stats/counters.js';
 import type { BackendContext } from '../../../src/hv/backend.js';

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../../../src/machine/machine.js';
-import type { Report } from '../../../src/stats/report.js';
+import type { Report } from '../../../src/report/report.js';
 import { testConfig } from '../../helpers/machine.js';
 
 function overcommitted(backend: string, ops: number): Promise<Report> {

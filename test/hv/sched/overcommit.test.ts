@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/lib/errors.js';
 import { Machine } from '../../../src/machine/machine.js';
-import type { Report } from '../../../src/stats/report.js';
+import type { Report } from '../../../src/report/report.js';
 import { testConfig } from '../../helpers/machine.js';
 import { opsFor, runOn } from '../../helpers/workload-suite.js';
 import { workloads } from '../../../src/workloads/registry.js';

@@ -14,7 +14,7 @@ import { MACHINE_CTL, RunState, SchedState, VCPU_BLOCK, VcpuActivity, machineBlo
 import { GuestRam } from '../../../src/hw/memory.js';
 import { KVM_VCPU_FLUSH_TLB, KVM_VCPU_PREEMPTED } from '../../../src/hw/pvclock.js';
 import { VcpuCounters } from '../../../src/stats/counters.js';
-import { buildPvOps } from '../../../src/pv/bind.js';
+import { buildPvOps } from '../../../src/hv/bind.js';
 import { kvmBackend } from '../../../src/hv/kvm/index.js';
 
 interface Rig {

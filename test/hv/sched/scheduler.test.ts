@@ -15,7 +15,7 @@ import { MACHINE_CTL, RunState, SchedState, VCPU_BLOCK, VcpuActivity, machineBlo
 import { GuestRam } from '../../../src/hw/memory.js';
 import { PvclockReader } from '../../../src/hw/pvclock.js';
 import { VcpuCounters } from '../../../src/stats/counters.js';
-import { buildPvOps } from '../../../src/pv/bind.js';
+import { buildPvOps } from '../../../src/hv/bind.js';
 import { nativeBackend } from '../../../src/hv/native/index.js';
 import { kvmBackend } from '../../../src/hv/kvm/index.js';
 

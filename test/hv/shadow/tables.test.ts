@@ -18,9 +18,10 @@ import { GuestRam, MIN_RAM_BYTES } from '../../../src/hw/memory.js';
 import { PTE_D, PTE_G, PTE_P, PTE_RW, PTE_US, makeLargePde, makePte, pdIndex, ptIndex } from '../../../src/hw/paging.js';
 import { paddr, pfn, vaddr, type Paddr, type Pfn } from '../../../src/hw/types.js';
 import { PF_PROT, PF_USER, PF_WRITE } from '../../../src/hw/walker.js';
-import { buildPvOps } from '../../../src/pv/bind.js';
+import { buildPvOps } from '../../../src/hv/bind.js';
 import type { CpuMask } from '../../../src/pv/cpumask.js';
-import type { FlushInfo, InterruptHandler, MmRef, PvOps } from '../../../src/pv/ops.js';
+import type { FlushInfo, MmRef, PvOps } from '../../../src/pv/ops.js';
+import type { InterruptHandler } from '../../../src/hw/cpu.js';
 import { VcpuCounters } from '../../../src/stats/counters.js';
 
 const guest = { nativeFlushTlbOthers: (_m: CpuMask, _i: FlushInfo): void => {} };

@@ -11,7 +11,7 @@ import { APIC_ICR, APIC_ICR2, SET_APIC_DEST_FIELD } from '../../../src/hw/apic.j
 import type { VcpuHardware } from '../../../src/hw/cpu.js';
 import { PTE_P, PTE_RW, PTE_US, makePte } from '../../../src/hw/paging.js';
 import { paddr, pfn, vaddr } from '../../../src/hw/types.js';
-import { buildPvOps } from '../../../src/pv/bind.js';
+import { buildPvOps } from '../../../src/hv/bind.js';
 import { CpuMask } from '../../../src/pv/cpumask.js';
 import type { FlushInfo, MmRef, PvOps } from '../../../src/pv/ops.js';
 import { testHardware } from '../../helpers/hardware.js';

@@ -8,7 +8,7 @@ import { machineBlockBytes } from '../../../src/hw/layout.js';
 import { GuestRam } from '../../../src/hw/memory.js';
 import { PAGE_SHIFT, PTE_P, PTE_RW, PTE_US, makePte } from '../../../src/hw/paging.js';
 import type { Pfn } from '../../../src/hw/types.js';
-import { buildPvOps } from '../../../src/pv/bind.js';
+import { buildPvOps } from '../../../src/hv/bind.js';
 import type { CpuMask } from '../../../src/pv/cpumask.js';
 import type { FlushInfo, PvOps } from '../../../src/pv/ops.js';
 import { VcpuCounters } from '../../../src/stats/counters.js';

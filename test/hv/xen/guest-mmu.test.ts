@@ -8,7 +8,8 @@ import { PAGE_SHIFT } from '../../../src/hw/paging.js';
 import type { Paddr, Pfn, Vaddr } from '../../../src/hw/types.js';
 import { MM } from '../../../src/kernel/layout.js';
 import { CpuMask } from '../../../src/pv/cpumask.js';
-import type { InterruptHandler, MmRef } from '../../../src/pv/ops.js';
+import type { InterruptHandler } from '../../../src/hw/cpu.js';
+import type { MmRef } from '../../../src/pv/ops.js';
 import { MULTICALL_ENTRIES } from '../../../src/hv/xen/multicall.js';
 import {
   PGT_l1_page_table, PGT_l2_page_table, PGT_none, PGT_writable_page, XEN_RESERVED_FRAMES,

@@ -23,10 +23,10 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { InternalError } from '../lib/errors.js';
-import { VmExitReason } from '../hv/cost.js';
+import { VmExitReason } from '../hw/cost.js';
 import { CALL_FUNCTION_VECTOR, INVALIDATE_TLB_VECTOR, LOCAL_TIMER_VECTOR, RESCHEDULE_VECTOR } from '../hw/apic.js';
 import { CallFunc } from '../kernel/layout.js';
-import { TraceKind, type VcpuTrace } from './trace-buffer.js';
+import { TraceKind, type VcpuTrace } from '../stats/trace-buffer.js';
 
 /** What the trace says about the run it comes from. */
 export interface TraceRunInfo {

@@ -4,9 +4,9 @@
  * boot. Runs on the vCPU's worker.
  */
 import { InternalError } from '../lib/errors.js';
-import type { Backend, BackendContext } from '../hv/backend.js';
-import { createNativeOps } from '../hv/native/index.js';
-import { PV_GROUP_NAMES, type PvGroupKey, type PvOps } from './ops.js';
+import type { Backend, BackendContext } from './backend.js';
+import { createNativeOps } from './native/index.js';
+import { PV_GROUP_NAMES, type PvGroupKey, type PvOps } from '../pv/ops.js';
 
 export function buildPvOps(backend: Backend, ctx: BackendContext): PvOps {
   const native = createNativeOps(ctx);

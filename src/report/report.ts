@@ -5,14 +5,14 @@
  * Also the one-table comparison of several backends' runs (`pvemu compare`). Main thread.
  */
 import { availableParallelism } from 'node:os';
-import { COST_KEYS, defaultCostTable, type CostTable } from '../hv/cost.js';
+import { COST_KEYS, defaultCostTable, type CostTable } from '../hw/cost.js';
 import type { MachineConfig } from '../machine/config.js';
 import { conservationText, type ConservationReport } from '../machine/conservation.js';
 import type { RunResult } from '../machine/result.js';
 import type { CoherenceViolationReport } from '../vcpu/task-args.js';
 import { formatBytes } from '../hw/memory.js';
-import { sumCounters, type CounterSnapshot } from './counters.js';
-import { LatencyHistogram, type LatencyPercentiles } from './histogram.js';
+import { sumCounters, type CounterSnapshot } from '../stats/counters.js';
+import { LatencyHistogram, type LatencyPercentiles } from '../stats/histogram.js';
 
 /** Latency percentiles in whole host ns (0 when nothing was recorded). */
 export interface LatencySummaryNs {
