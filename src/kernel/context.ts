@@ -10,23 +10,8 @@ import type { LatencyHistogram } from '../stats/histogram.js';
 import type { KernelLayout } from './layout.js';
 import type { CostTable } from '../hw/cost.js';
 import type { Spinner } from './sync.js';
+import type { UserAccess } from '../uapi/program.js';
 import type { TraceBuffer } from '../stats/trace-buffer.js';
-
-/** User-memory access as the CPU performs it: through the MMU, faulting like a user access. */
-export interface UserAccess {
-  load8(va: number): number;
-  load32(va: number): number;
-  store8(va: number, value: number): void;
-  store32(va: number, value: number): void;
-  atomicLoad32(va: number): number;
-  atomicStore32(va: number, value: number): void;
-  cmpxchg32(va: number, expected: number, replacement: number): number;
-  atomicAdd32(va: number, delta: number): number;
-  /** Supervisor-mode store through the TLB (the kernel's own vmalloc'd memory). */
-  kernelStore32(va: number, value: number): void;
-  /** Supervisor-mode load through the TLB (copy_thread's registers on a kernel stack). */
-  kernelLoad32(va: number): number;
-}
 
 /** The machine's power switch and the run's stop condition, as the kernel sees them. */
 export interface MachinePort {

@@ -24,3 +24,19 @@ export type ProgramLoader = (tid: number, userSp: number, kernelStackTop: number
  * woken (like ERESTARTSYS, never seen by a guest).
  */
 export const SYSCALL_BLOCKED = -0x7fff0001;
+
+/** User-memory access as the CPU performs it: through the MMU, faulting like a user access. */
+export interface UserAccess {
+  load8(va: number): number;
+  load32(va: number): number;
+  store8(va: number, value: number): void;
+  store32(va: number, value: number): void;
+  atomicLoad32(va: number): number;
+  atomicStore32(va: number, value: number): void;
+  cmpxchg32(va: number, expected: number, replacement: number): number;
+  atomicAdd32(va: number, delta: number): number;
+  /** Supervisor-mode store through the TLB (the kernel's own vmalloc'd memory). */
+  kernelStore32(va: number, value: number): void;
+  /** Supervisor-mode load through the TLB (copy_thread's registers on a kernel stack). */
+  kernelLoad32(va: number): number;
+}

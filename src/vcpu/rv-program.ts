@@ -17,7 +17,7 @@ import type { Scheduler, TaskRun } from '../kernel/sched.js';
 import { ERESTARTSYS } from '../uapi/errno.js';
 import { SYS_exit_group } from '../uapi/unistd.js';
 import { PT_REGS_BYTES } from '../kernel/syscalls.js';
-import type { UserAccess } from '../kernel/context.js';
+import type { UserAccess } from '../uapi/program.js';
 import { StopReason, type RvCore } from '../riscv/core.js';
 import { HART_CONTEXT_WORDS, Hart } from '../riscv/hart.js';
 import { REG_A0, REG_SP } from '../riscv/isa.js';

@@ -8,7 +8,7 @@
  */
 import { GuestSegfault } from '../lib/errors.js';
 import { ERESTARTSYS } from '../uapi/errno.js';
-import type { UserAccess } from '../kernel/context.js';
+import type { UserAccess } from '../uapi/program.js';
 import { CLOCK_MONOTONIC } from '../uapi/time.js';
 import { FUTEX_PRIVATE_FLAG, FUTEX_WAIT, FUTEX_WAKE } from '../uapi/futex.js';
 import { SYSCALL_BLOCKED } from '../uapi/program.js';
