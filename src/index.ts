@@ -1,8 +1,8 @@
 /**
  * pvemu as a library: create a machine, run a workload, get the report the CLI prints.
  *
- *   import { Machine, defaultConfig } from 'pvemu';
- *   const report = await new Machine({ ...defaultConfig(), cpus: 2, workload: 'tlb_flush1' }).run();
+ *   import { defaultConfig, runReport } from 'pvemu';
+ *   const report = await runReport({ ...defaultConfig(), cpus: 2, workload: 'tlb_flush1' });
  */
 export { Machine } from './machine/machine.js';
 export { defaultConfig, type MachineConfig } from './machine/config.js';
@@ -12,7 +12,7 @@ export { backends, describeBackends, findBackend } from './hv/registry.js';
 export type { Backend, BackendContext, PvOverrides } from './hv/backend.js';
 export { workloads, describeWorkloads, findWorkload } from './workloads/registry.js';
 export type { Workload, WorkloadParam } from './workloads/workload.js';
-export { buildReport, formatReport, type Report } from './report/report.js';
+export { buildReport, formatReport, runReport, type Report } from './report/report.js';
 export * from './pv/ops.js';
 export type { InterruptHandler } from './hw/cpu.js';
 export { CpuMask } from './pv/cpumask.js';

@@ -90,10 +90,10 @@ export async function runMachine(run: MachineRun): Promise<MachineOutcome> {
   log(`bench: running ${what} on ${run.cpus} vCPU${run.cpus === 1 ? '' : 's'}` +
     `${config.pcpus !== undefined ? ` (${config.pcpus} physical)` : ''}${run.backend !== undefined ? `, backend ${run.backend}` : ''}` +
     `${stop}${run.params !== undefined ? ` with ${JSON.stringify(run.params)}` : ''}\n`);
-  // runRaw + buildReport is what Machine.run does; the raw result also carries the console.
-  const raw = await new Machine(config).runRaw();
+  // Machine.run + buildReport is what runReport does; the raw result also carries the console.
+  const raw = await new Machine(config).run();
   return {
-    report: buildReport(config, raw, undefined, raw.conservation),
+    report: buildReport(config, raw),
     console: raw.console,
     // A program's --seconds is a limit, not a length: one that exits sooner did not end early.
     requestedSeconds: run.program !== undefined ? undefined : config.seconds,

@@ -92,7 +92,7 @@ export function completedRow(run: SweepRun, o: MachineOutcome, notes: readonly s
     ipis: r.ipis.sent,
     selfCheckPassed: r.selfCheck.passed,
     selfCheckMessage: r.selfCheck.message,
-    // Machine.runRaw throws ConservationError when a law fails (that run becomes a failed row), so a
+    // Machine.run throws ConservationError when a law fails (that run becomes a failed row), so a
     // report without the conservation field still held every law; when present, it says so itself.
     conservationOk: r.conservation?.ok ?? true,
     notes: [...notes],

@@ -15,7 +15,7 @@ import { describeBackends } from '../hv/registry.js';
 import { Machine } from '../machine/machine.js';
 import { DEFAULT_COSTS, COST_KEYS } from '../hw/cost.js';
 import type { MachineConfig } from '../machine/config.js';
-import { comparisonJson, formatComparison, formatProgramOutputs, formatReport, hostInfo, type ComparisonEntry, type Report } from '../report/report.js';
+import { comparisonJson, formatComparison, formatProgramOutputs, formatReport, hostInfo, type ComparisonEntry, type Report, buildReport, runReport } from '../report/report.js';
 import { describeWorkloads } from '../workloads/registry.js';
 import { parseCompareOptions, parseRunOptions, show, wantsHelp } from './options.js';
 import { writeTraceFile } from '../report/trace.js';
@@ -127,7 +127,7 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
   const stopProgress = runProgress(machine, config, io.progressStream);
   let report: Report;
   try {
-    report = await machine.run();
+    report = buildReport(config, await machine.run());
   } finally {
     stopProgress();
   }
@@ -146,7 +146,7 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
 /** Boots a machine for `config`, runs it and reports; tests substitute their own. */
 export type MachineRunner = (config: MachineConfig) => Promise<Report>;
 
-export const runOnMachine: MachineRunner = (config) => new Machine(config).run();
+export const runOnMachine: MachineRunner = runReport;
 
 /**
  * One backend's run in a comparison. A PvemuError (watchdog, a vCPU's error, a configuration

@@ -1,7 +1,7 @@
 /**
  * A machine: guest RAM, the machine block, the clock, and one worker per vCPU. `run()` boots
- * it, runs the workload to its stop condition, collects every vCPU's statistics and returns the
- * report. Main thread.
+ * it, runs the workload to its stop condition, and collects every vCPU's statistics and the
+ * end-of-run conservation laws. Main thread.
  */
 import { Piscina } from 'piscina';
 import { CoherenceError, ConfigError, ConservationError, InternalError, MachineAbortedError, PvemuError, SelfCheckError, WatchdogError } from '../lib/errors.js';
@@ -13,7 +13,6 @@ import { findBackend } from '../hv/registry.js';
 import { COST_KEYS, MAX_COST_CYCLES, defaultCostTable } from '../hw/cost.js';
 import { OvercommitScheduler } from '../hv/sched/scheduler.js';
 import { sumCounters } from '../stats/counters.js';
-import { buildReport, type Report } from '../report/report.js';
 import type { VcpuStatsSnapshot } from '../stats/snapshot.js';
 import { findWorkload } from '../workloads/registry.js';
 import { validateParams } from '../workloads/params.js';
@@ -47,14 +46,15 @@ export class Machine {
   }
 
   /**
-   * Boot, run the workload, and report. Throws a CoherenceError if --check found a TLB entry
-   * used after its shootdown completed (before any other failure: a broken flush protocol may
-   * crash the guest too), a PvemuError if a vCPU failed, and a ConservationError if a
-   * conservation law does not hold at the end.
+   * Boot, run the workload, and return what every vCPU counted, with the conservation laws
+   * checked (src/report/report.ts shapes it into the report). Throws a CoherenceError if --check
+   * found a TLB entry used after its shootdown completed (before any other failure: a broken
+   * flush protocol may crash the guest too), a PvemuError if a vCPU failed, and a
+   * ConservationError if a conservation law does not hold at the end.
    */
-  async run(): Promise<Report> {
+  async run(): Promise<RunResult> {
     const { result, conservation } = await this.execute();
-    return buildReport(this.config, result, undefined, conservation);
+    return { ...result, conservation };
   }
 
   /** Live statistics from every vCPU (comlink; answered between run slices). */
@@ -68,12 +68,6 @@ export class Machine {
    */
   trace(): VcpuTrace[] | undefined {
     return this.recorded;
-  }
-
-  /** Boot and run; the unshaped result, with the conservation laws checked as in run(). */
-  async runRaw(): Promise<RunResult> {
-    const { result, conservation } = await this.execute();
-    return { ...result, conservation };
   }
 
   private async execute(): Promise<{ result: RunResult; conservation: ConservationReport }> {

@@ -28,6 +28,6 @@ export interface RunResult {
   unknownSyscalls?: Record<string, number>;
   /** --check: the first violations described by the vCPUs (absent or empty: none). */
   violations?: CoherenceViolationReport[];
-  /** The conservation laws at the end (set by Machine.runRaw, which throws when one fails). */
+  /** The conservation laws at the end (set by Machine.run, which throws when one fails). */
   conservation?: ConservationReport;
 }

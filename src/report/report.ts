@@ -1,12 +1,13 @@
 /**
  * The report of one run: the same plain object the CLI prints as a table and writes as JSON,
- * and the library hands back from `Machine.run()`. Built on the main thread from a RunResult
+ * and the library hands back from `runReport(config)`. Built on the main thread from a RunResult
  * (the vCPU workers' counter snapshots and encoded latency and modelled-cycle histograms).
  * Also the one-table comparison of several backends' runs (`pvemu compare`). Main thread.
  */
 import { availableParallelism } from 'node:os';
 import { COST_KEYS, defaultCostTable, type CostTable } from '../hw/cost.js';
 import type { MachineConfig } from '../machine/config.js';
+import { Machine } from '../machine/machine.js';
 import { conservationText, type ConservationReport } from '../machine/conservation.js';
 import type { RunResult } from '../machine/result.js';
 import type { CoherenceViolationReport } from '../vcpu/task-args.js';
@@ -202,7 +203,7 @@ export function buildReport(
   config: MachineConfig,
   result: RunResult,
   host: HostInfo = hostInfo(),
-  conservation?: ConservationReport,
+  conservation: ConservationReport | undefined = result.conservation,
 ): Report {
   const perCpuSnapshots = [...result.perCpu].sort((a, b) => a.cpu - b.cpu);
   const total = sumCounters(perCpuSnapshots.map((s) => s.counters));
@@ -532,4 +533,9 @@ export function formatProgramOutputs(entries: readonly ComparisonEntry[]): strin
     byText.set(text, group);
   }
   return [...byText].map(([text, g]) => `== ${g.name} stdout on ${g.backends.join(', ')} ==\n${text.endsWith('\n') ? text : `${text}\n`}`).join('');
+}
+
+/** Boot a machine with `config`, run it, and report: what `pvemu run` prints, as an object. */
+export async function runReport(config: MachineConfig): Promise<Report> {
+  return buildReport(config, await new Machine(config).run());
 }

@@ -26,7 +26,10 @@
  *    the new code: it shot the old translation down, or it switched CR3 since).
  */
 import { DECODED_STRIDE, Op, decodeInto } from './decode.js';
-import type { BlockFn } from './jit.js';
+import type { RvMemory } from './memory.js';
+
+/** A compiled block (src/riscv/jit.ts): runs from its entry slot; returns the next slot or an exit code. */
+export type BlockFn = (x: Int32Array, m: RvMemory, pageVa: number) => number;
 
 /** Instruction slots per 4 KiB page. */
 export const PAGE_SLOTS = 1024;

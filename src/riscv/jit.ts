@@ -32,11 +32,8 @@
  */
 import { InternalError } from '../lib/errors.js';
 import { DECODED_STRIDE, Op, X_SINK } from './decode.js';
-import { PAGE_SLOTS, type CodePage } from './decode-cache.js';
-import type { RvMemory } from './memory.js';
+import { PAGE_SLOTS, type BlockFn, type CodePage } from './decode-cache.js';
 import { mulDiv } from './muldiv.js';
-
-export type BlockFn = (x: Int32Array, m: RvMemory, pageVa: number) => number;
 
 /** Return value: the block left its page; the next pc is in m.nextPc. */
 export const EXIT_PAGE = -1;

@@ -21,11 +21,20 @@
  */
 import type { Mmu } from '../hw/mmu.js';
 import type { GuestRam } from '../hw/memory.js';
-import type { DecodeCache } from './decode-cache.js';
 import { RESV_BUCKET, RESV_MASK } from './layout.js';
 import { AmoKind, type Reservations } from './reservation.js';
 
 const OFFSET_MASK = 0xfff;
+
+/**
+ * Told of every store to a frame that holds decoded code (the decode cache, src/riscv/decode-cache.ts),
+ * so a program that writes its own code runs the new instructions.
+ */
+export interface CodeStoreObserver {
+  /** One byte per RAM frame: non-zero while the frame holds decoded code. */
+  readonly codeFrames: Uint8Array;
+  invalidateStore(pa: number, bytes: number): void;
+}
 
 export class RvMemory {
   /**
@@ -47,7 +56,7 @@ export class RvMemory {
   constructor(
     private readonly mmu: Mmu,
     ram: GuestRam,
-    private readonly dc: DecodeCache,
+    private readonly dc: CodeStoreObserver,
     readonly reservations: Reservations,
   ) {
     this.ram32 = ram.i32;

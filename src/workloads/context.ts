@@ -9,7 +9,7 @@
  *   words 128..                the workload's own words (ctx.word(i))
  */
 import type { Sys } from './sys.js';
-import type { WorkloadParam } from './workload.js';
+import type { WorkloadParam } from './params.js';
 
 export const CTL_THREADS = 0;
 export const CTL_STARTED = 1;

@@ -3,9 +3,17 @@
  * CLI and Machine both call it, so a library caller gets the same one-line errors.
  */
 import { ConfigError } from '../lib/errors.js';
-import type { Workload } from './workload.js';
 
-export function validateParams(workload: Workload, params: Readonly<Record<string, number>>): void {
+/** A workload's parameter (--param name=value): its range and default. */
+export interface WorkloadParam {
+  readonly name: string;
+  readonly description: string;
+  readonly default: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+export function validateParams(workload: { readonly name: string; readonly params: readonly WorkloadParam[] }, params: Readonly<Record<string, number>>): void {
   for (const [name, value] of Object.entries(params)) {
     const spec = workload.params.find((p) => p.name === name);
     if (spec === undefined) {

@@ -11,11 +11,10 @@ import { ERESTARTSYS } from '../uapi/errno.js';
 import type { UserAccess } from '../uapi/program.js';
 import { CLOCK_MONOTONIC } from '../uapi/time.js';
 import { FUTEX_PRIVATE_FLAG, FUTEX_WAIT, FUTEX_WAKE } from '../uapi/futex.js';
-import { SYSCALL_BLOCKED } from '../uapi/program.js';
+import { SYSCALL_BLOCKED, BLOCK, PREEMPT, type GuestThread } from '../uapi/program.js';
 import { SYS_brk, SYS_clock_gettime, SYS_clone, SYS_exit_group, SYS_futex, SYS_getpid, SYS_gettid, SYS_madvise, SYS_membarrier, SYS_mmap, SYS_mprotect, SYS_munmap, SYS_nanosleep, SYS_sched_yield, SYS_wait4, SYS_write } from '../uapi/unistd.js';
 import { SIGCHLD } from '../uapi/signal.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../uapi/mman.js';
-import { BLOCK, PREEMPT, type GuestThread } from './workload.js';
 
 /** The kernel's system-call entry, as a guest sees it (ecall). */
 export interface SyscallEntry {

@@ -9,18 +9,12 @@
  */
 import type { Sys } from './sys.js';
 import type { WorkloadContext } from './context.js';
+import type { WorkloadParam } from './params.js';
 
 import type { GuestThread } from '../uapi/program.js';
 
 export { BLOCK, PREEMPT, type GuestThread } from '../uapi/program.js';
-
-export interface WorkloadParam {
-  readonly name: string;
-  readonly description: string;
-  readonly default: number;
-  readonly min: number;
-  readonly max: number;
-}
+export type { WorkloadParam } from './params.js';
 
 export interface Workload {
   readonly name: string;

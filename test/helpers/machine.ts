@@ -2,9 +2,9 @@
  * Running real machines from tests: worker threads from the build output, a generous watchdog
  * (tests must pass on a slow, busy 2-core host), small RAM so many runs fit.
  */
-import { Machine } from '../../src/machine/machine.js';
 import { defaultConfig, type MachineConfig } from '../../src/machine/config.js';
 import type { Report } from '../../src/report/report.js';
+import { runReport } from '../../src/report/report.js';
 
 export interface RunOptions {
   ops?: number;
@@ -31,5 +31,5 @@ export function testConfig(workload: string, cpus: number, opts: RunOptions = {}
 }
 
 export function runWorkload(workload: string, cpus: number, opts: RunOptions = {}): Promise<Report> {
-  return new Machine(testConfig(workload, cpus, opts)).run();
+  return runReport(testConfig(workload, cpus, opts));
 }

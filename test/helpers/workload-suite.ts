@@ -4,10 +4,10 @@
  * run). One suite for every backend's SMP tests; needs the build (workers run dist/).
  */
 import { describe, expect, it } from 'vitest';
-import { Machine } from '../../src/machine/machine.js';
 import type { Report } from '../../src/report/report.js';
 import { workloads } from '../../src/workloads/registry.js';
 import { testConfig } from './machine.js';
+import { runReport } from '../../src/report/report.js';
 
 /** Operations per run: enough to exercise each workload's protocol, small enough for 2 cores. */
 export const OPS: Readonly<Record<string, number>> = {
@@ -33,7 +33,7 @@ export function opsFor(workload: string): number {
 }
 
 export function runOn(backend: string, workload: string, cpus: number, ops = opsFor(workload), pcpus?: number): Promise<Report> {
-  return new Machine({ ...testConfig(workload, cpus, { ops }), backend, ...(pcpus !== undefined ? { pcpus } : {}) }).run();
+  return runReport({ ...testConfig(workload, cpus, { ops }), backend, ...(pcpus !== undefined ? { pcpus } : {}) });
 }
 
 export function describeWorkloadsOn(backend: string, extra?: (workload: string, report: Report) => void): void {

@@ -17,7 +17,7 @@ async function runInit(a: Asm, argv = ['exec-test']) {
   const cfg = programConfig('hello.elf', [], 1);
   cfg.program = { name: 'exec-test', bytes: minimalElf([...a.assemble()]), argv, envp: [] };
   cfg.workload = 'exec-test';
-  return new Machine(cfg).runRaw();
+  return new Machine(cfg).run();
 }
 
 describe('exec of a riscv32 ELF as init', () => {

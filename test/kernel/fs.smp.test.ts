@@ -72,7 +72,7 @@ async function run(p: { name: string; bytes: Uint8Array }) {
   const cfg = programConfig('hello.elf', [], 2);
   cfg.program = { name: p.name, bytes: p.bytes, argv: [p.name], envp: [] };
   cfg.workload = p.name;
-  const result = await new Machine(cfg).runRaw();
+  const result = await new Machine(cfg).run();
   return { result, report: buildReport(cfg, result, undefined, result.conservation) };
 }
 

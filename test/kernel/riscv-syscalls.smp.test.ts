@@ -6,9 +6,9 @@
  * report). Each check exits with its own status on failure. Real vCPU workers.
  */
 import { describe, expect, it } from 'vitest';
-import { Machine } from '../../src/machine/machine.js';
 import { Asm, X } from '../../src/riscv/asm.js';
 import { ELF_BASE, ELF_CODE_OFFSET, minimalElf, programConfig } from '../helpers/guest-programs.js';
+import { runReport } from '../../src/report/report.js';
 
 const SYS = {
   ioctl: 29, exit_group: 94, set_robust_list: 99, sched_getaffinity: 123, rt_sigaction: 134, uname: 160,
@@ -70,7 +70,7 @@ describe('riscv32 system calls beyond the guest runtime', () => {
     const cfg = programConfig('hello.elf', [], 2);
     cfg.program = { name: 'syscalls-extra', bytes: minimalElf([...a.assemble()]), argv: ['syscalls-extra'], envp: [] };
     cfg.workload = 'syscalls-extra';
-    const report = await new Machine(cfg).run();
+    const report = await runReport(cfg);
     expect(report.exitStatus).toBe(0);
     expect(report.unknownSyscalls).toEqual({ 999: 1 });
   });

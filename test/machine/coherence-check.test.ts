@@ -8,6 +8,7 @@ import { CoherenceError, ConfigError } from '../../src/lib/errors.js';
 import { Machine } from '../../src/machine/machine.js';
 import type { MachineConfig } from '../../src/machine/config.js';
 import { testConfig } from '../helpers/machine.js';
+import { runReport } from '../../src/report/report.js';
 
 const BACKENDS = ['native', 'xen', 'vmi', 'shadow', 'kvm'] as const;
 
@@ -19,7 +20,7 @@ describe('--check', () => {
   for (const backend of BACKENDS) {
     it(`finds no violation on ${backend} (tlb_flush1, mprotect, munmap at 2 vCPUs)`, async () => {
       for (const workload of ['tlb_flush1', 'mprotect', 'munmap']) {
-        const report = await new Machine(checked(backend, workload, 300)).run();
+        const report = await runReport(checked(backend, workload, 300));
         expect(report.check).toEqual({ enabled: true, violations: 0, first: [] });
         expect(report.selfCheck.passed).toBe(true);
       }
@@ -27,7 +28,7 @@ describe('--check', () => {
 
     it(`catches a vCPU that drops its flushes on ${backend}`, async () => {
       const cfg = { ...checked(backend, 'tlb_flush1', 400), inject: { dropFlushesCpu: 1 } };
-      const err = await new Machine(cfg).run().then(() => undefined, (e: unknown) => e);
+      const err = await runReport(cfg).then(() => undefined, (e: unknown) => e);
       expect(err).toBeInstanceOf(CoherenceError);
       expect((err as Error).message).toMatch(
         new RegExp(`TLB coherence check \\(${backend}, tlb_flush1, 2 vCPUs\\): \\d+ violation\\(s\\); first: cpu 1 used a stale TLB entry for va 0x[0-9a-f]+ .*cached frame 0x[0-9a-f]+ flags 0x[0-9a-f]+, page tables now .*generation \\d+.*generation \\d+`),
@@ -36,7 +37,7 @@ describe('--check', () => {
   }
 
   it('leaves the report without a check section when off', async () => {
-    const report = await new Machine({ ...testConfig('tlb_flush1', 2, { ops: 200 }) }).run();
+    const report = await runReport({ ...testConfig('tlb_flush1', 2, { ops: 200 }) });
     expect(report.check).toBeUndefined();
   }, 60_000);
 

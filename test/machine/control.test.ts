@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../../src/machine/machine.js';
+import { buildReport } from '../../src/report/report.js';
 import { testConfig } from '../helpers/machine.js';
 import type { VcpuStatsSnapshot } from '../../src/stats/snapshot.js';
 
@@ -20,7 +21,7 @@ describe('vCPU control over comlink', () => {
     }
     await new Promise((r) => setTimeout(r, 200));
     const second = await machine.snapshot();
-    const report = await done;
+    const report = buildReport(machine.config, await done);
     expect(first.map((s) => s.cpu)).toEqual([0, 1]);
     expect(ops(second)).toBeGreaterThan(ops(first));
     expect(report.ops).toBeGreaterThanOrEqual(ops(second));

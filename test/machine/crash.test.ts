@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InternalError } from '../../src/lib/errors.js';
-import { Machine } from '../../src/machine/machine.js';
 import { testConfig, runWorkload } from '../helpers/machine.js';
+import { runReport } from '../../src/report/report.js';
 
 /** Handles of worker threads and their message ports still open in this process. */
 function threadHandles(): number {
@@ -24,7 +24,7 @@ describe('a vCPU worker that throws', () => {
       const before = threadHandles();
       const cfg = { ...testConfig('tlb_flush1', 2, { ops: 100_000 }), watchdogMs: 5000, inject: { throwOnSyscallCpu: 1, throwAfterSyscalls: 20, throwKind: kind } };
       const t0 = Date.now();
-      const err = await new Machine(cfg).run().then(() => undefined, (e: unknown) => e);
+      const err = await runReport(cfg).then(() => undefined, (e: unknown) => e);
       expect(err).toBeInstanceOf(InternalError);
       const message = (err as Error).message;
       expect(message).toMatch(/injected fault in system call (\d+)/);

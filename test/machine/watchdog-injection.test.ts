@@ -2,12 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, WatchdogError } from '../../src/lib/errors.js';
 import { Machine } from '../../src/machine/machine.js';
 import { testConfig } from '../helpers/machine.js';
+import { runReport } from '../../src/report/report.js';
 
 describe('a target that never acknowledges', () => {
   it('ends the run with a WatchdogError naming the waiter, the target, what it was doing and its interrupts', async () => {
     const cfg = { ...testConfig('tlb_flush1', 2, { ops: 2000 }), watchdogMs: 500, inject: { noAckCpu: 1 } };
     const t0 = Date.now();
-    const err = await new Machine(cfg).run().then(() => undefined, (e: unknown) => e);
+    const err = await runReport(cfg).then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(WatchdogError);
     const message = (err as Error).message;
     // Either wait can trip first: cpu 0 for the acknowledgement cpu 1 never sends, or cpu 1 for

@@ -11,6 +11,7 @@ import { describeBackends } from '../../src/hv/registry.js';
 import { Machine } from '../../src/machine/machine.js';
 import { Asm, X } from '../../src/riscv/asm.js';
 import { ELF_BASE, ELF_CODE_OFFSET, GUEST_DIR, expectedOutput, guestCases, minimalElf, programConfig } from '../helpers/guest-programs.js';
+import { runReport } from '../../src/report/report.js';
 
 const single = guestCases().filter((c) => c.threads === 0);
 const hasQemu = spawnSync('qemu-riscv32', ['-version'], { encoding: 'utf8' }).status === 0;
@@ -18,7 +19,7 @@ const hasQemu = spawnSync('qemu-riscv32', ['-version'], { encoding: 'utf8' }).st
 describe('guest programs under pvemu match qemu-riscv32', () => {
   for (const c of [...single, ...guestCases().filter((g) => g.name === 'exit_status')]) {
     it(`${c.name}: stdout and exit status ${c.exit} equal guest/expected (qemu's)`, async () => {
-      const report = await new Machine(programConfig(c.program, c.args, 1, 'native', c.env)).run();
+      const report = await runReport(programConfig(c.program, c.args, 1, 'native', c.env));
       expect(report.program?.stdout).toBe(expectedOutput(c.name));
       expect(report.exitStatus).toBe(c.exit);
       expect(report.selfCheck.passed).toBe(c.exit === 0);
@@ -29,7 +30,7 @@ describe('guest programs under pvemu match qemu-riscv32', () => {
     for (const c of single) {
       const env = Object.fromEntries(c.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
       const q = spawnSync('qemu-riscv32', [`bin/${c.program}`, ...c.args], { cwd: GUEST_DIR, env, encoding: 'utf8', timeout: 60_000 });
-      const report = await new Machine(programConfig(c.program, c.args, 1, 'native', c.env)).run();
+      const report = await runReport(programConfig(c.program, c.args, 1, 'native', c.env));
       expect({ name: c.name, out: report.program?.stdout, status: report.exitStatus }).toEqual({ name: c.name, out: q.stdout, status: q.status });
     }
   });
@@ -50,7 +51,7 @@ describe('SMP guest workloads pass their self-check', () => {
       const on = wi === 0 ? backends : [backends[(wi + cpus) % backends.length]!];
       for (const backend of on) {
         it(`${w.program} -t ${cpus} at ${cpus} vCPU(s) on ${backend}: exit 0, self-check passed`, async () => {
-          const report = await new Machine(programConfig(w.program, ['-t', String(cpus), ...w.args], cpus, backend)).run();
+          const report = await runReport(programConfig(w.program, ['-t', String(cpus), ...w.args], cpus, backend));
           expect(report.program?.stdout).toMatch(/self-check passed\n$/);
           expect(report.exitStatus).toBe(0);
           expect(report.selfCheck.passed).toBe(true);
@@ -73,7 +74,7 @@ describe('deterministic threaded guest programs match qemu-riscv32', () => {
     [1, 2, 4].forEach((cpus, i) => {
       const backend = backends[(i * 2) % backends.length]!;
       it(`${c.name} at ${cpus} vCPU(s) on ${backend}: stdout equals guest/expected (qemu's), exit ${c.exit}`, async () => {
-        const report = await new Machine(programConfig(c.program, c.args, cpus, backend, c.env)).run();
+        const report = await runReport(programConfig(c.program, c.args, cpus, backend, c.env));
         expect(report.program?.stdout).toBe(expectedOutput(c.name));
         expect(report.exitStatus).toBe(c.exit);
       });
@@ -106,7 +107,7 @@ describe('a faulting riscv32 program', () => {
     cfg.program = { name: 'fork-fault', bytes: minimalElf(code, msg), argv: ['fork-fault'], envp: [] };
     cfg.workload = 'fork-fault';
     const machine = new Machine(cfg);
-    const result = await machine.runRaw();
+    const result = await machine.run();
     expect(result.stdout).toBe('parent: child reaped\n');
     expect(result.exitStatus).toBe(0);
     expect(result.console).toContain(`killed: SIGSEGV (store/AMO page fault) at pc 0x${childPc.toString(16)}: sw zero, 0(zero)`);
@@ -121,7 +122,7 @@ describe('a riscv32 program under --seconds', () => {
   it('is killed with SIGKILL (exit 137) when the time limit is reached, and the self-check fails', async () => {
     const cfg = programConfig('tlb_flush1.elf', ['-t', '2', '-n', '100000000'], 2);
     cfg.seconds = 0.5;
-    const result = await new Machine(cfg).runRaw();
+    const result = await new Machine(cfg).run();
     expect(result.exitStatus).toBe(137);
     expect(result.console).toContain('killed: SIGKILL at the --seconds limit');
     expect(result.selfCheck.passed).toBe(false);
@@ -136,7 +137,7 @@ describe('a riscv32 program under --seconds', () => {
     cfg.program = { name: 'sleeper', bytes: minimalElf([...a.assemble()]), argv: ['sleeper'], envp: [] };
     cfg.workload = 'sleeper';
     cfg.seconds = 0.3;
-    const result = await new Machine(cfg).runRaw();
+    const result = await new Machine(cfg).run();
     expect(result.exitStatus).toBe(137);
     expect(result.console).toContain('killed: SIGKILL at the --seconds limit');
   });

@@ -53,7 +53,7 @@ describe('hostile guest', () => {
   for (const [backend, expected] of Object.entries(EXPECTED)) {
     it(`${backend}: every attack gets an error or a fault, is counted, and the machine stays intact`, async () => {
       const config = { ...testConfig('hostile', 2, { ops: 3000 }), backend };
-      const raw = await new Machine(config).runRaw();
+      const raw = await new Machine(config).run();
       const report = buildReport(config, raw);
       const seen = outcomes(raw.console);
       for (const [attack, outcome] of Object.entries(expected)) expect(seen[attack], attack).toBe(outcome);
@@ -68,7 +68,7 @@ describe('hostile guest', () => {
       expect(report.counters.ipiSendErrors).toBe(3);
       expect(report.counters.tasksKilled).toBe(0);
       expect(report.selfCheck.passed, raw.console).toBe(true);
-      // runRaw has already checked the conservation laws (it throws ConservationError otherwise).
+      // Machine.run has already checked the conservation laws (it throws ConservationError otherwise).
       expect(report.ipis.sent).toBe(report.ipis.handled);
     });
   }

@@ -6,12 +6,12 @@
  * seen preempted is checked structurally in backend.test.ts; here, every deferral saved an IPI.
  */
 import { describe, expect, it } from 'vitest';
-import { Machine } from '../../../src/machine/machine.js';
 import type { Report } from '../../../src/report/report.js';
 import { testConfig } from '../../helpers/machine.js';
+import { runReport } from '../../../src/report/report.js';
 
 function overcommitted(backend: string, ops: number): Promise<Report> {
-  return new Machine({ ...testConfig('tlb_flush1', 8, { ops }), backend, pcpus: 2 }).run();
+  return runReport({ ...testConfig('tlb_flush1', 8, { ops }), backend, pcpus: 2 });
 }
 
 describe('tlb_flush1 at 8 vCPUs on 2 physical CPUs', () => {

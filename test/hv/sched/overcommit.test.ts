@@ -12,6 +12,7 @@ import type { Report } from '../../../src/report/report.js';
 import { testConfig } from '../../helpers/machine.js';
 import { opsFor, runOn } from '../../helpers/workload-suite.js';
 import { workloads } from '../../../src/workloads/registry.js';
+import { runReport } from '../../../src/report/report.js';
 
 /** The workloads native also runs overcommitted: shootdown-heavy, mostly halted, and fork-style processes. */
 const NATIVE_SAMPLE = ['tlb_flush1', 'idle', 'fork_cow'];
@@ -47,7 +48,7 @@ describe('overcommit on native, 4 vCPUs on 2 physical CPUs', () => {
 
 describe('the overcommit scheduler in a machine', () => {
   it('is not there when pcpus covers every vCPU: nothing is parked', async () => {
-    const report = await new Machine({ ...testConfig('tlb_flush1', 4, { ops: 300 }), pcpus: 4 }).run();
+    const report = await runReport({ ...testConfig('tlb_flush1', 4, { ops: 300 }), pcpus: 4 });
     expectSound(report);
     expect(report.counters.vmexitPreemption).toBe(0);
   });
