@@ -110,7 +110,7 @@ export const VCPU_BLOCK = defineStruct(
     waitTarget: 1,
     /** Bumped by the vCPU at every run slice and slow wait: the main thread's sign of life. */
     heartbeat: 1,
-    /** SchedState: the overcommit scheduler's decision for this vCPU (src/hv/sched). */
+    /** SchedState: the overcommit scheduler's decision for this vCPU (src/machine/sched). */
     schedState: 1,
   },
   16,

@@ -11,7 +11,7 @@ import { parseElf } from '../kernel/binfmt-elf.js';
 import { KernelLayout } from '../kernel/layout.js';
 import { findBackend } from '../hv/registry.js';
 import { COST_KEYS, MAX_COST_CYCLES, defaultCostTable } from '../hw/cost.js';
-import { OvercommitScheduler } from '../hv/sched/scheduler.js';
+import { OvercommitScheduler } from './sched/scheduler.js';
 import { sumCounters } from '../stats/counters.js';
 import type { VcpuStatsSnapshot } from '../stats/snapshot.js';
 import { findWorkload } from '../workloads/registry.js';

@@ -15,7 +15,7 @@ import { VcpuHardware } from '../hw/cpu.js';
 import { MACHINE_CTL, RunState, VCPU_BLOCK, VcpuActivity, vcpuBase } from '../hw/layout.js';
 import { GuestRam } from '../hw/memory.js';
 import { findBackend } from '../hv/registry.js';
-import { VcpuParking } from '../hv/sched/park.js';
+import { VcpuParking } from './park.js';
 import type { KernelContext, MachinePort } from '../kernel/context.js';
 import { Kernel } from '../kernel/kernel.js';
 import { KernelLayout } from '../kernel/layout.js';

@@ -15,9 +15,9 @@
  *   old = xchg(V.preempted, 0); if old & FLUSH_TLB: flush V's whole TLB, global entries too
  *
  * Why I may return without V's acknowledgement: V sets PREEMPTED itself as it parks, after its
- * last guest access (src/hv/sched/park.ts), and the hook flushes before its next one; the
+ * last guest access (src/vcpu/park.ts), and the hook flushes before its next one; the
  * compare-exchange against the exchange decides, in every race, whether V flushes on load or
- * gets the IPI (the argument is in src/hv/sched/steal-time.ts). A kernel flush (info.mm 0)
+ * gets the IPI (the argument is in src/hw/steal-time.ts). A kernel flush (info.mm 0)
  * covers global entries, so the load-time flush drops those too; one full flush covers every
  * range and mm any number of deferred requests could have named.
  *
@@ -29,7 +29,7 @@ import type { BackendContext } from '../backend.js';
 import type { PvMmuOps } from '../../pv/ops.js';
 import { CpuMask } from '../../pv/cpumask.js';
 import { KVM_VCPU_FLUSH_TLB, KVM_VCPU_PREEMPTED } from '../../hw/pvclock.js';
-import { loadPreempted, requestFlush, takeOnLoad } from '../sched/steal-time.js';
+import { loadPreempted, requestFlush, takeOnLoad } from '../../hw/steal-time.js';
 import { TraceKind } from '../../stats/trace-buffer.js';
 
 /** This vCPU's PV flush counts (worker-local; tests read them). */
@@ -55,7 +55,7 @@ export function kvmFlushTlbOthers(ctx: BackendContext, stats: PvFlushStats): PvM
     send.copyFrom(mask);
     for (let c = mask.next(0); c >= 0; c = mask.next(c + 1)) {
       // ORDERING: the load and the compare-exchange pair with the target's markPreempted
-      // store and its takeOnLoad exchange (src/hv/sched/steal-time.ts).
+      // store and its takeOnLoad exchange (src/hw/steal-time.ts).
       let state = loadPreempted(words, c);
       while ((state & KVM_VCPU_PREEMPTED) !== 0) {
         const found = requestFlush(words, c, state);

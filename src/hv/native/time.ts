@@ -1,7 +1,7 @@
 /**
  * Native pv_time_ops. sched_clock reads this vCPU's pvclock record, which the main-thread clock
  * publishes for every backend (the emulator's platform clock); steal time is this vCPU's
- * steal-time record, which the overcommit scheduler (src/hv/sched) charges for every backend —
+ * steal-time record, which the overcommit scheduler (src/machine/sched) charges for every backend —
  * it stays 0 when every vCPU has a CPU. vCPU worker.
  */
 import type { BackendContext } from '../backend.js';

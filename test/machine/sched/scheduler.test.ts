@@ -5,10 +5,9 @@
  * would. No threads.
  */
 import { describe, expect, it } from 'vitest';
-import { OvercommitScheduler } from '../../../src/hv/sched/scheduler.js';
-import { PARKED_ACTIVITY } from '../../../src/hv/sched/park.js';
-import { loadPreempted, markPreempted } from '../../../src/hv/sched/steal-time.js';
-import { loadSchedState } from '../../../src/hv/sched/sched-word.js';
+import { OvercommitScheduler } from '../../../src/machine/sched/scheduler.js';
+import { PARKED_ACTIVITY, loadSchedState } from '../../../src/hw/sched-word.js';
+import { loadPreempted, markPreempted } from '../../../src/hw/steal-time.js';
 import { HV_PARK, VcpuHardware } from '../../../src/hw/cpu.js';
 import { ApicBus, LOCAL_TIMER_VECTOR } from '../../../src/hw/apic.js';
 import { MACHINE_CTL, RunState, SchedState, VCPU_BLOCK, VcpuActivity, machineBlockBytes, vcpuBase } from '../../../src/hw/layout.js';

@@ -27,11 +27,11 @@
  * changed the byte also skips V, where Linux would send one needless IPI.) If V was loaded and
  * parked again in between, I's request lands on the new PREEMPTED: still sound, since V is
  * parked again and flushes before its next guest access. The byte is set
- * only while V runs no guest code (src/hv/sched/park.ts sets it on V's own thread as it parks),
+ * only while V runs no guest code (src/vcpu/park.ts sets it on V's own thread as it parks),
  * so a target skipped by I cannot use a stale translation before its flush.
  */
-import { STEAL_TIME, VCPU_BLOCK, vcpuBase } from '../../hw/layout.js';
-import { KVM_VCPU_FLUSH_TLB, KVM_VCPU_PREEMPTED } from '../../hw/pvclock.js';
+import { STEAL_TIME, VCPU_BLOCK, vcpuBase } from './layout.js';
+import { KVM_VCPU_FLUSH_TLB, KVM_VCPU_PREEMPTED } from './pvclock.js';
 
 /** Word index of cpu's preempted word in the machine block. */
 export function preemptedIndex(cpu: number): number {

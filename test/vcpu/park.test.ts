@@ -5,17 +5,18 @@
  */
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { MachineAbortedError, InternalError } from '../../../src/lib/errors.js';
-import { VcpuParking, PARKED_ACTIVITY } from '../../../src/hv/sched/park.js';
-import { preemptedIndex, loadPreempted } from '../../../src/hv/sched/steal-time.js';
-import { ActivityPublisher } from '../../../src/hw/activity.js';
-import { VcpuHardware } from '../../../src/hw/cpu.js';
-import { MACHINE_CTL, RunState, SchedState, VCPU_BLOCK, VcpuActivity, machineBlockBytes, vcpuBase } from '../../../src/hw/layout.js';
-import { GuestRam } from '../../../src/hw/memory.js';
-import { KVM_VCPU_FLUSH_TLB, KVM_VCPU_PREEMPTED } from '../../../src/hw/pvclock.js';
-import { VcpuCounters } from '../../../src/stats/counters.js';
-import { buildPvOps } from '../../../src/hv/bind.js';
-import { kvmBackend } from '../../../src/hv/kvm/index.js';
+import { MachineAbortedError, InternalError } from '../../src/lib/errors.js';
+import { VcpuParking } from '../../src/vcpu/park.js';
+import { PARKED_ACTIVITY } from '../../src/hw/sched-word.js';
+import { preemptedIndex, loadPreempted } from '../../src/hw/steal-time.js';
+import { ActivityPublisher } from '../../src/hw/activity.js';
+import { VcpuHardware } from '../../src/hw/cpu.js';
+import { MACHINE_CTL, RunState, SchedState, VCPU_BLOCK, VcpuActivity, machineBlockBytes, vcpuBase } from '../../src/hw/layout.js';
+import { GuestRam } from '../../src/hw/memory.js';
+import { KVM_VCPU_FLUSH_TLB, KVM_VCPU_PREEMPTED } from '../../src/hw/pvclock.js';
+import { VcpuCounters } from '../../src/stats/counters.js';
+import { buildPvOps } from '../../src/hv/bind.js';
+import { kvmBackend } from '../../src/hv/kvm/index.js';
 
 interface Rig {
   hw: VcpuHardware;

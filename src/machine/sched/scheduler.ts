@@ -2,7 +2,7 @@
  * The overcommit scheduler (DESIGN.md section 4, "Overcommit"): with `--pcpus P` below the
  * vCPU count, at most P vCPUs run at once, in time slices driven by a main-thread timer — the
  * host scheduler under a KVM guest, reduced to round robin. Main thread; started and stopped by
- * the Machine. The vCPU side (parking) is src/hv/sched/park.ts.
+ * the Machine. The vCPU side (parking) is src/vcpu/park.ts.
  *
  * Every tick it observes each vCPU (activity word, steal-time preempted byte, pending IRR),
  * lets SchedPolicy decide who holds the P CPUs, and applies the decision:
@@ -25,9 +25,8 @@ import { HV_PARK } from '../../hw/cpu.js';
 import { MACHINE_CTL, RunState, SchedState, VCPU_BLOCK, VcpuActivity, vcpuBase } from '../../hw/layout.js';
 import { KVM_VCPU_PREEMPTED, PvclockWriter } from '../../hw/pvclock.js';
 import { Need, SchedPolicy, type Decision } from './policy.js';
-import { PARKED_ACTIVITY } from './park.js';
-import { setSchedState } from './sched-word.js';
-import { loadPreempted } from './steal-time.js';
+import { PARKED_ACTIVITY, setSchedState } from '../../hw/sched-word.js';
+import { loadPreempted } from '../../hw/steal-time.js';
 
 /**
  * How often the scheduler looks at the vCPUs, in ms: Node's timer floor (about 1 ms). A halted

@@ -3,7 +3,7 @@
  * Unit tests, no threads, no shared memory.
  */
 import { describe, expect, it } from 'vitest';
-import { Need, SchedPolicy } from '../../../src/hv/sched/policy.js';
+import { Need, SchedPolicy } from '../../../src/machine/sched/policy.js';
 
 const MS = 1e6;
 const SLICE = 3 * MS;

@@ -17,17 +17,14 @@
  *      for backends that had no hook, before any guest code runs.
  */
 import { performance } from 'node:perf_hooks';
-import { InternalError, MachineAbortedError, WatchdogError } from '../../lib/errors.js';
-import type { ActivityPublisher } from '../../hw/activity.js';
-import { HV_PARK, type VcpuHardware } from '../../hw/cpu.js';
-import { MACHINE_CTL, RunState, SchedState, VcpuActivity } from '../../hw/layout.js';
-import { KVM_VCPU_FLUSH_TLB } from '../../hw/pvclock.js';
-import { VmExitReason } from '../../hw/cost.js';
-import { loadSchedState, waitWhileDescheduled } from './sched-word.js';
-import { markPreempted, takeOnLoad } from './steal-time.js';
-
-/** The activity a parked vCPU publishes, so watchdog and crash reports say it is descheduled. */
-export const PARKED_ACTIVITY = VcpuActivity.Descheduled;
+import { InternalError, MachineAbortedError, WatchdogError } from '../lib/errors.js';
+import type { ActivityPublisher } from '../hw/activity.js';
+import { HV_PARK, type VcpuHardware } from '../hw/cpu.js';
+import { MACHINE_CTL, RunState, SchedState, VcpuActivity } from '../hw/layout.js';
+import { KVM_VCPU_FLUSH_TLB } from '../hw/pvclock.js';
+import { VmExitReason } from '../hw/cost.js';
+import { loadSchedState, waitWhileDescheduled, PARKED_ACTIVITY } from '../hw/sched-word.js';
+import { markPreempted, takeOnLoad } from '../hw/steal-time.js';
 
 /**
  * Longest single sleep while parked, in ms: short enough that the heartbeat (the main-thread

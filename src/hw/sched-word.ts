@@ -14,7 +14,7 @@
  * stored after finds the vCPU asleep and notify wakes it. The timeout only bounds each sleep
  * so the vCPU can keep its heartbeat and see an aborted machine.
  */
-import { SchedState, VCPU_BLOCK, vcpuBase } from '../../hw/layout.js';
+import { SchedState, VCPU_BLOCK, VcpuActivity, vcpuBase } from './layout.js';
 
 function schedIndex(cpu: number): number {
   return vcpuBase(cpu) + VCPU_BLOCK.schedState;
@@ -42,3 +42,6 @@ export function waitWhileDescheduled(words: Int32Array, cpu: number, timeoutMs: 
   Atomics.wait(words, schedIndex(cpu), SchedState.Descheduled, timeoutMs);
   return loadSchedState(words, cpu) === SchedState.Running;
 }
+
+/** The activity a parked vCPU publishes, so watchdog and crash reports say it is descheduled. */
+export const PARKED_ACTIVITY = VcpuActivity.Descheduled;
