@@ -4,6 +4,7 @@
  * (src/pv/bind.ts). Any thread; `create` runs on the vCPU's worker at boot.
  */
 import type { VcpuHardware } from '../hw/cpu.js';
+import type { WaitPolicy } from '../hw/wait.js';
 import type { GuestServices, PvGroupKey, PvOps } from '../pv/ops.js';
 import type { CounterSnapshot } from '../stats/counters.js';
 
@@ -17,6 +18,12 @@ export interface BackendContext {
    * SharedArrayBuffer of `stateBytes` bytes, zeroed, shared by every vCPU of the machine.
    */
   hvState: SharedArrayBuffer;
+  /**
+   * How this run's vCPUs wait (src/hw/wait.ts): --watchdog-ms, and whether vCPUs outnumber the
+   * physical CPUs they may use (--pcpus). Computed once by the machine; a backend's own waits
+   * (locks, remote-flush acknowledgements) build their VcpuWait from it.
+   */
+  wait: WaitPolicy;
 }
 
 /** Partial overrides, group by group. */

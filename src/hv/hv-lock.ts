@@ -14,20 +14,14 @@
  *
  * Holders never wait for another vCPU while they hold a hypervisor lock (critical sections are
  * bounded walks over shared words; no IPIs, no interrupts taken inside), so a waiter only ever
- * waits for a running holder: a wait longer than the watchdog limit is a bug (a holder that died
- * or looped) and throws WatchdogError naming the waiting CPU, the lock and its holder. A waiter
- * also leaves with MachineAbortedError once the machine is aborted elsewhere.
+ * waits for a running holder. The sleep is a VcpuWait's (src/hw/wait.ts): past the run's
+ * watchdog limit it throws WatchdogError naming the waiting CPU, the lock and its holder (a
+ * holder that died or looped is a bug to report, not to wait out), and it leaves with
+ * MachineAbortedError once the machine is aborted elsewhere.
  */
-import { performance } from 'node:perf_hooks';
-import { InternalError, MachineAbortedError, WatchdogError } from '../lib/errors.js';
-import type { VcpuHardware } from '../hw/cpu.js';
-import { MACHINE_CTL, RunState } from '../hw/layout.js';
-
-/**
- * Who takes a lock: the vCPU's id and the machine block (its run state, for the abort check).
- * A VcpuHardware is one.
- */
-export type LockCaller = Pick<VcpuHardware, 'cpu' | 'machineWords'>;
+import { InternalError } from '../lib/errors.js';
+import { WaitKind } from '../hw/layout.js';
+import { TakeWhileWaiting, type VcpuWait, type WaitSite } from '../hw/wait.js';
 
 /**
  * Loads of the lock word before sleeping: 1000, some 5-10 µs. Most holders keep the lock for
@@ -57,21 +51,32 @@ export class HvLock {
     private readonly holderIndex: number,
     /** What the lock is, for messages ("Xen frame-table lock"). */
     readonly name: string,
-    /** A wait longer than this, in ms, is a hang: WatchdogError naming the holder. */
-    private readonly watchdogMs: number,
-  ) {}
+    /** The vCPU that takes this lock object, and how it waits. */
+    private readonly wait: VcpuWait,
+  ) {
+    this.site = {
+      kind: WaitKind.HvLock,
+      take: TakeWhileWaiting.Nothing,
+      describe: () => {
+        const holder = this.holder();
+        return `for the ${this.name}, ` + (holder >= 0 ? `held by cpu ${holder}` : 'held by a vCPU that has not recorded itself yet');
+      },
+    };
+  }
 
-  /** Take the lock for the vCPU `caller`, sleeping while another vCPU holds it. */
-  acquire(caller: LockCaller): void {
+  private readonly site: WaitSite;
+
+  /** Take the lock for this object's vCPU, sleeping while another vCPU holds it. */
+  acquire(): void {
     const { words, lockIndex } = this;
     // ORDERING: the acquiring compareExchange pairs with release()'s Atomics.sub / Atomics.store:
     // everything the previous holder wrote (under the lock, plain or atomic) is visible once we
     // own the lock word.
-    if (Atomics.compareExchange(words, lockIndex, FREE, HELD) !== FREE) this.acquireSlow(caller);
+    if (Atomics.compareExchange(words, lockIndex, FREE, HELD) !== FREE) this.acquireSlow();
     // ORDERING: diagnostics only. Written after we own the lock word, so it cannot be overwritten
     // by the previous holder's clear (release() clears before it lets go of the lock word);
     // read by waiters' watchdog messages and the taken-twice check.
-    Atomics.store(words, this.holderIndex, caller.cpu + 1);
+    Atomics.store(words, this.holderIndex, this.wait.cpu + 1);
   }
 
   /** Let go of the lock; wakes one sleeping waiter if there may be any. */
@@ -99,9 +104,9 @@ export class HvLock {
     return Atomics.load(this.words, this.holderIndex) - 1;
   }
 
-  private acquireSlow(caller: LockCaller): void {
-    const { words, lockIndex } = this;
-    const cpu = caller.cpu;
+  private acquireSlow(): void {
+    const { words, lockIndex, wait } = this;
+    const cpu = wait.cpu;
     // Only this vCPU ever writes cpu + 1 into the holder word, so seeing it means we hold the
     // lock already: waiting would only end in the watchdog.
     if (this.holder() === cpu) throw new InternalError(`cpu ${cpu}: the ${this.name} taken twice by the same vCPU`);
@@ -114,32 +119,21 @@ export class HvLock {
         if (c === FREE) return;
       }
     }
-    const start = performance.now();
+    wait.begin(this.site, lockIndex);
     // Mark the lock contended before sleeping. Whoever takes it from here on takes it as
     // HELD_WAITERS (we cannot know whether other sleepers remain), so its release wakes the next.
     // ORDERING: the exchange that returns FREE is our acquire; it pairs with release()'s
     // Atomics.sub / Atomics.store as the compareExchange in acquire() does.
     if (c !== HELD_WAITERS) c = Atomics.exchange(words, lockIndex, HELD_WAITERS);
     while (c !== FREE) {
-      // The word is HELD_WAITERS and someone else holds the lock: leaving by a throw here leaves
-      // it so, and the holder's release only wakes a sleeper more than needed.
-      // ORDERING: pairs with the Atomics.store of runState by whoever aborted the machine.
-      if (Atomics.load(caller.machineWords, MACHINE_CTL.runState) === RunState.Aborted) {
-        throw new MachineAbortedError(`cpu ${cpu}: machine aborted while waiting for the ${this.name}`);
-      }
-      const waited = performance.now() - start;
-      if (waited > this.watchdogMs) {
-        const holder = this.holder();
-        throw new WatchdogError(
-          `watchdog: cpu ${cpu} waited ${Math.round(waited)} ms for the ${this.name}, ` +
-            (holder >= 0 ? `held by cpu ${holder}` : 'held by a vCPU that has not recorded itself yet'),
-        );
-      }
+      // The word is HELD_WAITERS and someone else holds the lock: leaving by a throw here (abort,
+      // watchdog) leaves it so, and the holder's release only wakes a sleeper more than needed.
       // ORDERING: sleeps only while the word is still HELD_WAITERS (checked atomically with going
       // to sleep); release()'s Atomics.notify, after its store of FREE, wakes us.
-      Atomics.wait(words, lockIndex, HELD_WAITERS, WAIT_SLICE_MS);
+      wait.sleep(words, lockIndex, HELD_WAITERS, WAIT_SLICE_MS);
       // ORDERING: as the exchange above.
       c = Atomics.exchange(words, lockIndex, HELD_WAITERS);
     }
+    wait.end();
   }
 }

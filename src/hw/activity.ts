@@ -3,7 +3,7 @@
  * another thread can say it. The owner writes with Atomics.store; readers use Atomics.load.
  * Words are diagnostic only: nothing orders on them.
  */
-import { VCPU_ACTIVITY_NAMES, VCPU_BLOCK, VcpuActivity, WAIT_KIND_NAMES, WaitKind, vcpuBase } from './layout.js';
+import { VCPU_ACTIVITY_NAMES, VCPU_BLOCK, VcpuActivity, WAIT_KIND_NAMES, WaitKind, vcpuBase, waitTargetIsCpu } from './layout.js';
 import type { ApicBus } from './apic.js';
 
 export class ActivityPublisher {
@@ -61,7 +61,8 @@ export function describeVcpu(words: Int32Array, bus: ApicBus, cpu: number): stri
     sys >= 0 ? `last syscall ${sys}` : 'no syscall yet',
   ];
   if (kind !== WaitKind.None) {
-    parts.push(`waiting for ${WAIT_KIND_NAMES[kind] ?? kind} ${kind === WaitKind.Lock ? hex(target) : `cpu ${target}`}`);
+    const what = kind === WaitKind.Scheduler ? '' : waitTargetIsCpu(kind) ? ` cpu ${target}` : ` ${hex(target)}`;
+    parts.push(`waiting for ${WAIT_KIND_NAMES[kind] ?? kind}${what}`);
   }
   parts.push(`IRR [${bus.pendingVectors(cpu).map(hex).join(' ')}]`);
   parts.push(`ISR [${bus.inServiceVectors(cpu).map(hex).join(' ')}]`);

@@ -7,6 +7,7 @@
  * kernel polls at system-call and scheduling boundaries. Taking one: accept the vector, clear IF,
  * call the IDT entry (which EOIs), set IF again (iret).
  */
+import { ActivityPublisher } from './activity.js';
 import { ApicBus, LocalApic } from './apic.js';
 import { GuestRam } from './memory.js';
 import { Mmu } from './mmu.js';
@@ -65,6 +66,8 @@ export class VcpuHardware {
   readonly tlb: Tlb;
   readonly mmu: Mmu;
   readonly pvclock: PvclockReader;
+  /** What this vCPU is doing, published for other threads' diagnostics (src/hw/activity.ts). */
+  readonly activity: ActivityPublisher;
   /** Exact counts and modelled cycles of hypervisor and hardware events. */
   readonly cost: CostMeter;
   /** --trace: this vCPU's event recorder, null when not tracing (each hook tests it once). */
@@ -99,6 +102,7 @@ export class VcpuHardware {
     this.apic = new LocalApic(opts.machineWords, opts.cpu, this.bus, this.counters);
     this.tlb = new Tlb(opts.tlb ?? DEFAULT_TLB, opts.counters);
     this.pvclock = new PvclockReader(opts.machineWords, opts.cpu);
+    this.activity = new ActivityPublisher(opts.machineWords, opts.cpu);
     this.cost = new CostMeter(opts.costs ?? defaultCostTable(), opts.counters, this.trace);
     this.mmu = new Mmu(opts.ram, this.tlb, opts.counters, opts.machineWords, this.apic.summaryIndex, {
       onPendingWork: () => this.takeInterrupts(),

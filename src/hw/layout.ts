@@ -174,9 +174,27 @@ export const enum WaitKind {
   Lock = 2,
   /** Waiting for CPU waitTarget to come online. */
   CpuOnline = 3,
+  /** In a hypercall, waiting for CPU waitTarget to flush its TLB (Xen's remote flush). */
+  HvFlushAck = 4,
+  /** Waiting for a hypervisor lock; waitTarget is the lock word's index in the backend's state. */
+  HvLock = 5,
+  /** An application processor waiting for its STARTUP IPI from CPU waitTarget. */
+  Startup = 6,
+  /** Descheduled: waiting for the hypervisor scheduler to give this vCPU a physical CPU. */
+  Scheduler = 7,
+  /** Waiting for CPU waitTarget's backend to finish building shared hypervisor state. */
+  HvSetup = 8,
 }
 
-export const WAIT_KIND_NAMES = ['nothing', 'call-function acknowledgement', 'kernel lock', 'CPU online'] as const;
+export const WAIT_KIND_NAMES = [
+  'nothing', 'call-function acknowledgement', 'kernel lock', 'CPU online', 'hypervisor flush acknowledgement',
+  'hypervisor lock', 'STARTUP IPI', 'a physical CPU', 'hypervisor setup',
+] as const;
+
+/** How describeVcpu names a wait's target: a CPU, an address or word, or nothing. */
+export function waitTargetIsCpu(kind: WaitKind): boolean {
+  return kind !== WaitKind.Lock && kind !== WaitKind.HvLock && kind !== WaitKind.Scheduler;
+}
 
 /** Word index of cpu's block in the machine block. */
 export function vcpuBase(cpu: number): number {

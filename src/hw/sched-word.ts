@@ -15,6 +15,7 @@
  * so the vCPU can keep its heartbeat and see an aborted machine.
  */
 import { SchedState, VCPU_BLOCK, VcpuActivity, vcpuBase } from './layout.js';
+import type { VcpuWait } from './wait.js';
 
 function schedIndex(cpu: number): number {
   return vcpuBase(cpu) + VCPU_BLOCK.schedState;
@@ -28,19 +29,19 @@ export function loadSchedState(words: Int32Array, cpu: number): SchedState {
 
 /** Main thread (the scheduler): record a decision; a Running decision wakes the parked vCPU. */
 export function setSchedState(words: Int32Array, cpu: number, state: SchedState): void {
-  // ORDERING: the store precedes the notify; pairs with waitWhileDescheduled's compare-and-sleep.
+  // ORDERING: the store precedes the notify; pairs with sleepWhileDescheduled's compare-and-sleep.
   Atomics.store(words, schedIndex(cpu), state);
   if (state === SchedState.Running) Atomics.notify(words, schedIndex(cpu));
 }
 
 /**
- * The vCPU cpu itself: sleep while the word says Descheduled, at most `timeoutMs`. Returns
- * true when the word says Running.
+ * The vCPU cpu itself, parked: one sleep of its VcpuWait while the word says Descheduled, at
+ * most `sliceMs`. The caller loads the word again after it.
  */
-export function waitWhileDescheduled(words: Int32Array, cpu: number, timeoutMs: number): boolean {
-  // ORDERING: Atomics.wait's compare-and-sleep pairs with setSchedState's store then notify.
-  Atomics.wait(words, schedIndex(cpu), SchedState.Descheduled, timeoutMs);
-  return loadSchedState(words, cpu) === SchedState.Running;
+export function sleepWhileDescheduled(wait: VcpuWait, words: Int32Array, cpu: number, sliceMs: number): void {
+  // ORDERING: Atomics.wait's compare-and-sleep (in VcpuWait.sleep) pairs with setSchedState's
+  // store then notify.
+  wait.sleep(words, schedIndex(cpu), SchedState.Descheduled, sliceMs);
 }
 
 /** The activity a parked vCPU publishes, so watchdog and crash reports say it is descheduled. */

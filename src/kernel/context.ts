@@ -9,7 +9,7 @@ import type { VcpuCounters } from '../stats/counters.js';
 import type { LatencyHistogram } from '../stats/histogram.js';
 import type { KernelLayout } from './layout.js';
 import type { CostTable } from '../hw/cost.js';
-import type { Spinner } from './sync.js';
+import type { VcpuWait } from '../hw/wait.js';
 import type { UserAccess } from '../uapi/program.js';
 import type { TraceBuffer } from '../stats/trace-buffer.js';
 
@@ -34,7 +34,8 @@ export interface KernelContext {
   readonly i32: Int32Array;
   readonly layout: KernelLayout;
   readonly counters: VcpuCounters;
-  readonly spinner: Spinner;
+  /** This CPU's spin-waits (src/hw/wait.ts), at the kernel's sites (src/kernel/sync.ts). */
+  readonly spinner: VcpuWait;
   readonly activity: ActivityPublisher;
   readonly user: UserAccess;
   readonly histograms: {

@@ -9,11 +9,10 @@ import {
   INVALIDATE_TLB_VECTOR, LOCAL_TIMER_VECTOR, RESCHEDULE_VECTOR, SET_APIC_DEST_FIELD, SPURIOUS_APIC_VECTOR,
 } from '../hw/apic.js';
 import { PAGE_FAULT_VECTOR } from '../hw/cpu.js';
-import { VcpuActivity, WaitKind } from '../hw/layout.js';
+import { VcpuActivity } from '../hw/layout.js';
 import { LARGE_PAGE_SIZE, PAGE_SIZE, PTE_G, PTE_P, PTE_RW, makeLargePde, makePte, PAGE_OFFSET } from '../hw/paging.js';
 import type { Paddr, Pfn } from '../hw/types.js';
-import type { CpuMask } from '../pv/cpumask.js';
-import type { FlushInfo, MmRef } from '../pv/ops.js';
+import type { FlushInfo, MmRef, GuestServices } from '../pv/ops.js';
 import type { InterruptHandler } from '../hw/cpu.js';
 import type { KernelContext } from './context.js';
 import { FrameAllocator } from './frames.js';
@@ -34,6 +33,7 @@ import { THREAD_PAGES, Tasks } from './task.js';
 import { TlbFlusher } from './tlbflush.js';
 import { VmaTable } from './vma.js';
 import { Vmalloc } from './vmalloc.js';
+import { CPU_ONLINE_WAIT } from './sync.js';
 
 /** Where an AP starts (the trampoline page of the STARTUP IPI, vector = page number). */
 const TRAMPOLINE_VECTOR = 0x09;
@@ -84,9 +84,13 @@ export class Kernel {
     this.buildIdt();
   }
 
-  /** native_flush_tlb_others, lent to the backends (GuestServices). */
-  nativeFlushTlbOthers(mask: CpuMask, info: FlushInfo): void {
-    this.flusher.nativeFlushTlbOthers(mask, info);
+  /**
+   * Lend the backends the kernel code and data their pv ops use (GuestServices), as Linux's
+   * native pv_ops point straight at kernel functions: no hop through the vCPU.
+   */
+  lendServices(guest: GuestServices): void {
+    guest.nativeFlushTlbOthers = this.flusher.nativeFlushTlbOthers.bind(this.flusher);
+    guest.pgdOf = this.mms.pgd.bind(this.mms);
   }
 
   private currentMm(): MmRef {
@@ -187,7 +191,7 @@ export class Kernel {
     const { i32, layout, spinner } = this.k;
     const word = layout.kglobals + KGLOBALS.onlineMask + (ap >>> 5);
     const bit = 1 << (ap & 31);
-    spinner.begin(WaitKind.CpuOnline, ap);
+    spinner.begin(CPU_ONLINE_WAIT, ap);
     while ((Atomics.load(i32, word) & bit) === 0) spinner.pause();
     spinner.end();
   }

@@ -9,7 +9,7 @@
  * (llist_del_all), runs each function, and clears each flag as the acknowledgement.
  *
  * Why this cannot deadlock: a CPU waiting for acknowledgements takes interrupts while it spins
- * (Spinner.pause), so requests queued to it are served even while its own are in flight.
+ * (VcpuWait.pause), so requests queued to it are served even while its own are in flight.
  *
  * Memory ordering, initiator I and target T:
  *   I: plain stores of the CSD fields; Atomics.store(flags, LOCK); CAS(T.queue, old, csd)
@@ -18,11 +18,11 @@
  */
 import { performance } from 'node:perf_hooks';
 import { InternalError } from '../lib/errors.js';
-import { WaitKind } from '../hw/layout.js';
 import { CpuMask } from '../pv/cpumask.js';
 import { TLB_FLUSH_ALL, type FlushInfo, type MmRef } from '../pv/ops.js';
 import type { KernelContext } from './context.js';
 import { CSD, CSD_FLAG_LOCK, CallFunc, PERCPU } from './layout.js';
+import { CALL_ACK_WAIT } from './sync.js';
 
 /** What a queued call carries; the receiving side reads it back into this shape. */
 export interface CallArgs {
@@ -116,7 +116,7 @@ export class SmpCalls {
       // ORDERING: pairs with the target's Atomics.store(flags, 0) after it ran the function
       // (and wrote its cost, read below).
       if ((Atomics.load(i32, flags) & CSD_FLAG_LOCK) !== 0) {
-        spinner.begin(WaitKind.CallAck, c);
+        spinner.begin(CALL_ACK_WAIT, c);
         while ((Atomics.load(i32, flags) & CSD_FLAG_LOCK) !== 0) spinner.pause();
         spinner.end();
       }

@@ -1,134 +1,64 @@
 /**
- * Kernel synchronisation over words in guest memory: the spin-wait loop every cross-CPU wait
- * uses, spinlocks and a reader-writer semaphore. Runs on a vCPU worker, on behalf of that CPU.
+ * Kernel synchronisation over words in guest memory: spinlocks and a reader-writer semaphore,
+ * and the kernel's wait sites. Runs on a vCPU worker, on behalf of that CPU.
  *
- * Every wait here:
- * - takes interrupts while it spins (if IF is set), so two CPUs waiting on each other's
- *   flush requests both make progress — the rule that keeps shootdowns deadlock-free;
- * - gives its host core away after a short spin (a futex wait of SPIN_YIELD_MS on its own
- *   doorbell, which any IPI to it rings), like pause-loop exiting: on an overcommitted host the
- *   CPU it waits for may need that core;
- * - has a watchdog: past the limit it throws a WatchdogError naming the waiter, what it waited
- *   for, and what the CPU it waited on was doing;
- * - leaves at once, with MachineAbortedError, if the machine was aborted elsewhere.
+ * Every wait here is a VcpuWait (src/hw/wait.ts) at one of the sites below: it takes interrupts
+ * while it spins (if IF is set), so two CPUs waiting on each other's flush requests both make
+ * progress; it gives its host core away after a short spin; its watchdog names the waiter, what
+ * it waited for and what the CPU it waited on was doing; it leaves at once if the machine was
+ * aborted elsewhere.
  */
-import { MACHINE_CTL, RunState, VcpuActivity, WaitKind } from '../hw/layout.js';
-import { describeVcpu, type ActivityPublisher } from '../hw/activity.js';
-import type { VcpuHardware } from '../hw/cpu.js';
-import { MachineAbortedError, WatchdogError } from '../lib/errors.js';
-import { performance } from 'node:perf_hooks';
+import { describeVcpu } from '../hw/activity.js';
+import { WaitKind } from '../hw/layout.js';
+import { TakeWhileWaiting, type VcpuWait, type WaitingCpu, type WaitSite } from '../hw/wait.js';
 
-/**
- * Spin this long before giving the host core away. When every vCPU has a host core, the CPU we
- * wait for is running and answers within microseconds, so spin long (a futex wake costs 30-90
- * µs here); when vCPUs outnumber cores, it may be descheduled, so hand the core over after
- * ~50 Atomics round trips (0.35 µs each here) — pause-loop exiting with a short window.
- */
-export const SPIN_BEFORE_YIELD_DEDICATED_MS = 0.5;
-export const SPIN_BEFORE_YIELD_OVERCOMMITTED_MS = 0.02;
-/** Each give-away sleeps at most this long on our own doorbell (IPIs to us end it early). */
-const SPIN_YIELD_MS = 0.05;
 /** A lock-wait report describes at most this many other CPUs (keeps it readable at 64 vCPUs). */
 const MAX_DESCRIBED_CPUS = 8;
-/** Check the clock every this many spins. */
-const CLOCK_CHECK_EVERY = 64;
 
-export class Spinner {
-  private kind: WaitKind = WaitKind.None;
-  private target = 0;
-  private startMs = 0;
-  private spins = 0;
-  /** Whether this wait has been published to the activity words (only slow waits are). */
-  private published = false;
+/** What CPU `target` is doing, for a watchdog message; nothing for an id past the machine's CPUs. */
+function onCpu(target: number, c: WaitingCpu): string {
+  return target < c.cpus ? `; ${describeVcpu(c.machineWords, c.bus, target)}` : '';
+}
 
-  constructor(
-    private readonly hw: VcpuHardware,
-    private readonly activity: ActivityPublisher,
-    private readonly watchdogMs: number,
-    /** SPIN_BEFORE_YIELD_DEDICATED_MS or SPIN_BEFORE_YIELD_OVERCOMMITTED_MS. */
-    private readonly spinBeforeYieldMs: number,
-  ) {}
+/** smp_call_function_many: waiting for CPU `target` to run and acknowledge our request. */
+export const CALL_ACK_WAIT: WaitSite = {
+  kind: WaitKind.CallAck,
+  take: TakeWhileWaiting.IfEnabled,
+  describe: (target, c) => `for call-function acknowledgement from cpu ${target}${onCpu(target, c)}`,
+};
 
-  /**
-   * Start a wait for `kind` on `target` (a CPU id, or a lock's physical address). It is published
-   * for other threads' diagnostics only once it lasts (the first clock check): most waits end
-   * within a few spins, and the stores would cost more than the wait.
-   */
-  begin(kind: WaitKind, target: number): void {
-    this.kind = kind;
-    this.target = target;
-    this.spins = 0;
-    this.startMs = 0;
-  }
+/** Boot: waiting for application processor `target` to come online. */
+export const CPU_ONLINE_WAIT: WaitSite = {
+  kind: WaitKind.CpuOnline,
+  take: TakeWhileWaiting.IfEnabled,
+  describe: (target, c) => `for online cpu ${target}${onCpu(target, c)}`,
+};
 
-  end(): void {
-    this.kind = WaitKind.None;
-    if (this.published) {
-      this.published = false;
-      this.activity.waiting(WaitKind.None, 0);
-    }
-  }
-
-  /** One iteration of a wait loop: take interrupts, maybe yield the core, check the watchdog. */
-  pause(): void {
-    const hw = this.hw;
-    if (hw.interruptsEnabled && hw.apic.hasPending()) {
-      const saved = this.activity.get();
-      hw.takeInterrupts();
-      this.activity.set(saved);
-    }
-    if (++this.spins % CLOCK_CHECK_EVERY !== 0) return;
-    const now = performance.now();
-    if (this.startMs === 0) {
-      this.startMs = now;
-      this.published = true;
-      this.activity.waiting(this.kind, this.target);
-      return;
-    }
-    const state = Atomics.load(hw.machineWords, MACHINE_CTL.runState);
-    if (state === RunState.Aborted) {
-      throw new MachineAbortedError(`cpu ${hw.cpu}: machine aborted while waiting`);
-    }
-    const waited = now - this.startMs;
-    if (waited > this.watchdogMs) throw new WatchdogError(this.describe(waited));
-    this.activity.heartbeat();
-    if (waited > this.spinBeforeYieldMs) {
-      const saved = this.activity.get();
-      this.activity.set(VcpuActivity.Halted);
-      hw.apic.halt(SPIN_YIELD_MS);
-      this.activity.set(saved);
-    }
-  }
-
-  private describe(waitedMs: number): string {
-    const hw = this.hw;
-    const what = this.kind === WaitKind.Lock
-      ? `kernel lock at phys 0x${this.target.toString(16)}`
-      : `${this.kind === WaitKind.CallAck ? 'call-function acknowledgement from' : 'online'} cpu ${this.target}`;
-    let line = `watchdog: cpu ${hw.cpu} waited ${Math.round(waitedMs)} ms for ${what}`;
-    if (this.kind !== WaitKind.Lock && this.target < hw.cpus) {
-      line += `; ${describeVcpu(hw.machineWords, hw.bus, this.target)}`;
-    } else if (this.kind === WaitKind.Lock) {
-      // A spinlock word holds its owner's CPU id + 1; an rwsem word its reader count and flags,
-      // not who the readers are: so say what every other CPU (the holders among them) is doing.
-      line += `; lock word 0x${(Atomics.load(hw.ram.i32, this.target >>> 2) >>> 0).toString(16)}`;
-      for (let c = 0; c < Math.min(hw.cpus, MAX_DESCRIBED_CPUS); c++) {
-        if (c !== hw.cpu) line += `; ${describeVcpu(hw.machineWords, hw.bus, c)}`;
-      }
+/** A kernel lock at guest-physical address `target`. */
+export const KERNEL_LOCK_WAIT: WaitSite = {
+  kind: WaitKind.Lock,
+  take: TakeWhileWaiting.IfEnabled,
+  describe: (target, c) => {
+    // A spinlock word holds its owner's CPU id + 1; an rwsem word its reader count and flags,
+    // not who the readers are: so say what every other CPU (the holders among them) is doing.
+    let line = `for kernel lock at phys 0x${target.toString(16)}`;
+    line += `; lock word 0x${(Atomics.load(c.ram.i32, target >>> 2) >>> 0).toString(16)}`;
+    for (let other = 0; other < Math.min(c.cpus, MAX_DESCRIBED_CPUS); other++) {
+      if (other !== c.cpu) line += `; ${describeVcpu(c.machineWords, c.bus, other)}`;
     }
     return line;
-  }
-}
+  },
+};
 
 /**
  * Spinlock word: 0 free, cpu + 1 held (the owner is named in watchdog reports).
  * `lockWord` is a word index into guest RAM.
  */
-export function spinLock(i32: Int32Array, lockWord: number, cpu: number, spinner: Spinner): void {
+export function spinLock(i32: Int32Array, lockWord: number, cpu: number, spinner: VcpuWait): void {
   // ORDERING: the acquiring compareExchange pairs with spinUnlock's Atomics.store(0): everything
   // the previous holder wrote is visible once we own the word.
   if (Atomics.compareExchange(i32, lockWord, 0, cpu + 1) === 0) return;
-  spinner.begin(WaitKind.Lock, lockWord * 4);
+  spinner.begin(KERNEL_LOCK_WAIT, lockWord * 4);
   while (Atomics.compareExchange(i32, lockWord, 0, cpu + 1) !== 0) spinner.pause();
   spinner.end();
 }
@@ -149,13 +79,13 @@ export function rwsemIsFree(word: number): boolean {
 }
 
 /** down_read: readers share; a waiting writer holds new readers back so it cannot starve. */
-export function downRead(i32: Int32Array, word: number, spinner: Spinner): void {
+export function downRead(i32: Int32Array, word: number, spinner: VcpuWait): void {
   let begun = false;
   for (;;) {
     const v = Atomics.load(i32, word);
     // ORDERING: the compareExchange pairs with up_write's store and other readers' updates.
     if ((v & (RWSEM_WRITER | RWSEM_WAITING)) === 0 && Atomics.compareExchange(i32, word, v, v + 1) === v) break;
-    if (!begun) { spinner.begin(WaitKind.Lock, word * 4); begun = true; }
+    if (!begun) { spinner.begin(KERNEL_LOCK_WAIT, word * 4); begun = true; }
     spinner.pause();
   }
   if (begun) spinner.end();
@@ -166,7 +96,7 @@ export function upRead(i32: Int32Array, word: number): void {
   Atomics.sub(i32, word, 1);
 }
 
-export function downWrite(i32: Int32Array, word: number, spinner: Spinner): void {
+export function downWrite(i32: Int32Array, word: number, spinner: VcpuWait): void {
   let begun = false;
   for (;;) {
     const v = Atomics.load(i32, word);
@@ -177,7 +107,7 @@ export function downWrite(i32: Int32Array, word: number, spinner: Spinner): void
       continue;
     }
     if ((v & RWSEM_WAITING) === 0) Atomics.compareExchange(i32, word, v, v | RWSEM_WAITING);
-    if (!begun) { spinner.begin(WaitKind.Lock, word * 4); begun = true; }
+    if (!begun) { spinner.begin(KERNEL_LOCK_WAIT, word * 4); begun = true; }
     spinner.pause();
   }
   if (begun) spinner.end();

@@ -3,10 +3,12 @@
  * it, runs the workload to its stop condition, and collects every vCPU's statistics and the
  * end-of-run conservation laws. Main thread.
  */
+import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { CoherenceError, ConfigError, ConservationError, InternalError, MachineAbortedError, PvemuError, SelfCheckError, WatchdogError } from '../lib/errors.js';
 import { MACHINE_CTL, RunState, machineBlockBytes } from '../hw/layout.js';
 import { GuestRam } from '../hw/memory.js';
+import { waitPolicy, type WaitPolicy } from '../hw/wait.js';
 import { parseElf } from '../kernel/binfmt-elf.js';
 import { KernelLayout } from '../kernel/layout.js';
 import { findBackend } from '../hv/registry.js';
@@ -35,6 +37,14 @@ import { MAX_TRACE_EVENTS, defaultTraceEvents, flowSlotBytes, type VcpuTrace } f
  * any --seconds a run is given, and cheap (one Atomics.load).
  */
 const BOOT_POLL_MS = 5;
+
+/**
+ * The run's wait policy (src/hw/wait.ts), computed once: --watchdog-ms, and whether the vCPUs
+ * outnumber the physical CPUs they may use (--pcpus, or the host's cores).
+ */
+export function waitPolicyFor(cfg: Pick<MachineConfig, 'cpus' | 'pcpus' | 'watchdogMs'>, hostCpus = availableParallelism()): WaitPolicy {
+  return waitPolicy({ cpus: cfg.cpus, pcpus: cfg.pcpus ?? cfg.cpus, hostCpus, watchdogMs: cfg.watchdogMs });
+}
 
 export class Machine {
   private handles: VcpuHandle[] = [];
@@ -106,6 +116,8 @@ export class Machine {
       watchdog.start();
       // Before the workers start: those without a CPU park at their first boundary.
       scheduler?.start();
+      // One wait policy for the whole run: every vCPU and backend waits by it.
+      const wait = waitPolicyFor(cfg);
       this.handles = [];
       for (let cpu = 0; cpu < cfg.cpus; cpu++) {
         this.handles.push(new VcpuHandle(pool, {
@@ -121,7 +133,7 @@ export class Machine {
           params: cfg.params ?? {},
           ops: cfg.ops ?? 0,
           hz: cfg.hz,
-          watchdogMs: cfg.watchdogMs,
+          wait,
           inject: cfg.inject ?? {},
           check: cfg.check === true,
           ...(trace !== undefined ? { trace } : {}),

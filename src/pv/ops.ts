@@ -6,6 +6,7 @@
  * Ops are bound per vCPU: each vCPU worker builds one frozen table at boot (src/pv/bind.ts), so
  * an op always acts on the CPU it is called on, as Linux's ops act on this_cpu.
  */
+import { InternalError } from '../lib/errors.js';
 import type { CpuMask } from './cpumask.js';
 import type { Nanoseconds, Paddr, Pfn, Vaddr } from '../hw/types.js';
 import type { InterruptHandler } from '../hw/cpu.js';
@@ -246,9 +247,22 @@ export const PV_GROUP_NAMES: Readonly<Record<PvGroupKey, string>> = Object.freez
 
 /**
  * What the guest kernel lends the backends: kernel code a pv op's native implementation calls
- * (Linux's native_flush_tlb_others is kernel code; paravirt backends replace or wrap it).
+ * (Linux's native_flush_tlb_others is kernel code; paravirt backends replace or wrap it), and the
+ * one field of kernel data a backend may read (mm->pgd, which Linux's backends read). It is all a
+ * backend knows of the kernel. The kernel fills it in once it exists (Kernel.lendServices); the
+ * pv ops, built before the kernel, call through it.
  */
 export interface GuestServices {
   /** native_flush_tlb_others: queue flush_tlb_func to each non-lazy CPU in mask, IPI, wait for acks. */
-  nativeFlushTlbOthers(mask: CpuMask, info: FlushInfo): void;
+  nativeFlushTlbOthers: (mask: CpuMask, info: FlushInfo) => void;
+  /** mm->pgd: the physical address of `mm`'s page directory, 0 while it has none. */
+  pgdOf: (mm: MmRef) => Paddr;
+}
+
+/** GuestServices before the kernel has lent them: each throws (a backend used one too early). */
+export function unlentGuestServices(): GuestServices {
+  const early = (what: string) => (): never => {
+    throw new InternalError(`${what} called before the kernel lent it to the backend`);
+  };
+  return { nativeFlushTlbOthers: early('native_flush_tlb_others'), pgdOf: early('mm->pgd') };
 }

@@ -16,14 +16,14 @@
  *      preempted byte with an exchange), then clear the byte (record_steal_time's exchange)
  *      for backends that had no hook, before any guest code runs.
  */
-import { performance } from 'node:perf_hooks';
-import { InternalError, MachineAbortedError, WatchdogError } from '../lib/errors.js';
+import { InternalError, MachineAbortedError } from '../lib/errors.js';
 import type { ActivityPublisher } from '../hw/activity.js';
 import { HV_PARK, type VcpuHardware } from '../hw/cpu.js';
-import { MACHINE_CTL, RunState, SchedState, VcpuActivity } from '../hw/layout.js';
+import { MACHINE_CTL, RunState, SchedState, VcpuActivity, WaitKind } from '../hw/layout.js';
 import { KVM_VCPU_FLUSH_TLB } from '../hw/pvclock.js';
 import { VmExitReason } from '../hw/cost.js';
-import { loadSchedState, waitWhileDescheduled, PARKED_ACTIVITY } from '../hw/sched-word.js';
+import { loadSchedState, sleepWhileDescheduled, PARKED_ACTIVITY } from '../hw/sched-word.js';
+import { TakeWhileWaiting, type VcpuWait, type WaitSite } from '../hw/wait.js';
 import { markPreempted, takeOnLoad } from '../hw/steal-time.js';
 
 /**
@@ -33,17 +33,26 @@ import { markPreempted, takeOnLoad } from '../hw/steal-time.js';
  */
 const PARK_WAIT_MS = 50;
 
+/** Parked: waiting for the hypervisor scheduler to store Running in our schedState again. */
+const PARKED_WAIT: WaitSite = {
+  kind: WaitKind.Scheduler,
+  take: TakeWhileWaiting.Nothing,
+  describe: () => 'for a physical CPU: descheduled, and the hypervisor scheduler never gave it one again',
+};
+
 export class VcpuParking {
   /** Times this vCPU parked while runnable (preempted) and while idle. */
   preemptions = 0;
   idleParks = 0;
+  private readonly activity: ActivityPublisher;
 
   constructor(
     private readonly hw: VcpuHardware,
-    private readonly activity: ActivityPublisher,
-    /** A park longer than this means the scheduler is gone: a WatchdogError names it. */
-    private readonly watchdogMs: number,
-  ) {}
+    /** How the vCPU sleeps while parked; a park past its watchdog means the scheduler is gone. */
+    private readonly wait: VcpuWait,
+  ) {
+    this.activity = hw.activity;
+  }
 
   /** Install the HV_PARK handler on this vCPU's hardware. */
   install(): void {
@@ -69,16 +78,13 @@ export class VcpuParking {
       this.idleParks++;
     }
     this.activity.set(PARKED_ACTIVITY);
-    const start = performance.now();
-    for (;;) { // (3)
-      this.activity.heartbeat();
-      if (waitWhileDescheduled(words, cpu, PARK_WAIT_MS)) break;
-      if (this.machineEnded()) break;
-      const waited = performance.now() - start;
-      if (waited > this.watchdogMs) {
-        throw new WatchdogError(`watchdog: cpu ${cpu} descheduled for ${Math.round(waited)} ms: the hypervisor scheduler never gave it a CPU again`);
-      }
+    const wait = this.wait;
+    wait.begin(PARKED_WAIT, 0);
+    // (3): the VcpuWait keeps the heartbeat going and leaves on an aborted machine.
+    while (loadSchedState(words, cpu) === SchedState.Descheduled && !this.machineEnded()) {
+      sleepWhileDescheduled(wait, words, cpu, PARK_WAIT_MS);
     }
+    wait.end();
     this.activity.set(saved);
     hw.resumed(); // (4)
     const left = takeOnLoad(words, cpu);

@@ -6,6 +6,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { VcpuStatsSnapshot } from '../stats/snapshot.js';
 import type { CostTable } from '../hw/cost.js';
+import type { WaitPolicy } from '../hw/wait.js';
 import type { CoherenceViolation } from '../hw/mmu.js';
 import type { VcpuTrace } from '../stats/trace-buffer.js';
 
@@ -26,7 +27,8 @@ export interface VcpuTaskArgs {
   /** Total workload operations, 0 = until the stop request. */
   ops: number;
   hz: number;
-  watchdogMs: number;
+  /** How every wait of the run behaves (--watchdog-ms, overcommit): computed once by the machine. */
+  wait: WaitPolicy;
   /** Deliberate faults for tests (MachineConfig.inject); empty: none. */
   inject: FaultInjection;
   /** MachineConfig.check: run the TLB coherence checker. */

@@ -8,22 +8,19 @@
  */
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { InternalError, MachineAbortedError, PvemuError, WatchdogError } from '../lib/errors.js';
+import { InternalError, MachineAbortedError, PvemuError } from '../lib/errors.js';
 import { ActivityPublisher } from '../hw/activity.js';
 import { hostNowNs } from '../lib/host-clock.js';
 import { VcpuHardware } from '../hw/cpu.js';
-import { MACHINE_CTL, RunState, VCPU_BLOCK, VcpuActivity, vcpuBase } from '../hw/layout.js';
+import { MACHINE_CTL, RunState, VCPU_BLOCK, VcpuActivity, WaitKind, vcpuBase } from '../hw/layout.js';
 import { GuestRam } from '../hw/memory.js';
 import { findBackend } from '../hv/registry.js';
 import { VcpuParking } from './park.js';
 import type { KernelContext, MachinePort } from '../kernel/context.js';
 import { Kernel } from '../kernel/kernel.js';
 import { KernelLayout } from '../kernel/layout.js';
-import { SPIN_BEFORE_YIELD_DEDICATED_MS, SPIN_BEFORE_YIELD_OVERCOMMITTED_MS, Spinner } from '../kernel/sync.js';
-import { availableParallelism } from 'node:os';
 import { buildPvOps } from '../hv/bind.js';
-import type { CpuMask } from '../pv/cpumask.js';
-import type { FlushInfo, PvOps } from '../pv/ops.js';
+import { unlentGuestServices, type PvOps } from '../pv/ops.js';
 import { snapshotCounters, VcpuCounters } from '../stats/counters.js';
 import { LatencyHistogram } from '../stats/histogram.js';
 import type { VcpuStatsSnapshot } from '../stats/snapshot.js';
@@ -38,14 +35,21 @@ import { RvCore } from '../riscv/core.js';
 import { RvPrograms } from './rv-program.js';
 import type { ConsoleChunk, VcpuExit, VcpuFailure, VcpuTaskArgs } from './task-args.js';
 import { CoherenceChecker } from './coherence.js';
+import { TakeWhileWaiting, VcpuWait, type WaitSite } from '../hw/wait.js';
 
 /** Run-loop slice: how long the vCPU runs guest work before it lets its event loop breathe. */
 const SLICE_MS = 5;
-/** The signal a program's --seconds limit sends. */
 /** Longest single halt: bounded so a lost doorbell could never stall a CPU past one slice. */
 const HALT_MS = SLICE_MS;
 
 type VcpuState = 'booting' | 'running' | 'finished';
+
+/** An application processor waiting for its STARTUP IPI from the boot CPU. */
+const STARTUP_WAIT: WaitSite = {
+  kind: WaitKind.Startup,
+  take: TakeWhileWaiting.Nothing,
+  describe: (target) => `for its STARTUP IPI from cpu ${target}`,
+};
 
 export class Vcpu implements WorkMeter, MachinePort {
   readonly hw: VcpuHardware;
@@ -61,6 +65,8 @@ export class Vcpu implements WorkMeter, MachinePort {
   private readonly activity: ActivityPublisher;
   /** The overcommit scheduler's parking (--pcpus below the vCPU count), else null. */
   private readonly parking: VcpuParking | null;
+  /** This vCPU's kernel spin-waits and its wait for the STARTUP IPI (src/hw/wait.ts). */
+  private readonly wait: VcpuWait;
   private readonly words: Int32Array;
   private readonly consoleOut: ConsoleChunk[] = [];
   private state: VcpuState = 'booting';
@@ -87,18 +93,14 @@ export class Vcpu implements WorkMeter, MachinePort {
       cpu: args.cpu, cpus: args.cpus, ram, machineWords: this.words, counters: this.counters, costs: args.costs,
       trace: this.trace,
     });
-    this.activity = new ActivityPublisher(this.words, args.cpu);
+    this.activity = this.hw.activity;
     // Installed before any boundary can take an HV_PARK kick (the scheduler may kick at boot).
-    this.parking = args.pcpus < args.cpus ? new VcpuParking(this.hw, this.activity, args.watchdogMs) : null;
+    this.parking = args.pcpus < args.cpus ? new VcpuParking(this.hw, new VcpuWait(this.hw, args.wait)) : null;
     this.parking?.install();
-    // Overcommitted on the host's cores, or by the hypervisor scheduler: the CPU a wait is for
-    // may not be running, so give the core away after a short spin.
-    const overcommitted = args.cpus > availableParallelism() || args.pcpus < args.cpus;
-    const spinner = new Spinner(this.hw, this.activity, args.watchdogMs,
-      overcommitted ? SPIN_BEFORE_YIELD_OVERCOMMITTED_MS : SPIN_BEFORE_YIELD_DEDICATED_MS);
-    // The kernel lends native_flush_tlb_others to the backend; it exists once the kernel does.
-    const guest = { nativeFlushTlbOthers: (mask: CpuMask, info: FlushInfo) => this.kernel.nativeFlushTlbOthers(mask, info) };
-    this.ops = buildPvOps(backend, { hw: this.hw, guest, hvState: args.hvState });
+    this.wait = new VcpuWait(this.hw, args.wait);
+    // The kernel lends native_flush_tlb_others and mm->pgd to the backend once it exists.
+    const guest = unlentGuestServices();
+    this.ops = buildPvOps(backend, { hw: this.hw, guest, hvState: args.hvState, wait: args.wait });
     const ctx: KernelContext = {
       machine: this,
       cpu: args.cpu,
@@ -108,7 +110,7 @@ export class Vcpu implements WorkMeter, MachinePort {
       i32: ram.i32,
       layout: new KernelLayout(ram.size),
       counters: this.counters,
-      spinner,
+      spinner: this.wait,
       activity: this.activity,
       user: this.hw.mmu,
       histograms: this.histograms,
@@ -125,6 +127,7 @@ export class Vcpu implements WorkMeter, MachinePort {
     }
     const entry = { syscall: this.syscallEntry() };
     this.kernel = new Kernel(ctx, { hz: args.hz, loader: this.programLoader(entry, workload) });
+    this.kernel.lendServices(guest);
     if (args.inject.noAckCpu === args.cpu) this.kernel.smp.neverAcknowledge = true;
   }
 
@@ -250,15 +253,15 @@ export class Vcpu implements WorkMeter, MachinePort {
 
   /** An AP sleeps until the boot CPU's STARTUP IPI, then brings itself up. */
   private async waitForStartup(): Promise<void> {
-    const started = performance.now();
+    const wait = this.wait;
+    wait.begin(STARTUP_WAIT, 0);
     while (this.hw.apic.startupVector() < 0) {
       if (this.machineStopped()) throw new MachineAbortedError(`cpu ${this.args.cpu}: machine stopped before bring-up`);
-      if (performance.now() - started > this.args.watchdogMs) {
-        throw new WatchdogError(`watchdog: cpu ${this.args.cpu} waited ${this.args.watchdogMs} ms for its STARTUP IPI from cpu 0`);
-      }
+      wait.look();
       this.hw.apic.waitForStartup(HALT_MS);
       await yieldToEventLoop();
     }
+    wait.end();
     this.hw.apic.acceptStartup();
     this.counters.ipisHandled = this.hw.apic.ipisAccepted;
     this.kernel.bootSecondary();
@@ -270,7 +273,7 @@ export class Vcpu implements WorkMeter, MachinePort {
   }
 
   private abortMachine(): void {
-    // ORDERING: the first failing CPU names itself; every waiter polls runState (Spinner.pause).
+    // ORDERING: the first failing CPU names itself; every waiter polls runState (VcpuWait.look).
     Atomics.compareExchange(this.words, MACHINE_CTL.abortCpu, 0, this.args.cpu + 1);
     Atomics.store(this.words, MACHINE_CTL.runState, RunState.Aborted);
     for (let c = 0; c < this.args.cpus; c++) this.hw.bus.ring(c);

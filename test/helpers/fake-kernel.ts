@@ -41,14 +41,13 @@
  */
 import { TlbFlusher } from '../../src/kernel/tlbflush.js';
 import { SmpCalls } from '../../src/kernel/smp.js';
-import { Spinner } from '../../src/kernel/sync.js';
+import { VcpuWait, type WaitSite } from '../../src/hw/wait.js';
 import type { KernelContext, MachinePort } from '../../src/kernel/context.js';
 import { CSD, CSD_FLAG_LOCK, KGLOBALS, KernelLayout, MM, PERCPU, VMALLOC_START, type CallFunc } from '../../src/kernel/layout.js';
 import { PAGE_OFFSET, LARGE_PAGE_SIZE, PAGE_SIZE, PTE_G, PTE_P, PTE_RW, PTE_US, makeLargePde, makePte } from '../../src/hw/paging.js';
 import { VcpuHardware } from '../../src/hw/cpu.js';
-import { ActivityPublisher } from '../../src/hw/activity.js';
 import { APIC_EOI, CALL_FUNCTION_VECTOR, INVALIDATE_TLB_VECTOR } from '../../src/hw/apic.js';
-import { machineBlockBytes, type WaitKind } from '../../src/hw/layout.js';
+import { machineBlockBytes } from '../../src/hw/layout.js';
 import { GuestRam, MIN_RAM_BYTES } from '../../src/hw/memory.js';
 import type { Paddr, Pfn, Vaddr } from '../../src/hw/types.js';
 import { buildPvOps } from '../../src/hv/bind.js';
@@ -59,6 +58,7 @@ import type { Backend } from '../../src/hv/backend.js';
 import { VcpuCounters } from '../../src/stats/counters.js';
 import { LatencyHistogram } from '../../src/stats/histogram.js';
 import { PageTables } from '../hw/helpers.js';
+import { testGuest, testWaitPolicy } from './hardware.js';
 
 /** Flags of a user data page. */
 export const USER_RW = PTE_P | PTE_RW | PTE_US;
@@ -185,29 +185,27 @@ const FRAMES_PER_ADDRESS_SPACE = 32;
 /** A wait may spin without a scripted step this many times (each takes pending interrupts). */
 const MAX_IDLE_SPINS = 4;
 
-/** The real Spinner, with the script run at each pause and stuck waits reported. */
-class ScriptedSpinner extends Spinner {
+/** The real VcpuWait, with the script run at each pause and stuck waits reported. */
+class ScriptedSpinner extends VcpuWait {
   private waiting = false;
   private waitKind = 0;
   private waitTarget = 0;
   private idleSpins = 0;
 
   constructor(
-    hw: VcpuHardware,
-    activity: ActivityPublisher,
     private readonly cpuHw: VcpuHardware,
     private readonly nextStep: () => (() => void) | undefined,
   ) {
     // No watchdog and no yielding: a wait here ends or throws within a few pauses.
-    super(hw, activity, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
+    super(cpuHw, { watchdogMs: Number.POSITIVE_INFINITY, overcommitted: false, spinBeforeYieldMs: Number.POSITIVE_INFINITY });
   }
 
-  override begin(kind: WaitKind, target: number): void {
+  override begin(site: WaitSite, target: number): void {
     this.waiting = true;
-    this.waitKind = kind;
+    this.waitKind = site.kind;
     this.waitTarget = target;
     this.idleSpins = 0;
-    super.begin(kind, target);
+    super.begin(site, target);
   }
 
   override end(): void {
@@ -274,19 +272,19 @@ export function createFakeKernel(opts: FakeKernelOptions): FakeKernel {
   function createCpu(id: number): FakeCpu {
     const counters = new VcpuCounters();
     const hw = new VcpuHardware({ cpu: id, cpus: ncpus, ram, machineWords, counters });
-    const activity = new ActivityPublisher(machineWords, id);
-    const spinner = new ScriptedSpinner(hw, activity, hw, nextStep);
+    const activity = hw.activity;
+    const spinner = new ScriptedSpinner(hw, nextStep);
     const calls: PvCall[] = [];
     const handled: HandledCall[] = [];
     const held: HeldFlush[] = [];
     // Bound once the flusher exists, as the vCPU lends native_flush_tlb_others to the backend.
     let flusher: TlbFlusher | undefined;
-    const guest = {
+    const guest = testGuest({
       nativeFlushTlbOthers: (mask: CpuMask, info: FlushInfo): void => {
         if (flusher === undefined) throw new Error('fake kernel: flushTlbOthers before the flusher exists');
         flusher.nativeFlushTlbOthers(mask, info);
       },
-    };
+    });
     // The per-CPU delivery mode, read by the recording flushTlbOthers at each call.
     const mode: { flushOthers: 'native' | 'hold' } = { flushOthers: 'native' };
     const recording: Backend = {
@@ -329,7 +327,7 @@ export function createFakeKernel(opts: FakeKernelOptions): FakeKernel {
         },
       }),
     };
-    const ops: PvOps = buildPvOps(recording, { hw, guest, hvState: new SharedArrayBuffer(0) });
+    const ops: PvOps = buildPvOps(recording, { hw, guest, hvState: new SharedArrayBuffer(0), wait: testWaitPolicy() });
     const ctx: KernelContext = {
       machine,
       cpu: id,

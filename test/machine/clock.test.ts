@@ -10,7 +10,7 @@ import { machineBlockBytes } from '../../src/hw/layout.js';
 import { MachineClock } from '../../src/machine/clock.js';
 
 const pvclockModule = pathToFileURL(fileURLToPath(new URL('../../dist/src/hw/pvclock.js', import.meta.url))).href;
-const clockModule = pathToFileURL(fileURLToPath(new URL('../../dist/src/hw/clock.js', import.meta.url))).href;
+const clockModule = pathToFileURL(fileURLToPath(new URL('../../dist/src/lib/host-clock.js', import.meta.url))).href;
 
 /** A reader on its own thread: samples (host ns, guest ns) pairs and checks monotonicity itself. */
 const readerSource = `

@@ -5,13 +5,13 @@ import { nativeBackend } from '../../src/hv/native/index.js';
 import { InternalError } from '../../src/lib/errors.js';
 import type { CpuMask } from '../../src/pv/cpumask.js';
 import type { FlushInfo } from '../../src/pv/ops.js';
-import { testHardware } from '../helpers/hardware.js';
+import { testHardware, testGuest, testWaitPolicy } from '../helpers/hardware.js';
 
-const guest = { nativeFlushTlbOthers: (_m: CpuMask, _i: FlushInfo): void => {} };
+const guest = testGuest({ nativeFlushTlbOthers: (_m: CpuMask, _i: FlushInfo): void => {} });
 
 describe('pv ops binding', () => {
   it('gives native a complete table: every group of pv_ops, every member a function', () => {
-    const ops = buildPvOps(nativeBackend, { hw: testHardware(), guest, hvState: new SharedArrayBuffer(8) });
+    const ops = buildPvOps(nativeBackend, { hw: testHardware(), guest, hvState: new SharedArrayBuffer(8), wait: testWaitPolicy() });
     for (const group of ['init', 'misc', 'time', 'cpu', 'irq', 'apic', 'mmu'] as const) {
       for (const [name, op] of Object.entries(ops[group])) expect(typeof op, `${group}.${name}`).toBe('function');
     }
@@ -27,7 +27,7 @@ describe('pv ops binding', () => {
       create: () => ({ misc: { enterLazyMmu: () => { lazyEntered++; } } }),
     };
     const hw = testHardware();
-    const ops = buildPvOps(partial, { hw, guest, hvState: new SharedArrayBuffer(8) });
+    const ops = buildPvOps(partial, { hw, guest, hvState: new SharedArrayBuffer(8), wait: testWaitPolicy() });
     ops.misc.enterLazyMmu();
     expect(lazyEntered).toBe(1);
     // Native fallback: the IF flag really moves.
@@ -38,7 +38,7 @@ describe('pv ops binding', () => {
   });
 
   it('freezes every group so nothing can patch an op after boot', () => {
-    const ops = buildPvOps(nativeBackend, { hw: testHardware(), guest, hvState: new SharedArrayBuffer(8) });
+    const ops = buildPvOps(nativeBackend, { hw: testHardware(), guest, hvState: new SharedArrayBuffer(8), wait: testWaitPolicy() });
     expect(Object.isFrozen(ops)).toBe(true);
     expect(Object.isFrozen(ops.mmu)).toBe(true);
   });
@@ -49,7 +49,7 @@ describe('pv ops binding', () => {
       description: 'overrides a member that does not exist',
       create: () => ({ mmu: { writeCr2: () => {} } as never }),
     };
-    expect(() => buildPvOps(bad, { hw: testHardware(), guest, hvState: new SharedArrayBuffer(8) })).toThrow(InternalError);
-    expect(() => buildPvOps(bad, { hw: testHardware(), guest, hvState: new SharedArrayBuffer(8) })).toThrow(/pv_mmu_ops has no member writeCr2/);
+    expect(() => buildPvOps(bad, { hw: testHardware(), guest, hvState: new SharedArrayBuffer(8), wait: testWaitPolicy() })).toThrow(InternalError);
+    expect(() => buildPvOps(bad, { hw: testHardware(), guest, hvState: new SharedArrayBuffer(8), wait: testWaitPolicy() })).toThrow(/pv_mmu_ops has no member writeCr2/);
   });
 });

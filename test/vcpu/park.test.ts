@@ -17,6 +17,8 @@ import { KVM_VCPU_FLUSH_TLB, KVM_VCPU_PREEMPTED } from '../../src/hw/pvclock.js'
 import { VcpuCounters } from '../../src/stats/counters.js';
 import { buildPvOps } from '../../src/hv/bind.js';
 import { kvmBackend } from '../../src/hv/kvm/index.js';
+import { testGuest, testWaitPolicy } from '../helpers/hardware.js';
+import { VcpuWait } from '../../src/hw/wait.js';
 
 interface Rig {
   hw: VcpuHardware;
@@ -30,8 +32,8 @@ function rig(cpus = 2, cpu = 1): Rig {
   Atomics.store(words, MACHINE_CTL.runState, RunState.Running);
   const counters = new VcpuCounters();
   const hw = new VcpuHardware({ cpu, cpus, ram: new GuestRam(new SharedArrayBuffer(16 * 1024 * 1024)), machineWords: words, counters });
-  const activity = new ActivityPublisher(words, cpu);
-  const parking = new VcpuParking(hw, activity, 10_000);
+  const activity = hw.activity;
+  const parking = new VcpuParking(hw, new VcpuWait(hw, testWaitPolicy()));
   parking.install();
   return { hw, words, activity, parking };
 }
@@ -138,7 +140,7 @@ describe('VcpuParking', () => {
 
   it('runs the KVM resume hook: a FLUSH_TLB left while preempted flushes the TLB, global entries too', async () => {
     const r = rig();
-    buildPvOps(kvmBackend, { hw: r.hw, guest: { nativeFlushTlbOthers: () => {} }, hvState: new SharedArrayBuffer(8) });
+    buildPvOps(kvmBackend, { hw: r.hw, guest: testGuest({ nativeFlushTlbOthers: () => {} }), hvState: new SharedArrayBuffer(8), wait: testWaitPolicy() });
     r.hw.tlb.insert(0xc0001000, 0, 0x1234, 0x103 /* P|RW|G */, false);
     r.hw.tlb.insert(0x00401000, 0, 0x1235, 0x007, false);
     r.activity.set(VcpuActivity.Kernel);

@@ -14,6 +14,7 @@ import { ShadowLayout } from './layout.js';
 import { ShadowVcpu, shadowMmu } from './mmu.js';
 import { ShadowTables } from './tables.js';
 import { InternalError } from '../../lib/errors.js';
+import { VcpuWait } from '../../hw/wait.js';
 
 const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
 
@@ -40,7 +41,7 @@ export function createShadow(ctx: BackendContext, native: PvOps): { overrides: P
   // The guest's physical memory ends where the pool begins: a guest entry naming a pool frame
   // (or one past RAM) faults like a non-existent frame (a machine check), never reaching it.
   hw.mmu.setGuestFrames(layout.poolFirst);
-  const tables = new ShadowTables(hw, new Int32Array(ctx.hvState), layout);
+  const tables = new ShadowTables(hw, new Int32Array(ctx.hvState), layout, new VcpuWait(hw, ctx.wait));
   const vcpu = new ShadowVcpu();
   const overrides: PvOverrides = {
     info: { name: 'shadow paging', paravirtEnabled: false, kernelRpl: 0, sharedKernelPmd: true },

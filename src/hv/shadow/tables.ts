@@ -39,6 +39,7 @@ import type { Paddr, Pfn } from '../../hw/types.js';
 import { PF_USER, PF_WRITE } from '../../hw/walker.js';
 import type { CostMeter } from '../../hw/cost.js';
 import { HvLock } from '../hv-lock.js';
+import type { VcpuWait } from '../../hw/wait.js';
 import { exchangeShadowEntry, loadGuestEntry, loadShadowEntry, storeShadowEntry } from './entries.js';
 import { SHADOW_CTL, type ShadowLayout } from './layout.js';
 import { ShadowPool } from './pool.js';
@@ -46,13 +47,6 @@ import { ShadowPool } from './pool.js';
 /** Guest PDE bits a shadow PDE for a shadowed table keeps (A and D are the hardware's). */
 const PDE_COPY_FLAGS = PTE_P | PTE_RW | PTE_US | PTE_PWT | PTE_PCD;
 const ENTRY_MASK = 0xfff;
-/**
- * A wait for the shadow lock longer than this, in ms, is a hang (WatchdogError naming the
- * holder). Holders keep the lock for microseconds; 30 s means a holder died or looped, which is
- * a bug to report, not wait out.
- */
-export const SHADOW_LOCK_WATCHDOG_MS = 30_000;
-
 const enum PdeKind {
   /** Not present: the shadow PDE is a copy (not present either). */
   Absent,
@@ -77,14 +71,16 @@ export class ShadowTables {
 
   constructor(
     /** This vCPU's hardware: its RAM view, cost meter, and its id for the lock. */
-    private readonly hw: VcpuHardware,
+    hw: VcpuHardware,
     private readonly hv: Int32Array,
     private readonly layout: ShadowLayout,
+    /** How this vCPU waits for the shadow lock (the run's WaitPolicy: --watchdog-ms). */
+    wait: VcpuWait,
   ) {
     this.i32 = hw.ram.i32;
     this.cpu = hw.cpu;
     this.cost = hw.cost;
-    this.lock = new HvLock(hv, SHADOW_CTL.lock, SHADOW_CTL.lockHolder, 'shadow MMU lock', SHADOW_LOCK_WATCHDOG_MS);
+    this.lock = new HvLock(hv, SHADOW_CTL.lock, SHADOW_CTL.lockHolder, 'shadow MMU lock', wait);
     this.pool = new ShadowPool(hv, layout, hw.ram);
   }
 
@@ -100,7 +96,7 @@ export class ShadowTables {
   loadPdFor(guestPd: Paddr): Paddr {
     const gpd = guestPd >>> PAGE_SHIFT;
     let copied = 0;
-    this.lock.acquire(this.hw);
+    this.lock.acquire();
     let spd: number;
     try {
       // ORDERING: under the shadow lock.
@@ -137,7 +133,7 @@ export class ShadowTables {
   syncPte(ptep: Paddr): number {
     let old = 0;
     let synced = false;
-    this.lock.acquire(this.hw);
+    this.lock.acquire();
     try {
       // ORDERING: under the shadow lock.
       const spt = this.hv[this.layout.ptOf + (ptep >>> PAGE_SHIFT)]!;
@@ -155,7 +151,7 @@ export class ShadowTables {
   /** After the guest stored a PDE at `pdep`: bring the shadow PDE (if any) in line. */
   syncPde(pdep: Paddr): void {
     let synced = false;
-    this.lock.acquire(this.hw);
+    this.lock.acquire();
     try {
       // ORDERING: under the shadow lock.
       const spd = this.hv[this.layout.pdOf + (pdep >>> PAGE_SHIFT)]!;
@@ -179,7 +175,7 @@ export class ShadowTables {
     const need = ((errorCode & PF_WRITE) !== 0 ? PTE_RW : 0) | ((errorCode & PF_USER) !== 0 ? PTE_US : 0);
     if (!this.guestAllows(guestPd, va, need)) return false;
     let synced = 0;
-    this.lock.acquire(this.hw);
+    this.lock.acquire();
     try {
       const gpdep = (guestPd + pdIndex(va) * 4) as Paddr;
       const spdep = (shadowPd + pdIndex(va) * 4) as Paddr;
@@ -207,7 +203,7 @@ export class ShadowTables {
 
   /** release_pt: the guest frame is no longer a page table; drop its shadow, if any. */
   releasePt(frame: Pfn): void {
-    this.lock.acquire(this.hw);
+    this.lock.acquire();
     try {
       // ORDERING: under the shadow lock.
       const spt = this.hv[this.layout.ptOf + frame]!;
@@ -227,7 +223,7 @@ export class ShadowTables {
    * the shadow in CR3 and no walker can be inside it.
    */
   releasePd(frame: Pfn): void {
-    this.lock.acquire(this.hw);
+    this.lock.acquire();
     try {
       this.unshadowPdLocked(frame);
     } finally {
@@ -237,7 +233,7 @@ export class ShadowTables {
 
   /** Shadow directories, shadow tables and pool frames in use (tests and diagnostics). */
   census(): { pds: number; pts: number; poolInUse: number } {
-    this.lock.acquire(this.hw);
+    this.lock.acquire();
     try {
       return { pds: this.hv[SHADOW_CTL.livePds]!, pts: this.hv[SHADOW_CTL.livePts]!, poolInUse: this.pool.inUseLocked() };
     } finally {

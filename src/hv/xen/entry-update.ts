@@ -48,7 +48,7 @@ export class EntryUpdates {
     if (type !== MMU_NORMAL_PT_UPDATE && type !== MMU_PT_UPDATE_PRESERVE_AD) return -XEN_EINVAL;
     const addr = (req.ptr & ~MMU_UPDATE_TYPE_MASK) >>> 0;
     if (addr >= this.hw.ram.size) return -XEN_EINVAL;
-    this.lock.acquire(this.hw);
+    this.lock.acquire();
     try {
       return this.modEntry_locked(addr, req.val, type === MMU_PT_UPDATE_PRESERVE_AD);
     } finally {
@@ -58,7 +58,7 @@ export class EntryUpdates {
 
   /** update_va_mapping's store: the PTE mapping `va` in this vCPU's current base. Takes the lock. */
   updateVaMapping(va: number, val: number): number {
-    this.lock.acquire(this.hw);
+    this.lock.acquire();
     try {
       // ORDERING: our own currentBase, written under this lock (MmuextCommands' NEW_BASEPTR).
       const base = Atomics.load(this.words, this.layout.vcpuBase(this.hw.cpu) + XEN_VCPU.currentBase) - 1;
@@ -86,7 +86,7 @@ export class EntryUpdates {
     if (ptep < 0 || ptep >= this.hw.ram.size || (ptep & 3) !== 0) {
       throw new InternalError(`cpu ${this.hw.cpu}: page-table entry address 0x${(ptep >>> 0).toString(16)} is not an aligned RAM address`);
     }
-    this.lock.acquire(this.hw);
+    this.lock.acquire();
     try {
       if (this.frames.isPageTable(ptep >>> PAGE_SHIFT)) return false;
       // ORDERING: an exchange, so A/D a concurrent walker sets are not lost; pairs with the

@@ -16,13 +16,23 @@
  * changes are made inside beginOp/commitOp; a request that fails half-way calls rollbackOp, which
  * restores every word it changed, so a refused request leaves the table exactly as it found it.
  */
-import { performance } from 'node:perf_hooks';
-import { InternalError, MachineAbortedError, WatchdogError } from '../../lib/errors.js';
-import { MACHINE_CTL, RunState } from '../../hw/layout.js';
+import { InternalError } from '../../lib/errors.js';
+import { WaitKind } from '../../hw/layout.js';
+import { TakeWhileWaiting, type VcpuWait, type WaitSite } from '../../hw/wait.js';
 import { DOMID_GUEST, DOMID_XEN, XEN_EINVAL, XEN_EPERM } from './abi.js';
 import {
   FRAME, FrameTableInit, PGT_l1_page_table, PGT_l2_page_table, PGT_pinned, PGT_TYPE_MASK, XEN_CTL, type XenLayout,
 } from './layout.js';
+
+/** How long, in ms, one sleep lasts while another vCPU builds the frame table (it sends no wake). */
+const INIT_WAIT_SLICE_MS = 1;
+
+/** Waiting for the vCPU that claimed the frame table's construction to finish it. */
+const FRAME_TABLE_WAIT: WaitSite = {
+  kind: WaitKind.HvSetup,
+  take: TakeWhileWaiting.Nothing,
+  describe: () => 'for another vCPU to build the Xen frame table',
+};
 
 export class FrameTable {
   /** Undo log of the current operation: (word index, old value) pairs, `undoTop` words used. Worker-local. */
@@ -37,7 +47,7 @@ export class FrameTable {
    * the rest. The first vCPU to get here does it; the others wait until it is done (each vCPU's
    * backend is created at its worker's start, before any of them runs guest code).
    */
-  ensureInitialised(cpu: number, machineWords: Int32Array, watchdogMs: number): void {
+  ensureInitialised(wait: VcpuWait): void {
     const { words, layout } = this;
     // ORDERING: the winner's compareExchange claims the work; its final store of Ready pairs with
     // the losers' loads below, so they see every owner word written before it.
@@ -56,19 +66,13 @@ export class FrameTable {
       Atomics.store(words, XEN_CTL.initState, FrameTableInit.Ready);
       return;
     }
-    const start = performance.now();
+    wait.begin(FRAME_TABLE_WAIT, 0);
     // ORDERING: pairs with the winner's store of Ready: the owners are visible once we see it.
     while (Atomics.load(words, XEN_CTL.initState) !== FrameTableInit.Ready) {
-      // ORDERING: pairs with the Atomics.store of runState by the vCPU that aborted the machine.
-      if (Atomics.load(machineWords, MACHINE_CTL.runState) === RunState.Aborted) {
-        throw new MachineAbortedError(`cpu ${cpu}: machine aborted while the Xen frame table was being built`);
-      }
-      if (performance.now() - start > watchdogMs) {
-        throw new WatchdogError(`watchdog: cpu ${cpu} waited ${watchdogMs} ms for another vCPU to build the Xen frame table`);
-      }
-      // ORDERING: a bounded sleep; the winner does not notify, the 1 ms timeout ends it.
-      Atomics.wait(words, XEN_CTL.initState, FrameTableInit.InProgress, 1);
+      // A bounded sleep; the winner does not notify, the slice ends it.
+      wait.sleep(words, XEN_CTL.initState, FrameTableInit.InProgress, INIT_WAIT_SLICE_MS);
     }
+    wait.end();
   }
 
   /** The frame's type_info word. Any vCPU, lock or not (a lock-free read is a hint, Linux's PagePinned). */

@@ -44,7 +44,6 @@
 import type { VcpuHardware } from '../../hw/cpu.js';
 import { PAGE_SHIFT, PAGE_SIZE, PTE_FRAME_MASK, PTE_P } from '../../hw/paging.js';
 import type { Paddr, Pfn } from '../../hw/types.js';
-import { MM } from '../../kernel/layout.js';
 import { TLB_FLUSH_ALL, type FlushInfo, type MmRef, type PvMiscOps, type PvMmuOps } from '../../pv/ops.js';
 import type { CpuMask } from '../../pv/cpumask.js';
 import {
@@ -54,6 +53,7 @@ import {
 import type { XenHypervisor } from './hypervisor.js';
 import { MulticallBatch } from './multicall.js';
 import { DirectoryPinning } from './pin.js';
+import type { GuestServices } from '../../pv/ops.js';
 
 export class XenGuestMmu {
   /** Requests of the kernel's own pv ops the hypervisor refused (a kernel bug if ever non-zero). */
@@ -63,7 +63,12 @@ export class XenGuestMmu {
   private lazy = false;
   private readonly i32: Int32Array;
 
-  constructor(private readonly hw: VcpuHardware, private readonly hv: XenHypervisor) {
+  constructor(
+    private readonly hw: VcpuHardware,
+    private readonly hv: XenHypervisor,
+    /** What the guest kernel lends its backend (mm->pgd). */
+    private readonly kernel: GuestServices,
+  ) {
     this.i32 = hw.ram.i32;
     this.batch = new MulticallBatch(hv, () => { this.kernelErrors++; });
     this.pinning = new DirectoryPinning(hv, () => { this.kernelErrors++; });
@@ -81,9 +86,9 @@ export class XenGuestMmu {
   /** The mm's page directory frame (mm->pgd), or -1 for none. */
   private pgdFrame(mm: MmRef): number {
     if (mm === 0) return -1;
-    // ORDERING: mm->pgd is published before the mm is used (mm_alloc's store, then the task
-    // table); a backend reads it as Linux's backends read mm->pgd.
-    const pgd = Atomics.load(this.i32, (mm >>> 2) + MM.pgd);
+    // mm->pgd through the kernel's GuestServices: published before the mm is used (mm_alloc's
+    // store, then the task table), read as Linux's backends read mm->pgd.
+    const pgd = this.kernel.pgdOf(mm);
     return pgd === 0 ? -1 : pgd >>> PAGE_SHIFT;
   }
 

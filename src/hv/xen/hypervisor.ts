@@ -14,6 +14,7 @@
  */
 import { InternalError } from '../../lib/errors.js';
 import type { VcpuHardware } from '../../hw/cpu.js';
+import { VcpuWait, type WaitPolicy } from '../../hw/wait.js';
 import { CpuMask } from '../../pv/cpumask.js';
 import { HvLock } from '../hv-lock.js';
 import {
@@ -26,16 +27,6 @@ import { FLUSH_FULL, FLUSH_INVLPG, XEN_CTL, XenLayout } from './layout.js';
 import { MmuextCommands } from './mmuext.js';
 import { RemoteFlush } from './remote-flush.js';
 import { PageTableValidator } from './validate.js';
-
-export interface XenHypervisorOptions {
-  /** Waits longer than this, in ms, are hangs (locks, flush acknowledgements). */
-  watchdogMs: number;
-  /**
-   * Spin this long, in ms, before a remote-flush wait starts sleeping in slices. (The locks spin
-   * briefly and then sleep until the holder wakes them: src/hv/hv-lock.ts.)
-   */
-  spinBeforeYieldMs: number;
-}
 
 /** Event-channel port of the IPI `vector` bound on `cpu` (Linux binds one per vector per CPU). */
 export function ipiPort(cpu: number, vector: number): number {
@@ -56,18 +47,26 @@ export class XenHypervisor {
   private readonly oneReq: MmuUpdate[] = [{ ptr: 0, val: 0 }];
   private readonly oneOp: MmuextOp[] = [newMmuextOp()];
 
-  constructor(readonly hw: VcpuHardware, hvState: SharedArrayBuffer, opts: XenHypervisorOptions) {
+  /**
+   * How this vCPU waits in the hypervisor: for another vCPU building the frame table, for a lock,
+   * for remote-flush acknowledgements. The run's WaitPolicy: --watchdog-ms, and whether vCPUs
+   * outnumber the physical CPUs they may use (--pcpus).
+   */
+  readonly wait: VcpuWait;
+
+  constructor(readonly hw: VcpuHardware, hvState: SharedArrayBuffer, policy: WaitPolicy) {
     this.layout = new XenLayout(hw.ram.size, hw.cpus);
     if (hvState.byteLength < this.layout.bytes) {
       throw new InternalError(`Xen backend: hvState has ${hvState.byteLength} bytes, needs ${this.layout.bytes}`);
     }
     this.words = new Int32Array(hvState);
     this.frames = new FrameTable(this.words, this.layout);
-    this.frames.ensureInitialised(hw.cpu, hw.machineWords, opts.watchdogMs);
+    this.wait = new VcpuWait(hw, policy);
+    this.frames.ensureInitialised(this.wait);
     const validator = new PageTableValidator(this.frames, hw.ram.i32);
-    const lock = new HvLock(this.words, XEN_CTL.lock, XEN_CTL.lockHolder, 'Xen frame-table lock', opts.watchdogMs);
-    this.pinLock = new HvLock(this.words, XEN_CTL.pinLock, XEN_CTL.pinLockHolder, 'Xen guest pin lock', opts.watchdogMs);
-    this.flush = new RemoteFlush(this.words, this.layout, hw, opts.watchdogMs, opts.spinBeforeYieldMs);
+    const lock = new HvLock(this.words, XEN_CTL.lock, XEN_CTL.lockHolder, 'Xen frame-table lock', this.wait);
+    this.pinLock = new HvLock(this.words, XEN_CTL.pinLock, XEN_CTL.pinLockHolder, 'Xen guest pin lock', this.wait);
+    this.flush = new RemoteFlush(this.words, this.layout, hw, this.wait);
     this.updates = new EntryUpdates(hw, this.words, this.layout, this.frames, validator, lock);
     this.mmuext = new MmuextCommands(hw, this.words, this.layout, this.frames, validator, lock, this.flush);
     this.allCpus = CpuMask.all(hw.cpus);

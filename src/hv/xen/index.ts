@@ -22,19 +22,16 @@
  * pv_cpu_ops and pv_irq_ops stay native (a PV guest's event-channel mask makes cli/sti cheap
  * without a hypercall); cpuid reports the hypervisor bit.
  */
-import { availableParallelism } from 'node:os';
 import type { Backend, BackendContext, PvOverrides } from '../backend.js';
 import { nativeCpu } from '../native/cpu.js';
 import { formatBytes } from '../../hw/memory.js';
 import { PAGE_SHIFT } from '../../hw/paging.js';
-import { DEFAULT_WATCHDOG_MS } from '../../machine/config.js';
 import type { PvInfo, PvOps } from '../../pv/ops.js';
 import { EVTCHNOP_send } from './abi.js';
 import { auditXen } from './audit.js';
 import { XenGuestMmu } from './guest-mmu.js';
 import { XenHypervisor, ipiPort } from './hypervisor.js';
 import { XEN_RESERVED_FRAMES, XenLayout } from './layout.js';
-import { SPIN_BEFORE_YIELD_DEDICATED_MS, SPIN_BEFORE_YIELD_OVERCOMMITTED_MS } from '../../kernel/sync.js';
 
 export const xenInfo: PvInfo = Object.freeze({
   name: 'Xen',
@@ -56,11 +53,9 @@ export interface XenVcpu {
 /** Build the backend for the vCPU `ctx.hw` (tests call this to reach the hypervisor too). */
 export function createXenVcpu(ctx: BackendContext, _native: PvOps): XenVcpu {
   const { hw } = ctx;
-  // A hypervisor wait spins as long as the kernel's spinner does before it starts sleeping.
-  const spinBeforeYieldMs = hw.cpus > availableParallelism() ? SPIN_BEFORE_YIELD_OVERCOMMITTED_MS : SPIN_BEFORE_YIELD_DEDICATED_MS;
-  const hypervisor = new XenHypervisor(hw, ctx.hvState, { watchdogMs: DEFAULT_WATCHDOG_MS, spinBeforeYieldMs });
+  const hypervisor = new XenHypervisor(hw, ctx.hvState, ctx.wait);
   hypervisor.flush.install();
-  const guest = new XenGuestMmu(hw, hypervisor);
+  const guest = new XenGuestMmu(hw, hypervisor, ctx.guest);
   const layout = hypervisor.layout;
   // Xen's own frames are not the domain's: the hardware never translates to them for it.
   hw.mmu.setGuestFrames(layout.usableFrames);

@@ -114,7 +114,7 @@ export class MmuextCommands {
   private tableOp(cmd: number, mfn: number): number {
     const owned = this.frames.checkOwned(mfn);
     if (owned !== 0) return owned;
-    this.lock.acquire(this.hw);
+    this.lock.acquire();
     this.frames.beginOp();
     let r: number;
     try {

@@ -28,7 +28,7 @@ export class DirectoryPinning {
   /** xen_pgd_pin: pin the directory at `pgdFrame` and every L1 it references, unless pinned already. */
   pinDirectory(pgdFrame: number): void {
     const { hv } = this;
-    hv.pinLock.acquire(hv.hw);
+    hv.pinLock.acquire();
     try {
       if (hv.frames.isPinned(pgdFrame)) return;
       const ram = hv.hw.ram.i32;
@@ -55,7 +55,7 @@ export class DirectoryPinning {
    */
   unpinDirectory(pgdFrame: number): void {
     const { hv } = this;
-    hv.pinLock.acquire(hv.hw);
+    hv.pinLock.acquire();
     try {
       if (!hv.frames.isPinned(pgdFrame)) return;
       const ram = hv.hw.ram.i32;
@@ -78,7 +78,7 @@ export class DirectoryPinning {
   /** alloc_pt on a pinned mm: pin the new (zeroed) table before the kernel links it in. */
   pinTableIfDirectoryPinned(pgdFrame: number, table: number): void {
     const { hv } = this;
-    hv.pinLock.acquire(hv.hw);
+    hv.pinLock.acquire();
     try {
       if (!hv.frames.isPinned(pgdFrame) || hv.frames.isPinned(table)) return;
       this.set(0, MMUEXT_PIN_L1_TABLE, table);
@@ -91,7 +91,7 @@ export class DirectoryPinning {
   /** release_pt / release_pd: the frame stops being a table; unpin it if it still is pinned. */
   unpinTable(frame: number): void {
     const { hv } = this;
-    hv.pinLock.acquire(hv.hw);
+    hv.pinLock.acquire();
     try {
       if (!hv.frames.isPinned(frame)) return;
       this.set(0, MMUEXT_UNPIN_TABLE, frame);

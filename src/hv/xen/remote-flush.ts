@@ -31,23 +31,17 @@
  * wait is exact if schedState says Descheduled only once the vCPU has stopped.
  *
  * While I waits it takes its own pending work (hw.takeInterrupts: hypervisor requests whatever IF,
- * guest interrupts if IF is set), exactly as the kernel's Spinner does while it waits for call
- * acknowledgements, so two vCPUs flushing each other both make progress.
+ * guest interrupts if IF is set) through its VcpuWait (src/hw/wait.ts), as the kernel does while
+ * it waits for call acknowledgements, so two vCPUs flushing each other both make progress.
  */
-import { performance } from 'node:perf_hooks';
-import { MachineAbortedError, WatchdogError } from '../../lib/errors.js';
 import { describeVcpu } from '../../hw/activity.js';
 import { HV_FLUSH, type VcpuHardware } from '../../hw/cpu.js';
-import { MACHINE_CTL, RunState, SchedState, VCPU_BLOCK, VcpuActivity, vcpuBase } from '../../hw/layout.js';
+import { SchedState, VCPU_BLOCK, VcpuActivity, WaitKind, vcpuBase } from '../../hw/layout.js';
+import { TakeWhileWaiting, type VcpuWait, type WaitSite } from '../../hw/wait.js';
 import { PAGE_MASK } from '../../hw/paging.js';
 import type { CpuMask } from '../../pv/cpumask.js';
 import { FLUSH_FULL, FLUSH_INVLPG, FLUSH_KIND_MASK, XEN_VCPU, type XenLayout } from './layout.js';
 import { TraceKind } from '../../stats/trace-buffer.js';
-
-/** Look at the clock (watchdog, abort, heartbeat, yield) every this many spins. */
-const CLOCK_CHECK_EVERY = 64;
-/** Each sleep while waiting lasts at most this long, in ms; a kick to us rings our doorbell earlier. */
-const YIELD_SLICE_MS = 0.05;
 
 /** A flush request word: FLUSH_INVLPG with the page, or FLUSH_FULL. */
 export function flushRequest(kind: number, va: number): number {
@@ -65,15 +59,25 @@ export class RemoteFlush {
   private tickets: Int32Array;
   private depth = 0;
   private readonly mine: number;
+  /** The hypercall waiting now, for the watchdog's message. */
+  private hypercall = '';
+  /**
+   * Step 4's wait: it takes this vCPU's hypervisor requests whatever IF says (and guest
+   * interrupts if IF is set), so two vCPUs flushing each other both make progress.
+   */
+  private readonly site: WaitSite = {
+    kind: WaitKind.HvFlushAck,
+    take: TakeWhileWaiting.Always,
+    describe: (cpu, c) =>
+      `in the Xen ${this.hypercall} hypercall for cpu ${cpu} to flush its TLB; ${describeVcpu(c.machineWords, c.bus, cpu)}`,
+  };
 
   constructor(
     private readonly words: Int32Array,
     private readonly layout: XenLayout,
     private readonly hw: VcpuHardware,
-    /** A wait longer than this, in ms, is a hang: WatchdogError naming the target. */
-    private readonly watchdogMs: number,
-    /** Spin this long, in ms, before sleeping in slices between looks. */
-    private readonly spinBeforeYieldMs: number,
+    /** How this vCPU waits for acknowledgements (the run's WaitPolicy). */
+    private readonly wait: VcpuWait,
   ) {
     this.tickets = new Int32Array(layout.cpus);
     this.mine = layout.vcpuBase(hw.cpu);
@@ -179,38 +183,26 @@ export class RemoteFlush {
 
   /** Step 4: wait for `cpu` to acknowledge `ticket`, unless it is descheduled or gone. */
   private waitFor(cpu: number, ticket: number, hypercall: string): void {
-    const { hw } = this;
+    if (this.done(cpu, ticket)) return;
+    const { hw, wait } = this;
     const mw = hw.machineWords;
     const block = vcpuBase(cpu);
-    let start = 0;
-    for (let spins = 1; !this.done(cpu, ticket); spins++) {
+    const outer = this.hypercall;
+    this.hypercall = hypercall;
+    wait.begin(this.site, cpu);
+    while (!this.done(cpu, ticket)) {
       // ORDERING: pairs with the scheduler's Atomics.store of schedState; read after our kick
       // (see the header for why the target cannot run guest code before it flushes).
       if (Atomics.load(mw, block + VCPU_BLOCK.schedState) === SchedState.Descheduled) {
         hw.counters.shootdownDeferred++;
-        return;
+        break;
       }
       // A vCPU that left its run loop never translates again (the machine is stopping).
       // ORDERING: diagnostic word (src/hw/activity.ts); Finished is its last store.
-      if (Atomics.load(mw, block + VCPU_BLOCK.activity) === VcpuActivity.Finished) return;
-      if (hw.apic.hasPending()) hw.takeInterrupts();
-      if (spins % CLOCK_CHECK_EVERY !== 0) continue;
-      const now = performance.now();
-      if (start === 0) { start = now; continue; }
-      // ORDERING: pairs with the Atomics.store of runState by the vCPU that aborted the machine.
-      if (Atomics.load(mw, MACHINE_CTL.runState) === RunState.Aborted) {
-        throw new MachineAbortedError(`cpu ${hw.cpu}: machine aborted while waiting in ${hypercall} for cpu ${cpu}`);
-      }
-      const waited = now - start;
-      if (waited > this.watchdogMs) {
-        throw new WatchdogError(
-          `watchdog: cpu ${hw.cpu} waited ${Math.round(waited)} ms in the Xen ${hypercall} hypercall for cpu ${cpu} ` +
-            `to flush its TLB; ${describeVcpu(mw, hw.bus, cpu)}`,
-        );
-      }
-      // ORDERING: a sign of life for the main thread's watchdog (its Atomics.load); order is irrelevant.
-      Atomics.add(mw, vcpuBase(hw.cpu) + VCPU_BLOCK.heartbeat, 1);
-      if (waited > this.spinBeforeYieldMs) hw.apic.halt(YIELD_SLICE_MS);
+      if (Atomics.load(mw, block + VCPU_BLOCK.activity) === VcpuActivity.Finished) break;
+      wait.pause();
     }
+    wait.end();
+    this.hypercall = outer;
   }
 }

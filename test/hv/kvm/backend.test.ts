@@ -19,6 +19,7 @@ import { buildPvOps } from '../../../src/hv/bind.js';
 import { TLB_FLUSH_ALL, type FlushInfo, type MmRef, type PvOps } from '../../../src/pv/ops.js';
 import { VcpuCounters } from '../../../src/stats/counters.js';
 import type { BackendContext } from '../../../src/hv/backend.js';
+import { testGuest, testWaitPolicy } from '../../helpers/hardware.js';
 
 const PTE_P_RW_G = 0x103;
 const PTE_P_RW_US = 0x007;
@@ -40,8 +41,9 @@ function smp(cpus: number): { words: Int32Array; cpu: Cpu[] } {
     const ipiMasks: number[][] = [];
     const ctx: BackendContext = {
       hw,
-      guest: { nativeFlushTlbOthers: (mask: CpuMask) => { ipiMasks.push(mask.toArray()); } },
+      guest: testGuest({ nativeFlushTlbOthers: (mask: CpuMask) => { ipiMasks.push(mask.toArray()); } }),
       hvState: new SharedArrayBuffer(8),
+      wait: testWaitPolicy(),
     };
     // The backend as the machine binds it, keeping hold of the stats of the instance bound.
     let flush: PvFlushStats | undefined;

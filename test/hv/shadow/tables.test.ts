@@ -23,8 +23,11 @@ import type { CpuMask } from '../../../src/pv/cpumask.js';
 import type { FlushInfo, MmRef, PvOps } from '../../../src/pv/ops.js';
 import type { InterruptHandler } from '../../../src/hw/cpu.js';
 import { VcpuCounters } from '../../../src/stats/counters.js';
+import { testGuest, testWaitPolicy } from '../../helpers/hardware.js';
+import { VcpuWait, type WaitPolicy } from '../../../src/hw/wait.js';
+import { waitPolicyFor } from '../../../src/machine/machine.js';
 
-const guest = { nativeFlushTlbOthers: (_m: CpuMask, _i: FlushInfo): void => {} };
+const guest = testGuest({ nativeFlushTlbOthers: (_m: CpuMask, _i: FlushInfo): void => {} });
 const USER_RW = PTE_P | PTE_RW | PTE_US;
 const USER_RO = PTE_P | PTE_US;
 const MM = 0x1000 as MmRef;
@@ -54,7 +57,7 @@ interface Vcpu {
 }
 
 /** One vCPU of the machine `b`, with a guest page-fault handler that records and SIGSEGVs. */
-function vcpu(b: Buffers, cpu = 0): Vcpu {
+function vcpu(b: Buffers, cpu = 0, wait: WaitPolicy = testWaitPolicy()): Vcpu {
   const hw = new VcpuHardware({ cpu, cpus: 2, ram: b.ram, machineWords: b.machine, counters: new VcpuCounters() });
   let tables: ShadowTables | undefined;
   const capture: Backend = {
@@ -65,7 +68,7 @@ function vcpu(b: Buffers, cpu = 0): Vcpu {
       return made.overrides;
     },
   };
-  const ops = buildPvOps(capture, { hw, guest, hvState: b.hvState });
+  const ops = buildPvOps(capture, { hw, guest, hvState: b.hvState, wait });
   if (tables === undefined) throw new Error('createShadow was not called');
   const guestFaults: [number, number][] = [];
   const idt: (InterruptHandler | undefined)[] = [];
@@ -363,12 +366,28 @@ describe('shadow MMU lock', () => {
     const v1 = vcpu(b, 1);
     mapOnePage(v0, OLD_FRAME);
     // cpu 1 holds the lock (as inside a shadow update of its own).
-    const held = new HvLock(new Int32Array(b.hvState), SHADOW_CTL.lock, SHADOW_CTL.lockHolder, 'shadow MMU lock', 1000);
-    held.acquire(v1.hw);
+    const held = new HvLock(new Int32Array(b.hvState), SHADOW_CTL.lock, SHADOW_CTL.lockHolder, 'shadow MMU lock', new VcpuWait(v1.hw, testWaitPolicy(1000)));
+    held.acquire();
     Atomics.store(b.machine, MACHINE_CTL.runState, RunState.Aborted);
     expect(() => v0.ops.mmu.writeCr3(PD)).toThrow(MachineAbortedError);
     expect(() => v0.tables.census()).toThrow(/cpu 0: machine aborted while waiting for the shadow MMU lock/);
     expect(held.holder()).toBe(1);
+    held.release();
+  });
+
+  it('follows the run\'s --watchdog-ms: a vCPU waiting for the lock another holds fails after that long, naming the holder', () => {
+    const b = new Buffers();
+    const v0 = vcpu(b, 0, waitPolicyFor({ cpus: 2, watchdogMs: 300 }, 2));
+    const v1 = vcpu(b, 1);
+    mapOnePage(v0, OLD_FRAME);
+    const held = new HvLock(new Int32Array(b.hvState), SHADOW_CTL.lock, SHADOW_CTL.lockHolder, 'shadow MMU lock', new VcpuWait(v1.hw, testWaitPolicy()));
+    held.acquire();
+    const start = performance.now();
+    expect(() => v0.tables.census()).toThrow(/^watchdog: cpu 0 waited \d+ ms for the shadow MMU lock, held by cpu 1$/);
+    const waited = performance.now() - start;
+    expect(waited).toBeGreaterThanOrEqual(300);
+    // Not the old fixed 30 s lock limit.
+    expect(waited).toBeLessThan(10_000);
     held.release();
   });
 });

@@ -14,9 +14,9 @@ import { paddr, pfn, vaddr } from '../../../src/hw/types.js';
 import { buildPvOps } from '../../../src/hv/bind.js';
 import { CpuMask } from '../../../src/pv/cpumask.js';
 import type { FlushInfo, MmRef, PvOps } from '../../../src/pv/ops.js';
-import { testHardware } from '../../helpers/hardware.js';
+import { testHardware, testGuest, testWaitPolicy } from '../../helpers/hardware.js';
 
-const guest = { nativeFlushTlbOthers: (_m: CpuMask, _i: FlushInfo): void => {} };
+const guest = testGuest({ nativeFlushTlbOthers: (_m: CpuMask, _i: FlushInfo): void => {} });
 const USER_RW = PTE_P | PTE_RW | PTE_US;
 /** A page table at frame 0x200 and a page directory at frame 0x201 of the 16 MiB test RAM. */
 const PT = paddr(0x200 * 4096);
@@ -41,7 +41,7 @@ function boot(): Vmi {
       return made.overrides;
     },
   };
-  const ops = buildPvOps(capture, { hw, guest, hvState: new SharedArrayBuffer(8) });
+  const ops = buildPvOps(capture, { hw, guest, hvState: new SharedArrayBuffer(8), wait: testWaitPolicy() });
   if (rom === undefined) throw new Error('createVmi was not called');
   return { hw, ops, rom };
 }

@@ -7,15 +7,18 @@ import { VcpuHardware } from '../../../src/hw/cpu.js';
 import { machineBlockBytes } from '../../../src/hw/layout.js';
 import { GuestRam } from '../../../src/hw/memory.js';
 import { PAGE_SHIFT, PTE_P, PTE_RW, PTE_US, makePte } from '../../../src/hw/paging.js';
-import type { Pfn } from '../../../src/hw/types.js';
+import type { Pfn, Paddr } from '../../../src/hw/types.js';
 import { buildPvOps } from '../../../src/hv/bind.js';
 import type { CpuMask } from '../../../src/pv/cpumask.js';
-import type { FlushInfo, PvOps } from '../../../src/pv/ops.js';
+import type { FlushInfo, PvOps, GuestServices, MmRef } from '../../../src/pv/ops.js';
 import { VcpuCounters } from '../../../src/stats/counters.js';
 import type { BackendContext } from '../../../src/hv/backend.js';
 import { createXenVcpu, xenBackend, type XenVcpu } from '../../../src/hv/xen/index.js';
 import { XenHypervisor } from '../../../src/hv/xen/hypervisor.js';
 import { FRAME, PGT_count_mask, PGT_pinned, PGT_TYPE_MASK } from '../../../src/hv/xen/layout.js';
+import { testGuest, testWaitPolicy } from '../../helpers/hardware.js';
+import { MM } from '../../../src/kernel/layout.js';
+import { type WaitPolicy } from '../../../src/hw/wait.js';
 
 export const RAM_BYTES = 16 * 1024 * 1024;
 export const USER_RW = PTE_P | PTE_RW | PTE_US;
@@ -38,17 +41,23 @@ export function xenMachine(cpus = 2): XenTestMachine {
 
 /** The hypervisor as vCPU `cpu` calls it (no pv ops). */
 export function hypervisorOf(m: XenTestMachine, cpu: number): XenHypervisor {
-  const hv = new XenHypervisor(m.hws[cpu]!, m.hvState, { watchdogMs: 2000, spinBeforeYieldMs: 0.5 });
+  const hv = new XenHypervisor(m.hws[cpu]!, m.hvState, testWaitPolicy(2000));
   hv.flush.install();
   return hv;
 }
 
-const noGuest = { nativeFlushTlbOthers: (_m: CpuMask, _i: FlushInfo): void => {} };
+/** What the kernel would lend: no native flush (Xen does its own), mm->pgd read from guest RAM. */
+function guestOf(m: XenTestMachine): GuestServices {
+  return testGuest({
+    nativeFlushTlbOthers: (_m: CpuMask, _i: FlushInfo): void => {},
+    pgdOf: (mm: MmRef) => Atomics.load(m.ram.i32, (mm >>> 2) + MM.pgd) as Paddr,
+  });
+}
 
-/** vCPU `cpu`'s complete pv ops table on Xen, with the backend's own handle. */
-export function xenOpsOf(m: XenTestMachine, cpu: number): { ops: PvOps; xen: XenVcpu } {
+/** vCPU `cpu`'s complete pv ops table on Xen, with the backend's own handle; `wait` is the run's wait policy. */
+export function xenOpsOf(m: XenTestMachine, cpu: number, wait: WaitPolicy = testWaitPolicy(2000)): { ops: PvOps; xen: XenVcpu } {
   let xen: XenVcpu | undefined;
-  const ctx: BackendContext = { hw: m.hws[cpu]!, guest: noGuest, hvState: m.hvState };
+  const ctx: BackendContext = { hw: m.hws[cpu]!, guest: guestOf(m), hvState: m.hvState, wait };
   const ops = buildPvOps({ ...xenBackend, create: (c, native) => { xen = createXenVcpu(c, native); return xen.overrides; } }, ctx);
   return { ops, xen: xen! };
 }

@@ -23,6 +23,8 @@ import { MACHINE_CTL, RunState } from '../../../src/hw/layout.js';
 import {
   RAM_BYTES, USER_RO, USER_RW, frameState, hypervisorOf, peek, poke, pte, snapshot, xenMachine, type XenTestMachine,
 } from './fixture.js';
+import { testWaitPolicy } from '../../helpers/hardware.js';
+import { VcpuWait } from '../../../src/hw/wait.js';
 
 /** The page directory, its one user page table (PDE 16), a writable and a read-only data frame. */
 const P = 100;
@@ -318,10 +320,10 @@ describe('Xen hypervisor locks', () => {
 
   it('a hypercall waiting for the frame-table lock another vCPU holds ends in a watchdog error naming both', () => {
     const s = pinnedSpace();
-    const hv = new XenHypervisor(s.m.hws[0]!, s.m.hvState, { watchdogMs: 40, spinBeforeYieldMs: 0.5 });
+    const hv = new XenHypervisor(s.m.hws[0]!, s.m.hvState, testWaitPolicy(40));
     // cpu 1 holds the lock (as inside a hypercall of its own).
-    const held = new HvLock(hv.words, XEN_CTL.lock, XEN_CTL.lockHolder, 'Xen frame-table lock', 1000);
-    held.acquire(s.m.hws[1]!);
+    const held = new HvLock(hv.words, XEN_CTL.lock, XEN_CTL.lockHolder, 'Xen frame-table lock', new VcpuWait(s.m.hws[1]!, testWaitPolicy(1000)));
+    held.acquire();
     expect(() => hv.mmuUpdateOne(T * 4096 + 2 * 4, pte(D + 1, USER_RW))).toThrow(WatchdogError);
     expect(() => hv.mmuUpdateOne(T * 4096 + 2 * 4, pte(D + 1, USER_RW)))
       .toThrow(/^watchdog: cpu 0 waited \d+ ms for the Xen frame-table lock, held by cpu 1$/);
@@ -332,10 +334,10 @@ describe('Xen hypervisor locks', () => {
 
   it('a vCPU waiting for the guest pin lock leaves with MachineAbortedError when the machine is aborted', () => {
     const s = pinnedSpace();
-    s.hv1.pinLock.acquire(s.m.hws[1]!);
+    s.hv1.pinLock.acquire();
     Atomics.store(s.m.machineWords, MACHINE_CTL.runState, RunState.Aborted);
-    expect(() => s.hv.pinLock.acquire(s.m.hws[0]!)).toThrow(MachineAbortedError);
-    expect(() => s.hv.pinLock.acquire(s.m.hws[0]!)).toThrow(/cpu 0: machine aborted while waiting for the Xen guest pin lock/);
+    expect(() => s.hv.pinLock.acquire()).toThrow(MachineAbortedError);
+    expect(() => s.hv.pinLock.acquire()).toThrow(/cpu 0: machine aborted while waiting for the Xen guest pin lock/);
     s.hv1.pinLock.release();
   });
 });

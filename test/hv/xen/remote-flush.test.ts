@@ -12,6 +12,9 @@ import type { FlushInfo, MmRef } from '../../../src/pv/ops.js';
 import { FLUSH_FULL, FLUSH_INVLPG } from '../../../src/hv/xen/layout.js';
 import { flushRequest, mergeFlushRequests } from '../../../src/hv/xen/remote-flush.js';
 import { hypervisorOf, xenMachine, xenOpsOf, type XenTestMachine } from './fixture.js';
+import { waitPolicyFor } from '../../../src/machine/machine.js';
+import { WatchdogError } from '../../../src/lib/errors.js';
+import { SPIN_BEFORE_YIELD_DEDICATED_MS, SPIN_BEFORE_YIELD_OVERCOMMITTED_MS } from '../../../src/hw/wait.js';
 
 const PAGE_A = 0x0400_0000;
 const PAGE_B = 0x0400_1000;
@@ -110,5 +113,36 @@ describe('Xen remote flush', () => {
     Atomics.store(m.machineWords, vcpuBase(1) + VCPU_BLOCK.activity, VcpuActivity.Finished);
     ops.mmu.flushTlbOthers(CpuMask.of(1), info(PAGE_A, 1));
     expect(hw0.counters.hypercalls).toBe(1);
+  });
+});
+
+describe('Xen remote flush and the run\'s wait policy', () => {
+  it('with --watchdog-ms 1500, a flush to a target that never acknowledges fails after about 1.5 s, naming the target', () => {
+    const m = xenMachine(2);
+    const { ops } = xenOpsOf(m, 0, waitPolicyFor({ cpus: 2, watchdogMs: 1500 }, 2));
+    hypervisorOf(m, 1); // installed, but nothing ever runs vCPU 1's boundaries: it never acknowledges
+    const start = performance.now();
+    let caught: unknown;
+    try {
+      ops.mmu.flushTlbOthers(CpuMask.of(1), info(PAGE_A, 1));
+    } catch (e) {
+      caught = e;
+    }
+    const waited = performance.now() - start;
+    expect(caught).toBeInstanceOf(WatchdogError);
+    expect((caught as Error).message).toMatch(/^watchdog: cpu 0 waited \d+ ms in the Xen INVLPG_MULTI hypercall for cpu 1 to flush its TLB; cpu 1 is /);
+    expect(waited).toBeGreaterThanOrEqual(1500);
+    // Not the old fixed 5 s limit: well under it even on a slow host.
+    expect(waited).toBeLessThan(4500);
+  });
+
+  it('with --pcpus below --cpus, Xen\'s waits are overcommitted (the short spin) even with a host core per vCPU', () => {
+    const m = xenMachine(4);
+    const over = xenOpsOf(m, 0, waitPolicyFor({ cpus: 4, pcpus: 2, watchdogMs: 5000 }, 64)).xen.hypervisor.wait;
+    expect(over.policy.overcommitted).toBe(true);
+    expect(over.spinBeforeYieldMs).toBe(SPIN_BEFORE_YIELD_OVERCOMMITTED_MS);
+    const dedicated = xenOpsOf(m, 1, waitPolicyFor({ cpus: 4, pcpus: 4, watchdogMs: 5000 }, 64)).xen.hypervisor.wait;
+    expect(dedicated.policy.overcommitted).toBe(false);
+    expect(dedicated.spinBeforeYieldMs).toBe(SPIN_BEFORE_YIELD_DEDICATED_MS);
   });
 });

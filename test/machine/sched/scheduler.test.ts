@@ -17,6 +17,7 @@ import { VcpuCounters } from '../../../src/stats/counters.js';
 import { buildPvOps } from '../../../src/hv/bind.js';
 import { nativeBackend } from '../../../src/hv/native/index.js';
 import { kvmBackend } from '../../../src/hv/kvm/index.js';
+import { testGuest, testWaitPolicy } from '../../helpers/hardware.js';
 
 const MS = 1e6;
 
@@ -83,9 +84,9 @@ describe('OvercommitScheduler', () => {
     const words = machine(cpus);
     const ram = new GuestRam(new SharedArrayBuffer(16 * 1024 * 1024));
     const hw = new VcpuHardware({ cpu: 1, cpus, ram, machineWords: words, counters: new VcpuCounters() });
-    const guest = { nativeFlushTlbOthers: () => {} };
-    const nativeOps = buildPvOps(nativeBackend, { hw, guest, hvState: new SharedArrayBuffer(8) });
-    const kvmOps = buildPvOps(kvmBackend, { hw, guest, hvState: new SharedArrayBuffer(8) });
+    const guest = testGuest({ nativeFlushTlbOthers: () => {} });
+    const nativeOps = buildPvOps(nativeBackend, { hw, guest, hvState: new SharedArrayBuffer(8), wait: testWaitPolicy() });
+    const kvmOps = buildPvOps(kvmBackend, { hw, guest, hvState: new SharedArrayBuffer(8), wait: testWaitPolicy() });
     const s = new OvercommitScheduler(words, cpus, 1, 3, 1000);
     s.start();
     try {

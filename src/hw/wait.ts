@@ -1,0 +1,203 @@
+/**
+ * The one way a vCPU waits for another thread: the kernel's spin-waits (call acknowledgements,
+ * kernel locks, a CPU coming online), the hypervisor's (Xen's remote-flush acknowledgements, the
+ * hypervisor lock, the frame table being built), parking while the overcommit scheduler has the
+ * vCPU descheduled, and an application processor waiting for its STARTUP IPI. Runs on the
+ * waiting vCPU's worker; one VcpuWait per waiting component (the kernel, a backend, the parking
+ * code), all built from the run's one WaitPolicy.
+ *
+ * A wait goes through three phases, as a CPU's does (PAUSE in a loop, then pause-loop exiting
+ * gives the core to the host, then HLT):
+ *   1. spin: `pause()` in the caller's loop. It takes this CPU's pending work as the site asks
+ *      (guest interrupts if IF is set, hypervisor requests whatever IF says), so two vCPUs waiting
+ *      on each other's requests both make progress — the rule that keeps shootdowns deadlock-free.
+ *   2. give the core away: once the wait has lasted policy.spinBeforeYieldMs, each look at the
+ *      clock also sleeps YIELD_SLICE_MS on this vCPU's doorbell (an IPI or a kick to it rings it
+ *      early), publishing the vCPU as halted meanwhile. On an overcommitted host the thread we
+ *      wait for may need this core; with a core per vCPU the wait is microseconds, so spin longer.
+ *   3. sleep: `sleep(words, index, value, sliceMs)` blocks in Atomics.wait on the word the
+ *      awaited thread changes (and notifies, or not: the slice bounds the sleep either way).
+ * Every look at the clock (every CLOCK_CHECK_EVERY spins, and every sleep):
+ *   - leaves at once with MachineAbortedError if another thread aborted the machine;
+ *   - throws WatchdogError past policy.watchdogMs, its message naming the waiter, what it waited
+ *     for and from whom (the site's `describe`);
+ *   - bumps the heartbeat, so the main thread's watchdog does not take a long wait for a hang.
+ * The wait is published to the activity words (kind and target) for other threads' diagnostics
+ * only once it lasts (the first look at the clock): most waits end within a few spins.
+ */
+import { performance } from 'node:perf_hooks';
+import { MachineAbortedError, WatchdogError } from '../lib/errors.js';
+import type { VcpuHardware } from './cpu.js';
+import { MACHINE_CTL, RunState, VcpuActivity, WaitKind } from './layout.js';
+
+/** How every wait of a run behaves; computed once by the machine (waitPolicy) for all vCPUs. */
+export interface WaitPolicy {
+  /** A wait longer than this, in ms, is a hang (--watchdog-ms). */
+  readonly watchdogMs: number;
+  /**
+   * vCPUs outnumber the physical CPUs they may use: --pcpus below --cpus, or more vCPUs than
+   * the host has cores. The CPU a wait is for may then not be running.
+   */
+  readonly overcommitted: boolean;
+  /** Spin this long, in ms, before giving the core away (phase 2). */
+  readonly spinBeforeYieldMs: number;
+}
+
+/**
+ * Spin this long before giving the host core away. When every vCPU has a host core, the CPU we
+ * wait for is running and answers within microseconds, so spin long (a futex wake costs 10-90
+ * µs on the hosts pvemu targets); when vCPUs outnumber cores, it may be descheduled, so hand the
+ * core over after ~50 Atomics round trips (0.14-0.5 µs each) — pause-loop exiting with a short
+ * window.
+ */
+export const SPIN_BEFORE_YIELD_DEDICATED_MS = 0.5;
+export const SPIN_BEFORE_YIELD_OVERCOMMITTED_MS = 0.02;
+/** Each give-away sleeps at most this long, in ms, on our own doorbell (IPIs and kicks end it early). */
+const YIELD_SLICE_MS = 0.05;
+/** Look at the clock every this many spins (a performance.now() costs about what 64 spins do). */
+const CLOCK_CHECK_EVERY = 64;
+
+/**
+ * The run's wait policy. `pcpus` is --pcpus (the vCPU count when absent), `hostCpus` the host's
+ * cores (os.availableParallelism()).
+ */
+export function waitPolicy(opts: { cpus: number; pcpus: number; hostCpus: number; watchdogMs: number }): WaitPolicy {
+  const overcommitted = opts.pcpus < opts.cpus || opts.cpus > opts.hostCpus;
+  return Object.freeze({
+    watchdogMs: opts.watchdogMs,
+    overcommitted,
+    spinBeforeYieldMs: overcommitted ? SPIN_BEFORE_YIELD_OVERCOMMITTED_MS : SPIN_BEFORE_YIELD_DEDICATED_MS,
+  });
+}
+
+/** What a waiting vCPU takes while it spins (phase 1). */
+export enum TakeWhileWaiting {
+  /** Nothing: the waiter holds something an interrupt handler might need (a hypervisor lock). */
+  Nothing = 0,
+  /** Hypervisor requests, and guest interrupts only if IF is set: a kernel spin-wait. */
+  IfEnabled = 1,
+  /** Hypervisor requests whatever IF says, and guest interrupts if IF is set: a hypercall's wait. */
+  Always = 2,
+}
+
+/** The parts of a vCPU a wait uses. A VcpuHardware is one. */
+export type WaitingCpu = Pick<
+  VcpuHardware,
+  'cpu' | 'cpus' | 'machineWords' | 'bus' | 'ram' | 'activity' | 'apic' | 'interruptsEnabled' | 'takeInterrupts'
+>;
+
+/** One place that waits: what it publishes, what it takes while spinning, and its watchdog words. */
+export interface WaitSite {
+  /** Published in the activity words while the wait lasts. */
+  readonly kind: WaitKind;
+  readonly take: TakeWhileWaiting;
+  /**
+   * The end of the watchdog's sentence after "watchdog: cpu C waited N ms ", naming what was
+   * awaited and from whom: "for the Xen frame-table lock, held by cpu 2". `target` is what
+   * begin() was given; `cpu` the waiter, for reading the machine's state.
+   */
+  describe(target: number, cpu: WaitingCpu): string;
+}
+
+export class VcpuWait {
+  readonly watchdogMs: number;
+  readonly spinBeforeYieldMs: number;
+  private site: WaitSite | null = null;
+  private target = 0;
+  private startMs = 0;
+  private spins = 0;
+
+  constructor(private readonly c: WaitingCpu, readonly policy: WaitPolicy) {
+    this.watchdogMs = policy.watchdogMs;
+    this.spinBeforeYieldMs = policy.spinBeforeYieldMs;
+  }
+
+  /** The waiting vCPU's id. */
+  get cpu(): number {
+    return this.c.cpu;
+  }
+
+  /** Start a wait at `site` for `target` (a CPU id, a lock's address: whatever the site names). */
+  begin(site: WaitSite, target: number): void {
+    this.site = site;
+    this.target = target;
+    this.spins = 0;
+    this.startMs = 0;
+  }
+
+  /** End the wait begun last; clears what it published. */
+  end(): void {
+    if (this.startMs !== 0) this.c.activity.waiting(WaitKind.None, 0);
+    this.site = null;
+    this.startMs = 0;
+  }
+
+  /** Phase 1 and 2: one iteration of a spin loop. */
+  pause(): void {
+    const c = this.c;
+    const take = this.site!.take;
+    if (take !== TakeWhileWaiting.Nothing && c.apic.hasPending() && (take === TakeWhileWaiting.Always || c.interruptsEnabled)) {
+      this.takePending();
+    }
+    if (++this.spins % CLOCK_CHECK_EVERY !== 0) return;
+    if (this.look() > this.spinBeforeYieldMs) {
+      const saved = c.activity.get();
+      c.activity.set(VcpuActivity.Halted);
+      c.apic.halt(YIELD_SLICE_MS);
+      c.activity.set(saved);
+    }
+  }
+
+  /**
+   * Phase 3: one bounded sleep while words[index] holds `value`, after a look at the clock. The
+   * caller's loop re-checks its condition after each.
+   */
+  sleep(words: Int32Array, index: number, value: number, sliceMs: number): void {
+    this.look();
+    // ORDERING: Atomics.wait compares and sleeps atomically; the waker's store (and notify, if
+    // it sends one) to words[index] pairs with it. The caller's own load re-checks afterwards.
+    Atomics.wait(words, index, value, sliceMs);
+  }
+
+  /**
+   * A look at the clock: abort, watchdog and heartbeat. For a wait whose sleep is the
+   * hardware's own (the STARTUP IPI's doorbell); pause() and sleep() call it themselves.
+   * Returns how long the wait has lasted, in ms (0 at the first look, which starts the clock).
+   */
+  look(): number {
+    const c = this.c;
+    const now = performance.now();
+    if (this.startMs === 0) {
+      this.startMs = now;
+      c.activity.waiting(this.site!.kind, this.target);
+      return 0;
+    }
+    // ORDERING: pairs with the Atomics.store of runState by whoever aborted the machine.
+    if (Atomics.load(c.machineWords, MACHINE_CTL.runState) === RunState.Aborted) {
+      throw new MachineAbortedError(`cpu ${c.cpu}: machine aborted while waiting ${this.site!.describe(this.target, c)}`);
+    }
+    const waited = now - this.startMs;
+    if (waited > this.watchdogMs) {
+      throw new WatchdogError(`watchdog: cpu ${c.cpu} waited ${Math.round(waited)} ms ${this.site!.describe(this.target, c)}`);
+    }
+    c.activity.heartbeat();
+    return waited;
+  }
+
+  /**
+   * Take this CPU's pending work in the middle of a wait. A handler may itself wait on this same
+   * VcpuWait (a flush handler taking a kernel lock): the outer wait's state is put back after.
+   */
+  private takePending(): void {
+    const { site, target, startMs, spins } = this;
+    const activity = this.c.activity;
+    const saved = activity.get();
+    this.c.takeInterrupts();
+    activity.set(saved);
+    this.site = site;
+    this.target = target;
+    this.startMs = startMs;
+    this.spins = spins;
+    if (startMs !== 0) activity.waiting(site!.kind, target);
+  }
+}
