@@ -17,23 +17,23 @@
  * holds its inode (nlink). A slot is free when its type/kind word is Free; the CPU that drops
  * the last reference reads what it needs, tears down, then stores Free.
  */
-import { PAGE_SIZE } from '../hw/paging.js';
-import type { Pfn } from '../hw/types.js';
-import type { KernelContext } from './context.js';
-import { EACCES, EAGAIN, EBADF, EBUSY, EEXIST, EFBIG, EINVAL, EISDIR, EMFILE, ENAMETOOLONG, ENFILE, ENODEV, ENOENT, ENOMEM, ENOSPC, ENOTDIR, EPIPE, ESPIPE } from '../uapi/errno.js';
-import type { FrameAllocator } from './frames.js';
-import type { Futexes } from './futex.js';
-import { FDTABLE, FILE, FS_NAME_BYTES, FileKind, INODE, InodeType, KGLOBALS, MAX_FDTABLES, MAX_FILES, MAX_INODES, NR_OPEN, TASK } from './layout.js';
-import type { AddressSpaces } from './mm.js';
-import type { TaskRun } from './sched.js';
-import { SHMEM_MAX_PAGES, type SharedMemory } from './shmem.js';
-import { SYSCALL_BLOCKED } from '../uapi/program.js';
-import { spinLock, spinUnlock } from './sync.js';
-import { uaccess } from './uaccess.js';
-import { MAP_SHARED, PROT_READ, PROT_WRITE } from '../uapi/mman.js';
-import { AT_FDCWD, AT_REMOVEDIR, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY } from '../uapi/fcntl.js';
-import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLRDNORM, POLLWRNORM } from '../uapi/poll.js';
-import { SEEK_CUR, SEEK_END, SEEK_SET } from '../uapi/fs.js';
+import { PAGE_SIZE } from '../../hw/paging.js';
+import type { Pfn } from '../../hw/types.js';
+import type { KernelContext } from '../context.js';
+import { EACCES, EAGAIN, EBADF, EBUSY, EEXIST, EFBIG, EINVAL, EISDIR, EMFILE, ENAMETOOLONG, ENFILE, ENODEV, ENOENT, ENOMEM, ENOSPC, ENOTDIR, EPIPE, ESPIPE } from '../../uapi/errno.js';
+import type { FrameAllocator } from '../frames.js';
+import type { Futexes } from '../futex.js';
+import { FDTABLE, FILE, FS_NAME_BYTES, FileKind, INODE, InodeType, KGLOBALS, MAX_FDTABLES, MAX_FILES, MAX_INODES, NR_OPEN, TASK } from '../layout.js';
+import type { AddressSpaces } from '../mm.js';
+import type { TaskRun } from '../sched.js';
+import { SHMEM_MAX_PAGES, type SharedMemory } from '../shmem.js';
+import { SYSCALL_BLOCKED } from '../../uapi/program.js';
+import { spinLock, spinUnlock } from '../sync.js';
+import { uaccess } from '../uaccess.js';
+import { MAP_SHARED, PROT_READ, PROT_WRITE } from '../../uapi/mman.js';
+import { AT_FDCWD, AT_REMOVEDIR, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY } from '../../uapi/fcntl.js';
+import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLRDNORM, POLLWRNORM } from '../../uapi/poll.js';
+import { SEEK_CUR, SEEK_END, SEEK_SET } from '../../uapi/fs.js';
 
 /** Flags openat accepts; O_CLOEXEC, O_NOCTTY, O_LARGEFILE and O_NOFOLLOW change nothing here (no exec, no tty, no links). */
 const OPEN_FLAGS = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
