@@ -18,10 +18,10 @@
  * the last reference reads what it needs, tears down, then stores Free.
  */
 import { PAGE_SIZE } from '../../hw/paging.js';
-import type { Pfn } from '../../hw/types.js';
 import type { KernelContext } from '../context.js';
 import { EACCES, EAGAIN, EBADF, EBUSY, EEXIST, EFBIG, EINVAL, EISDIR, EMFILE, ENAMETOOLONG, ENFILE, ENODEV, ENOENT, ENOMEM, ENOSPC, ENOTDIR, EPIPE, ESPIPE } from '../../uapi/errno.js';
 import type { FrameAllocator } from '../frames.js';
+import { Inodes } from './inode.js';
 import type { Futexes } from '../futex.js';
 import { FDTABLE, FILE, FS_NAME_BYTES, FileKind, INODE, InodeType, KGLOBALS, MAX_FDTABLES, MAX_FILES, MAX_INODES, NR_OPEN, TASK } from '../layout.js';
 import type { AddressSpaces } from '../mm.js';
@@ -63,6 +63,7 @@ type Resolved = { dir: true } | { dir: false; name: Int32Array };
 export class FileSystem {
   private readonly encoder = new TextEncoder();
   private readonly decoder = new TextDecoder();
+  private readonly inodes: Inodes;
 
   constructor(
     private readonly k: KernelContext,
@@ -70,7 +71,9 @@ export class FileSystem {
     private readonly shmem: SharedMemory,
     private readonly futex: Futexes,
     private readonly mms: AddressSpaces,
-  ) {}
+  ) {
+    this.inodes = new Inodes(k, frames, shmem, futex);
+  }
 
   // --- descriptor tables ---
 
@@ -197,12 +200,12 @@ export class FileSystem {
     const ino = i32[fb + FILE.inode]!;
     if (kind === FileKind.PipeRead || kind === FileKind.PipeWrite) {
       const ib = layout.inodeBase(ino);
-      this.lockInode(ino);
+      this.inodes.lockInode(ino);
       i32[ib + (kind === FileKind.PipeRead ? INODE.readers : INODE.writers)]!--;
-      this.unlockInode(ino);
-      this.pipeChanged(ino);
+      this.inodes.unlockInode(ino);
+      this.inodes.pipeChanged(ino);
     }
-    if (kind !== FileKind.Console) this.iput(ino);
+    if (kind !== FileKind.Console) this.inodes.iput(ino);
     // ORDERING: frees the slot last; pairs with allocFile's load under fsLock.
     Atomics.store(i32, fb + FILE.kind, FileKind.Free);
   }
@@ -273,44 +276,7 @@ export class FileSystem {
     }
   }
 
-  // --- inodes and the namespace ---
-
-  private lockInode(ino: number): void {
-    spinLock(this.k.i32, this.k.layout.inodeBase(ino) + INODE.lock, this.k.cpu, this.k.spinner);
-  }
-
-  private unlockInode(ino: number): void {
-    spinUnlock(this.k.i32, this.k.layout.inodeBase(ino) + INODE.lock);
-  }
-
-  private iget(ino: number): void {
-    Atomics.add(this.k.i32, this.k.layout.inodeBase(ino) + INODE.refs, 1);
-  }
-
-  /** iput: the last reference frees the inode and its pages (evict). */
-  private iput(ino: number): void {
-    const { i32, layout } = this.k;
-    const ib = layout.inodeBase(ino);
-    if (Atomics.sub(i32, ib + INODE.refs, 1) !== 1) return;
-    if (i32[ib + INODE.type] === InodeType.Regular) this.shmem.put(i32[ib + INODE.shmem]!);
-    else this.frames.put(i32[ib + INODE.pipeFrame]! as Pfn);
-    // ORDERING: frees the slot last; pairs with allocInode's load under fsLock.
-    Atomics.store(i32, ib + INODE.type, InodeType.Free);
-  }
-
-  /** A new inode with `refs` references, or -1. Caller holds fsLock. */
-  private allocInode(type: InodeType, refs: number): number {
-    const { i32, layout } = this.k;
-    for (let s = 0; s < MAX_INODES; s++) {
-      const ib = layout.inodeBase(s);
-      if (Atomics.load(i32, ib + INODE.type) !== InodeType.Free) continue;
-      for (let w = 0; w < INODE.WORDS; w++) i32[ib + w] = 0;
-      i32[ib + INODE.type] = type;
-      i32[ib + INODE.refs] = refs;
-      return s;
-    }
-    return -1;
-  }
+  // --- the namespace ---
 
   /** The named regular file's inode, or -1. Caller holds fsLock. */
   private lookup(name: Int32Array): number {
@@ -407,12 +373,12 @@ export class FileSystem {
     } else if ((flags & (O_CREAT | O_EXCL)) === (O_CREAT | O_EXCL)) {
       failed = -EEXIST;
     }
-    if (failed === 0) this.iget(ino); // under fsLock, so an unlink cannot free it first
+    if (failed === 0) this.inodes.iget(ino); // under fsLock, so an unlink cannot free it first
     spinUnlock(i32, lock);
     if (failed !== 0) return failed;
     const f = this.allocFile(FileKind.Regular, ino, flags & (O_ACCMODE | O_APPEND | O_NONBLOCK));
     if (f < 0) {
-      this.iput(ino);
+      this.inodes.iput(ino);
       return -ENFILE;
     }
     if ((flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY) this.truncate(ino, 0);
@@ -424,7 +390,7 @@ export class FileSystem {
     const { i32, layout } = this.k;
     const object = this.shmem.create(0);
     if (object === 0) return -1;
-    const ino = this.allocInode(InodeType.Regular, 1);
+    const ino = this.inodes.allocInode(InodeType.Regular, 1);
     if (ino < 0) {
       this.shmem.put(object);
       return -1;
@@ -457,7 +423,7 @@ export class FileSystem {
     }
     spinUnlock(i32, lock);
     if (ino < 0) return -ENOENT;
-    this.iput(ino);
+    this.inodes.iput(ino);
     return 0;
   }
 
@@ -470,7 +436,7 @@ export class FileSystem {
     if (size > MAX_FILE_BYTES) return -EFBIG;
     const ib = layout.inodeBase(ino);
     const object = i32[ib + INODE.shmem]!;
-    this.lockInode(ino);
+    this.inodes.lockInode(ino);
     const old = i32[ib + INODE.size]!;
     const pages = Math.ceil(size / PAGE_SIZE);
     const shrank = pages < this.shmem.size(object);
@@ -481,7 +447,7 @@ export class FileSystem {
     }
     this.shmem.resize(object, pages);
     i32[ib + INODE.size] = size;
-    this.unlockInode(ino);
+    this.inodes.unlockInode(ino);
     if (shrank) this.mms.unmapMappingRange(object, pages);
     return 0;
   }
@@ -501,7 +467,7 @@ export class FileSystem {
     const ino = i32[fb + FILE.inode]!;
     const ib = layout.inodeBase(ino);
     const object = i32[ib + INODE.shmem]!;
-    this.lockInode(ino);
+    this.inodes.lockInode(ino);
     const pos = i32[fb + FILE.pos]!;
     const n = Math.max(0, Math.min(len, i32[ib + INODE.size]! - pos));
     const out = new Uint8Array(n);
@@ -514,7 +480,7 @@ export class FileSystem {
       done += chunk;
     }
     i32[fb + FILE.pos] = pos + n;
-    this.unlockInode(ino);
+    this.inodes.unlockInode(ino);
     return out;
   }
 
@@ -525,7 +491,7 @@ export class FileSystem {
     const ino = i32[fb + FILE.inode]!;
     const ib = layout.inodeBase(ino);
     const object = i32[ib + INODE.shmem]!;
-    this.lockInode(ino);
+    this.inodes.lockInode(ino);
     try {
       const size = i32[ib + INODE.size]!;
       const pos = (i32[fb + FILE.flags]! & O_APPEND) !== 0 ? size : i32[fb + FILE.pos]!;
@@ -550,7 +516,7 @@ export class FileSystem {
       i32[fb + FILE.pos] = pos + done;
       return done;
     } finally {
-      this.unlockInode(ino);
+      this.inodes.unlockInode(ino);
     }
   }
 
@@ -561,12 +527,12 @@ export class FileSystem {
       const { i32, layout, user } = this.k;
       if (i32[fb + FILE.kind] !== FileKind.Regular) return -ESPIPE;
       const ino = i32[fb + FILE.inode]!;
-      this.lockInode(ino);
+      this.inodes.lockInode(ino);
       const base = whence === SEEK_SET ? 0 : whence === SEEK_CUR ? i32[fb + FILE.pos]! : whence === SEEK_END ? i32[layout.inodeBase(ino) + INODE.size]! : NaN;
       const pos = base + offset;
       const ok = Number.isFinite(pos) && pos >= 0 && pos <= MAX_FILE_BYTES;
       if (ok) i32[fb + FILE.pos] = pos;
-      this.unlockInode(ino);
+      this.inodes.unlockInode(ino);
       if (!ok) return -EINVAL;
       return uaccess(() => {
         user.store32(resultVa, pos);
@@ -695,7 +661,7 @@ export class FileSystem {
     if (frame === 0) return -ENOMEM;
     const lock = layout.kglobals + KGLOBALS.fsLock;
     spinLock(i32, lock, cpu, spinner);
-    const ino = this.allocInode(InodeType.Fifo, 2);
+    const ino = this.inodes.allocInode(InodeType.Fifo, 2);
     if (ino >= 0) {
       const ib = layout.inodeBase(ino);
       i32[ib + INODE.pipeFrame] = frame;
@@ -713,8 +679,8 @@ export class FileSystem {
     if (wf < 0) {
       // Only what exists is dropped: each end holds one of the inode's two references.
       if (rf >= 0) this.fput(rf);
-      else this.iput(ino);
-      this.iput(ino);
+      else this.inodes.iput(ino);
+      this.inodes.iput(ino);
       return -ENFILE;
     }
     const rfd = this.install(run, rf);
@@ -739,13 +705,6 @@ export class FileSystem {
     return r;
   }
 
-  /** A pipe changed (data, space, an end closed): wake its sleepers and every ppoll. */
-  private pipeChanged(ino: number): void {
-    const { layout } = this.k;
-    this.futex.wakeKernel(layout.inodeBase(ino) + INODE.seq);
-    this.futex.wakeKernel(layout.kglobals + KGLOBALS.pollSeq);
-  }
-
   private readPipe(run: TaskRun, fb: number, len: number, deliver: (data: Uint8Array) => number): number {
     const { i32, layout, ram } = this.k;
     const ino = i32[fb + FILE.inode]!;
@@ -753,7 +712,7 @@ export class FileSystem {
     const buf = i32[ib + INODE.pipeFrame]! * PAGE_SIZE;
     if (len === 0) return 0;
     for (;;) {
-      this.lockInode(ino);
+      this.inodes.lockInode(ino);
       const head = i32[ib + INODE.pipeHead]!;
       const tail = i32[ib + INODE.pipeTail]!;
       const avail = (head - tail) | 0;
@@ -762,13 +721,13 @@ export class FileSystem {
         const out = new Uint8Array(n);
         for (let i = 0; i < n; i++) out[i] = ram.bytes[buf + ((tail + i) & (PIPE_BUF - 1))]!;
         i32[ib + INODE.pipeTail] = (tail + n) | 0;
-        this.unlockInode(ino);
-        this.pipeChanged(ino);
+        this.inodes.unlockInode(ino);
+        this.inodes.pipeChanged(ino);
         return this.delivered(deliver(out), n);
       }
       const writers = i32[ib + INODE.writers]!;
       const seen = Atomics.load(i32, ib + INODE.seq);
-      this.unlockInode(ino);
+      this.inodes.unlockInode(ino);
       if (writers === 0) return 0;
       if ((i32[fb + FILE.flags]! & O_NONBLOCK) !== 0) return -EAGAIN;
       const r = this.futex.waitKernel(run, ib + INODE.seq, seen, -1);
@@ -789,9 +748,9 @@ export class FileSystem {
     const n = data.length;
     let done = Math.min(run.restartProgress, n);
     for (;;) {
-      this.lockInode(ino);
+      this.inodes.lockInode(ino);
       if (i32[ib + INODE.readers] === 0) {
-        this.unlockInode(ino);
+        this.inodes.unlockInode(ino);
         return done > 0 ? done : -EPIPE;
       }
       const head = i32[ib + INODE.pipeHead]!;
@@ -802,13 +761,13 @@ export class FileSystem {
         for (let i = 0; i < k; i++) ram.bytes[buf + ((head + i) & (PIPE_BUF - 1))] = data[done + i]!;
         i32[ib + INODE.pipeHead] = (head + k) | 0;
         done += k;
-        this.unlockInode(ino);
-        this.pipeChanged(ino);
+        this.inodes.unlockInode(ino);
+        this.inodes.pipeChanged(ino);
         if (done === n) return n;
         continue;
       }
       const seen = Atomics.load(i32, ib + INODE.seq);
-      this.unlockInode(ino);
+      this.inodes.unlockInode(ino);
       if ((i32[fb + FILE.flags]! & O_NONBLOCK) !== 0) return done > 0 ? done : -EAGAIN;
       run.restartProgress = done;
       const r = this.futex.waitKernel(run, ib + INODE.seq, seen, -1);
