@@ -19,11 +19,12 @@
  */
 import { PAGE_SIZE } from '../../hw/paging.js';
 import type { KernelContext } from '../context.js';
-import { EACCES, EAGAIN, EBADF, EBUSY, EEXIST, EFBIG, EINVAL, EISDIR, EMFILE, ENAMETOOLONG, ENFILE, ENODEV, ENOENT, ENOMEM, ENOSPC, ENOTDIR, EPIPE, ESPIPE } from '../../uapi/errno.js';
+import { EACCES, EAGAIN, EBADF, EBUSY, EEXIST, EFBIG, EINVAL, EISDIR, ENAMETOOLONG, ENFILE, ENODEV, ENOENT, ENOMEM, ENOSPC, ENOTDIR, EPIPE, ESPIPE } from '../../uapi/errno.js';
 import type { FrameAllocator } from '../frames.js';
 import { Inodes } from './inode.js';
+import { FdTables } from './fdtable.js';
 import type { Futexes } from '../futex.js';
-import { FDTABLE, FILE, FS_NAME_BYTES, FileKind, INODE, InodeType, KGLOBALS, MAX_FDTABLES, MAX_FILES, MAX_INODES, NR_OPEN, TASK } from '../layout.js';
+import { FILE, FS_NAME_BYTES, FileKind, INODE, InodeType, KGLOBALS, MAX_INODES, NR_OPEN } from '../layout.js';
 import type { AddressSpaces } from '../mm.js';
 import type { TaskRun } from '../sched.js';
 import { SHMEM_MAX_PAGES, type SharedMemory } from '../shmem.js';
@@ -64,6 +65,7 @@ export class FileSystem {
   private readonly encoder = new TextEncoder();
   private readonly decoder = new TextDecoder();
   private readonly inodes: Inodes;
+  private readonly fdt: FdTables;
 
   constructor(
     private readonly k: KernelContext,
@@ -73,207 +75,33 @@ export class FileSystem {
     private readonly mms: AddressSpaces,
   ) {
     this.inodes = new Inodes(k, frames, shmem, futex);
+    this.fdt = new FdTables(k, this.inodes);
   }
 
-  // --- descriptor tables ---
+  // --- descriptor tables (fdtable.ts) ---
 
-  /** Boot: the console's three open files, FILE slots 0-2, each holding one reference for good. */
   bootInit(): void {
-    const { i32, layout } = this.k;
-    for (let stream = 0; stream < 3; stream++) {
-      const fb = layout.fileBase(stream);
-      i32[fb + FILE.kind] = FileKind.Console;
-      i32[fb + FILE.flags] = stream === 0 ? O_RDONLY : O_WRONLY;
-      i32[fb + FILE.stream] = stream;
-      i32[fb + FILE.refs] = 1;
-    }
+    this.fdt.bootInit();
   }
 
-  /** init's table: the console on fds 0, 1 and 2. Returns TASK.files (index + 1), or 0. */
   initFiles(): number {
-    const t = this.allocTable();
-    if (t < 0) return 0;
-    const { i32, layout } = this.k;
-    for (let fd = 0; fd < 3; fd++) {
-      Atomics.add(i32, layout.fileBase(fd) + FILE.refs, 1);
-      i32[layout.fdtableBase(t) + FDTABLE.fd + fd] = fd + 1;
-    }
-    return t + 1;
+    return this.fdt.initFiles();
   }
 
-  /**
-   * clone's copy_files: the parent's table shared (CLONE_FILES), or a copy whose descriptors
-   * name the same open files. Returns the child's TASK.files, or 0 when no table is free.
-   */
   cloneFiles(parent: TaskRun, share: boolean): number {
-    const { i32, layout, cpu, spinner } = this.k;
-    const files = i32[layout.taskBase(parent.slot) + TASK.files]!;
-    if (files === 0) return 0;
-    const pb = layout.fdtableBase(files - 1);
-    if (share) {
-      Atomics.add(i32, pb + FDTABLE.refs, 1);
-      return files;
-    }
-    const t = this.allocTable();
-    if (t < 0) return 0;
-    const cb = layout.fdtableBase(t);
-    spinLock(i32, pb + FDTABLE.lock, cpu, spinner);
-    for (let fd = 0; fd < NR_OPEN; fd++) {
-      const f = i32[pb + FDTABLE.fd + fd]!;
-      if (f !== 0) Atomics.add(i32, layout.fileBase(f - 1) + FILE.refs, 1);
-      i32[cb + FDTABLE.fd + fd] = f;
-    }
-    spinUnlock(i32, pb + FDTABLE.lock);
-    return t + 1;
+    return this.fdt.cloneFiles(parent, share);
   }
 
-  /** exit_files: the task lets go of its table. */
   exitFiles(run: TaskRun): void {
-    const { i32, layout } = this.k;
-    const tb = layout.taskBase(run.slot);
-    const files = i32[tb + TASK.files]!;
-    i32[tb + TASK.files] = 0;
-    if (files !== 0) this.dropFiles(files);
+    this.fdt.exitFiles(run);
   }
 
-  /** put_files_struct: drop a reference on table `files` (index + 1); the last closes every descriptor. */
   dropFiles(files: number): void {
-    const { i32, layout } = this.k;
-    const b = layout.fdtableBase(files - 1);
-    // The last user owns the table (only its users can share it, so no reference can appear)
-    // and keeps refs at 1 while it closes, so the slot is not handed out before it is empty.
-    for (;;) {
-      const refs = Atomics.load(i32, b + FDTABLE.refs);
-      if (refs === 1) break;
-      // ORDERING: pairs with the other users' decrements and cloneFiles' increment.
-      if (Atomics.compareExchange(i32, b + FDTABLE.refs, refs, refs - 1) === refs) return;
-    }
-    for (let fd = 0; fd < NR_OPEN; fd++) {
-      const f = i32[b + FDTABLE.fd + fd]!;
-      i32[b + FDTABLE.fd + fd] = 0;
-      if (f !== 0) this.fput(f - 1);
-    }
-    // ORDERING: frees the slot last; pairs with allocTable's load under fsLock.
-    Atomics.store(i32, b + FDTABLE.refs, 0);
-  }
-
-  private allocTable(): number {
-    const { i32, layout, cpu, spinner } = this.k;
-    const lock = layout.kglobals + KGLOBALS.fsLock;
-    spinLock(i32, lock, cpu, spinner);
-    let t = -1;
-    for (let s = 0; s < MAX_FDTABLES; s++) {
-      if (Atomics.load(i32, layout.fdtableBase(s) + FDTABLE.refs) === 0) { t = s; break; }
-    }
-    if (t >= 0) {
-      const b = layout.fdtableBase(t);
-      for (let fd = 0; fd < NR_OPEN; fd++) i32[b + FDTABLE.fd + fd] = 0;
-      i32[b + FDTABLE.refs] = 1;
-    }
-    spinUnlock(i32, lock);
-    return t;
-  }
-
-  private tableBase(run: TaskRun): number {
-    const files = this.k.i32[this.k.layout.taskBase(run.slot) + TASK.files]!;
-    return files === 0 ? -1 : this.k.layout.fdtableBase(files - 1);
-  }
-
-  /** fget: the open file `fd` names, with a reference for the call, or -1. */
-  private fget(run: TaskRun, fd: number): number {
-    const { i32, layout, cpu, spinner } = this.k;
-    const tb = this.tableBase(run);
-    if (tb < 0 || fd < 0 || fd >= NR_OPEN) return -1;
-    spinLock(i32, tb + FDTABLE.lock, cpu, spinner);
-    const f = i32[tb + FDTABLE.fd + fd]! - 1;
-    if (f >= 0) Atomics.add(i32, layout.fileBase(f) + FILE.refs, 1);
-    spinUnlock(i32, tb + FDTABLE.lock);
-    return f;
-  }
-
-  /** fput: drop a reference; the last closes the file (a pipe end, the inode's reference). */
-  private fput(f: number): void {
-    const { i32, layout } = this.k;
-    const fb = layout.fileBase(f);
-    if (Atomics.sub(i32, fb + FILE.refs, 1) !== 1) return;
-    const kind = i32[fb + FILE.kind]!;
-    const ino = i32[fb + FILE.inode]!;
-    if (kind === FileKind.PipeRead || kind === FileKind.PipeWrite) {
-      const ib = layout.inodeBase(ino);
-      this.inodes.lockInode(ino);
-      i32[ib + (kind === FileKind.PipeRead ? INODE.readers : INODE.writers)]!--;
-      this.inodes.unlockInode(ino);
-      this.inodes.pipeChanged(ino);
-    }
-    if (kind !== FileKind.Console) this.inodes.iput(ino);
-    // ORDERING: frees the slot last; pairs with allocFile's load under fsLock.
-    Atomics.store(i32, fb + FILE.kind, FileKind.Free);
-  }
-
-  /** A new open file with one reference, or -1 when the table is full. */
-  private allocFile(kind: FileKind, ino: number, flags: number): number {
-    const { i32, layout, cpu, spinner } = this.k;
-    const lock = layout.kglobals + KGLOBALS.fsLock;
-    spinLock(i32, lock, cpu, spinner);
-    let f = -1;
-    for (let s = 3; s < MAX_FILES; s++) {
-      if (Atomics.load(i32, layout.fileBase(s) + FILE.kind) === FileKind.Free) { f = s; break; }
-    }
-    if (f >= 0) {
-      const fb = layout.fileBase(f);
-      i32[fb + FILE.kind] = kind;
-      i32[fb + FILE.inode] = ino;
-      i32[fb + FILE.flags] = flags;
-      i32[fb + FILE.pos] = 0;
-      i32[fb + FILE.stream] = 0;
-      i32[fb + FILE.refs] = 1;
-    }
-    spinUnlock(i32, lock);
-    return f;
-  }
-
-  /** fd_install at the lowest free descriptor; -EMFILE (and the file dropped) when none is. */
-  private install(run: TaskRun, f: number): number {
-    const { i32, cpu, spinner } = this.k;
-    const tb = this.tableBase(run);
-    let fd = -1;
-    if (tb >= 0) {
-      spinLock(i32, tb + FDTABLE.lock, cpu, spinner);
-      for (let d = 0; d < NR_OPEN; d++) {
-        if (i32[tb + FDTABLE.fd + d] === 0) { fd = d; break; }
-      }
-      if (fd >= 0) i32[tb + FDTABLE.fd + fd] = f + 1;
-      spinUnlock(i32, tb + FDTABLE.lock);
-    }
-    if (fd < 0) {
-      this.fput(f);
-      return -EMFILE;
-    }
-    return fd;
+    this.fdt.dropFiles(files);
   }
 
   close(run: TaskRun, fd: number): number {
-    const { i32, cpu, spinner } = this.k;
-    const tb = this.tableBase(run);
-    if (tb < 0 || fd < 0 || fd >= NR_OPEN) return -EBADF;
-    spinLock(i32, tb + FDTABLE.lock, cpu, spinner);
-    const f = i32[tb + FDTABLE.fd + fd]! - 1;
-    i32[tb + FDTABLE.fd + fd] = 0;
-    spinUnlock(i32, tb + FDTABLE.lock);
-    if (f < 0) return -EBADF;
-    this.fput(f);
-    return 0;
-  }
-
-  /** Run `op` on the open file `fd` names, holding a reference for the call; -EBADF if none. */
-  private withFile(run: TaskRun, fd: number, op: (f: number, fb: number) => number): number {
-    const f = this.fget(run, fd);
-    if (f < 0) return -EBADF;
-    try {
-      return op(f, this.k.layout.fileBase(f));
-    } finally {
-      this.fput(f);
-    }
+    return this.fdt.close(run, fd);
   }
 
   // --- the namespace ---
@@ -376,13 +204,13 @@ export class FileSystem {
     if (failed === 0) this.inodes.iget(ino); // under fsLock, so an unlink cannot free it first
     spinUnlock(i32, lock);
     if (failed !== 0) return failed;
-    const f = this.allocFile(FileKind.Regular, ino, flags & (O_ACCMODE | O_APPEND | O_NONBLOCK));
+    const f = this.fdt.allocFile(FileKind.Regular, ino, flags & (O_ACCMODE | O_APPEND | O_NONBLOCK));
     if (f < 0) {
       this.inodes.iput(ino);
       return -ENFILE;
     }
     if ((flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY) this.truncate(ino, 0);
-    return this.install(run, f);
+    return this.fdt.install(run, f);
   }
 
   /** A named, empty regular file with its link's reference, or -1. Caller holds fsLock. */
@@ -455,7 +283,7 @@ export class FileSystem {
   /** ftruncate(fd, length): the length is 64 bits, in the register pair (lo, hi). */
   ftruncate(run: TaskRun, fd: number, lo: number, hi: number): number {
     const length = (lo >>> 0) + hi * 4294967296;
-    return this.withFile(run, fd, (_f, fb) => {
+    return this.fdt.withFile(run, fd, (_f, fb) => {
       const { i32 } = this.k;
       if (i32[fb + FILE.kind] !== FileKind.Regular || (i32[fb + FILE.flags]! & O_ACCMODE) === O_RDONLY) return -EINVAL;
       return this.truncate(i32[fb + FILE.inode]!, length);
@@ -523,7 +351,7 @@ export class FileSystem {
   /** llseek(fd, offset_high, offset_low, &result, whence). */
   llseek(run: TaskRun, fd: number, hi: number, lo: number, resultVa: number, whence: number): number {
     const offset = hi * 4294967296 + (lo >>> 0);
-    return this.withFile(run, fd, (_f, fb) => {
+    return this.fdt.withFile(run, fd, (_f, fb) => {
       const { i32, layout, user } = this.k;
       if (i32[fb + FILE.kind] !== FileKind.Regular) return -ESPIPE;
       const ino = i32[fb + FILE.inode]!;
@@ -544,7 +372,7 @@ export class FileSystem {
 
   /** fstat(fd, &stat64). */
   fstat(run: TaskRun, fd: number, statVa: number): number {
-    return this.withFile(run, fd, (f, fb) => {
+    return this.fdt.withFile(run, fd, (f, fb) => {
       const { i32, layout, user } = this.k;
       const kind = i32[fb + FILE.kind]!;
       const ino = i32[fb + FILE.inode]!;
@@ -588,7 +416,7 @@ export class FileSystem {
    * over, or -errno: -EACCES when the open mode does not allow the mapping's protection.
    */
   mapFile(run: TaskRun, fd: number, prot: number, flags: number): number {
-    return this.withFile(run, fd, (_f, fb) => {
+    return this.fdt.withFile(run, fd, (_f, fb) => {
       const { i32, layout } = this.k;
       if (i32[fb + FILE.kind] !== FileKind.Regular) return -ENODEV;
       const mode = i32[fb + FILE.flags]! & O_ACCMODE;
@@ -607,7 +435,7 @@ export class FileSystem {
    * scatters with `deliver`. May sleep on a pipe; then the call restarts when woken.
    */
   read(run: TaskRun, fd: number, len: number, deliver: (data: Uint8Array) => number): number {
-    return this.withFile(run, fd, (_f, fb) => {
+    return this.fdt.withFile(run, fd, (_f, fb) => {
       const { i32 } = this.k;
       const n = Math.min(len, MAX_RW);
       switch (i32[fb + FILE.kind]) {
@@ -629,7 +457,7 @@ export class FileSystem {
 
   /** write(fd, buf, len) — and writev: `gather` copies the caller's bytes in (or -EFAULT). */
   write(run: TaskRun, fd: number, len: number, gather: (n: number) => Uint8Array | number): number {
-    return this.withFile(run, fd, (_f, fb) => {
+    return this.fdt.withFile(run, fd, (_f, fb) => {
       const { i32 } = this.k;
       const kind = i32[fb + FILE.kind]!;
       if (kind === FileKind.PipeRead || (i32[fb + FILE.flags]! & O_ACCMODE) === O_RDONLY) return -EBADF;
@@ -674,23 +502,23 @@ export class FileSystem {
       return -ENFILE;
     }
     const nonblock = flags & O_NONBLOCK;
-    const rf = this.allocFile(FileKind.PipeRead, ino, O_RDONLY | nonblock);
-    const wf = rf < 0 ? -1 : this.allocFile(FileKind.PipeWrite, ino, O_WRONLY | nonblock);
+    const rf = this.fdt.allocFile(FileKind.PipeRead, ino, O_RDONLY | nonblock);
+    const wf = rf < 0 ? -1 : this.fdt.allocFile(FileKind.PipeWrite, ino, O_WRONLY | nonblock);
     if (wf < 0) {
       // Only what exists is dropped: each end holds one of the inode's two references.
-      if (rf >= 0) this.fput(rf);
+      if (rf >= 0) this.fdt.fput(rf);
       else this.inodes.iput(ino);
       this.inodes.iput(ino);
       return -ENFILE;
     }
-    const rfd = this.install(run, rf);
+    const rfd = this.fdt.install(run, rf);
     if (rfd < 0) {
-      this.fput(wf);
+      this.fdt.fput(wf);
       return rfd;
     }
-    const wfd = this.install(run, wf);
+    const wfd = this.fdt.install(run, wf);
     if (wfd < 0) {
-      this.close(run, rfd);
+      this.fdt.close(run, rfd);
       return wfd;
     }
     const r = uaccess(() => {
@@ -699,8 +527,8 @@ export class FileSystem {
       return 0;
     });
     if (r < 0) {
-      this.close(run, rfd);
-      this.close(run, wfd);
+      this.fdt.close(run, rfd);
+      this.fdt.close(run, wfd);
     }
     return r;
   }
@@ -784,7 +612,7 @@ export class FileSystem {
 
   /** What `fd` is ready for, masked to `events` (POLLERR, POLLHUP and POLLNVAL always count). */
   pollRevents(run: TaskRun, fd: number, events: number): number {
-    const r = this.withFile(run, fd, (_f, fb) => {
+    const r = this.fdt.withFile(run, fd, (_f, fb) => {
       const { i32, layout } = this.k;
       const kind = i32[fb + FILE.kind]!;
       if (kind !== FileKind.PipeRead && kind !== FileKind.PipeWrite) return DEFAULT_POLLMASK;
