@@ -19,22 +19,21 @@
  */
 import { PAGE_SIZE } from '../../hw/paging.js';
 import type { KernelContext } from '../context.js';
-import { EACCES, EAGAIN, EBADF, EBUSY, EEXIST, EFBIG, EINVAL, EISDIR, ENAMETOOLONG, ENFILE, ENODEV, ENOENT, ENOMEM, ENOSPC, ENOTDIR, EPIPE, ESPIPE } from '../../uapi/errno.js';
+import { EAGAIN, EBADF, EBUSY, EEXIST, EINVAL, EISDIR, ENAMETOOLONG, ENFILE, ENOENT, ENOMEM, ENOSPC, ENOTDIR, EPIPE } from '../../uapi/errno.js';
 import type { FrameAllocator } from '../frames.js';
 import { Inodes } from './inode.js';
 import { FdTables } from './fdtable.js';
+import { MAX_FILE_BYTES, RegularFiles, STAT64_BYTES } from './regular.js';
 import type { Futexes } from '../futex.js';
 import { FILE, FS_NAME_BYTES, FileKind, INODE, InodeType, KGLOBALS, MAX_INODES, NR_OPEN } from '../layout.js';
 import type { AddressSpaces } from '../mm.js';
 import type { TaskRun } from '../sched.js';
-import { SHMEM_MAX_PAGES, type SharedMemory } from '../shmem.js';
+import { type SharedMemory } from '../shmem.js';
 import { SYSCALL_BLOCKED } from '../../uapi/program.js';
 import { spinLock, spinUnlock } from '../sync.js';
 import { uaccess } from '../uaccess.js';
-import { MAP_SHARED, PROT_READ, PROT_WRITE } from '../../uapi/mman.js';
-import { AT_FDCWD, AT_REMOVEDIR, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY } from '../../uapi/fcntl.js';
+import { AT_FDCWD, AT_REMOVEDIR, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_TRUNC, O_WRONLY } from '../../uapi/fcntl.js';
 import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLRDNORM, POLLWRNORM } from '../../uapi/poll.js';
-import { SEEK_CUR, SEEK_END, SEEK_SET } from '../../uapi/fs.js';
 
 /** Flags openat accepts; O_CLOEXEC, O_NOCTTY, O_LARGEFILE and O_NOFOLLOW change nothing here (no exec, no tty, no links). */
 const OPEN_FLAGS = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
@@ -42,19 +41,11 @@ const OPEN_FLAGS = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND 
 /** What a file without its own poll reports: always readable and writable (DEFAULT_POLLMASK). */
 const DEFAULT_POLLMASK = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;
 
-// st_mode (include/uapi/linux/stat.h).
-const S_IFIFO = 0o010000;
-const S_IFCHR = 0o020000;
-const S_IFREG = 0o100000;
-/** struct stat64 of asm-generic/stat.h, what riscv32's fstat (nr 80) fills. */
-export const STAT64_BYTES = 104;
-
 /** A pipe's buffer: one page, so PIPE_BUF (writes that never interleave) is its whole capacity. */
 export const PIPE_BUF = PAGE_SIZE;
 /** Most bytes one read or write moves (a short transfer beyond it, as Linux's MAX_RW_COUNT is). */
 export const MAX_RW = 1 << 20;
-/** Largest regular file: its shmem object's largest size. */
-export const MAX_FILE_BYTES = SHMEM_MAX_PAGES * PAGE_SIZE;
+export { MAX_FILE_BYTES, STAT64_BYTES };
 const PATH_MAX = 4096;
 const NAME_MAX = 255;
 
@@ -66,16 +57,18 @@ export class FileSystem {
   private readonly decoder = new TextDecoder();
   private readonly inodes: Inodes;
   private readonly fdt: FdTables;
+  private readonly files: RegularFiles;
 
   constructor(
     private readonly k: KernelContext,
     private readonly frames: FrameAllocator,
     private readonly shmem: SharedMemory,
     private readonly futex: Futexes,
-    private readonly mms: AddressSpaces,
+    mms: AddressSpaces,
   ) {
     this.inodes = new Inodes(k, frames, shmem, futex);
     this.fdt = new FdTables(k, this.inodes);
+    this.files = new RegularFiles(k, shmem, mms, this.inodes, this.fdt);
   }
 
   // --- descriptor tables (fdtable.ts) ---
@@ -209,7 +202,7 @@ export class FileSystem {
       this.inodes.iput(ino);
       return -ENFILE;
     }
-    if ((flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY) this.truncate(ino, 0);
+    if ((flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY) this.files.truncate(ino, 0);
     return this.fdt.install(run, f);
   }
 
@@ -255,177 +248,22 @@ export class FileSystem {
     return 0;
   }
 
-  // --- regular files ---
+  // --- regular files (regular.ts) ---
 
-  /** Set a file's size: new pages are holes; pages past a smaller size are dropped and unmapped. */
-  private truncate(ino: number, size: number): number {
-    const { i32, layout, ram } = this.k;
-    if (size < 0) return -EINVAL;
-    if (size > MAX_FILE_BYTES) return -EFBIG;
-    const ib = layout.inodeBase(ino);
-    const object = i32[ib + INODE.shmem]!;
-    this.inodes.lockInode(ino);
-    const old = i32[ib + INODE.size]!;
-    const pages = Math.ceil(size / PAGE_SIZE);
-    const shrank = pages < this.shmem.size(object);
-    if (size < old && size % PAGE_SIZE !== 0) {
-      // The rest of the new last page reads as zeros if the file grows again.
-      const frame = this.shmem.peek(object, pages - 1);
-      if (frame !== 0) ram.bytes.fill(0, frame * PAGE_SIZE + (size % PAGE_SIZE), (frame + 1) * PAGE_SIZE);
-    }
-    this.shmem.resize(object, pages);
-    i32[ib + INODE.size] = size;
-    this.inodes.unlockInode(ino);
-    if (shrank) this.mms.unmapMappingRange(object, pages);
-    return 0;
-  }
-
-  /** ftruncate(fd, length): the length is 64 bits, in the register pair (lo, hi). */
   ftruncate(run: TaskRun, fd: number, lo: number, hi: number): number {
-    const length = (lo >>> 0) + hi * 4294967296;
-    return this.fdt.withFile(run, fd, (_f, fb) => {
-      const { i32 } = this.k;
-      if (i32[fb + FILE.kind] !== FileKind.Regular || (i32[fb + FILE.flags]! & O_ACCMODE) === O_RDONLY) return -EINVAL;
-      return this.truncate(i32[fb + FILE.inode]!, length);
-    });
+    return this.files.ftruncate(run, fd, lo, hi);
   }
 
-  private readRegular(fb: number, len: number): Uint8Array | number {
-    const { i32, layout, ram } = this.k;
-    const ino = i32[fb + FILE.inode]!;
-    const ib = layout.inodeBase(ino);
-    const object = i32[ib + INODE.shmem]!;
-    this.inodes.lockInode(ino);
-    const pos = i32[fb + FILE.pos]!;
-    const n = Math.max(0, Math.min(len, i32[ib + INODE.size]! - pos));
-    const out = new Uint8Array(n);
-    for (let done = 0; done < n;) {
-      const at = pos + done;
-      const chunk = Math.min(n - done, PAGE_SIZE - (at % PAGE_SIZE));
-      const frame = this.shmem.peek(object, Math.floor(at / PAGE_SIZE));
-      // A hole reads as zeros (out is zeroed).
-      if (frame !== 0) out.set(ram.bytes.subarray(frame * PAGE_SIZE + (at % PAGE_SIZE), frame * PAGE_SIZE + (at % PAGE_SIZE) + chunk), done);
-      done += chunk;
-    }
-    i32[fb + FILE.pos] = pos + n;
-    this.inodes.unlockInode(ino);
-    return out;
-  }
-
-  private writeRegular(fb: number, data: Uint8Array): number {
-    const { i32, layout, ram } = this.k;
-    // A zero-length write changes nothing, not even a file it would extend.
-    if (data.length === 0) return 0;
-    const ino = i32[fb + FILE.inode]!;
-    const ib = layout.inodeBase(ino);
-    const object = i32[ib + INODE.shmem]!;
-    this.inodes.lockInode(ino);
-    try {
-      const size = i32[ib + INODE.size]!;
-      const pos = (i32[fb + FILE.flags]! & O_APPEND) !== 0 ? size : i32[fb + FILE.pos]!;
-      if (pos >= MAX_FILE_BYTES) return -EFBIG;
-      const n = Math.min(data.length, MAX_FILE_BYTES - pos);
-      const pages = Math.ceil((pos + n) / PAGE_SIZE);
-      if (pages > this.shmem.size(object)) this.shmem.resize(object, pages);
-      let done = 0;
-      while (done < n) {
-        const at = pos + done;
-        const chunk = Math.min(n - done, PAGE_SIZE - (at % PAGE_SIZE));
-        const frame = this.shmem.page(object, Math.floor(at / PAGE_SIZE));
-        if (frame === 0) break; // out of memory: a short write, or ENOSPC if nothing went
-        ram.bytes.set(data.subarray(done, done + chunk), frame * PAGE_SIZE + (at % PAGE_SIZE));
-        done += chunk;
-      }
-      const newSize = done > 0 ? Math.max(pos + done, size) : size;
-      i32[ib + INODE.size] = newSize;
-      // A write that ran out of memory leaves the object no bigger than the file.
-      this.shmem.resize(object, Math.ceil(newSize / PAGE_SIZE));
-      if (done === 0) return -ENOSPC;
-      i32[fb + FILE.pos] = pos + done;
-      return done;
-    } finally {
-      this.inodes.unlockInode(ino);
-    }
-  }
-
-  /** llseek(fd, offset_high, offset_low, &result, whence). */
   llseek(run: TaskRun, fd: number, hi: number, lo: number, resultVa: number, whence: number): number {
-    const offset = hi * 4294967296 + (lo >>> 0);
-    return this.fdt.withFile(run, fd, (_f, fb) => {
-      const { i32, layout, user } = this.k;
-      if (i32[fb + FILE.kind] !== FileKind.Regular) return -ESPIPE;
-      const ino = i32[fb + FILE.inode]!;
-      this.inodes.lockInode(ino);
-      const base = whence === SEEK_SET ? 0 : whence === SEEK_CUR ? i32[fb + FILE.pos]! : whence === SEEK_END ? i32[layout.inodeBase(ino) + INODE.size]! : NaN;
-      const pos = base + offset;
-      const ok = Number.isFinite(pos) && pos >= 0 && pos <= MAX_FILE_BYTES;
-      if (ok) i32[fb + FILE.pos] = pos;
-      this.inodes.unlockInode(ino);
-      if (!ok) return -EINVAL;
-      return uaccess(() => {
-        user.store32(resultVa, pos);
-        user.store32(resultVa + 4, 0);
-        return 0;
-      });
-    });
+    return this.files.llseek(run, fd, hi, lo, resultVa, whence);
   }
 
-  /** fstat(fd, &stat64). */
   fstat(run: TaskRun, fd: number, statVa: number): number {
-    return this.fdt.withFile(run, fd, (f, fb) => {
-      const { i32, layout, user } = this.k;
-      const kind = i32[fb + FILE.kind]!;
-      const ino = i32[fb + FILE.inode]!;
-      const ib = layout.inodeBase(ino);
-      const words = new Int32Array(STAT64_BYTES / 4);
-      let blocks = 0;
-      if (kind === FileKind.Regular) {
-        const size = i32[ib + INODE.size]!;
-        words[2] = ino + 1; // st_ino
-        words[4] = S_IFREG | i32[ib + INODE.mode]!;
-        words[5] = i32[ib + INODE.nlink]!;
-        words[12] = size; // st_size (low word; files are under 4 GiB)
-        blocks = this.allocatedPages(i32[ib + INODE.shmem]!) * (PAGE_SIZE / 512);
-      } else if (kind === FileKind.Console) {
-        words[2] = MAX_INODES + f + 1;
-        words[4] = S_IFCHR | 0o620;
-        words[5] = 1;
-        words[8] = (5 << 8) | 1; // st_rdev: /dev/console, char 5:1
-      } else {
-        words[2] = ino + 1;
-        words[4] = S_IFIFO | 0o600;
-        words[5] = 1;
-      }
-      words[14] = PAGE_SIZE; // st_blksize
-      words[16] = blocks; // st_blocks, in 512-byte units
-      return uaccess(() => {
-        for (let i = 0; i < words.length; i++) user.store32(statVa + i * 4, words[i]!);
-        return 0;
-      });
-    });
+    return this.files.fstat(run, fd, statVa);
   }
 
-  private allocatedPages(object: number): number {
-    let n = 0;
-    for (let p = 0, pages = this.shmem.size(object); p < pages; p++) if (this.shmem.peek(object, p) !== 0) n++;
-    return n;
-  }
-
-  /**
-   * mmap of a file: the shmem object holding `fd`'s pages, with a reference the mapping takes
-   * over, or -errno: -EACCES when the open mode does not allow the mapping's protection.
-   */
   mapFile(run: TaskRun, fd: number, prot: number, flags: number): number {
-    return this.fdt.withFile(run, fd, (_f, fb) => {
-      const { i32, layout } = this.k;
-      if (i32[fb + FILE.kind] !== FileKind.Regular) return -ENODEV;
-      const mode = i32[fb + FILE.flags]! & O_ACCMODE;
-      if (mode === O_WRONLY && (prot & (PROT_READ | PROT_WRITE)) !== 0) return -EACCES;
-      if ((flags & MAP_SHARED) !== 0 && (prot & PROT_WRITE) !== 0 && mode !== O_RDWR) return -EACCES;
-      const object = i32[layout.inodeBase(i32[fb + FILE.inode]!) + INODE.shmem]!;
-      this.shmem.get(object);
-      return object;
-    });
+    return this.files.mapFile(run, fd, prot, flags);
   }
 
   // --- read and write, for every kind of file ---
@@ -444,7 +282,7 @@ export class FileSystem {
           return i32[fb + FILE.stream] === 0 ? 0 : -EBADF;
         case FileKind.Regular: {
           if ((i32[fb + FILE.flags]! & O_ACCMODE) === O_WRONLY) return -EBADF;
-          const data = this.readRegular(fb, n);
+          const data = this.files.readRegular(fb, n);
           return typeof data === 'number' ? data : this.delivered(deliver(data), data.length);
         }
         case FileKind.PipeRead:
@@ -468,7 +306,7 @@ export class FileSystem {
           this.k.machine.console(this.decoder.decode(data), i32[fb + FILE.stream]!);
           return data.length;
         case FileKind.Regular:
-          return this.writeRegular(fb, data);
+          return this.files.writeRegular(fb, data);
         default:
           return this.writePipe(run, fb, data);
       }
