@@ -17,33 +17,28 @@
  * holds its inode (nlink). A slot is free when its type/kind word is Free; the CPU that drops
  * the last reference reads what it needs, tears down, then stores Free.
  */
-import { PAGE_SIZE } from '../../hw/paging.js';
 import type { KernelContext } from '../context.js';
-import { EAGAIN, EBADF, EINVAL, ENFILE, ENOMEM, EPIPE } from '../../uapi/errno.js';
+import { EBADF } from '../../uapi/errno.js';
 import type { FrameAllocator } from '../frames.js';
 import { Inodes } from './inode.js';
 import { FdTables } from './fdtable.js';
 import { MAX_FILE_BYTES, RegularFiles, STAT64_BYTES } from './regular.js';
 import { Namei } from './namei.js';
+import { PIPE_BUF, Pipes } from './pipe.js';
 import type { Futexes } from '../futex.js';
-import { FILE, FileKind, INODE, InodeType, KGLOBALS } from '../layout.js';
+import { FILE, FileKind, INODE, KGLOBALS } from '../layout.js';
 import type { AddressSpaces } from '../mm.js';
 import type { TaskRun } from '../sched.js';
 import { type SharedMemory } from '../shmem.js';
-import { SYSCALL_BLOCKED } from '../../uapi/program.js';
-import { spinLock, spinUnlock } from '../sync.js';
-import { uaccess } from '../uaccess.js';
-import { O_ACCMODE, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_RDONLY, O_WRONLY } from '../../uapi/fcntl.js';
+import { O_ACCMODE, O_RDONLY, O_WRONLY } from '../../uapi/fcntl.js';
 import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLRDNORM, POLLWRNORM } from '../../uapi/poll.js';
 
 /** What a file without its own poll reports: always readable and writable (DEFAULT_POLLMASK). */
 const DEFAULT_POLLMASK = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;
 
-/** A pipe's buffer: one page, so PIPE_BUF (writes that never interleave) is its whole capacity. */
-export const PIPE_BUF = PAGE_SIZE;
 /** Most bytes one read or write moves (a short transfer beyond it, as Linux's MAX_RW_COUNT is). */
 export const MAX_RW = 1 << 20;
-export { MAX_FILE_BYTES, STAT64_BYTES };
+export { MAX_FILE_BYTES, PIPE_BUF, STAT64_BYTES };
 
 export class FileSystem {
   private readonly decoder = new TextDecoder();
@@ -51,18 +46,20 @@ export class FileSystem {
   private readonly fdt: FdTables;
   private readonly files: RegularFiles;
   private readonly namei: Namei;
+  private readonly pipes: Pipes;
 
   constructor(
     private readonly k: KernelContext,
-    private readonly frames: FrameAllocator,
+    frames: FrameAllocator,
     shmem: SharedMemory,
-    private readonly futex: Futexes,
+    futex: Futexes,
     mms: AddressSpaces,
   ) {
     this.inodes = new Inodes(k, frames, shmem, futex);
     this.fdt = new FdTables(k, this.inodes);
     this.files = new RegularFiles(k, shmem, mms, this.inodes, this.fdt);
     this.namei = new Namei(k, shmem, this.inodes, this.fdt, this.files);
+    this.pipes = new Pipes(k, frames, futex, this.inodes, this.fdt);
   }
 
   // --- descriptor tables (fdtable.ts) ---
@@ -138,8 +135,10 @@ export class FileSystem {
           const data = this.files.readRegular(fb, n);
           return typeof data === 'number' ? data : this.delivered(deliver(data), data.length);
         }
-        case FileKind.PipeRead:
-          return this.readPipe(run, fb, n, deliver);
+        case FileKind.PipeRead: {
+          const data = this.pipes.readPipe(run, fb, n);
+          return typeof data === 'number' ? data : this.delivered(deliver(data), data.length);
+        }
         default:
           return -EBADF;
       }
@@ -161,7 +160,7 @@ export class FileSystem {
         case FileKind.Regular:
           return this.files.writeRegular(fb, data);
         default:
-          return this.writePipe(run, fb, data);
+          return this.pipes.writePipe(run, fb, data);
       }
     });
   }
@@ -170,128 +169,10 @@ export class FileSystem {
     return r < 0 ? r : n;
   }
 
-  // --- pipes ---
+  // --- pipes (pipe.ts) ---
 
-  /** pipe2(fds, flags): a pipe's read end at fds[0] and write end at fds[1]. */
   pipe2(run: TaskRun, fdsVa: number, flags: number): number {
-    const { i32, layout, cpu, spinner, user } = this.k;
-    if ((flags & ~(O_NONBLOCK | O_CLOEXEC | O_DIRECT)) !== 0) return -EINVAL;
-    const frame = this.frames.allocZeroed();
-    if (frame === 0) return -ENOMEM;
-    const lock = layout.kglobals + KGLOBALS.fsLock;
-    spinLock(i32, lock, cpu, spinner);
-    const ino = this.inodes.allocInode(InodeType.Fifo, 2);
-    if (ino >= 0) {
-      const ib = layout.inodeBase(ino);
-      i32[ib + INODE.pipeFrame] = frame;
-      i32[ib + INODE.readers] = 1;
-      i32[ib + INODE.writers] = 1;
-    }
-    spinUnlock(i32, lock);
-    if (ino < 0) {
-      this.frames.put(frame);
-      return -ENFILE;
-    }
-    const nonblock = flags & O_NONBLOCK;
-    const rf = this.fdt.allocFile(FileKind.PipeRead, ino, O_RDONLY | nonblock);
-    const wf = rf < 0 ? -1 : this.fdt.allocFile(FileKind.PipeWrite, ino, O_WRONLY | nonblock);
-    if (wf < 0) {
-      // Only what exists is dropped: each end holds one of the inode's two references.
-      if (rf >= 0) this.fdt.fput(rf);
-      else this.inodes.iput(ino);
-      this.inodes.iput(ino);
-      return -ENFILE;
-    }
-    const rfd = this.fdt.install(run, rf);
-    if (rfd < 0) {
-      this.fdt.fput(wf);
-      return rfd;
-    }
-    const wfd = this.fdt.install(run, wf);
-    if (wfd < 0) {
-      this.fdt.close(run, rfd);
-      return wfd;
-    }
-    const r = uaccess(() => {
-      user.store32(fdsVa, rfd);
-      user.store32(fdsVa + 4, wfd);
-      return 0;
-    });
-    if (r < 0) {
-      this.fdt.close(run, rfd);
-      this.fdt.close(run, wfd);
-    }
-    return r;
-  }
-
-  private readPipe(run: TaskRun, fb: number, len: number, deliver: (data: Uint8Array) => number): number {
-    const { i32, layout, ram } = this.k;
-    const ino = i32[fb + FILE.inode]!;
-    const ib = layout.inodeBase(ino);
-    const buf = i32[ib + INODE.pipeFrame]! * PAGE_SIZE;
-    if (len === 0) return 0;
-    for (;;) {
-      this.inodes.lockInode(ino);
-      const head = i32[ib + INODE.pipeHead]!;
-      const tail = i32[ib + INODE.pipeTail]!;
-      const avail = (head - tail) | 0;
-      if (avail > 0) {
-        const n = Math.min(len, avail);
-        const out = new Uint8Array(n);
-        for (let i = 0; i < n; i++) out[i] = ram.bytes[buf + ((tail + i) & (PIPE_BUF - 1))]!;
-        i32[ib + INODE.pipeTail] = (tail + n) | 0;
-        this.inodes.unlockInode(ino);
-        this.inodes.pipeChanged(ino);
-        return this.delivered(deliver(out), n);
-      }
-      const writers = i32[ib + INODE.writers]!;
-      const seen = Atomics.load(i32, ib + INODE.seq);
-      this.inodes.unlockInode(ino);
-      if (writers === 0) return 0;
-      if ((i32[fb + FILE.flags]! & O_NONBLOCK) !== 0) return -EAGAIN;
-      const r = this.futex.waitKernel(run, ib + INODE.seq, seen, -1);
-      if (r === SYSCALL_BLOCKED) return r;
-    }
-  }
-
-  /**
-   * Write to a pipe: up to PIPE_BUF bytes go in at once or not at all; more may go in pieces.
-   * A blocking write sleeps until it is all in; what it already wrote is run.restartProgress,
-   * so the restarted call goes on from there. No readers: -EPIPE (SIGPIPE is not delivered).
-   */
-  private writePipe(run: TaskRun, fb: number, data: Uint8Array): number {
-    const { i32, layout, ram } = this.k;
-    const ino = i32[fb + FILE.inode]!;
-    const ib = layout.inodeBase(ino);
-    const buf = i32[ib + INODE.pipeFrame]! * PAGE_SIZE;
-    const n = data.length;
-    let done = Math.min(run.restartProgress, n);
-    for (;;) {
-      this.inodes.lockInode(ino);
-      if (i32[ib + INODE.readers] === 0) {
-        this.inodes.unlockInode(ino);
-        return done > 0 ? done : -EPIPE;
-      }
-      const head = i32[ib + INODE.pipeHead]!;
-      const space = PIPE_BUF - ((head - i32[ib + INODE.pipeTail]!) | 0);
-      const left = n - done;
-      if (space > 0 && (n > PIPE_BUF || space >= left)) {
-        const k = Math.min(space, left);
-        for (let i = 0; i < k; i++) ram.bytes[buf + ((head + i) & (PIPE_BUF - 1))] = data[done + i]!;
-        i32[ib + INODE.pipeHead] = (head + k) | 0;
-        done += k;
-        this.inodes.unlockInode(ino);
-        this.inodes.pipeChanged(ino);
-        if (done === n) return n;
-        continue;
-      }
-      const seen = Atomics.load(i32, ib + INODE.seq);
-      this.inodes.unlockInode(ino);
-      if ((i32[fb + FILE.flags]! & O_NONBLOCK) !== 0) return done > 0 ? done : -EAGAIN;
-      run.restartProgress = done;
-      const r = this.futex.waitKernel(run, ib + INODE.seq, seen, -1);
-      if (r === SYSCALL_BLOCKED) return r;
-    }
+    return this.pipes.pipe2(run, fdsVa, flags);
   }
 
   // --- poll ---
