@@ -16,40 +16,47 @@
  * Lifetimes: a file holds its inode; a descriptor, or a call in progress, holds its file; a name
  * holds its inode (nlink). A slot is free when its type/kind word is Free; the CPU that drops
  * the last reference reads what it needs, tears down, then stores Free.
+ *
+ * This file is the façade the rest of the kernel calls (kernel.ts builds it; task.ts and
+ * syscalls.ts call it): FileSystem wires the parts below together and hands each call to the
+ * one that does it. The parts, lowest first; each imports only files listed before it, so there
+ * are no cycles:
+ *
+ *   inode.ts       inode locks, references (iget/iput, evict), slots; the pipe wake-up
+ *   fdtable.ts     descriptor tables (files_struct) and open files (struct file, fget/fput)
+ *   regular.ts     regular files over shmem objects: read/write, truncate, llseek, fstat, mmap
+ *   pipe.ts        pipes: pipe2, blocking and O_NONBLOCK read/write, EPIPE
+ *   namei.ts       path lookup in "/" and "/tmp", openat, unlinkat
+ *   read-write.ts  read/write for every kind of file (console, regular, pipe)
+ *   poll.ts        ppoll's revents and sequence word
  */
 import type { KernelContext } from '../context.js';
-import { EBADF } from '../../uapi/errno.js';
 import type { FrameAllocator } from '../frames.js';
+import type { Futexes } from '../futex.js';
+import type { AddressSpaces } from '../mm.js';
+import type { TaskRun } from '../sched.js';
+import type { SharedMemory } from '../shmem.js';
 import { Inodes } from './inode.js';
 import { FdTables } from './fdtable.js';
 import { MAX_FILE_BYTES, RegularFiles, STAT64_BYTES } from './regular.js';
-import { Namei } from './namei.js';
 import { PIPE_BUF, Pipes } from './pipe.js';
-import type { Futexes } from '../futex.js';
-import { FILE, FileKind, INODE, KGLOBALS } from '../layout.js';
-import type { AddressSpaces } from '../mm.js';
-import type { TaskRun } from '../sched.js';
-import { type SharedMemory } from '../shmem.js';
-import { O_ACCMODE, O_RDONLY, O_WRONLY } from '../../uapi/fcntl.js';
-import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLRDNORM, POLLWRNORM } from '../../uapi/poll.js';
+import { Namei } from './namei.js';
+import { MAX_RW, ReadWrite } from './read-write.js';
+import { Poll } from './poll.js';
 
-/** What a file without its own poll reports: always readable and writable (DEFAULT_POLLMASK). */
-const DEFAULT_POLLMASK = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;
-
-/** Most bytes one read or write moves (a short transfer beyond it, as Linux's MAX_RW_COUNT is). */
-export const MAX_RW = 1 << 20;
-export { MAX_FILE_BYTES, PIPE_BUF, STAT64_BYTES };
+export { MAX_FILE_BYTES, MAX_RW, PIPE_BUF, STAT64_BYTES };
 
 export class FileSystem {
-  private readonly decoder = new TextDecoder();
   private readonly inodes: Inodes;
   private readonly fdt: FdTables;
   private readonly files: RegularFiles;
   private readonly namei: Namei;
   private readonly pipes: Pipes;
+  private readonly rw: ReadWrite;
+  private readonly poll: Poll;
 
   constructor(
-    private readonly k: KernelContext,
+    k: KernelContext,
     frames: FrameAllocator,
     shmem: SharedMemory,
     futex: Futexes,
@@ -60,6 +67,8 @@ export class FileSystem {
     this.files = new RegularFiles(k, shmem, mms, this.inodes, this.fdt);
     this.namei = new Namei(k, shmem, this.inodes, this.fdt, this.files);
     this.pipes = new Pipes(k, frames, futex, this.inodes, this.fdt);
+    this.rw = new ReadWrite(k, this.fdt, this.files, this.pipes);
+    this.poll = new Poll(k, this.fdt);
   }
 
   // --- descriptor tables (fdtable.ts) ---
@@ -116,57 +125,14 @@ export class FileSystem {
     return this.files.mapFile(run, fd, prot, flags);
   }
 
-  // --- read and write, for every kind of file ---
+  // --- read and write, for every kind of file (read-write.ts) ---
 
-  /**
-   * read(fd, buf, len) — and readv, whose vectors the caller gathered into one length and
-   * scatters with `deliver`. May sleep on a pipe; then the call restarts when woken.
-   */
   read(run: TaskRun, fd: number, len: number, deliver: (data: Uint8Array) => number): number {
-    return this.fdt.withFile(run, fd, (_f, fb) => {
-      const { i32 } = this.k;
-      const n = Math.min(len, MAX_RW);
-      switch (i32[fb + FILE.kind]) {
-        case FileKind.Console:
-          // pvemu's console has no input: fd 0 is at end of file; 1 and 2 are write-only.
-          return i32[fb + FILE.stream] === 0 ? 0 : -EBADF;
-        case FileKind.Regular: {
-          if ((i32[fb + FILE.flags]! & O_ACCMODE) === O_WRONLY) return -EBADF;
-          const data = this.files.readRegular(fb, n);
-          return typeof data === 'number' ? data : this.delivered(deliver(data), data.length);
-        }
-        case FileKind.PipeRead: {
-          const data = this.pipes.readPipe(run, fb, n);
-          return typeof data === 'number' ? data : this.delivered(deliver(data), data.length);
-        }
-        default:
-          return -EBADF;
-      }
-    });
+    return this.rw.read(run, fd, len, deliver);
   }
 
-  /** write(fd, buf, len) — and writev: `gather` copies the caller's bytes in (or -EFAULT). */
   write(run: TaskRun, fd: number, len: number, gather: (n: number) => Uint8Array | number): number {
-    return this.fdt.withFile(run, fd, (_f, fb) => {
-      const { i32 } = this.k;
-      const kind = i32[fb + FILE.kind]!;
-      if (kind === FileKind.PipeRead || (i32[fb + FILE.flags]! & O_ACCMODE) === O_RDONLY) return -EBADF;
-      const data = gather(Math.min(len, MAX_RW));
-      if (typeof data === 'number') return data;
-      switch (kind) {
-        case FileKind.Console:
-          this.k.machine.console(this.decoder.decode(data), i32[fb + FILE.stream]!);
-          return data.length;
-        case FileKind.Regular:
-          return this.files.writeRegular(fb, data);
-        default:
-          return this.pipes.writePipe(run, fb, data);
-      }
-    });
-  }
-
-  private delivered(r: number, n: number): number {
-    return r < 0 ? r : n;
+    return this.rw.write(run, fd, len, gather);
   }
 
   // --- pipes (pipe.ts) ---
@@ -175,28 +141,13 @@ export class FileSystem {
     return this.pipes.pipe2(run, fdsVa, flags);
   }
 
-  // --- poll ---
+  // --- poll (poll.ts) ---
 
-  /** The ppoll sequence word: bumped on every pipe change (pipeChanged). */
   get pollSeqWord(): number {
-    return this.k.layout.kglobals + KGLOBALS.pollSeq;
+    return this.poll.pollSeqWord;
   }
 
-  /** What `fd` is ready for, masked to `events` (POLLERR, POLLHUP and POLLNVAL always count). */
   pollRevents(run: TaskRun, fd: number, events: number): number {
-    const r = this.fdt.withFile(run, fd, (_f, fb) => {
-      const { i32, layout } = this.k;
-      const kind = i32[fb + FILE.kind]!;
-      if (kind !== FileKind.PipeRead && kind !== FileKind.PipeWrite) return DEFAULT_POLLMASK;
-      const ib = layout.inodeBase(i32[fb + FILE.inode]!);
-      // ORDERING: a snapshot; pairs with the pipe's updates under its lock and the pollSeq bump
-      // after them (a change after this read moves pollSeq, which the sleeper rechecks).
-      const used = (Atomics.load(i32, ib + INODE.pipeHead) - Atomics.load(i32, ib + INODE.pipeTail)) | 0;
-      if (kind === FileKind.PipeRead) {
-        return (used > 0 ? POLLIN | POLLRDNORM : 0) | (Atomics.load(i32, ib + INODE.writers) === 0 ? POLLHUP : 0);
-      }
-      return (used < PIPE_BUF ? POLLOUT | POLLWRNORM : 0) | (Atomics.load(i32, ib + INODE.readers) === 0 ? POLLERR : 0);
-    });
-    return r === -EBADF ? POLLNVAL : r & (events | POLLERR | POLLHUP);
+    return this.poll.pollRevents(run, fd, events);
   }
 }
