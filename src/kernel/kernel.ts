@@ -16,7 +16,7 @@ import type { FlushInfo, MmRef, GuestServices } from '../pv/ops.js';
 import type { InterruptHandler } from '../hw/cpu.js';
 import type { KernelContext } from './context.js';
 import { FrameAllocator } from './frames.js';
-import { FileSystem } from './fs.js';
+import { FileSystem } from './fs/index.js';
 import { Futexes } from './futex.js';
 import { Exec } from './exec.js';
 import { CallFunc, KGLOBALS, TASK, VMALLOC_START } from './layout.js';

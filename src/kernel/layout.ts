@@ -11,7 +11,7 @@
  *        ...         MM[64]       mm_struct table, each followed by its VMA array
  *        ...         SHMEM[64]    shared-memory objects (MAP_SHARED|MAP_ANONYMOUS)
  *        ...         FUTEX[256]   futex hash buckets
- *        ...         INODE[128], FILE[512], FDTABLE[256]   the in-memory file system (fs.ts)
+ *        ...         INODE[128], FILE[512], FDTABLE[256]   the in-memory file system (fs/)
  *        ...         vmalloc bitmap, one bit per vmalloc-area page
  *        ...         free stack   one word per RAM frame (the zone's free list)
  *        ...         page refs    one word per RAM frame (page->_refcount)
@@ -83,7 +83,7 @@ export const KGLOBALS = defineStruct(
     kernelCompletedGen: 1,
     /** Protects inode, file and fd-table slot allocation and the file system's namespace. */
     fsLock: 1,
-    /** Bumped on every pipe state change: ppoll sleepers wait for it to move (fs.ts). */
+    /** Bumped on every pipe state change: ppoll sleepers wait for it to move (fs/inode.ts, fs/poll.ts). */
     pollSeq: 1,
   },
   16,

@@ -1,8 +1,9 @@
 /**
  * Shared memory objects (Linux's shmem): a page index in guest memory from page offset to frame,
  * so pages survive MADV_DONTNEED and are seen by every mapping. Two users: MAP_SHARED |
- * MAP_ANONYMOUS mappings, and the in-memory file system's regular files (src/kernel/fs.ts),
- * whose data live in one object each, as tmpfs files do. Runs on a vCPU worker.
+ * MAP_ANONYMOUS mappings, and the in-memory file system's regular files
+ * (src/kernel/fs/regular.ts), whose data live in one object each, as tmpfs files do. Runs on a
+ * vCPU worker.
  *
  * Each object holds one reference on each of its frames, and on the index frames (allocated on
  * first use); each PTE mapping a page holds another. `pages` is the object's size: a page at or

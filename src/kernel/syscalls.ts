@@ -8,7 +8,7 @@ import { CpuMask } from '../pv/cpumask.js';
 import type { FlushInfo, MmRef } from '../pv/ops.js';
 import type { KernelContext } from './context.js';
 import { EINVAL, ENOSYS, ENOTTY, ESRCH } from '../uapi/errno.js';
-import type { FileSystem } from './fs.js';
+import type { FileSystem } from './fs/index.js';
 import type { Futexes } from './futex.js';
 import type { Lkdtm } from './lkdtm.js';
 import { CallFunc, MM, PERCPU, TASK } from './layout.js';

@@ -6,7 +6,7 @@ import { GuestSegfault } from '../lib/errors.js';
 import type { MmRef } from '../pv/ops.js';
 import type { KernelContext } from './context.js';
 import { EAGAIN, EFAULT, EINVAL, ERESTARTSYS, ENOMEM } from '../uapi/errno.js';
-import type { FileSystem } from './fs.js';
+import type { FileSystem } from './fs/index.js';
 import type { Futexes } from './futex.js';
 import { KGLOBALS, PERCPU, TASK, TaskState } from './layout.js';
 import { MAX_TASKS } from '../lib/limits.js';

@@ -1,5 +1,5 @@
 /**
- * The file system and pipes (src/kernel/fs.ts) in the corners guest/tests/files.c and pipes.c
+ * The file system and pipes (src/kernel/fs/) in the corners guest/tests/files.c and pipes.c
  * (which match qemu-riscv32, test/vcpu/rv-program.smp.test.ts) cannot reach: a truncated file's
  * mapping faults with SIGBUS past the new end and the file's pages stay counted as the kernel's
  * at power-off; a MAP_PRIVATE file mapping copies; fork shares open file descriptions; a thread

@@ -1,0 +1,223 @@
+/**
+ * Descriptor tables and open files (Linux's fs/file.c and fs/file_table.c): a process's
+ * files_struct (FDTABLE slots: init's, copied or shared by clone, dropped at exit with every
+ * descriptor closed), the struct file slots (FILE) with their references (fget/fput; the last
+ * fput closes a pipe end and drops the inode), fd_install and close, and the console's three
+ * open files set up at boot.
+ *
+ * Runs on the vCPU worker of the calling task, on its behalf; bootInit and init's initFiles run
+ * on CPU 0's worker at boot.
+ */
+import type { KernelContext } from '../context.js';
+import { EBADF, EMFILE } from '../../uapi/errno.js';
+import { FDTABLE, FILE, FileKind, INODE, KGLOBALS, MAX_FDTABLES, MAX_FILES, NR_OPEN, TASK } from '../layout.js';
+import type { TaskRun } from '../sched.js';
+import { spinLock, spinUnlock } from '../sync.js';
+import { O_RDONLY, O_WRONLY } from '../../uapi/fcntl.js';
+import type { Inodes } from './inode.js';
+
+export class FdTables {
+  constructor(
+    private readonly k: KernelContext,
+    private readonly inodes: Inodes,
+  ) {}
+
+  /** Boot: the console's three open files, FILE slots 0-2, each holding one reference for good. */
+  bootInit(): void {
+    const { i32, layout } = this.k;
+    for (let stream = 0; stream < 3; stream++) {
+      const fb = layout.fileBase(stream);
+      i32[fb + FILE.kind] = FileKind.Console;
+      i32[fb + FILE.flags] = stream === 0 ? O_RDONLY : O_WRONLY;
+      i32[fb + FILE.stream] = stream;
+      i32[fb + FILE.refs] = 1;
+    }
+  }
+
+  /** init's table: the console on fds 0, 1 and 2. Returns TASK.files (index + 1), or 0. */
+  initFiles(): number {
+    const t = this.allocTable();
+    if (t < 0) return 0;
+    const { i32, layout } = this.k;
+    for (let fd = 0; fd < 3; fd++) {
+      Atomics.add(i32, layout.fileBase(fd) + FILE.refs, 1);
+      i32[layout.fdtableBase(t) + FDTABLE.fd + fd] = fd + 1;
+    }
+    return t + 1;
+  }
+
+  /**
+   * clone's copy_files: the parent's table shared (CLONE_FILES), or a copy whose descriptors
+   * name the same open files. Returns the child's TASK.files, or 0 when no table is free.
+   */
+  cloneFiles(parent: TaskRun, share: boolean): number {
+    const { i32, layout, cpu, spinner } = this.k;
+    const files = i32[layout.taskBase(parent.slot) + TASK.files]!;
+    if (files === 0) return 0;
+    const pb = layout.fdtableBase(files - 1);
+    if (share) {
+      Atomics.add(i32, pb + FDTABLE.refs, 1);
+      return files;
+    }
+    const t = this.allocTable();
+    if (t < 0) return 0;
+    const cb = layout.fdtableBase(t);
+    spinLock(i32, pb + FDTABLE.lock, cpu, spinner);
+    for (let fd = 0; fd < NR_OPEN; fd++) {
+      const f = i32[pb + FDTABLE.fd + fd]!;
+      if (f !== 0) Atomics.add(i32, layout.fileBase(f - 1) + FILE.refs, 1);
+      i32[cb + FDTABLE.fd + fd] = f;
+    }
+    spinUnlock(i32, pb + FDTABLE.lock);
+    return t + 1;
+  }
+
+  /** exit_files: the task lets go of its table. */
+  exitFiles(run: TaskRun): void {
+    const { i32, layout } = this.k;
+    const tb = layout.taskBase(run.slot);
+    const files = i32[tb + TASK.files]!;
+    i32[tb + TASK.files] = 0;
+    if (files !== 0) this.dropFiles(files);
+  }
+
+  /** put_files_struct: drop a reference on table `files` (index + 1); the last closes every descriptor. */
+  dropFiles(files: number): void {
+    const { i32, layout } = this.k;
+    const b = layout.fdtableBase(files - 1);
+    // The last user owns the table (only its users can share it, so no reference can appear)
+    // and keeps refs at 1 while it closes, so the slot is not handed out before it is empty.
+    for (;;) {
+      const refs = Atomics.load(i32, b + FDTABLE.refs);
+      if (refs === 1) break;
+      // ORDERING: pairs with the other users' decrements and cloneFiles' increment.
+      if (Atomics.compareExchange(i32, b + FDTABLE.refs, refs, refs - 1) === refs) return;
+    }
+    for (let fd = 0; fd < NR_OPEN; fd++) {
+      const f = i32[b + FDTABLE.fd + fd]!;
+      i32[b + FDTABLE.fd + fd] = 0;
+      if (f !== 0) this.fput(f - 1);
+    }
+    // ORDERING: frees the slot last; pairs with allocTable's load under fsLock.
+    Atomics.store(i32, b + FDTABLE.refs, 0);
+  }
+
+  private allocTable(): number {
+    const { i32, layout, cpu, spinner } = this.k;
+    const lock = layout.kglobals + KGLOBALS.fsLock;
+    spinLock(i32, lock, cpu, spinner);
+    let t = -1;
+    for (let s = 0; s < MAX_FDTABLES; s++) {
+      if (Atomics.load(i32, layout.fdtableBase(s) + FDTABLE.refs) === 0) { t = s; break; }
+    }
+    if (t >= 0) {
+      const b = layout.fdtableBase(t);
+      for (let fd = 0; fd < NR_OPEN; fd++) i32[b + FDTABLE.fd + fd] = 0;
+      i32[b + FDTABLE.refs] = 1;
+    }
+    spinUnlock(i32, lock);
+    return t;
+  }
+
+  private tableBase(run: TaskRun): number {
+    const files = this.k.i32[this.k.layout.taskBase(run.slot) + TASK.files]!;
+    return files === 0 ? -1 : this.k.layout.fdtableBase(files - 1);
+  }
+
+  /** fget: the open file `fd` names, with a reference for the call, or -1. */
+  private fget(run: TaskRun, fd: number): number {
+    const { i32, layout, cpu, spinner } = this.k;
+    const tb = this.tableBase(run);
+    if (tb < 0 || fd < 0 || fd >= NR_OPEN) return -1;
+    spinLock(i32, tb + FDTABLE.lock, cpu, spinner);
+    const f = i32[tb + FDTABLE.fd + fd]! - 1;
+    if (f >= 0) Atomics.add(i32, layout.fileBase(f) + FILE.refs, 1);
+    spinUnlock(i32, tb + FDTABLE.lock);
+    return f;
+  }
+
+  /** fput: drop a reference; the last closes the file (a pipe end, the inode's reference). */
+  fput(f: number): void {
+    const { i32, layout } = this.k;
+    const fb = layout.fileBase(f);
+    if (Atomics.sub(i32, fb + FILE.refs, 1) !== 1) return;
+    const kind = i32[fb + FILE.kind]!;
+    const ino = i32[fb + FILE.inode]!;
+    if (kind === FileKind.PipeRead || kind === FileKind.PipeWrite) {
+      const ib = layout.inodeBase(ino);
+      this.inodes.lockInode(ino);
+      i32[ib + (kind === FileKind.PipeRead ? INODE.readers : INODE.writers)]!--;
+      this.inodes.unlockInode(ino);
+      this.inodes.pipeChanged(ino);
+    }
+    if (kind !== FileKind.Console) this.inodes.iput(ino);
+    // ORDERING: frees the slot last; pairs with allocFile's load under fsLock.
+    Atomics.store(i32, fb + FILE.kind, FileKind.Free);
+  }
+
+  /** A new open file with one reference, or -1 when the table is full. */
+  allocFile(kind: FileKind, ino: number, flags: number): number {
+    const { i32, layout, cpu, spinner } = this.k;
+    const lock = layout.kglobals + KGLOBALS.fsLock;
+    spinLock(i32, lock, cpu, spinner);
+    let f = -1;
+    for (let s = 3; s < MAX_FILES; s++) {
+      if (Atomics.load(i32, layout.fileBase(s) + FILE.kind) === FileKind.Free) { f = s; break; }
+    }
+    if (f >= 0) {
+      const fb = layout.fileBase(f);
+      i32[fb + FILE.kind] = kind;
+      i32[fb + FILE.inode] = ino;
+      i32[fb + FILE.flags] = flags;
+      i32[fb + FILE.pos] = 0;
+      i32[fb + FILE.stream] = 0;
+      i32[fb + FILE.refs] = 1;
+    }
+    spinUnlock(i32, lock);
+    return f;
+  }
+
+  /** fd_install at the lowest free descriptor; -EMFILE (and the file dropped) when none is. */
+  install(run: TaskRun, f: number): number {
+    const { i32, cpu, spinner } = this.k;
+    const tb = this.tableBase(run);
+    let fd = -1;
+    if (tb >= 0) {
+      spinLock(i32, tb + FDTABLE.lock, cpu, spinner);
+      for (let d = 0; d < NR_OPEN; d++) {
+        if (i32[tb + FDTABLE.fd + d] === 0) { fd = d; break; }
+      }
+      if (fd >= 0) i32[tb + FDTABLE.fd + fd] = f + 1;
+      spinUnlock(i32, tb + FDTABLE.lock);
+    }
+    if (fd < 0) {
+      this.fput(f);
+      return -EMFILE;
+    }
+    return fd;
+  }
+
+  close(run: TaskRun, fd: number): number {
+    const { i32, cpu, spinner } = this.k;
+    const tb = this.tableBase(run);
+    if (tb < 0 || fd < 0 || fd >= NR_OPEN) return -EBADF;
+    spinLock(i32, tb + FDTABLE.lock, cpu, spinner);
+    const f = i32[tb + FDTABLE.fd + fd]! - 1;
+    i32[tb + FDTABLE.fd + fd] = 0;
+    spinUnlock(i32, tb + FDTABLE.lock);
+    if (f < 0) return -EBADF;
+    this.fput(f);
+    return 0;
+  }
+
+  /** Run `op` on the open file `fd` names, holding a reference for the call; -EBADF if none. */
+  withFile(run: TaskRun, fd: number, op: (f: number, fb: number) => number): number {
+    const f = this.fget(run, fd);
+    if (f < 0) return -EBADF;
+    try {
+      return op(f, this.k.layout.fileBase(f));
+    } finally {
+      this.fput(f);
+    }
+  }
+}

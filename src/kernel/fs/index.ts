@@ -1,0 +1,153 @@
+/**
+ * Files: descriptor tables (files_struct), open files (struct file), and a small in-memory file
+ * system — tmpfs in spirit: a regular file's pages live in a shmem object, so mapping it
+ * MAP_SHARED maps the file's own pages — with two directories, "/" and "/tmp", and no others;
+ * and pipes. The console is fd 0 (reads end-of-file), 1 and 2.
+ *
+ * Everything lives in guest RAM (layout.ts INODE, FILE, FDTABLE) because a process's threads
+ * run on several vCPU workers. Runs on the vCPU worker of the calling task.
+ *
+ * Locking, outermost first: a descriptor table's lock (only to look up, install or clear a
+ * descriptor); KGLOBALS.fsLock (slot allocation and the namespace); an inode's lock (its size,
+ * data, the file position of files open on it, a pipe's buffer); the shmem object's lock. No
+ * lock is held across a user-memory access: data cross through a kernel buffer, as a bounce
+ * buffer would, since a user access can fault and a fault can need other CPUs.
+ *
+ * Lifetimes: a file holds its inode; a descriptor, or a call in progress, holds its file; a name
+ * holds its inode (nlink). A slot is free when its type/kind word is Free; the CPU that drops
+ * the last reference reads what it needs, tears down, then stores Free.
+ *
+ * This file is the façade the rest of the kernel calls (kernel.ts builds it; task.ts and
+ * syscalls.ts call it): FileSystem wires the parts below together and hands each call to the
+ * one that does it. The parts, lowest first; each imports only files listed before it, so there
+ * are no cycles:
+ *
+ *   inode.ts       inode locks, references (iget/iput, evict), slots; the pipe wake-up
+ *   fdtable.ts     descriptor tables (files_struct) and open files (struct file, fget/fput)
+ *   regular.ts     regular files over shmem objects: read/write, truncate, llseek, fstat, mmap
+ *   pipe.ts        pipes: pipe2, blocking and O_NONBLOCK read/write, EPIPE
+ *   namei.ts       path lookup in "/" and "/tmp", openat, unlinkat
+ *   read-write.ts  read/write for every kind of file (console, regular, pipe)
+ *   poll.ts        ppoll's revents and sequence word
+ */
+import type { KernelContext } from '../context.js';
+import type { FrameAllocator } from '../frames.js';
+import type { Futexes } from '../futex.js';
+import type { AddressSpaces } from '../mm.js';
+import type { TaskRun } from '../sched.js';
+import type { SharedMemory } from '../shmem.js';
+import { Inodes } from './inode.js';
+import { FdTables } from './fdtable.js';
+import { MAX_FILE_BYTES, RegularFiles, STAT64_BYTES } from './regular.js';
+import { PIPE_BUF, Pipes } from './pipe.js';
+import { Namei } from './namei.js';
+import { MAX_RW, ReadWrite } from './read-write.js';
+import { Poll } from './poll.js';
+
+export { MAX_FILE_BYTES, MAX_RW, PIPE_BUF, STAT64_BYTES };
+
+export class FileSystem {
+  private readonly inodes: Inodes;
+  private readonly fdt: FdTables;
+  private readonly files: RegularFiles;
+  private readonly namei: Namei;
+  private readonly pipes: Pipes;
+  private readonly rw: ReadWrite;
+  private readonly poll: Poll;
+
+  constructor(
+    k: KernelContext,
+    frames: FrameAllocator,
+    shmem: SharedMemory,
+    futex: Futexes,
+    mms: AddressSpaces,
+  ) {
+    this.inodes = new Inodes(k, frames, shmem, futex);
+    this.fdt = new FdTables(k, this.inodes);
+    this.files = new RegularFiles(k, shmem, mms, this.inodes, this.fdt);
+    this.namei = new Namei(k, shmem, this.inodes, this.fdt, this.files);
+    this.pipes = new Pipes(k, frames, futex, this.inodes, this.fdt);
+    this.rw = new ReadWrite(k, this.fdt, this.files, this.pipes);
+    this.poll = new Poll(k, this.fdt);
+  }
+
+  // --- descriptor tables (fdtable.ts) ---
+
+  bootInit(): void {
+    this.fdt.bootInit();
+  }
+
+  initFiles(): number {
+    return this.fdt.initFiles();
+  }
+
+  cloneFiles(parent: TaskRun, share: boolean): number {
+    return this.fdt.cloneFiles(parent, share);
+  }
+
+  exitFiles(run: TaskRun): void {
+    this.fdt.exitFiles(run);
+  }
+
+  dropFiles(files: number): void {
+    this.fdt.dropFiles(files);
+  }
+
+  close(run: TaskRun, fd: number): number {
+    return this.fdt.close(run, fd);
+  }
+
+  // --- the namespace (namei.ts) ---
+
+  openat(run: TaskRun, dirfd: number, pathVa: number, flags: number, mode: number): number {
+    return this.namei.openat(run, dirfd, pathVa, flags, mode);
+  }
+
+  unlinkat(dirfd: number, pathVa: number, flags: number): number {
+    return this.namei.unlinkat(dirfd, pathVa, flags);
+  }
+
+  // --- regular files (regular.ts) ---
+
+  ftruncate(run: TaskRun, fd: number, lo: number, hi: number): number {
+    return this.files.ftruncate(run, fd, lo, hi);
+  }
+
+  llseek(run: TaskRun, fd: number, hi: number, lo: number, resultVa: number, whence: number): number {
+    return this.files.llseek(run, fd, hi, lo, resultVa, whence);
+  }
+
+  fstat(run: TaskRun, fd: number, statVa: number): number {
+    return this.files.fstat(run, fd, statVa);
+  }
+
+  mapFile(run: TaskRun, fd: number, prot: number, flags: number): number {
+    return this.files.mapFile(run, fd, prot, flags);
+  }
+
+  // --- read and write, for every kind of file (read-write.ts) ---
+
+  read(run: TaskRun, fd: number, len: number, deliver: (data: Uint8Array) => number): number {
+    return this.rw.read(run, fd, len, deliver);
+  }
+
+  write(run: TaskRun, fd: number, len: number, gather: (n: number) => Uint8Array | number): number {
+    return this.rw.write(run, fd, len, gather);
+  }
+
+  // --- pipes (pipe.ts) ---
+
+  pipe2(run: TaskRun, fdsVa: number, flags: number): number {
+    return this.pipes.pipe2(run, fdsVa, flags);
+  }
+
+  // --- poll (poll.ts) ---
+
+  get pollSeqWord(): number {
+    return this.poll.pollSeqWord;
+  }
+
+  pollRevents(run: TaskRun, fd: number, events: number): number {
+    return this.poll.pollRevents(run, fd, events);
+  }
+}
