@@ -86,6 +86,13 @@ module.exports = {
       to: { path: within('kernel', 'workloads', 'vcpu', 'machine', 'report', 'cli', 'index\\.ts') },
     },
     {
+      name: 'hypervisor-side-never-calls-the-guest-side',
+      severity: 'error',
+      comment: 'Each backend keeps its guest side (the pv ops the guest calls: hv/<backend>/guest) apart from its hypervisor side (shared state, validation, remote-flush service: hv/<backend>/hypervisor), as Linux keeps arch/x86/xen apart from drivers/xen. The guest calls into the hypervisor (hypercalls), never the reverse.',
+      from: { path: '^src/hv/([^/]+)/hypervisor/' },
+      to: { path: '^src/hv/[^/]+/guest/' },
+    },
+    {
       name: 'workloads-use-uapi-not-kernel',
       severity: 'error',
       comment: 'Guest programs talk to the kernel through system calls: ABI constants come from src/uapi, never from kernel internals.',

@@ -9,7 +9,7 @@
  *   2. Flushes: sum(callRequestsSent) = sum(callRequestsHandled): every smp_call_function request
  *      (the native shootdown's and every backend that falls back to it) was run and acknowledged.
  *      The Xen backend's hypervisor flushes are not in this law: its mailboxes merge requests
- *      (src/hv/xen/remote-flush.ts), so the initiator keeps no count of requests a target could
+ *      (src/hv/xen/hypervisor/remote-flush.ts), so the initiator keeps no count of requests a target could
  *      be held to; targets count what they served (flushRequestsHandled) and nothing pairs it.
  *   3. Frames: sum(framesAllocated) − sum(framesFreed) = frames in use, where "in use" comes from
  *      guest memory (the allocator's own words), not from the counters, so the two are

@@ -15,8 +15,9 @@ import type { Backend, BackendContext, PvOverrides } from '../backend.js';
 import { VmExitReason } from '../../hw/cost.js';
 import { nativeCpu } from '../native/cpu.js';
 import type { PvInfo, PvOps } from '../../pv/ops.js';
-import { kvmApic } from './apic.js';
-import { installFlushOnLoad, kvmFlushTlbOthers, newPvFlushStats, type PvFlushStats } from './pv-flush.js';
+import { kvmApic } from './guest/apic.js';
+import { kvmFlushTlbOthers, newPvFlushStats, type PvFlushStats } from './guest/pv-flush.js';
+import { installFlushOnLoad } from './hypervisor/flush-on-load.js';
 
 /** kvm_guest_init's pv_info: paravirt_enabled, ring 0, shared kernel PMDs. */
 const kvmInfo: PvInfo = Object.freeze({

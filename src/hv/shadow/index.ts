@@ -9,10 +9,10 @@
 import type { Backend, BackendContext, PvOverrides } from '../backend.js';
 import type { PvInitOps, PvOps } from '../../pv/ops.js';
 import { formatBytes } from '../../hw/memory.js';
-import { trappingApic } from '../vmi/trapping-apic.js';
-import { ShadowLayout } from './layout.js';
-import { ShadowVcpu, shadowMmu } from './mmu.js';
-import { ShadowTables } from './tables.js';
+import { trappingApic } from '../vmi/guest/trapping-apic.js';
+import { ShadowLayout } from './hypervisor/layout.js';
+import { ShadowVcpu, shadowMmu } from './guest/mmu.js';
+import { ShadowTables } from './hypervisor/tables.js';
 import { InternalError } from '../../lib/errors.js';
 import { VcpuWait } from '../../hw/wait.js';
 

@@ -7,9 +7,9 @@
  */
 import type { Backend, BackendContext, PvOverrides } from '../backend.js';
 import type { PvInfo, PvOps } from '../../pv/ops.js';
-import { vmiMisc, vmiMmu } from './mmu.js';
-import { VmiRom } from './rom.js';
-import { trappingApic } from './trapping-apic.js';
+import { vmiMisc, vmiMmu } from './guest/mmu.js';
+import { VmiRom } from './hypervisor/rom.js';
+import { trappingApic } from './guest/trapping-apic.js';
 
 /** vmi_32.c's activate_vmi: paravirt_enabled = 1; the kernel keeps ring 0 and shared kernel PMDs. */
 const vmiInfo: PvInfo = Object.freeze({

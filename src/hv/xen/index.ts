@@ -1,22 +1,25 @@
 /**
- * The Xen-style direct-paging backend (DESIGN.md section 4): the guest's page tables are the
+ * The Xen-style direct-paging backend (docs/architecture.md, "Backends"): the guest's page tables are the
  * real ones, but every store into a validated table is a hypercall the hypervisor checks against
  * its frame table (types, counts, ownership); lazy MMU mode batches them 32 to a multicall;
  * address spaces are pinned before they are loaded; remote flushes are one mmuext_op that the
  * hypervisor carries out on the targets with no guest IPIs; IPIs are event-channel sends.
  * `create` runs on each vCPU's worker at boot.
  *
- *   index.ts         the Backend: pv_info, pv_init_ops.memorySetup, event-channel IPIs, wiring
- *   guest-mmu.ts     pv_mmu_ops / pv_misc_ops (the guest kernel's side, Linux's xen/mmu.c)
- *   pin.ts           pinning whole directories (xen_pgd_pin / xen_pgd_unpin)
- *   multicall.ts     the per-CPU 32-entry multicall buffer
- *   hypervisor.ts    the hypercalls: mmu_update, mmuext_op, multicall, update_va_mapping, evtchn
- *   entry-update.ts  validated page-table stores (mod_l1_entry / mod_l2_entry), untyped stores
- *   mmuext.ts        mmuext_op's commands: pin, unpin, NEW_BASEPTR, local and remote flushes
- *   validate.ts      page-table validation (get_page_type and friends)
- *   frame-table.ts   per-frame type, count, pinned flag, owner; undo log
- *   remote-flush.ts  the hypervisor's flush mailboxes, HV_FLUSH handler and resume hook
- *   layout.ts        hvState's words;  abi.ts  Xen's public constants
+ *   index.ts                    the Backend: pv_info, pv_init_ops.memorySetup, event-channel IPIs, wiring
+ *   abi.ts                      Xen's public constants (xen/include/public): what both sides agree on
+ * The guest side (Linux's arch/x86/xen), calling in through hypercalls only:
+ *   guest/mmu.ts                pv_mmu_ops / pv_misc_ops (Linux's xen/mmu.c)
+ *   guest/pin.ts                pinning whole directories (xen_pgd_pin / xen_pgd_unpin)
+ *   guest/multicall.ts          the per-CPU 32-entry multicall buffer
+ * The hypervisor side (Xen itself), which never calls the guest side:
+ *   hypervisor/hypervisor.ts    the hypercalls: mmu_update, mmuext_op, multicall, update_va_mapping, evtchn
+ *   hypervisor/entry-update.ts  validated page-table stores (mod_l1_entry / mod_l2_entry), untyped stores
+ *   hypervisor/mmuext.ts        mmuext_op's commands: pin, unpin, NEW_BASEPTR, local and remote flushes
+ *   hypervisor/validate.ts      page-table validation (get_page_type and friends)
+ *   hypervisor/frame-table.ts   per-frame type, count, pinned flag, owner; undo log
+ *   hypervisor/remote-flush.ts  the hypervisor's flush mailboxes, HV_FLUSH handler and resume hook
+ *   hypervisor/layout.ts        hvState's words;  hypervisor/audit.ts  its end-of-run laws
  * The frame-table and pin locks are HvLocks (src/hv/hv-lock.ts, shared with the shadow backend).
  *
  * pv_cpu_ops and pv_irq_ops stay native (a PV guest's event-channel mask makes cli/sti cheap
@@ -28,10 +31,10 @@ import { formatBytes } from '../../hw/memory.js';
 import { PAGE_SHIFT } from '../../hw/paging.js';
 import type { PvInfo, PvOps } from '../../pv/ops.js';
 import { EVTCHNOP_send } from './abi.js';
-import { auditXen } from './audit.js';
-import { XenGuestMmu } from './guest-mmu.js';
-import { XenHypervisor, ipiPort } from './hypervisor.js';
-import { XEN_RESERVED_FRAMES, XenLayout } from './layout.js';
+import { auditXen } from './hypervisor/audit.js';
+import { XenGuestMmu } from './guest/mmu.js';
+import { XenHypervisor, ipiPort } from './hypervisor/hypervisor.js';
+import { XEN_RESERVED_FRAMES, XenLayout } from './hypervisor/layout.js';
 
 export const xenInfo: PvInfo = Object.freeze({
   name: 'Xen',

@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createKvm, KVM_CPUID_FEATURES, KVM_CPUID_SIGNATURE, TWO_DIMENSIONAL_WALK_REFERENCES, kvmBackend } from '../../../src/hv/kvm/index.js';
-import { KVM_HC_SEND_IPI } from '../../../src/hv/kvm/apic.js';
-import type { PvFlushStats } from '../../../src/hv/kvm/pv-flush.js';
+import { KVM_HC_SEND_IPI } from '../../../src/hv/kvm/guest/apic.js';
+import type { PvFlushStats } from '../../../src/hv/kvm/guest/pv-flush.js';
 import { markPreempted, loadPreempted, takeOnLoad } from '../../../src/hw/steal-time.js';
 import { VcpuHardware } from '../../../src/hw/cpu.js';
 import { APIC_EOI, APIC_ICR, APIC_ICR2, APIC_TASKPRI, CALL_FUNCTION_VECTOR, INVALIDATE_TLB_VECTOR, SET_APIC_DEST_FIELD } from '../../../src/hw/apic.js';

@@ -14,8 +14,8 @@ import type { FlushInfo, PvOps, GuestServices, MmRef } from '../../../src/pv/ops
 import { VcpuCounters } from '../../../src/stats/counters.js';
 import type { BackendContext } from '../../../src/hv/backend.js';
 import { createXenVcpu, xenBackend, type XenVcpu } from '../../../src/hv/xen/index.js';
-import { XenHypervisor } from '../../../src/hv/xen/hypervisor.js';
-import { FRAME, PGT_count_mask, PGT_pinned, PGT_TYPE_MASK } from '../../../src/hv/xen/layout.js';
+import { XenHypervisor } from '../../../src/hv/xen/hypervisor/hypervisor.js';
+import { FRAME, PGT_count_mask, PGT_pinned, PGT_TYPE_MASK } from '../../../src/hv/xen/hypervisor/layout.js';
 import { testGuest, testWaitPolicy } from '../../helpers/hardware.js';
 import { MM } from '../../../src/kernel/layout.js';
 import { type WaitPolicy } from '../../../src/hw/wait.js';
