@@ -8,7 +8,7 @@
  * throughput at 2x overcommit (PV TLB shootdown v8 cover letter, 2017). Main thread.
  */
 import { availableParallelism } from 'node:os';
-import type { Report } from '../../src/report/report.js';
+import type { Report } from '../../src/report/types.js';
 import type { BenchOptions } from '../lib/args.js';
 import type { BenchCase, CaseResult } from '../lib/bench-case.js';
 import { runMachine, runNotes, type MachineOutcome } from '../lib/machine-run.js';

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describeBackends } from '../../src/hv/registry.js';
-import type { Report } from '../../src/report/report.js';
+import type { Report } from '../../src/report/types.js';
 import type { BenchOptions } from '../lib/args.js';
 import type { BenchCase, CaseResult } from '../lib/bench-case.js';
 import { runMachine, runNotes } from '../lib/machine-run.js';

@@ -2,7 +2,7 @@
  * Case `scaling`: does throughput scale with vCPUs when nothing is shared? The touch workload
  * (private regions, TLB hits, no shootdowns) at 1 and 2 vCPUs. Main thread.
  */
-import type { Report } from '../../src/report/report.js';
+import type { Report } from '../../src/report/types.js';
 import type { BenchOptions } from '../lib/args.js';
 import type { BenchCase, CaseResult } from '../lib/bench-case.js';
 import { BENCH_BACKEND, runMachine, runNotes } from '../lib/machine-run.js';

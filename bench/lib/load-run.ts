@@ -8,7 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { ConservationError } from '../../src/lib/errors.js';
 import { conservationViolations } from '../../src/machine/conservation.js';
-import type { Report } from '../../src/report/report.js';
+import type { Report } from '../../src/report/types.js';
 import { runMachine, type MachineOutcome } from './machine-run.js';
 import { formatDuration, runBudgetSeconds, runLabel, type LoadRunSpec } from './load-matrix.js';
 import type { Check } from './target.js';

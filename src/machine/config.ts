@@ -45,7 +45,7 @@ export interface MachineConfig {
   check?: boolean;
   /**
    * --trace: record shootdowns, flush handlers, IPIs (with send-to-handling flows), hypercalls,
-   * traps and VM exits per vCPU for a Chrome trace (src/stats/trace.ts); Machine.trace() has
+   * traps and VM exits per vCPU for a Chrome trace (src/report/trace.ts); Machine.trace() has
    * them after the run. Absent: off, at the cost of one null test per hook.
    */
   trace?: boolean;

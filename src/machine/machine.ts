@@ -57,7 +57,7 @@ export class Machine {
 
   /**
    * Boot, run the workload, and return what every vCPU counted, with the conservation laws
-   * checked (src/report/report.ts shapes it into the report). Throws a CoherenceError if --check
+   * checked (src/report/build.ts shapes it into the report). Throws a CoherenceError if --check
    * found a TLB entry used after its shootdown completed (before any other failure: a broken
    * flush protocol may crash the guest too), a PvemuError if a vCPU failed, and a
    * ConservationError if a conservation law does not hold at the end.
@@ -74,7 +74,7 @@ export class Machine {
 
   /**
    * MachineConfig.trace: each vCPU's events from the last run (index = CPU id), for
-   * src/stats/trace.ts; undefined if tracing was off or no run completed.
+   * src/report/trace.ts; undefined if tracing was off or no run completed.
    */
   trace(): VcpuTrace[] | undefined {
     return this.recorded;

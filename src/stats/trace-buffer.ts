@@ -2,7 +2,7 @@
  * The --trace recorder, worker side: one vCPU's events in preallocated typed arrays, so
  * recording allocates nothing on the hot path, and costs nothing when --trace is off (every hook
  * is one `trace !== null` test). Runs on the owning vCPU's worker only; the arrays go back to the
- * main thread with the vCPU's exit (src/vcpu/task-args.ts VcpuTrace), where src/stats/trace.ts
+ * main thread with the vCPU's exit (src/vcpu/task-args.ts VcpuTrace), where src/report/trace.ts
  * turns them into Chrome trace-event JSON.
  *
  * Times are this worker's performance.now() in milliseconds (cheap, and allocation-free where

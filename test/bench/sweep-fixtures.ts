@@ -7,7 +7,7 @@ import { defaultConfig, type MachineConfig } from '../../src/machine/config.js';
 import { WatchdogError } from '../../src/lib/errors.js';
 import { snapshotCounters, VcpuCounters } from '../../src/stats/counters.js';
 import { LatencyHistogram } from '../../src/stats/histogram.js';
-import { buildReport } from '../../src/report/report.js';
+import { buildReport } from '../../src/report/build.js';
 import type { MachineOutcome } from '../../bench/lib/machine-run.js';
 import type { SweepRunner } from '../../bench/lib/sweep-run.js';
 import type { SweepRun } from '../../bench/lib/sweep-spec.js';

@@ -14,7 +14,8 @@ import { describeBackends } from '../../src/hv/registry.js';
 import type { MachineConfig } from '../../src/machine/config.js';
 import { snapshotCounters, VcpuCounters } from '../../src/stats/counters.js';
 import { LatencyHistogram } from '../../src/stats/histogram.js';
-import { buildReport, type Report } from '../../src/report/report.js';
+import { buildReport } from '../../src/report/build.js';
+import { type Report } from '../../src/report/types.js';
 
 interface Captured extends CliIo {
   stdout: string;

@@ -3,8 +3,8 @@
  * (tests must pass on a slow, busy 2-core host), small RAM so many runs fit.
  */
 import { defaultConfig, type MachineConfig } from '../../src/machine/config.js';
-import type { Report } from '../../src/report/report.js';
-import { runReport } from '../../src/report/report.js';
+import type { Report } from '../../src/report/types.js';
+import { runReport } from '../../src/report/build.js';
 
 export interface RunOptions {
   ops?: number;

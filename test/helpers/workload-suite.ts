@@ -4,10 +4,10 @@
  * run). One suite for every backend's SMP tests; needs the build (workers run dist/).
  */
 import { describe, expect, it } from 'vitest';
-import type { Report } from '../../src/report/report.js';
+import type { Report } from '../../src/report/types.js';
 import { workloads } from '../../src/workloads/registry.js';
 import { testConfig } from './machine.js';
-import { runReport } from '../../src/report/report.js';
+import { runReport } from '../../src/report/build.js';
 
 /** Operations per run: enough to exercise each workload's protocol, small enough for 2 cores. */
 export const OPS: Readonly<Record<string, number>> = {

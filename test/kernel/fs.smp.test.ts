@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../../src/machine/machine.js';
 import { Asm, X } from '../../src/riscv/asm.js';
-import { buildReport } from '../../src/report/report.js';
+import { buildReport } from '../../src/report/build.js';
 import { ELF_BASE, ELF_CODE_OFFSET, minimalElf, programConfig } from '../helpers/guest-programs.js';
 
 const SYS = {

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { Asm, X } from '../../src/riscv/asm.js';
 import { ELF_BASE, ELF_CODE_OFFSET, minimalElf, programConfig } from '../helpers/guest-programs.js';
-import { runReport } from '../../src/report/report.js';
+import { runReport } from '../../src/report/build.js';
 
 const SYS = {
   ioctl: 29, exit_group: 94, set_robust_list: 99, sched_getaffinity: 123, rt_sigaction: 134, uname: 160,

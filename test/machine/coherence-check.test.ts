@@ -8,7 +8,7 @@ import { CoherenceError, ConfigError } from '../../src/lib/errors.js';
 import { Machine } from '../../src/machine/machine.js';
 import type { MachineConfig } from '../../src/machine/config.js';
 import { testConfig } from '../helpers/machine.js';
-import { runReport } from '../../src/report/report.js';
+import { runReport } from '../../src/report/build.js';
 
 const BACKENDS = ['native', 'xen', 'vmi', 'shadow', 'kvm'] as const;
 

@@ -3,7 +3,7 @@ import {
   KERNEL_KEPT_FRAMES, checkConservation, conservationText, conservationViolations, type GuestFrameFigures,
 } from '../../src/machine/conservation.js';
 import { snapshotCounters, VcpuCounters, type CounterSnapshot } from '../../src/stats/counters.js';
-import { formatReport } from '../../src/report/report.js';
+import { formatReport } from '../../src/report/format.js';
 import { runWorkload } from '../helpers/machine.js';
 
 /** One vCPU's counters with the given fields set. */

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../../src/machine/machine.js';
-import { buildReport } from '../../src/report/report.js';
+import { buildReport } from '../../src/report/build.js';
 import { testConfig } from '../helpers/machine.js';
 import type { VcpuStatsSnapshot } from '../../src/stats/snapshot.js';
 

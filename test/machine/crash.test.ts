@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InternalError } from '../../src/lib/errors.js';
 import { testConfig, runWorkload } from '../helpers/machine.js';
-import { runReport } from '../../src/report/report.js';
+import { runReport } from '../../src/report/build.js';
 
 /** Handles of worker threads and their message ports still open in this process. */
 function threadHandles(): number {

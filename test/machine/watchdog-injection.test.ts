@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, WatchdogError } from '../../src/lib/errors.js';
 import { Machine } from '../../src/machine/machine.js';
 import { testConfig } from '../helpers/machine.js';
-import { runReport } from '../../src/report/report.js';
+import { runReport } from '../../src/report/build.js';
 
 describe('a target that never acknowledges', () => {
   it('ends the run with a WatchdogError naming the waiter, the target, what it was doing and its interrupts', async () => {

@@ -8,7 +8,10 @@ import { defaultConfig, type MachineConfig } from '../../src/machine/config.js';
 import type { RunResult } from '../../src/machine/result.js';
 import { snapshotCounters, VcpuCounters } from '../../src/stats/counters.js';
 import { LatencyHistogram } from '../../src/stats/histogram.js';
-import { buildReport, comparisonJson, formatComparison, formatProgramOutputs, formatReport, type ComparisonEntry, type HostInfo } from '../../src/report/report.js';
+import { buildReport } from '../../src/report/build.js';
+import { comparisonJson, formatComparison, formatProgramOutputs } from '../../src/report/compare.js';
+import { formatReport } from '../../src/report/format.js';
+import { type ComparisonEntry, type HostInfo } from '../../src/report/types.js';
 
 const host: HostInfo = { node: 'v20.0.0', platform: 'linux', arch: 'x64', cores: 8 };
 

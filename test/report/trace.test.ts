@@ -1,5 +1,5 @@
 /**
- * The --trace builder (src/stats/trace.ts) over hand-made per-vCPU recordings: metadata per vCPU,
+ * The --trace builder (src/report/trace.ts) over hand-made per-vCPU recordings: metadata per vCPU,
  * complete events, flow pairs, instants, one timeline across workers, and the streamed file
  * being the same JSON as the built object. Unit tests, main thread, no workers.
  */

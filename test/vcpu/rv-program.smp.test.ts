@@ -11,7 +11,7 @@ import { describeBackends } from '../../src/hv/registry.js';
 import { Machine } from '../../src/machine/machine.js';
 import { Asm, X } from '../../src/riscv/asm.js';
 import { ELF_BASE, ELF_CODE_OFFSET, GUEST_DIR, expectedOutput, guestCases, minimalElf, programConfig } from '../helpers/guest-programs.js';
-import { runReport } from '../../src/report/report.js';
+import { runReport } from '../../src/report/build.js';
 
 const single = guestCases().filter((c) => c.threads === 0);
 const hasQemu = spawnSync('qemu-riscv32', ['-version'], { encoding: 'utf8' }).status === 0;

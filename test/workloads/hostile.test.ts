@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../../src/machine/machine.js';
-import { buildReport } from '../../src/report/report.js';
+import { buildReport } from '../../src/report/build.js';
 import { testConfig } from '../helpers/machine.js';
 
 /** What each backend must answer, attack by attack (the workload's `hostile: NAME: OUTCOME` lines). */

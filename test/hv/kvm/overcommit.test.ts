@@ -6,9 +6,9 @@
  * seen preempted is checked structurally in backend.test.ts; here, every deferral saved an IPI.
  */
 import { describe, expect, it } from 'vitest';
-import type { Report } from '../../../src/report/report.js';
+import type { Report } from '../../../src/report/types.js';
 import { testConfig } from '../../helpers/machine.js';
-import { runReport } from '../../../src/report/report.js';
+import { runReport } from '../../../src/report/build.js';
 
 function overcommitted(backend: string, ops: number): Promise<Report> {
   return runReport({ ...testConfig('tlb_flush1', 8, { ops }), backend, pcpus: 2 });

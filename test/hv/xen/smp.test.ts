@@ -5,7 +5,7 @@
  * probe workloads see no stale translation after a hypervisor-side remote flush.
  */
 import { describe, expect, it } from 'vitest';
-import type { Report } from '../../../src/report/report.js';
+import type { Report } from '../../../src/report/types.js';
 import { describeWorkloadsOn, runOn } from '../../helpers/workload-suite.js';
 
 function runOnXen(workload: string, cpus: number, ops: number): Promise<Report> {

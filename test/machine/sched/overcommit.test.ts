@@ -8,11 +8,11 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/lib/errors.js';
 import { Machine } from '../../../src/machine/machine.js';
-import type { Report } from '../../../src/report/report.js';
+import type { Report } from '../../../src/report/types.js';
 import { testConfig } from '../../helpers/machine.js';
 import { opsFor, runOn } from '../../helpers/workload-suite.js';
 import { workloads } from '../../../src/workloads/registry.js';
-import { runReport } from '../../../src/report/report.js';
+import { runReport } from '../../../src/report/build.js';
 
 /** The workloads native also runs overcommitted: shootdown-heavy, mostly halted, and fork-style processes. */
 const NATIVE_SAMPLE = ['tlb_flush1', 'idle', 'fork_cow'];

@@ -1,0 +1,170 @@
+import type { ConservationReport } from '../machine/conservation.js';
+import type { CoherenceViolationReport } from '../vcpu/task-args.js';
+import type { CounterSnapshot } from '../stats/counters.js';
+import type { CostTable } from '../hw/cost.js';
+/**
+ * The report of one run: the same plain object the CLI prints as a table and writes as JSON,
+ * and the library hands back from `runReport(config)`; and what `pvemu compare` holds per
+ * backend. Types only. Main thread (the JSON is anyone's).
+ */
+/** Latency percentiles in whole host ns (0 when nothing was recorded). */
+export interface LatencySummaryNs {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+/** The host a run measured on: latencies mean little without it. */
+export interface HostInfo {
+  /** Node version, as `process.version` gives it ("v20.20.2"). */
+  node: string;
+  platform: string;
+  arch: string;
+  /** Host CPUs available to this process (os.availableParallelism). */
+  cores: number;
+}
+
+export interface CpuReport {
+  cpu: number;
+  ops: number;
+  shootdowns: number;
+  ipisSent: number;
+  ipisHandled: number;
+  flushRequestsHandled: number;
+  tlbHits: number;
+  tlbMisses: number;
+  faults: number;
+  halts: number;
+  contextSwitches: number;
+  shootdownLatencyNs: { p50: number; p99: number };
+}
+
+/** Modelled cycles of each shootdown: the initiator's own plus its slowest target's handling. */
+export interface CyclesSummary {
+  p50: number;
+  p99: number;
+  /** Rounded to whole cycles. */
+  mean: number;
+}
+
+/** What the hypervisor did, all vCPUs (DESIGN.md section 7, lens 1); all 0 on native. */
+export interface HypervisorReport {
+  /** Trapping operations (privileged ops, write-protected page-table stores). */
+  traps: number;
+  hypercalls: number;
+  /** Entries (PTE updates, flush targets) those hypercalls carried. */
+  hypercallEntries: number;
+  /** VM exits by reason; traps and hypercalls are among them. */
+  vmexits: {
+    hypercall: number;
+    cr3: number;
+    invlpg: number;
+    apic: number;
+    ptWrite: number;
+    hiddenFault: number;
+    halt: number;
+    preemption: number;
+  };
+  /** Requests the hypervisor refused (validation). */
+  rejected: number;
+  /** Flushes owed to a vCPU that was not running, done when it next ran. */
+  deferredFlushes: number;
+  shadowSyncs: number;
+  /** Shadow misses filled from the guest tables without the guest seeing a fault. */
+  hiddenFaults: number;
+}
+
+export interface Report {
+  backend: string;
+  cpus: number;
+  workload: string;
+  /** Elapsed host time of the workload, in seconds (from RunResult.elapsedNs). */
+  seconds: number;
+  /** Workload operations completed, all CPUs. */
+  ops: number;
+  /** ops / seconds; 0 when no time elapsed. */
+  opsPerSec: number;
+  shootdowns: {
+    /** Calls of flushTlbOthers. */
+    count: number;
+    /** CPUs named in those calls' masks, summed. */
+    targets: number;
+    /** IPIs sent for them. */
+    ipis: number;
+    /** Targets left to flush at their next switch-in (lazy or preempted). */
+    deferred: number;
+    /** Initiator critical path, flushTlbOthers entry to return. */
+    latencyNs: LatencySummaryNs;
+    /** Modelled cycles per shootdown (cost table x events; 0 when there were none). */
+    modeledCycles: CyclesSummary;
+  };
+  /** Modelled cycles of the whole run, all vCPUs (cost table x events). */
+  modeledCycles: number;
+  hv: HypervisorReport;
+  /** Target side: one remote flush request from dequeue to acknowledgement. */
+  flushHandlerNs: LatencySummaryNs;
+  /** smp_call_function_many round trips (queue, IPI, handle, acknowledge), host ns. */
+  smpCallNs: LatencySummaryNs;
+  tlb: { hits: number; misses: number; walks: number; flushesFull: number; flushesSingle: number; flushesGlobal: number };
+  /** IPIs sent and handled; `refused`: addressed to no CPU (APIC send errors), never sent. */
+  ipis: { sent: number; handled: number; refused: number };
+  /**
+   * The conservation laws checked at the end of the run (src/machine/conservation.ts). Every
+   * report from Machine.run() carries it (a run that violates one throws instead); absent only on
+   * reports built from results without guest memory (unit tests, hand-made results).
+   */
+  conservation?: ConservationReport;
+  /**
+   * --check: the TLB coherence checker ran (absent when it did not). A run with violations
+   * throws CoherenceError instead of reporting, so violations is 0 on a returned report.
+   */
+  check?: { enabled: boolean; violations: number; first: CoherenceViolationReport[] };
+  /** Page faults of every kind. */
+  faults: number;
+  /**
+   * `machineChecks`: user accesses to memory outside guest RAM (SIGBUS); `sigbus`: faults on a
+   * file mapping past the end of its file (SIGBUS).
+   */
+  faultsDetail: { demandZero: number; segv: number; machineChecks: number; sigbus: number };
+  syscalls: number;
+  contextSwitches: number;
+  timerInterrupts: number;
+  selfCheck: { passed: boolean; message: string };
+  exitStatus: number;
+  /**
+   * A --program run: ops are the instructions the program's harts retired (ops/s is guest
+   * instructions per host second), and `stdout` is what it wrote to fd 1.
+   */
+  program?: { stdout: string };
+  /** System calls answered -ENOSYS, count by number (absent: none). */
+  unknownSyscalls?: Record<string, number>;
+  perCpu: CpuReport[];
+  /** Every counter summed over all CPUs, including those without a field above. */
+  counters: CounterSnapshot;
+  host: HostInfo;
+  config: {
+    memBytes: number;
+    hz: number;
+    watchdogMs: number;
+    /** Physical CPUs of the overcommit scheduler, when given (absent: every vCPU runs). */
+    pcpus?: number;
+    /** The cost table the run was priced with, when the user gave one (absent: the defaults). */
+    costs?: CostTable;
+    seconds?: number;
+    ops?: number;
+    params?: Record<string, number>;
+  };
+}
+
+/** A backend's run that failed with a PvemuError: what `pvemu compare` reports in its place. */
+export interface RunFailure {
+  backend: string;
+  /** The error class's name (WatchdogError, InternalError, ...) and its message. */
+  error: { name: string; message: string };
+}
+
+/** One backend's outcome in a comparison. */
+export type ComparisonEntry =
+  | { kind: 'report'; report: Report }
+  | { kind: 'failed'; failure: RunFailure };
