@@ -68,7 +68,7 @@ export const OPTIONS: Readonly<Record<OptionName, OptionSpec>> = Object.freeze({
   shard: { value: 'I/N', help: `run only the I-th of N slices of the sweep (1 <= I <= N <= ${MAX_SHARDS})` },
 });
 
-/** Longest machine run: a benchmark, not a soak (DESIGN.md: soaks are their own scripts). */
+/** Longest machine run: a benchmark, not a soak (soaks are their own case: bench soak). */
 const MAX_SECONDS = 600;
 /** Longest soak: a day; longer belongs on a scheduler that can restart it. */
 const MAX_MINUTES = 24 * 60;

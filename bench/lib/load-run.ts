@@ -1,6 +1,6 @@
 /**
  * One machine run of the `load` and `soak` cases and what became of it, and the correctness
- * checks over a list of them: the conservation laws of DESIGN.md section 9 (IPIs sent =
+ * checks over a list of them: the conservation laws (docs/architecture.md, "Correctness") (IPIs sent =
  * handled, call/flush requests = acknowledgements, frames allocated − freed = in use), the
  * workload's self-check, and that the run finished at all. A broken law or self-check is a
  * FAILED check (the case exits 1); a slow run is not. Main thread.

@@ -1,7 +1,7 @@
 /**
  * What a hypervisor backend is: a name, a one-line description, and a function that, on one
  * vCPU, returns the pv ops it overrides. Everything it does not override falls back to native
- * (src/pv/bind.ts). Any thread; `create` runs on the vCPU's worker at boot.
+ * (src/hv/bind.ts). Any thread; `create` runs on the vCPU's worker at boot.
  */
 import type { VcpuHardware } from '../hw/cpu.js';
 import type { WaitPolicy } from '../hw/wait.js';
@@ -39,7 +39,7 @@ export interface Backend {
   stateBytes?(ramBytes: number, cpus: number): number;
   /**
    * The hypervisor's own conservation laws, checked on the main thread once every vCPU has
-   * stopped and every address space is gone (DESIGN.md section 9): `hvState` as the vCPUs left
+   * stopped and every address space is gone (docs/architecture.md, "Correctness"): `hvState` as the vCPUs left
    * it and the counters summed over them. A law that fails fails the run.
    */
   audit?(hvState: SharedArrayBuffer, ramBytes: number, cpus: number, totals: CounterSnapshot): HypervisorLaw[];

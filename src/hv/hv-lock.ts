@@ -25,8 +25,8 @@ import { TakeWhileWaiting, type VcpuWait, type WaitSite } from '../hw/wait.js';
 
 /**
  * Loads of the lock word before sleeping: 1000, some 5-10 µs. Most holders keep the lock for
- * about a microsecond, and a futex wake costs 30-90 µs on the hosts pvemu targets (DESIGN.md
- * section 1), so a short spin nearly always wins; the sleep is for a long holder (a Xen pin
+ * about a microsecond, and a futex wake costs 10-90 µs on the hosts pvemu targets
+ * (docs/architecture.md, "Waiting"), so a short spin nearly always wins; the sleep is for a long holder (a Xen pin
  * validating a whole directory) or one the host descheduled.
  */
 const SPINS = 1000;

@@ -8,7 +8,7 @@ import { hostNowNs } from '../lib/host-clock.js';
 
 /**
  * Nominal TSC frequency, 2.0 GHz: the order of the server parts whose published costs the cost
- * model uses (REFERENCE.md quotes Skylake-server VM-exit cycles). pv_time_ops.getCpuKhz reports it.
+ * model uses (the KVM timer fast-path patches of 2020 measured Skylake-server VM exits). pv_time_ops.getCpuKhz reports it.
  */
 export const TSC_KHZ = 2_000_000;
 const TSC_PER_NS = TSC_KHZ / 1e6;

@@ -1,6 +1,6 @@
 /**
- * The cost model (DESIGN.md section 7, lens 2): cycles per event, with defaults from published
- * figures (REFERENCE.md), each naming its source; a user's table overrides any entry. A
+ * The cost model (docs/architecture.md, "Measurement"): cycles per event, with defaults from published
+ * figures, each naming its source; a user's table overrides any entry. A
  * `CostMeter` per vCPU turns the events the hardware and the backends report into exact counts
  * and modelled cycles. Worker-local; no Atomics.
  */

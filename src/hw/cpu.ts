@@ -46,7 +46,7 @@ export interface VcpuHardwareOptions {
   machineWords: Int32Array;
   counters: VcpuCounters;
   tlb?: TlbGeometry;
-  /** The cost table for modelled cycles (defaults from REFERENCE.md). */
+  /** The cost table for modelled cycles (src/hw/cost.ts: each default names its source). */
   costs?: CostTable;
   /** --trace: this vCPU's recorder; absent or null: not tracing. */
   trace?: TraceBuffer | null;

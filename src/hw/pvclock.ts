@@ -1,6 +1,6 @@
 /**
  * pvclock: the per-vCPU time record the hypervisor publishes and the guest reads without a
- * trap (pvclock_vcpu_time_info, REFERENCE.md), and the steal-time record (kvm_steal_time).
+ * trap (pvclock_vcpu_time_info, arch/x86/include/asm/pvclock-abi.h), and the steal-time record (kvm_steal_time).
  *
  * Writer: the main-thread clock (`PvclockWriter`), on every tick. Reader: the owning vCPU
  * (`PvclockReader`), from pv_time_ops.schedClock. Seqlock protocol, as KVM's:
@@ -19,7 +19,7 @@ import { WatchdogError } from '../lib/errors.js';
 
 export const PVCLOCK_TSC_STABLE_BIT = 1;
 export const PVCLOCK_GUEST_STOPPED = 2;
-/** KVM steal-time preempted byte (REFERENCE.md). */
+/** KVM steal-time preempted byte (arch/x86/include/uapi/asm/kvm_para.h). */
 export const KVM_VCPU_PREEMPTED = 1 << 0;
 export const KVM_VCPU_FLUSH_TLB = 1 << 1;
 

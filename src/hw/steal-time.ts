@@ -1,5 +1,5 @@
 /**
- * The steal-time record's `preempted` byte (kvm_steal_time.preempted, REFERENCE.md "KVM
+ * The steal-time record's `preempted` byte (kvm_steal_time.preempted, Linux arch/x86/include/uapi/asm/kvm_para.h
  * paravirt"): the one word of the hypervisor's steal-time protocol that three parties write.
  * Every Atomics access to it lives here. Any thread; each function names who may call it.
  *

@@ -1,5 +1,5 @@
 /**
- * One vCPU's TLB: set-associative, PCID-tagged, with global entries (DESIGN.md section 3).
+ * One vCPU's TLB: set-associative, PCID-tagged, with global entries.
  * Runs only on the owning vCPU's worker. Its arrays are ordinary worker-local typed arrays, not
  * shared memory: no other thread can see them, so there are no Atomics here, and no owner
  * assertion either (another thread cannot even hold a reference to a Tlb). Another CPU that

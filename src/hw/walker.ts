@@ -1,5 +1,5 @@
 /**
- * The i386 two-level hardware page walker (DESIGN.md section 3). Runs on the owning vCPU's
+ * The i386 two-level hardware page walker. Runs on the owning vCPU's
  * worker, called by its MMU on a TLB miss or a dirty assist; it only reads and writes
  * page-table entries in shared guest RAM, so any thread could call it, but only a vCPU does.
  *

@@ -32,7 +32,7 @@ export interface MachineConfig {
   watchdogMs: number;
   /** Physical CPUs for the overcommit scheduler; absent: every vCPU runs. */
   pcpus?: number;
-  /** Cost table overrides for modelled cycles (src/hv/cost.ts); absent: the defaults. */
+  /** Cost table overrides for modelled cycles (src/hw/cost.ts); absent: the defaults. */
   costs?: CostTable;
   /** Optional workload parameters (name=value), validated by the workload. */
   params?: Record<string, number>;

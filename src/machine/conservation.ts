@@ -1,5 +1,5 @@
 /**
- * Conservation laws checked at the end of every run (DESIGN.md section 9): what was sent was
+ * Conservation laws checked at the end of every run (docs/architecture.md, "Correctness"): what was sent was
  * handled, what was requested was acknowledged, and the frames the counters say are out are the
  * frames guest memory says are in use. Main thread, after every vCPU worker has stopped.
  *

@@ -2,7 +2,7 @@
  * The export table: which pv groups code outside the kernel core (workloads, drivers — "modules")
  * may bind, and under which licence. Any thread.
  *
- * Taken from Linux 2.6.24 (REFERENCE.md): pv_cpu_ops, pv_mmu_ops and pv_irq_ops are
+ * Taken from Linux 2.6.24 (arch/x86/kernel/paravirt.c's EXPORT_SYMBOL lines): pv_cpu_ops, pv_mmu_ops and pv_irq_ops are
  * EXPORT_SYMBOL; pv_time_ops, pv_apic_ops and pv_info are EXPORT_SYMBOL_GPL; pv_init_ops is never
  * exported ("we shouldn't need to export pv_init_ops", seed RFC). pv_misc_ops (lazy mode) is the
  * kernel's own batching bracket and is not exported either.

@@ -3,7 +3,7 @@
  * (commit 93b1eab3d29e). The guest kernel is written only against these; a hypervisor backend
  * implements them. Each member's comment names its Linux counterpart.
  *
- * Ops are bound per vCPU: each vCPU worker builds one frozen table at boot (src/pv/bind.ts), so
+ * Ops are bound per vCPU: each vCPU worker builds one frozen table at boot (src/hv/bind.ts), so
  * an op always acts on the CPU it is called on, as Linux's ops act on this_cpu.
  */
 import { InternalError } from '../lib/errors.js';

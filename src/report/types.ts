@@ -48,7 +48,7 @@ export interface CyclesSummary {
   mean: number;
 }
 
-/** What the hypervisor did, all vCPUs (DESIGN.md section 7, lens 1); all 0 on native. */
+/** What the hypervisor did, all vCPUs (exact counts: docs/architecture.md, "Measurement"); all 0 on native. */
 export interface HypervisorReport {
   /** Trapping operations (privileged ops, write-protected page-table stores). */
   traps: number;

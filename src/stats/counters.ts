@@ -1,5 +1,5 @@
 /**
- * Exact event counts kept by one vCPU (DESIGN.md section 7, lens 1). Each vCPU worker owns one
+ * Exact event counts kept by one vCPU (docs/architecture.md, "Measurement"). Each vCPU worker owns one
  * `VcpuCounters` in worker-local memory and increments plain fields on its hot paths (no
  * Atomics: nobody else reads them until the worker hands a snapshot to the main thread).
  */
@@ -60,14 +60,14 @@ export class VcpuCounters {
   halts = 0;
   /** Lazy-TLB switch-ins that found the mm's tlb_gen ahead and flushed. */
   lazyFlushes = 0;
-  // --- hypervisor (DESIGN.md section 7): what the backend did on this vCPU's behalf ---
+  // --- hypervisor: what the backend did on this vCPU's behalf ---
   /** Trapping operations (a privileged op or a write-protected page-table write that exits). */
   traps = 0;
   /** Hypercalls issued. */
   hypercalls = 0;
   /** Entries (updates, flush targets) carried by those hypercalls. */
   hypercallEntries = 0;
-  /** VM exits by reason (src/hv/cost.ts VmExitReason). */
+  /** VM exits by reason (src/hw/cost.ts VmExitReason). */
   vmexitHypercall = 0;
   vmexitCr3 = 0;
   vmexitInvlpg = 0;

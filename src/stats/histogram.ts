@@ -1,5 +1,5 @@
 /**
- * Latency histograms (DESIGN.md section 7, lens 3): host nanoseconds kept in an HDR histogram,
+ * Latency histograms (docs/architecture.md, "Measurement"): host nanoseconds kept in an HDR histogram,
  * 1 ns .. 60 s at 3 significant digits. Each vCPU worker records into its own histograms on its
  * hot paths (one record per shootdown and per remote flush handled); the main thread decodes the
  * workers' snapshots, merges them and reads percentiles when it builds a report.

@@ -1,6 +1,6 @@
 /**
  * System call numbers: Linux's generic table as RISC-V uses it (include/uapi/asm-generic/
- * unistd.h), REFERENCE.md. The kernel dispatches on these; guest programs' libc calls by them.
+ * unistd.h). The kernel dispatches on these; guest programs' libc calls by them.
  */
 export const SYS_ioctl = 29;
 export const SYS_unlinkat = 35;

@@ -106,7 +106,7 @@ export interface ProgramImage {
 }
 
 /**
- * Deliberate faults, for testing that pvemu reports them instead of hanging (DESIGN.md section 9).
+ * Deliberate faults, for testing that pvemu reports them instead of hanging (docs/architecture.md, "Correctness").
  * Each names a vCPU id, 0..cpus-1.
  */
 export interface FaultInjection {

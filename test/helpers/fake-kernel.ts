@@ -6,7 +6,7 @@
  * What is real and what is faked:
  * - REAL: one guest RAM (SharedArrayBuffer) and one machine block shared by every CPU, one
  *   KernelLayout, and per CPU its own VcpuHardware (TLB, MMU, local APIC), TlbFlusher, SmpCalls
- *   and Spinner — the kernel's own classes, unchanged. Page tables are real i386 tables in RAM
+ *   and VcpuWait (src/hw/wait.ts) — the emulator's own classes, unchanged. Page tables are real i386 tables in RAM
  *   (built with test/hw/helpers.ts), so TLB contents come from real walks.
  * - FAKED: the pv ops table is the native one (src/hv/native) wrapped by a recording backend
  *   through the real buildPvOps: every TLB op, CR3 write, flushTlbOthers and sendIpiMask is
@@ -17,10 +17,10 @@
  *   until the TEST says so: `cpu.takeInterrupts()` is that CPU reaching an interrupt boundary
  *   (the kernel's call-function handler then runs its call queue: smp.runQueue() and EOI, as in
  *   Kernel.buildIdt). User accesses go through `touch` (Mmu.translate), which does not poll.
- * - A CPU waiting for acknowledgements spins in its Spinner. The fake's spinner is a subclass of
+ * - A CPU waiting for acknowledgements spins in its VcpuWait. The fake's spinner is a subclass of
  *   the real one whose pause() first runs the next step of a script the test gave with
  *   `k.schedule(step, step, ...)` (one shared FIFO: whichever CPU spins next runs the next
- *   step), then runs the REAL Spinner.pause() (which takes this CPU's own pending interrupts
+ *   step), then runs the REAL VcpuWait.pause() (which takes this CPU's own pending interrupts
  *   when IF is set: the rule that keeps two CPUs flushing each other deadlock-free).
  *   A step may make other CPUs take their interrupts, switch mm, start their own shootdown (a
  *   nested, truly interleaved initiator), or `cpu.spinOnce()`: one real pause() iteration of a
@@ -36,8 +36,8 @@
  * The spinner never reaches its clock checks (a wait ends or throws within a few pauses), and
  * its yield window is infinite, so there are no timing assumptions.
  *
- * Every construction detail is in createFakeKernel: if KernelContext changes shape (the spinner
- * replaced by a wait primitive, hv/cost.ts moving), only this file should need updating.
+ * Every construction detail is in createFakeKernel: if KernelContext changes shape, only this
+ * file should need updating.
  */
 import { TlbFlusher } from '../../src/kernel/tlbflush.js';
 import { SmpCalls } from '../../src/kernel/smp.js';

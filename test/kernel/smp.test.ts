@@ -1,6 +1,6 @@
 /**
  * smp_call_function_many and the per-CPU call queues of src/kernel/smp.ts, stepped by hand on a
- * single thread (test/helpers/fake-kernel.ts: the real SmpCalls, TlbFlusher and Spinner; the
+ * single thread (test/helpers/fake-kernel.ts: the real SmpCalls, TlbFlusher and VcpuWait; the
  * test decides when each CPU takes its IPIs). It proves:
  * - a request is queued with its lock flag set and an IPI pending, runs exactly once when the
  *   target takes the IPI, and its flag is cleared (the acknowledgement) with the queue emptied;

@@ -1,14 +1,14 @@
 /**
  * The KVM backend: a guest on KVM with two-dimensional paging (EPT/NPT) and KVM's paravirtual
- * extensions (REFERENCE.md "KVM paravirt"; DESIGN.md section 4). vCPU worker (create runs at
+ * extensions (Linux arch/x86/kernel/kvm.c; docs/architecture.md). vCPU worker (create runs at
  * boot on each vCPU).
  *
  * - PTE writes are plain stores: the hardware walks the guest's own tables, nested inside the
  *   host's, so a TLB miss costs up to 24 memory references instead of 2 (modelled).
- * - Remote flushes use the PV TLB flush (pv-flush.ts): a preempted target gets FLUSH_TLB in its
+ * - Remote flushes use the PV TLB flush (guest/pv-flush.ts, with the host half in hypervisor/flush-on-load.ts): a preempted target gets FLUSH_TLB in its
  *   steal-time record and no IPI; running targets get native IPIs.
  * - IPIs use PV send-IPI (one hypercall per mask) and PV EOI (no exit); other APIC writes exit
- *   (apic.ts). hlt exits to the host.
+ *   (guest/apic.ts). hlt exits to the host.
  * - CPUID reports the hypervisor bit and KVM's signature leaves with the features used here.
  */
 import type { Backend, BackendContext, PvOverrides } from '../backend.js';
@@ -31,7 +31,7 @@ const kvmInfo: PvInfo = Object.freeze({
  * Memory references of a TLB miss under two-dimensional paging, at worst: each of the guest's
  * 4 levels and the final address is itself translated through the host's 4 levels,
  * (4 + 1) x (4 + 1) - 1 = 24. pvemu's i386 guest has 2 levels (14 would do), but the model
- * prices the walks of the x86-64 guests the published figures come from (DESIGN.md section 4).
+ * prices the walks of the x86-64 guests the published figures come from.
  */
 export const TWO_DIMENSIONAL_WALK_REFERENCES = 24;
 

@@ -1,5 +1,5 @@
 /**
- * Xen's public PV MMU interface, as xen/include/public/xen.h defines it (REFERENCE.md): hypercall
+ * Xen's public PV MMU interface, as xen/include/public/xen.h defines it: hypercall
  * numbers, mmu_update request types, mmuext_op commands, update_va_mapping flags, the errno
  * values hypercalls return, and the request records pvemu's hypercalls take. Pure data; any
  * thread.

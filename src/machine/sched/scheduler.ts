@@ -1,5 +1,5 @@
 /**
- * The overcommit scheduler (DESIGN.md section 4, "Overcommit"): with `--pcpus P` below the
+ * The overcommit scheduler (docs/architecture.md): with `--pcpus P` below the
  * vCPU count, at most P vCPUs run at once, in time slices driven by a main-thread timer — the
  * host scheduler under a KVM guest, reduced to round robin. Main thread; started and stopped by
  * the Machine. The vCPU side (parking) is src/vcpu/park.ts.
