@@ -136,7 +136,7 @@ export class VcpuWait {
   pause(): void {
     const c = this.c;
     const take = this.site!.take;
-    if (take !== TakeWhileWaiting.Nothing && c.apic.hasPending() && (take === TakeWhileWaiting.Always || c.interruptsEnabled)) {
+    if ((take === TakeWhileWaiting.Always || (take === TakeWhileWaiting.IfEnabled && c.interruptsEnabled)) && c.apic.hasPending()) {
       this.takePending();
     }
     if (++this.spins % CLOCK_CHECK_EVERY !== 0) return;
