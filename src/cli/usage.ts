@@ -7,11 +7,11 @@ import { COST_KEYS, MAX_COST_CYCLES } from '../hw/cost.js';
 import { describeBackends } from '../hv/registry.js';
 import { formatBytes, MAX_RAM_BYTES, MIN_RAM_BYTES } from '../hw/memory.js';
 import { ARG_MAX_BYTES } from '../kernel/binfmt-elf.js';
-import { defaultConfig, MAX_HZ, MIN_HZ } from '../machine/config.js';
+import { defaultConfig, MAX_HZ, MIN_HZ, MAX_RUN_SECONDS, MAX_WATCHDOG_MS, MIN_WATCHDOG_MS } from '../machine/config.js';
 import { MAX_CPUS } from '../lib/limits.js';
 import { describeWorkloads } from '../workloads/registry.js';
 import { DEFAULT_TRACE_EVENTS, DEFAULT_TRACE_EVENTS_TOTAL, MAX_TRACE_EVENTS } from '../stats/trace-buffer.js';
-import { DEFAULT_RUN_SECONDS, MAX_RUN_SECONDS, MAX_WATCHDOG_MS, MIN_WATCHDOG_MS } from './options.js';
+import { DEFAULT_RUN_SECONDS } from './options.js';
 
 /** Two columns: the left padded to its widest entry. */
 function twoColumns(rows: readonly (readonly [string, string])[], indent = '  '): string {

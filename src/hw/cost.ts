@@ -68,9 +68,31 @@ function jsonReason(e: unknown): string {
 }
 
 /**
- * A user's cost table (the JSON text of --cost FILE): an object of known keys to numbers of
- * cycles from 0 to MAX_COST_CYCLES; keys it leaves out keep their defaults. Anything else is a
- * one-line ConfigError for --cost naming the file and the key. `file` is only for messages.
+ * A whole cost table from a user's partial one: every key it gives must be a known cost and a
+ * whole number of cycles from 0 to MAX_COST_CYCLES (the meter adds cycles as integers); keys it
+ * leaves out keep their defaults. Anything else is a one-line ConfigError for `field`, `where`
+ * naming the source ("costs", or --cost's file). The CLI's --cost and a library caller's
+ * MachineConfig.costs both come through here.
+ */
+export function mergeCostTable(partial: object, field: string, where = ''): CostTable {
+  const table: Record<string, number> = { ...defaultCostTable() };
+  const at = where === '' ? '' : `${where}: `;
+  // Object.entries sees own enumerable properties only; JSON.parse makes every key one, "__proto__" included.
+  for (const [key, value] of Object.entries(partial)) {
+    if (!Object.hasOwn(DEFAULT_COSTS, key)) {
+      throw new ConfigError(field, `${at}unknown cost ${JSON.stringify(key)}; known: ${COST_KEYS.join(', ')}`);
+    }
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_COST_CYCLES) {
+      throw new ConfigError(field, `${at}${key} must be a whole number of cycles from 0 to ${MAX_COST_CYCLES}, got ${JSON.stringify(value)}`);
+    }
+    table[key] = value;
+  }
+  return Object.freeze(table) as CostTable;
+}
+
+/**
+ * A user's cost table (the JSON text of --cost FILE): an object of known keys to whole numbers
+ * of cycles (mergeCostTable). `file` is only for messages.
  */
 export function parseCostTable(text: string, file: string): CostTable {
   const where = JSON.stringify(file);
@@ -84,18 +106,7 @@ export function parseCostTable(text: string, file: string): CostTable {
     const got = parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`;
     throw new ConfigError('--cost', `${where} must hold a JSON object of cost names to cycles, got ${got}`);
   }
-  const table: Record<string, number> = { ...defaultCostTable() };
-  // JSON.parse makes every key an own data property, "__proto__" included, so this sees them all.
-  for (const [key, value] of Object.entries(parsed)) {
-    if (!Object.hasOwn(DEFAULT_COSTS, key)) {
-      throw new ConfigError('--cost', `${where}: unknown cost ${JSON.stringify(key)}; known: ${COST_KEYS.join(', ')}`);
-    }
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_COST_CYCLES) {
-      throw new ConfigError('--cost', `${where}: ${key} must be a number of cycles from 0 to ${MAX_COST_CYCLES}, got ${JSON.stringify(value)}`);
-    }
-    table[key] = value;
-  }
-  return Object.freeze(table) as CostTable;
+  return mergeCostTable(parsed, '--cost', where);
 }
 
 /** Why a VM exit happened; each has its own counter. */

@@ -7,6 +7,11 @@ export const MIN_HZ = 1;
 export const MAX_HZ = 1000;
 /** Linux's common CONFIG_HZ_250 default. */
 export const DEFAULT_HZ = 250;
+/** Longest run `seconds` allows: an hour; longer belongs in a soak bench, not one run. */
+export const MAX_RUN_SECONDS = 3600;
+/** watchdogMs bounds: under 100 ms a busy host trips it falsely; 10 minutes is plenty. */
+export const MIN_WATCHDOG_MS = 100;
+export const MAX_WATCHDOG_MS = 600_000;
 /** Default wait limit before a watchdog names the stuck CPU: a few seconds, ample on a busy 2-core host. */
 export const DEFAULT_WATCHDOG_MS = 5000;
 
@@ -33,7 +38,7 @@ export interface MachineConfig {
   /** Physical CPUs for the overcommit scheduler; absent: every vCPU runs. */
   pcpus?: number;
   /** Cost table overrides for modelled cycles (src/hw/cost.ts); absent: the defaults. */
-  costs?: CostTable;
+  costs?: Partial<CostTable>;
   /** Optional workload parameters (name=value), validated by the workload. */
   params?: Record<string, number>;
   /** Fault injection for tests of the watchdog and of crash handling; absent: none. */

@@ -7,12 +7,12 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { CoherenceError, ConfigError, ConservationError, InternalError, MachineAbortedError, PvemuError, SelfCheckError, WatchdogError } from '../lib/errors.js';
 import { MACHINE_CTL, RunState, machineBlockBytes } from '../hw/layout.js';
-import { GuestRam } from '../hw/memory.js';
+import { GuestRam, MAX_RAM_BYTES, MIN_RAM_BYTES } from '../hw/memory.js';
 import { waitPolicy, type WaitPolicy } from '../hw/wait.js';
 import { parseElf } from '../kernel/binfmt-elf.js';
 import { KernelLayout } from '../kernel/layout.js';
 import { findBackend } from '../hv/registry.js';
-import { COST_KEYS, MAX_COST_CYCLES, defaultCostTable } from '../hw/cost.js';
+import { defaultCostTable, mergeCostTable } from '../hw/cost.js';
 import { OvercommitScheduler } from './sched/scheduler.js';
 import { sumCounters } from '../stats/counters.js';
 import type { VcpuStatsSnapshot } from '../stats/snapshot.js';
@@ -24,13 +24,14 @@ import { checkConservation, conservationViolations, readGuestFrames, type Conser
 import { checkExecArgs } from './program-args.js';
 import { MachineWatchdog } from './watchdog.js';
 import { MAX_CPUS } from '../lib/limits.js';
-import { MAX_HZ, MIN_HZ, type MachineConfig } from './config.js';
+import { MAX_HZ, MIN_HZ, type MachineConfig, MAX_RUN_SECONDS, MAX_WATCHDOG_MS, MIN_WATCHDOG_MS } from './config.js';
 import type { RunResult } from './result.js';
 import { VcpuHandle } from './vcpu-handle.js';
 import { vcpuWorkerPath } from './worker-entry.js';
 import { riscvSharedBytes } from '../riscv/layout.js';
 import { describeViolation } from '../vcpu/coherence.js';
 import { MAX_TRACE_EVENTS, defaultTraceEvents, flowSlotBytes, type VcpuTrace } from '../stats/trace-buffer.js';
+import { PAGE_SIZE } from '../hw/paging.js';
 
 /**
  * How often the main thread looks for the end of boot, in ms: a few timer ticks, small beside
@@ -51,8 +52,12 @@ export class Machine {
   /** MachineConfig.trace: what the vCPUs recorded in the last run that completed. */
   private recorded: VcpuTrace[] | undefined;
 
-  constructor(readonly config: MachineConfig) {
+  /** The configuration as given, its cost table completed with the defaults. */
+  readonly config: MachineConfig;
+
+  constructor(config: MachineConfig) {
     validate(config);
+    this.config = config.costs === undefined ? config : { ...config, costs: mergeCostTable(config.costs, 'costs') };
   }
 
   /**
@@ -87,7 +92,7 @@ export class Machine {
     const words = new Int32Array(machineSab);
     const backend = findBackend(cfg.backend)!;
     const hvState = new SharedArrayBuffer(Math.max(8, backend.stateBytes?.(cfg.memBytes, cfg.cpus) ?? 0));
-    const costs = cfg.costs ?? defaultCostTable();
+    const costs = cfg.costs === undefined ? defaultCostTable() : mergeCostTable(cfg.costs, 'costs');
     // --trace: the flow-slot block pairs each IPI's send with its handling (trace-buffer.ts).
     const trace = cfg.trace === true
       ? { flowSlots: new SharedArrayBuffer(flowSlotBytes(cfg.cpus)), events: cfg.traceEvents ?? defaultTraceEvents(cfg.cpus) }
@@ -243,12 +248,25 @@ function validate(cfg: MachineConfig): void {
     throw new ConfigError('pcpus', `must be an integer from 1 to the vCPU count (${cfg.cpus}), got ${cfg.pcpus}`);
   }
   if (cfg.costs !== undefined) {
-    for (const key of COST_KEYS) {
-      const v = cfg.costs[key];
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > MAX_COST_CYCLES) {
-        throw new ConfigError('costs', `${key} must be a number of cycles from 0 to ${MAX_COST_CYCLES}, got ${String(v)}`);
-      }
+    if (typeof cfg.costs !== 'object' || cfg.costs === null || Array.isArray(cfg.costs)) {
+      throw new ConfigError('costs', `must be an object of cost names to cycles, got ${String(cfg.costs)}`);
     }
+    mergeCostTable(cfg.costs, 'costs');
+  }
+  if (cfg.ops !== undefined && (!Number.isSafeInteger(cfg.ops) || cfg.ops < 1)) {
+    throw new ConfigError('ops', `must be an integer from 1 to ${Number.MAX_SAFE_INTEGER}, got ${cfg.ops}`);
+  }
+  if (cfg.ops === undefined && cfg.seconds === undefined && cfg.program === undefined) {
+    throw new ConfigError('seconds', 'or ops must be given: a workload needs a stop condition');
+  }
+  if (cfg.seconds !== undefined && (typeof cfg.seconds !== 'number' || !Number.isFinite(cfg.seconds) || cfg.seconds <= 0 || cfg.seconds > MAX_RUN_SECONDS)) {
+    throw new ConfigError('seconds', `must be a number greater than 0 and at most ${MAX_RUN_SECONDS}, got ${cfg.seconds}`);
+  }
+  if (!Number.isInteger(cfg.watchdogMs) || cfg.watchdogMs < MIN_WATCHDOG_MS || cfg.watchdogMs > MAX_WATCHDOG_MS) {
+    throw new ConfigError('watchdogMs', `must be an integer from ${MIN_WATCHDOG_MS} to ${MAX_WATCHDOG_MS}, got ${cfg.watchdogMs}`);
+  }
+  if (!Number.isInteger(cfg.memBytes) || cfg.memBytes < MIN_RAM_BYTES || cfg.memBytes > MAX_RAM_BYTES || cfg.memBytes % PAGE_SIZE !== 0) {
+    throw new ConfigError('memBytes', `must be a whole number of 4 KiB pages from ${MIN_RAM_BYTES} to ${MAX_RAM_BYTES}, got ${cfg.memBytes}`);
   }
   if (!Number.isInteger(cfg.hz) || cfg.hz < MIN_HZ || cfg.hz > MAX_HZ) {
     throw new ConfigError('hz', `must be an integer from ${MIN_HZ} to ${MAX_HZ}, got ${cfg.hz}`);

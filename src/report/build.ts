@@ -10,6 +10,7 @@ import { Machine } from '../machine/machine.js';
  * snapshots and encoded latency and modelled-cycle histograms, summed and summarised. Main thread.
  */
 import { availableParallelism } from 'node:os';
+import { mergeCostTable } from '../hw/cost.js';
 export function hostInfo(): HostInfo {
   return { node: process.version, platform: process.platform, arch: process.arch, cores: availableParallelism() };
 }
@@ -83,7 +84,7 @@ export function buildReport(
   const seconds = result.elapsedNs / 1e9;
   const runConfig: Report['config'] = { memBytes: config.memBytes, hz: config.hz, watchdogMs: config.watchdogMs };
   if (config.pcpus !== undefined) runConfig.pcpus = config.pcpus;
-  if (config.costs !== undefined) runConfig.costs = { ...config.costs };
+  if (config.costs !== undefined) runConfig.costs = mergeCostTable(config.costs, 'costs');
   if (config.seconds !== undefined) runConfig.seconds = config.seconds;
   if (config.ops !== undefined) runConfig.ops = config.ops;
   if (config.params !== undefined) runConfig.params = { ...config.params };
@@ -138,5 +139,6 @@ export function buildReport(
 
 /** Boot a machine with `config`, run it, and report: what `pvemu run` prints, as an object. */
 export async function runReport(config: MachineConfig): Promise<Report> {
-  return buildReport(config, await new Machine(config).run());
+  const machine = new Machine(config);
+  return buildReport(machine.config, await machine.run());
 }

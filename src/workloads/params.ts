@@ -11,6 +11,8 @@ export interface WorkloadParam {
   readonly default: number;
   readonly min: number;
   readonly max: number;
+  /** The value may be fractional; absent: a whole number (most parameters count things). */
+  readonly real?: boolean;
 }
 
 export function validateParams(workload: { readonly name: string; readonly params: readonly WorkloadParam[] }, params: Readonly<Record<string, number>>): void {
@@ -20,8 +22,10 @@ export function validateParams(workload: { readonly name: string; readonly param
       const known = workload.params.map((p) => p.name).join(', ');
       throw new ConfigError('--param', `${workload.name} has ${known === '' ? 'no parameters' : `parameters ${known}`}, got ${name}`);
     }
-    if (!Number.isFinite(value) || value < spec.min || value > spec.max) {
-      throw new ConfigError('--param', `${name} must be from ${spec.min} to ${spec.max}, got ${value}`);
+    const whole = spec.real !== true;
+    if (!Number.isFinite(value) || value < spec.min || value > spec.max || (whole && !Number.isInteger(value))) {
+      const kind = whole ? 'an integer' : 'a number';
+      throw new ConfigError('--param', `${name} must be ${kind} from ${spec.min} to ${spec.max}, got ${value}`);
     }
   }
 }

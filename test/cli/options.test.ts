@@ -35,6 +35,7 @@ const COST_FILES: Readonly<Record<string, string>> = {
   'unknown.json': '{"trap": 4000, "tarp": 1}',
   'string.json': '{"trap": "4000"}',
   'negative.json': '{"eoi": -5}',
+  'fraction.json': '{"trap": 1.5}',
   'array.json': '[{"trap": 4000}]',
 };
 
@@ -62,8 +63,9 @@ const sharedBadCases: { argv: string[]; option: string; message?: string | RegEx
   { argv: ['--cost', 'missing.json'], option: '--cost', message: `--cost: cannot read "missing.json": ENOENT: no such file or directory, open 'missing.json'` },
   { argv: ['--cost', 'invalid.json'], option: '--cost', message: /^--cost: "invalid\.json" is not valid JSON \(.+\)$/ },
   { argv: ['--cost', 'unknown.json'], option: '--cost', message: /^--cost: "unknown\.json": unknown cost "tarp"; known: trap, / },
-  { argv: ['--cost', 'string.json'], option: '--cost', message: /^--cost: "string\.json": trap must be a number of cycles from 0 to \d+, got "4000"$/ },
-  { argv: ['--cost', 'negative.json'], option: '--cost', message: /^--cost: "negative\.json": eoi must be a number of cycles from 0 to \d+, got -5$/ },
+  { argv: ['--cost', 'string.json'], option: '--cost', message: /^--cost: "string\.json": trap must be a whole number of cycles from 0 to \d+, got "4000"$/ },
+  { argv: ['--cost', 'negative.json'], option: '--cost', message: /^--cost: "negative\.json": eoi must be a whole number of cycles from 0 to \d+, got -5$/ },
+  { argv: ['--cost', 'fraction.json'], option: '--cost', message: /^--cost: "fraction\.json": trap must be a whole number of cycles from 0 to \d+, got 1\.5$/ },
   { argv: ['--cost', 'array.json'], option: '--cost', message: '--cost: "array.json" must hold a JSON object of cost names to cycles, got an array' },
 ];
 
@@ -101,7 +103,8 @@ describe('parseRunOptions rejects bad input', () => {
     { argv: ['--seconds', '0'], option: '--seconds' },
     { argv: ['--seconds', '1e999'], option: '--seconds' },
     { argv: ['--seconds', '3601'], option: '--seconds' },
-    { argv: ['--ops', '0'], option: '--ops', message: '--ops: must be a positive integer, got 0' },
+    { argv: ['--ops', '99999999999999999999'], option: '--ops', message: '--ops: must be an integer from 1 to 9007199254740991, got 99999999999999999999' },
+    { argv: ['--ops', '0'], option: '--ops', message: '--ops: must be an integer from 1 to 9007199254740991, got 0' },
     { argv: ['--ops', '4x'], option: '--ops' },
     { argv: ['--ops', '2.5'], option: '--ops' },
     { argv: ['--seconds', '1', '--ops', '5'], option: '--seconds' },
@@ -121,7 +124,10 @@ describe('parseRunOptions rejects bad input', () => {
     { argv: ['--param', 'pages='], option: '--param' },
     { argv: ['--param', 'pages=1', '--param', 'pages=2'], option: '--param', message: '--param: pages given twice' },
     { argv: ['--param', 'nosuch=3'], option: '--param', message: '--param: tlb_flush1 has parameters region_mb, got nosuch' },
-    { argv: ['--workload', 'touch', '--param', 'pages=0'], option: '--param', message: '--param: pages must be from 1 to 65536, got 0' },
+    { argv: ['--workload', 'touch', '--param', 'pages=0'], option: '--param', message: '--param: pages must be an integer from 1 to 65536, got 0' },
+    { argv: ['--workload', 'touch', '--param', 'pages=1.5'], option: '--param', message: '--param: pages must be an integer from 1 to 65536, got 1.5' },
+    { argv: ['--workload', 'mprotect', '--param', 'pages=2.5'], option: '--param', message: /^--param: pages must be an integer from 1 to \d+, got 2\.5$/ },
+    { argv: ['--workload', 'membarrier', '--param', 'senders=0.5'], option: '--param', message: /^--param: senders must be an integer from 0 to 64, got 0\.5$/ },
     ...sharedBadCases,
   ];
 
@@ -232,7 +238,7 @@ describe('parseCompareOptions', () => {
     { argv: ['--workload', 'nope'], option: '--workload' },
     { argv: ['--cpus', '0'], option: '--cpus' },
     { argv: ['--seconds', '1', '--ops', '5'], option: '--seconds' },
-    { argv: ['--ops', '-3'], option: '--ops', message: '--ops: must be a positive integer, got -3' },
+    { argv: ['--ops', '-3'], option: '--ops', message: '--ops: must be an integer from 1 to 9007199254740991, got -3' },
     { argv: ['--json', ''], option: '--json' },
     { argv: ['--param', 'nosuch=1'], option: '--param' },
     ...sharedBadCases,

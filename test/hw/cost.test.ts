@@ -33,10 +33,10 @@ describe('parseCostTable', () => {
   });
 
   it('changes only the keys a table gives', () => {
-    const table = parseCostTable('{ "trap": 4000, "walkRef": 0.5 }', 'c.json');
+    const table = parseCostTable('{ "trap": 4000, "walkRef": 2 }', 'c.json');
     const defaults = defaultCostTable();
     expect(table.trap).toBe(4000);
-    expect(table.walkRef).toBe(0.5);
+    expect(table.walkRef).toBe(2);
     for (const key of COST_KEYS.filter((k) => k !== 'trap' && k !== 'walkRef')) expect(table[key], key).toBe(defaults[key]);
     expect(Object.isFrozen(table)).toBe(true);
   });
@@ -48,13 +48,14 @@ describe('parseCostTable', () => {
   const bad: { what: string; text: string; message: string | RegExp }[] = [
     { what: 'an unknown key', text: '{"trapp": 5}', message: /^--cost: "c\.json": unknown cost "trapp"; known: trap, hypercall, .*shadowSync$/ },
     { what: '__proto__ (an own key after JSON.parse)', text: '{"__proto__": 5}', message: /^--cost: "c\.json": unknown cost "__proto__"; known: / },
-    { what: 'a string value', text: '{"trap": "5"}', message: `--cost: "c.json": trap must be a number of cycles from 0 to ${MAX_COST_CYCLES}, got "5"` },
-    { what: 'a null value', text: '{"trap": null}', message: /trap must be a number of cycles .*, got null$/ },
-    { what: 'a boolean value', text: '{"eoi": true}', message: /eoi must be a number of cycles .*, got true$/ },
-    { what: 'an object value', text: '{"eoi": {"cycles": 5}}', message: /eoi must be a number of cycles .*, got \{"cycles":5\}$/ },
-    { what: 'a negative value', text: '{"ipiSend": -1}', message: /ipiSend must be a number of cycles from 0 to \d+, got -1$/ },
-    { what: 'a value too large', text: '{"ipiSend": 1e12}', message: /ipiSend must be a number of cycles .*, got 1000000000000$/ },
-    { what: 'a value overflowing to Infinity', text: '{"ipiSend": 1e999}', message: /ipiSend must be a number of cycles .*, got null$/ },
+    { what: 'a string value', text: '{"trap": "5"}', message: `--cost: "c.json": trap must be a whole number of cycles from 0 to ${MAX_COST_CYCLES}, got "5"` },
+    { what: 'a null value', text: '{"trap": null}', message: /trap must be a whole number of cycles .*, got null$/ },
+    { what: 'a boolean value', text: '{"eoi": true}', message: /eoi must be a whole number of cycles .*, got true$/ },
+    { what: 'an object value', text: '{"eoi": {"cycles": 5}}', message: /eoi must be a whole number of cycles .*, got \{"cycles":5\}$/ },
+    { what: 'a fractional value', text: '{"trap": 1.5}', message: /trap must be a whole number of cycles from 0 to \d+, got 1\.5$/ },
+    { what: 'a negative value', text: '{"ipiSend": -1}', message: /ipiSend must be a whole number of cycles from 0 to \d+, got -1$/ },
+    { what: 'a value too large', text: '{"ipiSend": 1e12}', message: /ipiSend must be a whole number of cycles .*, got 1000000000000$/ },
+    { what: 'a value overflowing to Infinity', text: '{"ipiSend": 1e999}', message: /ipiSend must be a whole number of cycles .*, got null$/ },
     { what: 'an array', text: '[1, 2]', message: '--cost: "c.json" must hold a JSON object of cost names to cycles, got an array' },
     { what: 'a number', text: '42', message: /must hold a JSON object .*, got a number$/ },
     { what: 'a string', text: '"trap"', message: /must hold a JSON object .*, got a string$/ },

@@ -1,0 +1,45 @@
+/**
+ * A library caller's MachineConfig gets the checks the CLI's options get, before anything boots:
+ * one ConfigError naming the field and what it allows. (No machine is started here: every case
+ * is refused, or accepted, by the constructor.)
+ */
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/lib/errors.js';
+import { defaultCostTable } from '../../src/hw/cost.js';
+import { defaultConfig, type MachineConfig } from '../../src/machine/config.js';
+import { Machine } from '../../src/machine/machine.js';
+
+function refusal(config: MachineConfig): ConfigError {
+  try {
+    new Machine(config);
+  } catch (e) {
+    if (e instanceof ConfigError) return e;
+    throw e;
+  }
+  throw new Error(`accepted ${JSON.stringify(config)}`);
+}
+
+describe('MachineConfig validation', () => {
+  it.each([
+    { what: 'ops 0 (would run for ever)', config: { ...defaultConfig(), ops: 0 }, field: 'ops', message: /^ops: must be an integer from 1 to \d+, got 0$/ },
+    { what: 'fractional ops', config: { ...defaultConfig(), ops: 2.5 }, field: 'ops', message: /got 2\.5$/ },
+    { what: 'seconds -1', config: { ...defaultConfig(), seconds: -1 }, field: 'seconds', message: /^seconds: must be a number greater than 0 and at most 3600, got -1$/ },
+    { what: 'seconds 0', config: { ...defaultConfig(), seconds: 0 }, field: 'seconds', message: /got 0$/ },
+    { what: 'seconds Infinity', config: { ...defaultConfig(), seconds: Infinity }, field: 'seconds', message: /got Infinity$/ },
+    { what: 'no stop condition', config: { ...defaultConfig(), seconds: undefined }, field: 'seconds', message: /^seconds: or ops must be given/ },
+    { what: 'watchdogMs 0', config: { ...defaultConfig(), watchdogMs: 0 }, field: 'watchdogMs', message: /^watchdogMs: must be an integer from 100 to 600000, got 0$/ },
+    { what: 'memBytes not a page multiple', config: { ...defaultConfig(), memBytes: 64 * 1024 * 1024 + 1 }, field: 'memBytes', message: /got 67108865$/ },
+    { what: 'a fractional cost', config: { ...defaultConfig(), costs: { trap: 1.5 } }, field: 'costs', message: /^costs: trap must be a whole number of cycles from 0 to \d+, got 1\.5$/ },
+    { what: 'an unknown cost', config: { ...defaultConfig(), costs: { trapp: 5 } as unknown as MachineConfig['costs'] }, field: 'costs', message: /unknown cost "trapp"/ },
+    { what: 'a fractional workload parameter', config: { ...defaultConfig(), workload: 'touch', params: { pages: 1.5 } }, field: '--param', message: /pages must be an integer from 1 to \d+, got 1\.5$/ },
+  ])('refuses $what, naming the field', ({ config, field, message }) => {
+    const e = refusal(config);
+    expect(e.option).toBe(field);
+    expect(e.message).toMatch(message);
+  });
+
+  it('completes a partial cost table with the defaults, as the CLI does a partial cost file', () => {
+    const m = new Machine({ ...defaultConfig(), costs: { trap: 3000 } });
+    expect(m.config.costs).toEqual({ ...defaultCostTable(), trap: 3000 });
+  });
+});
