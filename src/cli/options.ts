@@ -15,7 +15,7 @@ import { ConfigError } from '../lib/errors.js';
 import { findBackend, describeBackends } from '../hv/registry.js';
 import { formatBytes, MAX_RAM_BYTES, MIN_RAM_BYTES } from '../hw/memory.js';
 import { PAGE_SIZE } from '../hw/paging.js';
-import { defaultConfig, MAX_HZ, MAX_RUN_SECONDS, MAX_WATCHDOG_MS, MIN_HZ, MIN_WATCHDOG_MS, type MachineConfig } from '../machine/config.js';
+import { defaultConfig, MAX_HZ, MAX_OPS, MAX_RUN_SECONDS, MAX_WATCHDOG_MS, MIN_HZ, MIN_WATCHDOG_MS, type MachineConfig } from '../machine/config.js';
 import { type ProgramImage } from '../vcpu/task-args.js';
 import { MAX_CPUS } from '../lib/limits.js';
 import { parseElf } from '../kernel/binfmt-elf.js';
@@ -373,7 +373,7 @@ function parseMachineValues(values: MachineValues, files: OptionFiles): { config
   }
   delete config.seconds;
   if (values.ops !== undefined) {
-    config.ops = parseIntOption(values.ops, '--ops', 1, Number.MAX_SAFE_INTEGER);
+    config.ops = parseIntOption(values.ops, '--ops', 1, MAX_OPS);
   } else {
     config.seconds = values.seconds === undefined ? DEFAULT_RUN_SECONDS : parsePositiveNumber(values.seconds, '--seconds', MAX_RUN_SECONDS);
   }

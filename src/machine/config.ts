@@ -7,6 +7,11 @@ export const MIN_HZ = 1;
 export const MAX_HZ = 1000;
 /** Linux's common CONFIG_HZ_250 default. */
 export const DEFAULT_HZ = 250;
+/**
+ * Most operations `ops` may ask for: 2^30, so the workload's shared count of them (an Int32 in
+ * guest memory) never overflows, whatever the threads finish past the quota.
+ */
+export const MAX_OPS = 2 ** 30;
 /** Longest run `seconds` allows: an hour; longer belongs in a soak bench, not one run. */
 export const MAX_RUN_SECONDS = 3600;
 /** watchdogMs bounds: under 100 ms a busy host trips it falsely; 10 minutes is plenty. */

@@ -24,8 +24,8 @@ import { checkConservation, conservationViolations, readGuestFrames, type Conser
 import { checkExecArgs } from './program-args.js';
 import { MachineWatchdog } from './watchdog.js';
 import { MAX_CPUS } from '../lib/limits.js';
-import { MAX_HZ, MIN_HZ, type MachineConfig, MAX_RUN_SECONDS, MAX_WATCHDOG_MS, MIN_WATCHDOG_MS } from './config.js';
-import type { RunResult } from './result.js';
+import { MAX_HZ, MAX_OPS, MAX_RUN_SECONDS, MAX_WATCHDOG_MS, MIN_HZ, MIN_WATCHDOG_MS, type MachineConfig } from './config.js';
+import type { RunResult, SelfCheckResult } from './result.js';
 import { VcpuHandle } from './vcpu-handle.js';
 import { vcpuWorkerPath } from './worker-entry.js';
 import { riscvSharedBytes } from '../riscv/layout.js';
@@ -213,20 +213,51 @@ export class Machine {
     // A task killed by a fault it did not catch never finished its work: the run failed.
     const killed = perCpu.reduce((n, s) => n + s.counters.tasksKilled, 0);
     const killLine = lines.find((l) => l.includes(': killed: '));
-    const passed = exitStatus === 0 && killed === 0;
+    const ops = perCpu.reduce((n, s) => n + s.counters.ops, 0);
+    const elapsedNs = Number.isFinite(start) && end > start ? end - start : 0;
     return {
-      elapsedNs: Number.isFinite(start) && end > start ? end - start : 0,
+      elapsedNs,
       perCpu,
       exitStatus,
       console: consoleText,
       stdout: chunks.filter((c) => c.fd === 1).map((c) => c.text).join(''),
       ...(Object.keys(unknown).length > 0 ? { unknownSyscalls: unknown } : {}),
       ...(this.config.check === true ? { violations } : {}),
-      selfCheck: passed
-        ? { passed: true, message: `${this.config.workload}: self-check passed` }
-        : { passed: false, message: failLine ?? (killed > 0 ? `${killed} task(s) killed; ${killLine ?? ''}` : `${this.config.workload}: init exited with status ${exitStatus}`) },
+      selfCheck: judgeRun(this.config, { exitStatus, killed, ops, elapsedNs, failLine, killLine }),
     };
   }
+}
+
+/** What a run's end says about it, for judgeRun. */
+export interface RunOutcome {
+  /** init's exit status (machine_power_off). */
+  exitStatus: number;
+  /** Tasks killed by a fault they did not catch. */
+  killed: number;
+  /** Operations the workload counted. */
+  ops: number;
+  elapsedNs: number;
+  /** The first "FAIL:" line a workload printed, and the first line a kill printed. */
+  failLine?: string | undefined;
+  killLine?: string | undefined;
+}
+
+/**
+ * The run's self-check: init exited 0, no task was killed, and — for a workload — it completed at
+ * least one operation: a run that was all boot (too short, or too many vCPUs for the host)
+ * measured nothing and must not pass. A program's work is its own to judge (its exit status).
+ */
+export function judgeRun(cfg: Pick<MachineConfig, 'workload' | 'program' | 'cpus'>, o: RunOutcome, hostCpus = availableParallelism()): SelfCheckResult {
+  if (o.exitStatus === 0 && o.killed === 0 && (cfg.program !== undefined || o.ops > 0)) {
+    return { passed: true, message: `${cfg.workload}: self-check passed` };
+  }
+  if (o.failLine !== undefined) return { passed: false, message: o.failLine };
+  if (o.killed > 0) return { passed: false, message: `${o.killed} task(s) killed; ${o.killLine ?? ''}` };
+  if (o.exitStatus !== 0) return { passed: false, message: `${cfg.workload}: init exited with status ${o.exitStatus}` };
+  const hint = cfg.cpus > hostCpus
+    ? `${cfg.cpus} vCPUs on ${hostCpus} host cores may need more --seconds to get past boot`
+    : 'give it more --seconds';
+  return { passed: false, message: `${cfg.workload}: completed no operations in ${(o.elapsedNs / 1e9).toFixed(2)} s of work; ${hint}` };
 }
 
 function validate(cfg: MachineConfig): void {
@@ -253,8 +284,8 @@ function validate(cfg: MachineConfig): void {
     }
     mergeCostTable(cfg.costs, 'costs');
   }
-  if (cfg.ops !== undefined && (!Number.isSafeInteger(cfg.ops) || cfg.ops < 1)) {
-    throw new ConfigError('ops', `must be an integer from 1 to ${Number.MAX_SAFE_INTEGER}, got ${cfg.ops}`);
+  if (cfg.ops !== undefined && (!Number.isSafeInteger(cfg.ops) || cfg.ops < 1 || cfg.ops > MAX_OPS)) {
+    throw new ConfigError('ops', `must be an integer from 1 to ${MAX_OPS}, got ${cfg.ops}`);
   }
   if (cfg.ops === undefined && cfg.seconds === undefined && cfg.program === undefined) {
     throw new ConfigError('seconds', 'or ops must be given: a workload needs a stop condition');

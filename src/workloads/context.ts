@@ -4,7 +4,7 @@
  * in the process's (shared) address space, so every thread on every vCPU sees the same words.
  *
  *   word 0   threads        word 1  started (start barrier)   word 2  failures
- *   word 3   ops quota per thread (0 = until stop)
+ *   word 3   ops quota for the whole run (--ops; 0 = until stop)   word 4  ops counted against it
  *   words 16..16+MAX_THREADS   child tids (CLONE_CHILD_CLEARTID words, joined with futex)
  *   words 128..                the workload's own words (ctx.word(i))
  */
@@ -15,6 +15,7 @@ export const CTL_THREADS = 0;
 export const CTL_STARTED = 1;
 export const CTL_FAILURES = 2;
 export const CTL_QUOTA = 3;
+export const CTL_OPS_DONE = 4;
 export const CTL_TIDS = 16;
 export const MAX_THREADS = 96;
 export const CTL_WORKLOAD = 128;
@@ -27,7 +28,8 @@ export const CTL_WORKLOAD_WORDS = CTL_BYTES / 4 - CTL_WORKLOAD;
 const MAX_PRINTED_FAILURES = 3;
 
 export class WorkloadContext {
-  private opsLeft: number;
+  /** The run's --ops, shared by every thread and process of the workload; 0: until stop. */
+  private readonly quota: number;
   private printed = 0;
 
   constructor(
@@ -38,8 +40,7 @@ export class WorkloadContext {
     private readonly params: Readonly<Record<string, number>>,
     private readonly spec: readonly WorkloadParam[],
   ) {
-    const quota = base === 0 ? 0 : sys.atomicLoad32(base + CTL_QUOTA * 4);
-    this.opsLeft = quota === 0 ? Infinity : quota;
+    this.quota = base === 0 ? 0 : sys.atomicLoad32(base + CTL_QUOTA * 4);
   }
 
   /** A workload parameter (--param name=value), or its default. */
@@ -61,15 +62,28 @@ export class WorkloadContext {
     return this.base + (CTL_WORKLOAD + i) * 4;
   }
 
-  /** Keep going? False once the stop condition fired or this thread's ops quota is done. */
+  /**
+   * Keep going? False once the stop condition fired or the run's --ops have all been counted,
+   * by whichever threads count them (some workloads count on one thread while others work).
+   */
   running(): boolean {
-    return this.opsLeft > 0 && !this.sys.meter.stopRequested();
+    if (this.sys.meter.stopRequested()) return false;
+    return this.quota === 0 || this.sys.atomicLoad32(this.base + CTL_OPS_DONE * 4) < this.quota;
   }
 
-  /** Count `n` completed operations (the run's throughput figure). */
+  /**
+   * Count `n` completed operations (the run's throughput figure). Under --ops K only the first K
+   * are counted: threads that each saw one op left may finish one more between them, and those
+   * are work done past the quota, not part of the figure.
+   */
   opDone(n = 1): void {
-    this.opsLeft -= n;
-    this.sys.meter.opsDone(n);
+    if (this.quota === 0) {
+      this.sys.meter.opsDone(n);
+      return;
+    }
+    const before = this.sys.atomicAdd32(this.base + CTL_OPS_DONE * 4, n);
+    const counted = Math.max(0, Math.min(n, this.quota - before));
+    if (counted > 0) this.sys.meter.opsDone(counted);
   }
 
   /** Record a self-check failure: counted in the control block, printed to the console. */

@@ -55,7 +55,7 @@ function* initMain(sys: Sys, cfg: HarnessConfig): GuestThread {
   const bootstrap = new WorkloadContext(sys, base, cfg.cpus, cfg.params, cfg.workload.params);
   const threads = Math.min(MAX_THREADS, cfg.workload.threads?.(cfg.cpus, bootstrap) ?? cfg.cpus);
   sys.store32(base + CTL_THREADS * 4, threads);
-  if (cfg.ops > 0) sys.store32(base + CTL_QUOTA * 4, Math.ceil(cfg.ops / threads));
+  if (cfg.ops > 0) sys.store32(base + CTL_QUOTA * 4, cfg.ops);
   const ctx = new WorkloadContext(sys, base, cfg.cpus, cfg.params, cfg.workload.params);
   if (cfg.workload.setup) yield* cfg.workload.setup(sys, ctx);
   for (let i = 0; i < threads; i++) {

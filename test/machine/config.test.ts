@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/lib/errors.js';
 import { defaultCostTable } from '../../src/hw/cost.js';
 import { defaultConfig, type MachineConfig } from '../../src/machine/config.js';
-import { Machine } from '../../src/machine/machine.js';
+import { Machine, judgeRun } from '../../src/machine/machine.js';
 
 function refusal(config: MachineConfig): ConfigError {
   try {
@@ -23,6 +23,7 @@ describe('MachineConfig validation', () => {
   it.each([
     { what: 'ops 0 (would run for ever)', config: { ...defaultConfig(), ops: 0 }, field: 'ops', message: /^ops: must be an integer from 1 to \d+, got 0$/ },
     { what: 'fractional ops', config: { ...defaultConfig(), ops: 2.5 }, field: 'ops', message: /got 2\.5$/ },
+    { what: 'more ops than the shared count holds', config: { ...defaultConfig(), ops: 2 ** 31 }, field: 'ops', message: /^ops: must be an integer from 1 to 1073741824, got 2147483648$/ },
     { what: 'seconds -1', config: { ...defaultConfig(), seconds: -1 }, field: 'seconds', message: /^seconds: must be a number greater than 0 and at most 3600, got -1$/ },
     { what: 'seconds 0', config: { ...defaultConfig(), seconds: 0 }, field: 'seconds', message: /got 0$/ },
     { what: 'seconds Infinity', config: { ...defaultConfig(), seconds: Infinity }, field: 'seconds', message: /got Infinity$/ },
@@ -41,5 +42,31 @@ describe('MachineConfig validation', () => {
   it('completes a partial cost table with the defaults, as the CLI does a partial cost file', () => {
     const m = new Machine({ ...defaultConfig(), costs: { trap: 3000 } });
     expect(m.config.costs).toEqual({ ...defaultCostTable(), trap: 3000 });
+  });
+});
+
+describe('judgeRun', () => {
+  const workload = { workload: 'tlb_flush1', cpus: 32 };
+  const clean = { exitStatus: 0, killed: 0, ops: 10, elapsedNs: 2e8 };
+
+  it('passes a workload that exited cleanly and did work', () => {
+    expect(judgeRun(workload, clean, 2)).toEqual({ passed: true, message: 'tlb_flush1: self-check passed' });
+  });
+
+  it('fails a workload run that completed no operations, saying so and why it may have happened', () => {
+    const check = judgeRun(workload, { ...clean, ops: 0 }, 2);
+    expect(check.passed).toBe(false);
+    expect(check.message).toBe('tlb_flush1: completed no operations in 0.20 s of work; 32 vCPUs on 2 host cores may need more --seconds to get past boot');
+    expect(judgeRun({ ...workload, cpus: 2 }, { ...clean, ops: 0 }, 2).message).toMatch(/give it more --seconds$/);
+  });
+
+  it('judges a program by its exit status alone (it counts no workload operations)', () => {
+    const program = { ...workload, program: { name: 'p.elf', bytes: new Uint8Array(0), argv: ['p.elf'], envp: [] } };
+    expect(judgeRun(program, { ...clean, ops: 0 }, 2).passed).toBe(true);
+    expect(judgeRun(program, { ...clean, ops: 0, exitStatus: 3 }, 2).message).toBe('tlb_flush1: init exited with status 3');
+  });
+
+  it('names the workload\'s own FAIL line before anything else', () => {
+    expect(judgeRun(workload, { ...clean, exitStatus: 1, failLine: 'FAIL: read back 1' }, 2)).toEqual({ passed: false, message: 'FAIL: read back 1' });
   });
 });
