@@ -32,8 +32,14 @@ import { MACHINE_CTL, RunState, VcpuActivity, WaitKind } from './layout.js';
 
 /** How every wait of a run behaves; computed once by the machine (waitPolicy) for all vCPUs. */
 export interface WaitPolicy {
-  /** A wait longer than this, in ms, is a hang (--watchdog-ms). */
+  /**
+   * A wait longer than this, in ms, is a hang: --watchdog-ms, times the vCPUs that share each
+   * physical CPU they may use (at most WATCHDOG_SCALE_MAX times), since a thread that waits for
+   * a descheduled one waits for the host to run everything queued before it.
+   */
   readonly watchdogMs: number;
+  /** How a watchdog message states the limit and where it came from, naming --watchdog-ms. */
+  readonly watchdogNote: string;
   /**
    * vCPUs outnumber the physical CPUs they may use: --pcpus below --cpus, or more vCPUs than
    * the host has cores. The CPU a wait is for may then not be running.
@@ -58,13 +64,26 @@ const YIELD_SLICE_MS = 0.05;
 const CLOCK_CHECK_EVERY = 64;
 
 /**
+ * Most the watchdog limit grows with overcommit: 16 times, so a hang at 64 vCPUs on 2 host cores
+ * is still named within minutes (80 s at the default 5 s).
+ */
+export const WATCHDOG_SCALE_MAX = 16;
+
+/**
  * The run's wait policy. `pcpus` is --pcpus (the vCPU count when absent), `hostCpus` the host's
- * cores (os.availableParallelism()).
+ * cores (os.availableParallelism()), `watchdogMs` --watchdog-ms.
  */
 export function waitPolicy(opts: { cpus: number; pcpus: number; hostCpus: number; watchdogMs: number }): WaitPolicy {
   const overcommitted = opts.pcpus < opts.cpus || opts.cpus > opts.hostCpus;
+  const physical = Math.max(1, Math.min(opts.pcpus, opts.hostCpus));
+  const scale = Math.min(WATCHDOG_SCALE_MAX, Math.max(1, Math.ceil(opts.cpus / physical)));
+  const watchdogMs = opts.watchdogMs * scale;
+  const watchdogNote = scale === 1
+    ? `the limit is --watchdog-ms ${opts.watchdogMs}`
+    : `the limit is ${watchdogMs} ms: --watchdog-ms ${opts.watchdogMs} times ${scale} for ${opts.cpus} vCPUs on ${physical} physical CPUs`;
   return Object.freeze({
-    watchdogMs: opts.watchdogMs,
+    watchdogMs,
+    watchdogNote,
     overcommitted,
     spinBeforeYieldMs: overcommitted ? SPIN_BEFORE_YIELD_OVERCOMMITTED_MS : SPIN_BEFORE_YIELD_DEDICATED_MS,
   });
@@ -178,7 +197,9 @@ export class VcpuWait {
     }
     const waited = now - this.startMs;
     if (waited > this.watchdogMs) {
-      throw new WatchdogError(`watchdog: cpu ${c.cpu} waited ${Math.round(waited)} ms ${this.site!.describe(this.target, c)}`);
+      throw new WatchdogError(
+        `watchdog: cpu ${c.cpu} waited ${Math.round(waited)} ms ${this.site!.describe(this.target, c)} (${this.policy.watchdogNote})`,
+      );
     }
     c.activity.heartbeat();
     return waited;

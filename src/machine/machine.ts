@@ -32,6 +32,7 @@ import { riscvSharedBytes } from '../riscv/layout.js';
 import { describeViolation } from '../vcpu/coherence.js';
 import { MAX_TRACE_EVENTS, defaultTraceEvents, flowSlotBytes, type VcpuTrace } from '../stats/trace-buffer.js';
 import { PAGE_SIZE } from '../hw/paging.js';
+import { TIME_LIMIT_KILL } from '../vcpu/task-args.js';
 
 /**
  * How often the main thread looks for the end of boot, in ms: a few timer ticks, small beside
@@ -104,7 +105,9 @@ export class Machine {
       : { image: cfg.program, riscvShared: new SharedArrayBuffer(riscvSharedBytes(cfg.cpus)), timeLimited: cfg.seconds !== undefined };
     Atomics.store(words, MACHINE_CTL.runState, RunState.Running);
     const clock = new MachineClock(words, cfg.cpus, Math.floor(1000 / cfg.hz));
-    const watchdog = new MachineWatchdog(words, cfg.cpus, cfg.watchdogMs);
+    // One wait policy for the whole run: every vCPU, backend and the main thread's watchdog wait by it.
+    const wait = waitPolicyFor(cfg);
+    const watchdog = new MachineWatchdog(words, cfg.cpus, wait);
     // The hypervisor's scheduler, only when overcommitted: without --pcpus every vCPU runs.
     const scheduler = cfg.pcpus !== undefined && cfg.pcpus < cfg.cpus ? new OvercommitScheduler(words, cfg.cpus, cfg.pcpus) : undefined;
     const pool = new Piscina({
@@ -121,8 +124,6 @@ export class Machine {
       watchdog.start();
       // Before the workers start: those without a CPU park at their first boundary.
       scheduler?.start();
-      // One wait policy for the whole run: every vCPU and backend waits by it.
-      const wait = waitPolicyFor(cfg);
       this.handles = [];
       for (let cpu = 0; cpu < cfg.cpus; cpu++) {
         this.handles.push(new VcpuHandle(pool, {
@@ -247,11 +248,14 @@ export interface RunOutcome {
  * least one operation: a run that was all boot (too short, or too many vCPUs for the host)
  * measured nothing and must not pass. A program's work is its own to judge (its exit status).
  */
-export function judgeRun(cfg: Pick<MachineConfig, 'workload' | 'program' | 'cpus'>, o: RunOutcome, hostCpus = availableParallelism()): SelfCheckResult {
+export function judgeRun(cfg: Pick<MachineConfig, 'workload' | 'program' | 'cpus' | 'seconds'>, o: RunOutcome, hostCpus = availableParallelism()): SelfCheckResult {
   if (o.exitStatus === 0 && o.killed === 0 && (cfg.program !== undefined || o.ops > 0)) {
     return { passed: true, message: `${cfg.workload}: self-check passed` };
   }
   if (o.failLine !== undefined) return { passed: false, message: o.failLine };
+  if (cfg.program !== undefined && o.killLine?.includes(TIME_LIMIT_KILL) === true) {
+    return { passed: false, message: `${cfg.workload}: killed at the --seconds limit (${cfg.seconds ?? '?'} s) before it exited (status ${o.exitStatus})` };
+  }
   if (o.killed > 0) return { passed: false, message: `${o.killed} task(s) killed; ${o.killLine ?? ''}` };
   if (o.exitStatus !== 0) return { passed: false, message: `${cfg.workload}: init exited with status ${o.exitStatus}` };
   const hint = cfg.cpus > hostCpus

@@ -9,6 +9,7 @@ import { ApicBus } from '../hw/apic.js';
 import { describeVcpu } from '../hw/activity.js';
 import { MACHINE_CTL, RunState, VCPU_BLOCK, VcpuActivity, vcpuBase } from '../hw/layout.js';
 import { WatchdogError } from '../lib/errors.js';
+import type { WaitPolicy } from '../hw/wait.js';
 
 export class MachineWatchdog {
   private timer: NodeJS.Timeout | undefined;
@@ -18,7 +19,10 @@ export class MachineWatchdog {
   readonly tripped: Promise<never>;
   private trip: (e: WatchdogError) => void = () => {};
 
-  constructor(private readonly words: Int32Array, private readonly cpus: number, private readonly limitMs: number) {
+  private readonly limitMs: number;
+
+  constructor(private readonly words: Int32Array, private readonly cpus: number, private readonly policy: WaitPolicy) {
+    this.limitMs = policy.watchdogMs;
     this.last = new Array<number>(cpus).fill(-1);
     this.since = new Array<number>(cpus).fill(Date.now());
     this.tripped = new Promise<never>((_, reject) => { this.trip = reject; });
@@ -52,7 +56,7 @@ export class MachineWatchdog {
         Atomics.store(this.words, MACHINE_CTL.runState, RunState.Aborted);
         const what = describeVcpu(this.words, new ApicBus(this.words, this.cpus), c);
         this.stop();
-        this.trip(new WatchdogError(`watchdog: cpu ${c} made no progress for ${stuck} ms; ${what}`));
+        this.trip(new WatchdogError(`watchdog: cpu ${c} made no progress for ${stuck} ms; ${what} (twice ${this.policy.watchdogNote.replace(/^the limit is /, '')})`));
         return;
       }
     }

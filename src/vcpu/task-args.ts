@@ -126,3 +126,6 @@ export interface FaultInjection {
   /** Flushes that vCPU still does before it starts dropping them (default 0). */
   dropFlushesAfter?: number;
 }
+
+/** How the console line of a program's time-limit kill ends; the machine's self-check looks for it. */
+export const TIME_LIMIT_KILL = 'at the --seconds limit';

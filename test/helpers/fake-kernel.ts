@@ -197,7 +197,7 @@ class ScriptedSpinner extends VcpuWait {
     private readonly nextStep: () => (() => void) | undefined,
   ) {
     // No watchdog and no yielding: a wait here ends or throws within a few pauses.
-    super(cpuHw, { watchdogMs: Number.POSITIVE_INFINITY, overcommitted: false, spinBeforeYieldMs: Number.POSITIVE_INFINITY });
+    super(cpuHw, { watchdogMs: Number.POSITIVE_INFINITY, watchdogNote: 'no limit', overcommitted: false, spinBeforeYieldMs: Number.POSITIVE_INFINITY });
   }
 
   override begin(site: WaitSite, target: number): void {

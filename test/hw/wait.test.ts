@@ -31,7 +31,18 @@ describe('waitPolicy', () => {
     const p = waitPolicy({ cpus: 4, pcpus: 2, hostCpus: 64, watchdogMs: 1500 });
     expect(p.overcommitted).toBe(true);
     expect(p.spinBeforeYieldMs).toBe(SPIN_BEFORE_YIELD_OVERCOMMITTED_MS);
-    expect(p.watchdogMs).toBe(1500);
+    expect(p.watchdogMs).toBe(3000); // two vCPUs per physical CPU
+  });
+
+  it('scales the watchdog with the vCPUs sharing each physical CPU, up to 16 times, and says so', () => {
+    const p = waitPolicy({ cpus: 8, pcpus: 8, hostCpus: 2, watchdogMs: 5000 });
+    expect(p.watchdogMs).toBe(20_000);
+    expect(p.watchdogNote).toBe('the limit is 20000 ms: --watchdog-ms 5000 times 4 for 8 vCPUs on 2 physical CPUs');
+    expect(waitPolicy({ cpus: 64, pcpus: 64, hostCpus: 2, watchdogMs: 5000 }).watchdogMs).toBe(80_000);
+    expect(waitPolicy({ cpus: 6, pcpus: 2, hostCpus: 64, watchdogMs: 1000 }).watchdogMs).toBe(3000);
+    const dedicated = waitPolicy({ cpus: 2, pcpus: 2, hostCpus: 2, watchdogMs: 1500 });
+    expect(dedicated.watchdogMs).toBe(1500);
+    expect(dedicated.watchdogNote).toBe('the limit is --watchdog-ms 1500');
   });
 
   it('is overcommitted when vCPUs outnumber the host cores, and dedicated when neither holds', () => {
@@ -55,7 +66,7 @@ describe('VcpuWait', () => {
       caught = e;
     }
     expect(caught).toBeInstanceOf(WatchdogError);
-    expect((caught as Error).message).toMatch(/^watchdog: cpu 1 waited \d+ ms for the test's word from cpu 0$/);
+    expect((caught as Error).message).toMatch(/^watchdog: cpu 1 waited \d+ ms for the test's word from cpu 0 \(the limit is --watchdog-ms 30\)$/);
     expect(performance.now() - start).toBeGreaterThanOrEqual(30);
   });
 

@@ -324,7 +324,7 @@ describe('Xen hypervisor locks', () => {
     held.acquire();
     expect(() => hv.mmuUpdateOne(T * 4096 + 2 * 4, pte(D + 1, USER_RW))).toThrow(WatchdogError);
     expect(() => hv.mmuUpdateOne(T * 4096 + 2 * 4, pte(D + 1, USER_RW)))
-      .toThrow(/^watchdog: cpu 0 waited \d+ ms for the Xen frame-table lock, held by cpu 1$/);
+      .toThrow(/^watchdog: cpu 0 waited \d+ ms for the Xen frame-table lock, held by cpu 1 \(the limit is --watchdog-ms 40\)$/);
     expect(peek(s.m, T, 2)).toBe(0);
     held.release();
     expect(hv.mmuUpdateOne(T * 4096 + 2 * 4, pte(D + 1, USER_RW))).toBe(0);
