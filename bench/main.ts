@@ -60,8 +60,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const bench = findBenchCase(name);
   if (bench === undefined) {
-    process.stderr.write(`bench: unknown case ${JSON.stringify(name)}\n\n`);
-    print([usage()]);
+    process.stderr.write(`bench: unknown case ${JSON.stringify(name)}; cases are ${Object.keys(benchCases).join(', ')} (npm run bench -- --help)\n`);
     return EXIT_USAGE;
   }
   if (wantsHelp(rest)) {

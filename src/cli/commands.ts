@@ -10,6 +10,7 @@
  */
 import { statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { versionLine } from '../lib/version.js';
 import { ConfigError, PvemuError } from '../lib/errors.js';
 import { describeBackends } from '../hv/registry.js';
 import { Machine } from '../machine/machine.js';
@@ -229,7 +230,7 @@ function costList(): string {
   return `Cost table (cycles per event; --cost FILE overrides any of them):\n${lines.join('\n')}\n`;
 }
 
-const COMMANDS = ['run', 'compare', 'list', 'help'] as const;
+const COMMANDS = ['run', 'compare', 'list', 'help', 'version'] as const;
 
 function unknownCommand(name: string): ConfigError {
   return new ConfigError(show(name), `unknown command; commands are ${COMMANDS.join(', ')} (see pvemu --help)`);
@@ -238,6 +239,8 @@ function unknownCommand(name: string): ConfigError {
 /** `pvemu help [COMMAND]` (also `pvemu --help`). */
 export function helpCommand(argv: readonly string[], io: CliIo): number {
   const topic = argv[0];
+  const extra = argv[1];
+  if (extra !== undefined) throw new ConfigError(show(extra), 'unexpected argument (help takes at most one command)');
   if (topic === undefined) io.out(mainUsage());
   else if (topic === 'run') io.out(runUsage());
   else if (topic === 'compare') io.out(compareUsage());
@@ -265,6 +268,12 @@ export async function cliMain(argv: readonly string[], io: CliIo): Promise<numbe
         return await compareCommand(rest, io);
       case 'list':
         return listCommand(rest, io);
+      case 'version':
+      case '--version':
+      case '-V':
+        if (rest[0] !== undefined) throw new ConfigError(show(rest[0]), 'unexpected argument (version takes none)');
+        io.out(`${versionLine()}\n`);
+        return EXIT_OK;
       default:
         throw unknownCommand(command);
     }

@@ -266,6 +266,11 @@ function isValueOption(spec: OptionSpec, name: string): boolean {
   return isKnownOption(spec, name) && (spec as Record<string, { type: string }>)[name]!.type === 'string';
 }
 
+/** A known option that may be given more than once (--param, --env). */
+function isRepeatable(spec: OptionSpec, name: string): boolean {
+  return isKnownOption(spec, name) && (spec as Record<string, { multiple?: boolean }>)[name]!.multiple === true;
+}
+
 /**
  * parseArgs in strict mode refuses `--seconds -1` as ambiguous (the value looks like an
  * option). A negative number is clearly meant as the value, and deserves the range message
@@ -333,14 +338,25 @@ function misnamed<T extends OptionSpec>(command: CommandSpec<T>, name: string): 
   return '';
 }
 
-/** parseArgs with `strict: true`, its failures turned into ConfigErrors. */
+/**
+ * parseArgs with `strict: true`, its failures turned into ConfigErrors; a single-valued option
+ * given twice is one too (parseArgs would keep the last without a word).
+ */
 function strictParse<T extends OptionSpec>(command: CommandSpec<T>, argv: readonly string[]) {
   const args = joinNegativeValues(command.options, argv);
+  let parsed;
   try {
-    return parseArgs({ args, options: command.options, strict: true, allowPositionals: false }).values;
+    parsed = parseArgs({ args, options: command.options, strict: true, allowPositionals: false, tokens: true });
   } catch (err) {
     throw diagnose(command, args, err);
   }
+  const seen = new Set<string>();
+  for (const token of parsed.tokens) {
+    if (token.kind !== 'option' || isRepeatable(command.options, token.name)) continue;
+    if (seen.has(token.name)) throw new ConfigError(token.rawName, 'given twice; it takes one value');
+    seen.add(token.name);
+  }
+  return parsed.values;
 }
 
 /** True when argv asks for help (`--help` or `-h` before any `--`). */

@@ -30,6 +30,7 @@ ${twoColumns([
   ['compare', 'run one workload or program on several backends and print one table (pvemu compare --help)'],
   ['list', 'list the backends, workloads and default costs'],
   ['help [COMMAND]', 'show this text, or the options of COMMAND'],
+  ['version', 'print the pvemu version (and git commit, from a checkout); also --version, -V'],
 ])}
 
 Exit status: 0 success, 1 a failed self-check or run error, 2 bad usage, 70 an internal bug.

@@ -67,6 +67,29 @@ describe('pvemu CLI', () => {
     expect(r.stderr).toMatch(/^pvemu: frobnicate: unknown command/);
   }, SPAWN_TIMEOUT_MS + 5_000);
 
+  it('prints its version (and the git commit, run from a checkout) for --version, -V and version', () => {
+    for (const flag of ['--version', '-V', 'version']) {
+      const r = pvemu(flag);
+      expect(r.status).toBe(0);
+      expectOneLine(r.stdout);
+      expect(r.stdout).toMatch(/^pvemu \d+\.\d+\.\d+( \(commit [0-9a-f]{12}(, with uncommitted changes)?\))?\n$/);
+    }
+  });
+
+  it('refuses a single-valued option given twice, with one line naming it', () => {
+    const r = pvemu('run', '--cpus', '2', '--cpus', '3');
+    expect(r.status).toBe(2);
+    expectOneLine(r.stderr);
+    expect(r.stderr).toBe('pvemu: --cpus: given twice; it takes one value\n');
+  });
+
+  it('refuses a stray word after help COMMAND', () => {
+    const r = pvemu('help', 'run', 'extra');
+    expect(r.status).toBe(2);
+    expectOneLine(r.stderr);
+    expect(r.stderr).toBe('pvemu: extra: unexpected argument (help takes at most one command)\n');
+  });
+
   it('lists backends and workloads', () => {
     const r = pvemu('list');
     expect(r.status).toBe(0);
