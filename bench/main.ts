@@ -5,7 +5,7 @@
  * Exit status: 0 when the case ran (a MISSED target is a finding, not a failure), 2 for bad
  * usage, 1 when the case itself failed or one of its correctness checks FAILED. Main thread.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError } from '../src/lib/errors.js';
 import { OPTIONS, describeOptions, parseBenchArgs, wantsHelp, type BenchOptions, type OptionName } from './lib/args.js';
@@ -14,6 +14,7 @@ import { benchHost, hostHeader, type BenchHost } from './lib/host.js';
 import { formatTable } from './lib/table.js';
 import { formatCheck, formatVerdict } from './lib/target.js';
 import { benchCases, findBenchCase } from './cases/registry.js';
+import { checkOutputPath, makeDirs } from '../src/cli/output-path.js';
 
 const EXIT_USAGE = 2;
 const EXIT_FAILED = 1;
@@ -78,6 +79,18 @@ async function main(argv: readonly string[]): Promise<number> {
     throw e;
   }
 
+  if (options.json !== undefined) {
+    // Before the runs: a --json that cannot be written is one line now, not a lost result later.
+    try {
+      makeDirs(dirname(options.json));
+      checkOutputPath(options.json);
+    } catch (e) {
+      const why = e instanceof ConfigError ? e.message : `--json: ${e instanceof Error ? e.message : String(e)}`;
+      process.stderr.write(`bench ${name}: ${why}\n`);
+      return EXIT_USAGE;
+    }
+  }
+
   const host = benchHost();
   print([...hostHeader(name, bench.description, host), '']);
   let result: CaseResult;
@@ -110,7 +123,7 @@ async function main(argv: readonly string[]): Promise<number> {
       checks,
       notes: result.notes,
     };
-    mkdirSync(dirname(options.json), { recursive: true });
+    makeDirs(dirname(options.json));
     // NaN (a figure not measured) has no JSON form; write null for it.
     writeFileSync(options.json, `${JSON.stringify(report, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
     process.stderr.write(`bench: wrote ${options.json}\n`);

@@ -3,7 +3,8 @@
  * the HTML page (index.html) for a whole sweep — a shard's slice would chart lines with holes,
  * so shards leave the charts to merge. Also the stdout table of the rows. Main thread.
  */
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
+import { checkOutputPath, makeDirs } from '../../src/cli/output-path.js';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/lib/errors.js';
 import { renderSweepSvg } from './chart.js';
@@ -22,17 +23,18 @@ export const HTML_FILE = 'index.html';
 export function prepareOutDir(dir: string | undefined): string {
   if (dir === undefined) throw new ConfigError('--out', 'required: the directory to write the results JSON, chart and HTML page into');
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
   } catch (err) {
     throw new ConfigError('--out', `cannot create directory ${JSON.stringify(dir)}: ${err instanceof Error ? err.message : String(err)}`);
   }
   if (!statSync(dir).isDirectory()) throw new ConfigError('--out', `${JSON.stringify(dir)} is not a directory`);
+  checkOutputPath(join(dir, resultFileName(null)), '--out');
   return dir;
 }
 
 /** Writes the result's files into `dir` (created if need be); returns their paths, JSON first. */
 export async function writeSweepOutputs(dir: string, result: SweepResult): Promise<string[]> {
-  mkdirSync(dir, { recursive: true });
+  makeDirs(dir);
   const json = join(dir, resultFileName(result.shard));
   writeFileSync(json, `${JSON.stringify(result, null, 2)}\n`);
   if (result.shard !== null) return [json];

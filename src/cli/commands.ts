@@ -8,8 +8,8 @@
  *   `pvemu: <name>: <message>`, exit 1.
  * - anything else is a bug in pvemu: the full stack, exit 70 (EX_SOFTWARE).
  */
-import { statSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { checkOutputPath, STDOUT_PATH } from './output-path.js';
 import { versionLine } from '../lib/version.js';
 import { ConfigError, PvemuError } from '../lib/errors.js';
 import { describeBackends } from '../hv/registry.js';
@@ -70,28 +70,6 @@ export function reportError(err: unknown, io: CliIo): number {
   return EXIT_SOFTWARE;
 }
 
-/**
- * Fails before a possibly long run, rather than after it, when --json names a path that
- * cannot be written: a missing directory, or a directory itself.
- */
-function checkJsonTarget(path: string, option = '--json'): void {
-  const dir = dirname(path);
-  let dirOk = false;
-  try {
-    dirOk = statSync(dir).isDirectory();
-  } catch {
-    dirOk = false;
-  }
-  if (!dirOk) throw new ConfigError(option, `directory ${JSON.stringify(dir)} does not exist`);
-  let isDir = false;
-  try {
-    isDir = statSync(path).isDirectory();
-  } catch {
-    isDir = false; // does not exist yet: fine
-  }
-  if (isDir) throw new ConfigError(option, `${JSON.stringify(path)} is a directory`);
-}
-
 /** --trace: write what the machine recorded, and say on stderr if some of it did not fit. */
 function writeTrace(path: string, machine: Machine, io: CliIo): void {
   const vcpus = machine.trace() ?? [];
@@ -109,9 +87,14 @@ function writeTrace(path: string, machine: Machine, io: CliIo): void {
   }
 }
 
-function writeJson(path: string, value: unknown): void {
+function writeJson(path: string, value: unknown, io: CliIo): void {
+  const text = `${JSON.stringify(value, null, 2)}\n`;
+  if (path === STDOUT_PATH) {
+    io.out(text);
+    return;
+  }
   try {
-    writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
+    writeFileSync(path, text);
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     throw new ConfigError('--json', `cannot write ${JSON.stringify(path)}: ${why}`);
@@ -125,8 +108,8 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
     return EXIT_OK;
   }
   const { config, json, trace } = parseRunOptions(argv);
-  if (json !== undefined) checkJsonTarget(json);
-  if (trace !== undefined) checkJsonTarget(trace, '--trace');
+  if (json !== undefined) checkOutputPath(json);
+  if (trace !== undefined) checkOutputPath(trace, '--trace');
   const machine = new Machine(config);
   const stopProgress = runProgress(machine, config, io.progressStream);
   let report: Report;
@@ -135,10 +118,12 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
   } finally {
     stopProgress();
   }
-  // A program's own output first, as a shell would show it, then pvemu's report.
-  if (report.program !== undefined) io.out(report.program.stdout);
-  io.out(formatReport(report));
-  if (json !== undefined) writeJson(json, report);
+  // A program's own output first, as a shell would show it, then pvemu's report; on stderr when
+  // stdout carries the JSON (--json -).
+  const human = (text: string): void => (json === STDOUT_PATH ? io.err(text) : io.out(text));
+  if (report.program !== undefined) human(report.program.stdout);
+  human(formatReport(report));
+  if (json !== undefined) writeJson(json, report, io);
   if (trace !== undefined) writeTrace(trace, machine, io);
   if (!report.selfCheck.passed) {
     io.err(`pvemu: self-check failed: ${oneLine(report.selfCheck.message)}\n`);
@@ -177,16 +162,17 @@ export async function compareCommand(argv: readonly string[], io: CliIo, runMach
     return EXIT_OK;
   }
   const { config, backends, json } = parseCompareOptions(argv);
-  if (json !== undefined) checkJsonTarget(json);
+  if (json !== undefined) checkOutputPath(json);
   const entries: ComparisonEntry[] = [];
   for (const [i, backend] of backends.entries()) {
     io.progress(`pvemu: compare: ${backend} (${i + 1} of ${backends.length})\n`);
     entries.push(await compareOne({ ...config, backend }, runMachine));
   }
   // A program's output first, as run shows it: once per distinct text, named by its backends.
-  io.out(formatProgramOutputs(entries));
-  io.out(formatComparison(config, entries, hostInfo()));
-  if (json !== undefined) writeJson(json, entries.map(comparisonJson));
+  const human = (text: string): void => (json === STDOUT_PATH ? io.err(text) : io.out(text));
+  human(formatProgramOutputs(entries));
+  human(formatComparison(config, entries, hostInfo()));
+  if (json !== undefined) writeJson(json, entries.map(comparisonJson), io);
 
   const failedChecks = entries.flatMap((e) => (e.kind === 'report' && !e.report.selfCheck.passed ? [e.report.backend] : []));
   const errors = entries.flatMap((e) => (e.kind === 'failed' ? [`${e.failure.backend} (${e.failure.error.name})`] : []));

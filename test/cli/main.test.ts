@@ -4,7 +4,7 @@
  * `npm test` builds dist/ first (pretest); a missing build is a failure, not a skip.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,6 +89,34 @@ describe('pvemu CLI', () => {
     expectOneLine(r.stderr);
     expect(r.stderr).toBe('pvemu: extra: unexpected argument (help takes at most one command)\n');
   });
+
+  it('refuses an unwritable --json or --trace path before booting, with one line and exit 2', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pvemu-out-'));
+    try {
+      const file = join(dir, 'plain');
+      writeFileSync(file, 'x');
+      const json = pvemu('run', '--ops', '10', '--json', join(file, 'r.json'));
+      expect(json.status).toBe(2);
+      expectOneLine(json.stderr);
+      expect(json.stderr).toMatch(/^pvemu: --json: cannot write ".*plain\/r\.json" \(ENOTDIR\)\n$/);
+      expect(json.stdout).toBe('');
+      const trace = pvemu('run', '--ops', '10', '--trace', join(dir, 'missing', 't.json'));
+      expect(trace.status).toBe(2);
+      expect(trace.stderr).toMatch(/^pvemu: --trace: directory ".*missing" does not exist\n$/);
+      expect(existsSync(join(dir, 'missing'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('writes the JSON report to stdout for --json -, and the human report to stderr', () => {
+    const r = pvemuWithin(RUN_TIMEOUT_MS, 'run', '--workload', 'touch', '--cpus', '1', '--ops', '200', '--json', '-');
+    expect(r.status).toBe(0);
+    const report = JSON.parse(r.stdout) as { ops: number; selfCheck: { passed: boolean } };
+    expect(report.ops).toBe(200);
+    expect(report.selfCheck.passed).toBe(true);
+    expect(r.stderr).toMatch(/self-check {2,}PASS: touch: self-check passed/);
+  }, RUN_TIMEOUT_MS + 5_000);
 
   it('lists backends and workloads', () => {
     const r = pvemu('list');
