@@ -16,10 +16,10 @@ import { describeBackends } from '../hv/registry.js';
 import { Machine } from '../machine/machine.js';
 import { DEFAULT_COSTS, COST_KEYS } from '../hw/cost.js';
 import type { MachineConfig } from '../machine/config.js';
-import { comparisonJson, formatComparison, formatProgramOutputs } from '../report/compare.js';
+import { comparisonJson, formatComparison, formatProgramOutputs, runComparison } from '../report/compare.js';
 import { formatReport } from '../report/format.js';
 import { hostInfo, buildReport, runReport } from '../report/build.js';
-import { type ComparisonEntry, type Report } from '../report/types.js';
+import type { Report } from '../report/types.js';
 import { describeWorkloads } from '../workloads/registry.js';
 import { parseCompareOptions, parseRunOptions, show, wantsHelp } from './options.js';
 import { writeTraceFile } from '../report/trace.js';
@@ -142,15 +142,6 @@ export const runOnMachine: MachineRunner = runReport;
  * the backend refuses) is that backend's result, not the comparison's end; anything else is a
  * bug in pvemu and stops the command.
  */
-async function compareOne(config: MachineConfig, runMachine: MachineRunner): Promise<ComparisonEntry> {
-  try {
-    return { kind: 'report', report: await runMachine(config) };
-  } catch (err) {
-    if (!(err instanceof PvemuError)) throw err;
-    return { kind: 'failed', failure: { backend: config.backend, error: { name: err.name, message: oneLine(err.message) } } };
-  }
-}
-
 /**
  * `pvemu compare [options]`: the same workload (or --program) and configuration on each
  * backend in turn (one machine at a time, so runs do not compete for host cores), then one
@@ -163,11 +154,9 @@ export async function compareCommand(argv: readonly string[], io: CliIo, runMach
   }
   const { config, backends, json } = parseCompareOptions(argv);
   if (json !== undefined) checkOutputPath(json);
-  const entries: ComparisonEntry[] = [];
-  for (const [i, backend] of backends.entries()) {
+  const entries = await runComparison(config, backends, runMachine, (backend, i) => {
     io.progress(`pvemu: compare: ${backend} (${i + 1} of ${backends.length})\n`);
-    entries.push(await compareOne({ ...config, backend }, runMachine));
-  }
+  });
   // A program's output first, as run shows it: once per distinct text, named by its backends.
   const human = (text: string): void => (json === STDOUT_PATH ? io.err(text) : io.out(text));
   human(formatProgramOutputs(entries));

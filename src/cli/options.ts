@@ -18,8 +18,7 @@ import { PAGE_SIZE } from '../hw/paging.js';
 import { defaultConfig, MAX_HZ, MAX_OPS, MAX_RUN_SECONDS, MAX_WATCHDOG_MS, MIN_HZ, MIN_WATCHDOG_MS, type MachineConfig } from '../machine/config.js';
 import { type ProgramImage } from '../vcpu/task-args.js';
 import { MAX_CPUS } from '../lib/limits.js';
-import { parseElf } from '../kernel/binfmt-elf.js';
-import { checkExecArgs } from '../machine/program-args.js';
+import { programImage } from '../machine/program-args.js';
 import { describeWorkloads, findWorkload } from '../workloads/registry.js';
 import { MAX_TRACE_EVENTS } from '../stats/trace-buffer.js';
 
@@ -471,10 +470,7 @@ function parseProgram(path: string, args: readonly string[], envTexts: readonly 
     const why = err instanceof Error ? err.message : String(err);
     throw new ConfigError('--program', `cannot read ${JSON.stringify(path)}: ${why.replace(/\s*\n\s*/g, ' ')}`);
   }
-  const image = parseElf(bytes, { name: `--program ${path}` });
-  const argv = [path, ...args];
-  checkExecArgs(image, argv, envp, vectorsOption(args, envp));
-  return { name: path.slice(path.lastIndexOf('/') + 1), bytes, argv, envp };
+  return programImage(path, bytes, args, envp, { file: '--program', vectors: vectorsOption(args, envp) });
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { ComparisonEntry, HostInfo, Report, RunFailure } from './types.js';
 import { columns, oneLine, selfCheckText, us } from './format.js';
 import type { MachineConfig } from '../machine/config.js';
-import { hostInfo } from './build.js';
+import { hostInfo, runReport } from './build.js';
+import { PvemuError } from '../lib/errors.js';
 import { formatBytes } from '../hw/memory.js';
 /**
  * The one-table comparison of several backends' runs (`pvemu compare`): a row per backend, its
@@ -112,4 +113,29 @@ export function formatProgramOutputs(entries: readonly ComparisonEntry[]): strin
     byText.set(text, group);
   }
   return [...byText].map(([text, g]) => `== ${g.name} stdout on ${g.backends.join(', ')} ==\n${text.endsWith('\n') ? text : `${text}\n`}`).join('');
+}
+
+/**
+ * `pvemu compare` as a function: the same configuration on each backend in turn (one machine at
+ * a time, so runs do not compete for host cores). A backend whose run fails with a PvemuError
+ * (a watchdog, a guest crash) is an entry of kind 'failed'; anything else is a bug and throws.
+ * `onStart` hears of each backend as its run begins.
+ */
+export async function runComparison(
+  config: MachineConfig,
+  backends: readonly string[],
+  runMachine: (config: MachineConfig) => Promise<Report> = runReport,
+  onStart: (backend: string, index: number) => void = () => {},
+): Promise<ComparisonEntry[]> {
+  const entries: ComparisonEntry[] = [];
+  for (const [i, backend] of backends.entries()) {
+    onStart(backend, i);
+    try {
+      entries.push({ kind: 'report', report: await runMachine({ ...config, backend }) });
+    } catch (err) {
+      if (!(err instanceof PvemuError)) throw err;
+      entries.push({ kind: 'failed', failure: { backend, error: { name: err.name, message: oneLine(err.message) } } });
+    }
+  }
+  return entries;
 }
