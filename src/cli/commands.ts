@@ -19,7 +19,7 @@ import type { MachineConfig } from '../machine/config.js';
 import { comparisonJson, formatComparison, formatProgramOutputs, runComparison } from '../report/compare.js';
 import { formatReport } from '../report/format.js';
 import { hostInfo, buildReport, runReport } from '../report/build.js';
-import type { Report } from '../report/types.js';
+import type { ComparisonEntry, Report } from '../report/types.js';
 import { describeWorkloads } from '../workloads/registry.js';
 import { parseCompareOptions, parseRunOptions, show, wantsHelp } from './options.js';
 import { writeTraceFile } from '../report/trace.js';
@@ -30,6 +30,11 @@ import { compareUsage, listUsage, mainUsage, runUsage } from './usage.js';
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
+/** A run stopped by a signal: 128 + its number, as a shell reports it. */
+const EXIT_SIGNAL: Readonly<Record<StopSignal, number>> = { SIGINT: 130, SIGTERM: 143 };
+
+/** The signals that stop a run early and keep its partial report. */
+export type StopSignal = 'SIGINT' | 'SIGTERM';
 export const EXIT_SOFTWARE = 70;
 
 /** Where a command writes; the process's streams in main.ts, buffers in tests. */
@@ -40,6 +45,11 @@ export interface CliIo {
   progress(text: string): void;
   /** Where `run` draws its progress bar (only if a terminal); absent: no bar. */
   progressStream?: ProgressStream;
+  /**
+   * Call `handler` on SIGINT or SIGTERM until the returned function is called; absent: signals
+   * are not caught. (A second signal while the first is handled ends the process at once.)
+   */
+  onStopSignal?(handler: (signal: StopSignal) => void): () => void;
 }
 
 export const processIo: CliIo = {
@@ -48,6 +58,20 @@ export const processIo: CliIo = {
   // Only to a terminal: a script reading stderr sees errors alone.
   progress: (text) => void (process.stderr.isTTY ? process.stderr.write(text) : undefined),
   progressStream: process.stderr,
+  onStopSignal: (handler) => {
+    let received = 0;
+    const on = (signal: StopSignal): void => {
+      // The second Ctrl-C: the user wants out now, partial report or not.
+      if (++received > 1) process.exit(EXIT_SIGNAL[signal]);
+      handler(signal);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+    return () => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+    };
+  },
 };
 
 /** Collapses a multi-line message onto one line, so each error is exactly one line. */
@@ -111,12 +135,18 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
   if (json !== undefined) checkOutputPath(json);
   if (trace !== undefined) checkOutputPath(trace, '--trace');
   const machine = new Machine(config);
+  let stoppedBy: StopSignal | undefined;
+  const unsubscribe = io.onStopSignal?.((signal) => {
+    stoppedBy ??= signal;
+    machine.interrupt(signal);
+  }) ?? (() => {});
   const stopProgress = runProgress(machine, config, io.progressStream);
   let report: Report;
   try {
     report = buildReport(config, await machine.run());
   } finally {
     stopProgress();
+    unsubscribe();
   }
   // A program's own output first, as a shell would show it, then pvemu's report; on stderr when
   // stdout carries the JSON (--json -).
@@ -125,6 +155,10 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
   human(formatReport(report));
   if (json !== undefined) writeJson(json, report, io);
   if (trace !== undefined) writeTrace(trace, machine, io);
+  if (stoppedBy !== undefined) {
+    io.err(`pvemu: interrupted by ${stoppedBy} after ${report.seconds.toFixed(2)} s of work; the report covers the run until then\n`);
+    return EXIT_SIGNAL[stoppedBy];
+  }
   if (!report.selfCheck.passed) {
     io.err(`pvemu: self-check failed: ${oneLine(report.selfCheck.message)}\n`);
     return EXIT_FAILED;
@@ -154,14 +188,37 @@ export async function compareCommand(argv: readonly string[], io: CliIo, runMach
   }
   const { config, backends, json } = parseCompareOptions(argv);
   if (json !== undefined) checkOutputPath(json);
-  const entries = await runComparison(config, backends, runMachine, (backend, i) => {
-    io.progress(`pvemu: compare: ${backend} (${i + 1} of ${backends.length})\n`);
-  });
+  // Ctrl-C or SIGTERM: the backend running now stops early (a partial row), the rest are not run,
+  // and the table shows what finished.
+  let stoppedBy: StopSignal | undefined;
+  let current: Machine | undefined;
+  const runner: MachineRunner = runMachine !== runOnMachine ? runMachine : async (cfg) => {
+    const machine = new Machine(cfg);
+    current = machine;
+    if (stoppedBy !== undefined) machine.interrupt(stoppedBy);
+    return buildReport(machine.config, await machine.run());
+  };
+  const unsubscribe = io.onStopSignal?.((signal) => {
+    stoppedBy ??= signal;
+    current?.interrupt(signal);
+  }) ?? (() => {});
+  let entries: ComparisonEntry[];
+  try {
+    entries = await runComparison(config, backends, runner, (backend, i) => {
+      io.progress(`pvemu: compare: ${backend} (${i + 1} of ${backends.length})\n`);
+    }, () => stoppedBy !== undefined);
+  } finally {
+    unsubscribe();
+  }
   // A program's output first, as run shows it: once per distinct text, named by its backends.
   const human = (text: string): void => (json === STDOUT_PATH ? io.err(text) : io.out(text));
   human(formatProgramOutputs(entries));
   human(formatComparison(config, entries, hostInfo()));
   if (json !== undefined) writeJson(json, entries.map(comparisonJson), io);
+  if (stoppedBy !== undefined) {
+    io.err(`pvemu: compare: interrupted by ${stoppedBy} after ${entries.length} of ${backends.length} backends; the table shows those\n`);
+    return EXIT_SIGNAL[stoppedBy];
+  }
 
   const failedChecks = entries.flatMap((e) => (e.kind === 'report' && !e.report.selfCheck.passed ? [e.report.backend] : []));
   const errors = entries.flatMap((e) => (e.kind === 'failed' ? [`${e.failure.backend} (${e.failure.error.name})`] : []));

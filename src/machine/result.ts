@@ -30,4 +30,6 @@ export interface RunResult {
   violations?: CoherenceViolationReport[];
   /** The conservation laws at the end (set by Machine.run, which throws when one fails). */
   conservation?: ConservationReport;
+  /** The run was stopped early by this signal (Machine.interrupt): the figures cover it until then. */
+  interrupted?: string;
 }

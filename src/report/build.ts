@@ -127,6 +127,7 @@ export function buildReport(
     contextSwitches: total.contextSwitches,
     timerInterrupts: total.timerInterrupts,
     selfCheck: { passed: result.selfCheck.passed, message: result.selfCheck.message },
+    ...(result.interrupted !== undefined ? { interrupted: { signal: result.interrupted } } : {}),
     exitStatus: result.exitStatus,
     ...(config.program !== undefined ? { program: { stdout: result.stdout ?? '' } } : {}),
     ...(result.unknownSyscalls !== undefined ? { unknownSyscalls: { ...result.unknownSyscalls } } : {}),

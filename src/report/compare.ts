@@ -126,9 +126,12 @@ export async function runComparison(
   backends: readonly string[],
   runMachine: (config: MachineConfig) => Promise<Report> = runReport,
   onStart: (backend: string, index: number) => void = () => {},
+  /** Asked before each backend: true ends the comparison with the backends run so far. */
+  stopped: () => boolean = () => false,
 ): Promise<ComparisonEntry[]> {
   const entries: ComparisonEntry[] = [];
   for (const [i, backend] of backends.entries()) {
+    if (stopped()) break;
     onStart(backend, i);
     try {
       entries.push({ kind: 'report', report: await runMachine({ ...config, backend }) });

@@ -70,6 +70,9 @@ export function formatReport(r: Report): string {
   const sdCycles = r.shootdowns.modeledCycles;
   const hv = r.hv;
   const rows: [string, string][] = [
+    ...(r.interrupted !== undefined
+      ? [['interrupted', `by ${r.interrupted.signal}: a partial report, of the run until then`] as [string, string]]
+      : []),
     ['elapsed (s)', r.seconds.toFixed(3)],
     ['ops', r.program !== undefined ? `${r.ops} (instructions retired)` : `${r.ops}`],
     ['ops/s', r.opsPerSec.toFixed(1)],

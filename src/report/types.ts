@@ -130,6 +130,8 @@ export interface Report {
   syscalls: number;
   contextSwitches: number;
   timerInterrupts: number;
+  /** The run was stopped early (Ctrl-C, SIGTERM): by which signal; the figures cover the run until then. */
+  interrupted?: { signal: string };
   selfCheck: { passed: boolean; message: string };
   exitStatus: number;
   /**

@@ -127,5 +127,8 @@ export interface FaultInjection {
   dropFlushesAfter?: number;
 }
 
-/** How the console line of a program's time-limit kill ends; the machine's self-check looks for it. */
-export const TIME_LIMIT_KILL = 'at the --seconds limit';
+/**
+ * How the console line of a program's kill at the stop request ends (its --seconds limit, or
+ * the run interrupted); the machine's self-check looks for it.
+ */
+export const TIME_LIMIT_KILL = 'at the stop request';

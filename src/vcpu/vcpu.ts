@@ -227,11 +227,12 @@ export class Vcpu implements WorkMeter, MachinePort {
   }
 
   /**
-   * A riscv32 program under --seconds runs until it exits; at the stop request the boot vCPU
-   * sends init's thread group SIGKILL (exit 137), once, whether its threads run or sleep.
+   * A riscv32 program runs until it exits; at a stop request (its --seconds limit, or the run
+   * interrupted) the boot vCPU sends init's thread group SIGKILL (exit 137), once, whether its
+   * threads run or sleep.
    */
   private enforceProgramTimeLimit(): void {
-    if (this.args.cpu !== 0 || this.args.program?.timeLimited !== true || this.limitEnforced) return;
+    if (this.args.cpu !== 0 || this.args.program === undefined || this.limitEnforced) return;
     // ORDERING: pairs with the main thread's compareExchange of runState to StopRequested.
     if (Atomics.load(this.words, MACHINE_CTL.runState) !== RunState.StopRequested) return;
     this.limitEnforced = true;

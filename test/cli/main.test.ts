@@ -3,7 +3,7 @@
  * Spawns `node dist/src/cli/main.js` as a child process (the main thread of the test only waits).
  * `npm test` builds dist/ first (pretest); a missing build is a failure, not a skip.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,6 +116,31 @@ describe('pvemu CLI', () => {
     expect(report.ops).toBe(200);
     expect(report.selfCheck.passed).toBe(true);
     expect(r.stderr).toMatch(/self-check {2,}PASS: touch: self-check passed/);
+  }, RUN_TIMEOUT_MS + 5_000);
+
+  it('on SIGINT 1 s into a 5 s run, prints the partial report (marked interrupted, in JSON too) and exits 130', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pvemu-int-'));
+    try {
+      const json = join(dir, 'r.json');
+      const child = spawn(process.execPath, [CLI, 'run', '--cpus', '2', '--seconds', '5', '--json', json], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      const started = Date.now();
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      setTimeout(() => child.kill('SIGINT'), 1000);
+      const code = await exited;
+      expect(code).toBe(130);
+      expect(Date.now() - started).toBeLessThan(RUN_TIMEOUT_MS);
+      expect(stdout).toMatch(/^ {2}interrupted +by SIGINT: a partial report, of the run until then$/m);
+      expect(stderr).toMatch(/^pvemu: interrupted by SIGINT after \d+\.\d\d s of work; the report covers the run until then$/m);
+      const report = JSON.parse(readFileSync(json, 'utf8')) as { interrupted?: { signal: string }; seconds: number };
+      expect(report.interrupted).toEqual({ signal: 'SIGINT' });
+      expect(report.seconds).toBeLessThan(5);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, RUN_TIMEOUT_MS + 5_000);
 
   it('lists backends and workloads', () => {
