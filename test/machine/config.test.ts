@@ -74,7 +74,7 @@ describe('judgeRun', () => {
 describe('judgeRun and the --seconds limit', () => {
   it('says a program was killed at its --seconds limit rather than only its exit status', () => {
     const program = { workload: 'spin.elf', cpus: 1, seconds: 3, program: { name: 'spin.elf', bytes: new Uint8Array(0), argv: ['spin.elf'], envp: [] } };
-    const check = judgeRun(program, { exitStatus: 137, killed: 0, ops: 0, elapsedNs: 3e9, killLine: 'init: killed: SIGKILL at the --seconds limit' }, 2);
+    const check = judgeRun(program, { exitStatus: 137, killed: 0, ops: 0, elapsedNs: 3e9, killLine: 'init: killed: SIGKILL at the stop request' }, 2);
     expect(check).toEqual({ passed: false, message: 'spin.elf: killed at the --seconds limit (3 s) before it exited (status 137)' });
   });
 });
