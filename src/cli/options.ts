@@ -155,7 +155,7 @@ export function parseSize(text: string, option: string): number {
   const unit = m?.[2];
   const bytes = digits === undefined ? Number.NaN : Number(digits) * (unit === undefined ? 1 : (SIZE_UNITS[unit.toUpperCase()] ?? Number.NaN));
   if (!Number.isSafeInteger(bytes)) {
-    throw new ConfigError(option, `must be a size like 256M, 1G, 65536K or a byte count, got ${show(text)}`);
+    throw new ConfigError(option, `must be a size like 256M, 512M, 65536K or a byte count, got ${show(text)}`);
   }
   return bytes;
 }

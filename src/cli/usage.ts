@@ -47,7 +47,7 @@ function machineOptionRows(): OptionRow[] {
     ['--workload NAME', `workload: ${workloads} (default ${d.workload})`],
     ['--cpus N', `number of vCPUs, 1 to ${MAX_CPUS} (default ${d.cpus})`],
     ['--pcpus P', 'physical CPUs the vCPUs share, 1 to --cpus; fewer than --cpus overcommits (default: one per vCPU)'],
-    ['--mem SIZE', `guest RAM, ${formatBytes(MIN_RAM_BYTES)} to ${formatBytes(MAX_RAM_BYTES)}, as 256M, 1G, 65536K or bytes (default ${formatBytes(d.memBytes)})`],
+    ['--mem SIZE', `guest RAM, ${formatBytes(MIN_RAM_BYTES)} to ${formatBytes(MAX_RAM_BYTES)}, as 256M, 512M, 65536K or bytes (default ${formatBytes(d.memBytes)})`],
     ['--hz N', `timer interrupts per second per vCPU, ${MIN_HZ} to ${MAX_HZ} (default ${d.hz})`],
     ['--seconds S', `run for S seconds, more than 0 and at most ${MAX_RUN_SECONDS} (default ${DEFAULT_RUN_SECONDS})`],
     ['--ops N', 'run until N operations have completed instead (not with --seconds)'],
