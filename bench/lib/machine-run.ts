@@ -4,10 +4,10 @@
  */
 import { availableParallelism } from 'node:os';
 import { defaultConfig, type MachineConfig } from '../../src/machine/config.js';
-import { type ProgramImage } from '../../src/vcpu/task-args.js';
+import type { ProgramImage } from '../../src/vcpu/task-args.js';
 import { Machine } from '../../src/machine/machine.js';
 import { buildReport } from '../../src/report/build.js';
-import { type Report } from '../../src/report/types.js';
+import type { Report } from '../../src/report/types.js';
 
 /** Machine cases measure the native backend unless they name another: the reference the others are compared with. */
 export const BENCH_BACKEND = 'native';

@@ -16,7 +16,7 @@ import { findBackend, describeBackends } from '../hv/registry.js';
 import { formatBytes, MAX_RAM_BYTES, MIN_RAM_BYTES } from '../hw/memory.js';
 import { PAGE_SIZE } from '../hw/paging.js';
 import { defaultConfig, MAX_HZ, MAX_OPS, MAX_RUN_SECONDS, MAX_WATCHDOG_MS, MIN_HZ, MIN_WATCHDOG_MS, type MachineConfig } from '../machine/config.js';
-import { type ProgramImage } from '../vcpu/task-args.js';
+import type { ProgramImage } from '../vcpu/task-args.js';
 import { MAX_CPUS } from '../lib/limits.js';
 import { programImage } from '../machine/program-args.js';
 import { describeWorkloads, findWorkload } from '../workloads/registry.js';

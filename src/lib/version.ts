@@ -16,11 +16,13 @@ export interface PvemuVersion {
   dirty?: boolean;
 }
 
-/** The package's root: this file is src/lib/version.ts, built to dist/src/lib/version.js. */
+/**
+ * The package's root: this file is src/lib/version.ts (tests run it there) and is built to
+ * dist/src/lib/version.js; the first of the two with a package.json.
+ */
 function packageRoot(): string {
-  const here = fileURLToPath(new URL('.', import.meta.url));
-  const candidates = [new URL('../../../', import.meta.url), new URL('../../', import.meta.url)].map((u) => fileURLToPath(u));
-  return candidates.find((dir) => existsSync(`${dir}package.json`)) ?? here;
+  const candidates = ['../../../', '../../'].map((up) => fileURLToPath(new URL(up, import.meta.url)));
+  return candidates.find((dir) => existsSync(`${dir}package.json`)) ?? candidates[0]!;
 }
 
 /** One git query, or undefined when git or the checkout is not there. */

@@ -32,7 +32,7 @@ import { riscvSharedBytes } from '../riscv/layout.js';
 import { describeViolation } from '../vcpu/coherence.js';
 import { MAX_TRACE_EVENTS, defaultTraceEvents, flowSlotBytes, type VcpuTrace } from '../stats/trace-buffer.js';
 import { PAGE_SIZE } from '../hw/paging.js';
-import { TIME_LIMIT_KILL } from '../vcpu/task-args.js';
+import { STOP_REQUEST_KILL } from '../vcpu/task-args.js';
 
 /**
  * How often the main thread looks for the end of boot, in ms: a few timer ticks, small beside
@@ -274,7 +274,7 @@ export function judgeRun(cfg: Pick<MachineConfig, 'workload' | 'program' | 'cpus
     return { passed: true, message: `${cfg.workload}: self-check passed` };
   }
   if (o.failLine !== undefined) return { passed: false, message: o.failLine };
-  if (cfg.program !== undefined && cfg.seconds !== undefined && o.killLine?.includes(TIME_LIMIT_KILL) === true) {
+  if (cfg.program !== undefined && cfg.seconds !== undefined && o.killLine?.includes(STOP_REQUEST_KILL) === true) {
     return { passed: false, message: `${cfg.workload}: killed at the --seconds limit (${cfg.seconds ?? '?'} s) before it exited (status ${o.exitStatus})` };
   }
   if (o.killed > 0) return { passed: false, message: `${o.killed} task(s) killed; ${o.killLine ?? ''}` };

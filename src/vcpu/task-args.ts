@@ -131,4 +131,4 @@ export interface FaultInjection {
  * How the console line of a program's kill at the stop request ends (its --seconds limit, or
  * the run interrupted); the machine's self-check looks for it.
  */
-export const TIME_LIMIT_KILL = 'at the stop request';
+export const STOP_REQUEST_KILL = 'at the stop request';

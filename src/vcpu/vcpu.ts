@@ -36,7 +36,7 @@ import { RvPrograms } from './rv-program.js';
 import type { ConsoleChunk, VcpuExit, VcpuFailure, VcpuTaskArgs } from './task-args.js';
 import { CoherenceChecker } from './coherence.js';
 import { TakeWhileWaiting, VcpuWait, type WaitSite } from '../hw/wait.js';
-import { TIME_LIMIT_KILL } from './task-args.js';
+import { STOP_REQUEST_KILL } from './task-args.js';
 
 /** Run-loop slice: how long the vCPU runs guest work before it lets its event loop breathe. */
 const SLICE_MS = 5;
@@ -236,7 +236,7 @@ export class Vcpu implements WorkMeter, MachinePort {
     // ORDERING: pairs with the main thread's compareExchange of runState to StopRequested.
     if (Atomics.load(this.words, MACHINE_CTL.runState) !== RunState.StopRequested) return;
     this.limitEnforced = true;
-    this.console(`init: killed: SIGKILL ${TIME_LIMIT_KILL}\n`);
+    this.console(`init: killed: SIGKILL ${STOP_REQUEST_KILL}\n`);
     this.kernel.tasks.killGroup(1, 128 + SIGKILL);
   }
 

@@ -15,7 +15,7 @@ import type { MachineConfig } from '../../src/machine/config.js';
 import { snapshotCounters, VcpuCounters } from '../../src/stats/counters.js';
 import { LatencyHistogram } from '../../src/stats/histogram.js';
 import { buildReport } from '../../src/report/build.js';
-import { type Report } from '../../src/report/types.js';
+import type { Report } from '../../src/report/types.js';
 
 interface Captured extends CliIo {
   stdout: string;

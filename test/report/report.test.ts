@@ -11,7 +11,7 @@ import { LatencyHistogram } from '../../src/stats/histogram.js';
 import { buildReport } from '../../src/report/build.js';
 import { comparisonJson, formatComparison, formatProgramOutputs } from '../../src/report/compare.js';
 import { formatReport } from '../../src/report/format.js';
-import { type ComparisonEntry, type HostInfo } from '../../src/report/types.js';
+import type { ComparisonEntry, HostInfo } from '../../src/report/types.js';
 
 const host: HostInfo = { node: 'v20.0.0', platform: 'linux', arch: 'x64', cores: 8 };
 

@@ -18,7 +18,7 @@ import { XenHypervisor } from '../../../src/hv/xen/hypervisor/hypervisor.js';
 import { FRAME, PGT_count_mask, PGT_pinned, PGT_TYPE_MASK } from '../../../src/hv/xen/hypervisor/layout.js';
 import { testGuest, testWaitPolicy } from '../../helpers/hardware.js';
 import { MM } from '../../../src/kernel/layout.js';
-import { type WaitPolicy } from '../../../src/hw/wait.js';
+import type { WaitPolicy } from '../../../src/hw/wait.js';
 
 export const RAM_BYTES = 16 * 1024 * 1024;
 export const USER_RW = PTE_P | PTE_RW | PTE_US;
