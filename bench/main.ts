@@ -15,6 +15,11 @@ import { formatTable } from './lib/table.js';
 import { formatCheck, formatVerdict } from './lib/target.js';
 import { benchCases, findBenchCase } from './cases/registry.js';
 import { checkOutputPath, makeDirs } from '../src/cli/output-path.js';
+import { HostUsageMeter } from '../src/lib/host-usage.js';
+import { EXIT_SIGNAL, onStopSignal } from '../src/cli/stop-signal.js';
+import { BenchInterrupted, benchStop } from './lib/stop.js';
+import { hostUsageFigures, hostUsageText } from '../src/report/host-usage.js';
+import type { HostUsageReport } from '../src/report/types.js';
 
 const EXIT_USAGE = 2;
 const EXIT_FAILED = 1;
@@ -51,7 +56,15 @@ interface JsonReport {
   targets: CaseResult['verdicts'];
   checks: NonNullable<CaseResult['checks']>;
   notes: string[];
+  /** How much of the host the case got: load before and after, CPU against wall, other processes. */
+  usage: HostUsageReport;
 }
+
+/**
+ * Other processes using this many cores' worth of CPU during a case make its host-time figures
+ * unreliable (a case's own threads vary, so only the others are judged here).
+ */
+const OTHERS_CORES_UNRELIABLE = 0.5;
 
 async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -93,10 +106,21 @@ async function main(argv: readonly string[]): Promise<number> {
 
   const host = benchHost();
   print([...hostHeader(name, bench.description, host), '']);
+  const meter = new HostUsageMeter();
+  // Ctrl-C, SIGTERM: the machine running now stops early and no other starts; a sweep writes
+  // the rows that finished. A second signal ends the process at once.
+  const unsubscribe = onStopSignal((signal) => {
+    process.stderr.write(`bench ${name}: ${signal}: stopping after the run under way (again to quit at once)\n`);
+    benchStop.request(signal);
+  });
   let result: CaseResult;
   try {
     result = await bench.run(options);
   } catch (e) {
+    if (e instanceof BenchInterrupted) {
+      process.stderr.write(`bench ${name}: interrupted by ${e.signal} before it had figures to show\n`);
+      return EXIT_SIGNAL[e.signal];
+    }
     // Bad input the case found once it looked (an --out that cannot be created, a merge input
     // that is not a sweep result): one line, as for a bad option.
     if (e instanceof ConfigError) {
@@ -104,6 +128,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return EXIT_USAGE;
     }
     throw e;
+  } finally {
+    unsubscribe();
   }
   for (const table of result.tables) print([...formatTable(table), '']);
   if (result.notes.length > 0) print([...result.notes.map((n) => `note    ${n}`), '']);
@@ -111,6 +137,11 @@ async function main(argv: readonly string[]): Promise<number> {
   const checks = result.checks ?? [];
   if (checks.length > 0) print(checks.map(formatCheck));
   if (result.failure !== undefined) process.stderr.write(`bench ${name}: FAILED: ${result.failure}\n`);
+  const hostUsage = hostUsageFigures(meter.finish());
+  print([`host    ${hostUsageText(hostUsage)}`]);
+  if ((hostUsage.othersCores ?? 0) >= OTHERS_CORES_UNRELIABLE) {
+    print([`warning: host-time figures are unreliable on this case: other processes used ${hostUsage.othersCores!.toFixed(2)} of ${host.availableParallelism} host cores meanwhile`]);
+  }
 
   if (options.json !== undefined) {
     const report: JsonReport = {
@@ -122,11 +153,16 @@ async function main(argv: readonly string[]): Promise<number> {
       targets: result.verdicts,
       checks,
       notes: result.notes,
+      usage: hostUsage,
     };
     makeDirs(dirname(options.json));
     // NaN (a figure not measured) has no JSON form; write null for it.
     writeFileSync(options.json, `${JSON.stringify(report, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
     process.stderr.write(`bench: wrote ${options.json}\n`);
+  }
+  if (benchStop.signal !== undefined) {
+    process.stderr.write(`bench ${name}: interrupted by ${benchStop.signal}; the figures above cover the runs that finished\n`);
+    return EXIT_SIGNAL[benchStop.signal];
   }
   return result.failure === undefined && checks.every((c) => c.passed) ? 0 : EXIT_FAILED;
 }

@@ -4,8 +4,11 @@
  * was. Main thread.
  */
 import * as os from 'node:os';
+import { pvemuVersion, versionLine, type PvemuVersion } from '../../src/lib/version.js';
 
 export interface BenchHost {
+  /** Which pvemu ran the case: version, and the commit when run from a checkout. */
+  pvemu: PvemuVersion;
   /** os.cpus()[0].model ("unknown" when the platform does not say). */
   cpuModel: string;
   /** Logical CPUs the OS reports (os.cpus().length). */
@@ -25,6 +28,7 @@ export interface BenchHost {
 export function benchHost(): BenchHost {
   const cpus = os.cpus();
   return {
+    pvemu: pvemuVersion(),
     cpuModel: cpus[0]?.model.trim() ?? 'unknown',
     cores: cpus.length,
     availableParallelism: os.availableParallelism(),
@@ -40,6 +44,7 @@ export function benchHost(): BenchHost {
 export function hostHeader(caseName: string, description: string, host: BenchHost): string[] {
   return [
     `pvemu bench ${caseName}: ${description}`,
+    `  code  ${versionLine(host.pvemu)}`,
     `  host  ${host.cpuModel}, ${host.cores} cores (${host.availableParallelism} available), ${host.platform}/${host.arch}, load avg ${host.loadAvg1m.toFixed(2)}`,
     `  node  ${host.node}`,
     `  date  ${host.date}`,

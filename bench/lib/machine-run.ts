@@ -8,12 +8,15 @@ import type { ProgramImage } from '../../src/vcpu/task-args.js';
 import { Machine } from '../../src/machine/machine.js';
 import { buildReport } from '../../src/report/build.js';
 import type { Report } from '../../src/report/types.js';
+import { benchStop } from './stop.js';
 
 /** Machine cases measure the native backend unless they name another: the reference the others are compared with. */
 export const BENCH_BACKEND = 'native';
 
 /** Console lines quoted in the notes at most: the first few say what went wrong. */
 const MAX_QUOTED_LINES = 3;
+/** What a run's note on unreliable host time says after its label (src/report/host-usage.ts says when). */
+export const UNRELIABLE_NOTE = ': host-time figures unreliable: ';
 /** A timed run whose measured work lasted less than this share of --seconds ended early. */
 export const EARLY_END_SHARE = 0.8;
 
@@ -92,7 +95,7 @@ export async function runMachine(run: MachineRun): Promise<MachineOutcome> {
     `${config.pcpus !== undefined ? ` (${config.pcpus} physical)` : ''}${run.backend !== undefined ? `, backend ${run.backend}` : ''}` +
     `${stop}${run.params !== undefined ? ` with ${JSON.stringify(run.params)}` : ''}\n`);
   // Machine.run + buildReport is what runReport does; the raw result also carries the console.
-  const raw = await new Machine(config).run();
+  const raw = await benchStop.run(new Machine(config));
   return {
     report: buildReport(config, raw),
     console: raw.console,
@@ -123,6 +126,8 @@ export function runNotes(o: MachineOutcome): string[] {
   } else if (o.requestedSeconds !== undefined && r.seconds < EARLY_END_SHARE * o.requestedSeconds) {
     notes.push(`${label}: work lasted ${r.seconds.toFixed(2)} s of the ${o.requestedSeconds} s asked`);
   }
+  if (r.interrupted !== undefined) notes.push(`${label}: interrupted by ${r.interrupted.signal}; its figures cover the run until then`);
+  if (r.hostUsage?.unreliable !== undefined) notes.push(`${label}${UNRELIABLE_NOTE}${r.hostUsage.unreliable.join('; ')}`);
   const cores = availableParallelism();
   // With --pcpus at most the host's cores, the hypervisor scheduler keeps the running vCPUs within them.
   if (r.cpus > cores && (r.config.pcpus ?? r.cpus) > cores) notes.push(`${label}: ${r.cpus} vCPUs on ${cores} host cores, overcommitted: vCPUs share cores`);

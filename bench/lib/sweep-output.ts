@@ -12,6 +12,7 @@ import { sweepHtml } from './sweep-html.js';
 import { resultFileName, type SweepResult, type SweepRow } from './sweep-result.js';
 import { count, usFromNs, type Table } from './table.js';
 import { describeStop } from './sweep-spec.js';
+import { UNRELIABLE_NOTE } from './machine-run.js';
 
 export const CHART_FILE = 'sweep.svg';
 export const HTML_FILE = 'index.html';
@@ -80,14 +81,22 @@ export function sweepTable(result: SweepResult): Table {
  */
 export function sweepNotes(result: SweepResult): string[] {
   const overcommitted = (n: string): boolean => n.endsWith('overcommitted: vCPUs share cores');
+  const unreliable = (n: string): boolean => n.includes(UNRELIABLE_NOTE);
   const notes: string[] = [];
   for (const r of result.rows) {
     if (r.status === 'failed') notes.push(`${r.backend}, ${r.cpus} vCPUs, ${r.workload}, rep ${r.rep}: run FAILED: ${r.error.name}: ${r.error.message}`);
-    else notes.push(...r.notes.filter((n) => !overcommitted(n)).map((n) => `${r.backend}, rep ${r.rep}: ${n}`));
+    else notes.push(...r.notes.filter((n) => !overcommitted(n) && !unreliable(n)).map((n) => `${r.backend}, rep ${r.rep}: ${n}`));
   }
   const cores = [...new Set(result.sources.map((s) => s.host.availableParallelism))];
   const over = result.rows.filter((r) => r.status === 'ok' && r.notes.some(overcommitted));
   if (over.length > 0) notes.push(`${over.length} run(s) had more vCPUs than the host's ${cores.join('/')} cores: their vCPUs shared cores, so shootdowns waited for descheduled targets`);
-  if (result.missing.length > 0) notes.push(`${result.missing.length} of ${result.totalRuns} runs missing (no shard file had them): the result is incomplete`);
+  const doubted = result.rows.flatMap((r) => (r.status === 'ok' ? r.notes.filter(unreliable).map((n) => `${r.backend}, rep ${r.rep}: ${n}`) : []));
+  if (doubted.length > 0) {
+    notes.push(`${doubted.length} run(s) had host-time figures (ops/s, µs) that are unreliable (the reasons are in each row's notes in the JSON); the first: ${doubted[0]!}`);
+  }
+  if (result.interrupted !== undefined) {
+    notes.push(`interrupted by ${result.interrupted.signal}: ${result.rows.length} of ${result.totalRuns} runs finished; the ${result.missing.length} left are listed as missing`);
+  }
+  if (result.missing.length > 0 && result.interrupted === undefined) notes.push(`${result.missing.length} of ${result.totalRuns} runs missing (no shard file had them): the result is incomplete`);
   return notes;
 }

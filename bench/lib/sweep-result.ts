@@ -73,6 +73,11 @@ export interface SweepResult {
   missing: SweepRun[];
   /** By index. */
   rows: SweepRow[];
+  /**
+   * The sweep was stopped by a signal (Ctrl-C, SIGTERM): `rows` are the runs that finished, and
+   * `missing` the rest, the run cut short among them. Absent: it ran to the end.
+   */
+  interrupted?: { signal: string };
 }
 
 /** A completed run's row. */

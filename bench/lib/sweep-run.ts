@@ -10,6 +10,8 @@ import { benchHost } from './host.js';
 import { runMachine, runNotes, type MachineOutcome } from './machine-run.js';
 import { completedRow, failedRow, SWEEP_FORMAT, SWEEP_VERSION, type SweepResult, type SweepRow } from './sweep-result.js';
 import { describeRun, expandSweep, shardRuns, type SweepRun, type SweepSpec } from './sweep-spec.js';
+import { benchStop } from './stop.js';
+import type { StopSignal } from '../../src/cli/stop-signal.js';
 
 /** Boots and runs one machine for a row; tests substitute their own. */
 export type SweepRunner = (run: SweepRun, spec: SweepSpec, log: (line: string) => void) => Promise<MachineOutcome>;
@@ -24,6 +26,8 @@ export const machineRunner: SweepRunner = (run, spec, log) => runMachine({
 
 export interface SweepRunOptions {
   runner?: SweepRunner;
+  /** The signal that stopped the bench, if one has (default: benchStop's); asked before and after each run. */
+  stopped?: () => StopSignal | undefined;
   /** Where progress and the per-run lines go (default: stderr; a bar only if a terminal). */
   stream?: ProgressStream;
 }
@@ -36,16 +40,25 @@ export async function runSweep(spec: SweepSpec, shard: Shard | null, options: Sw
   const host = benchHost();
   const startedAt = new Date().toISOString();
   const progress = startProgress({ total: mine.length, unit: 'runs', title: 'sweep', ...(options.stream !== undefined ? { stream: options.stream } : {}) });
+  const stopped = options.stopped ?? (() => benchStop.signal);
   const rows: SweepRow[] = [];
+  let interrupted: StopSignal | undefined;
   try {
     for (const [i, run] of mine.entries()) {
+      interrupted = stopped();
+      if (interrupted !== undefined) break;
       progress.update(i, describeRun(run));
-      rows.push(await runOne(run, spec, runner, (line) => progress.log(line)));
+      const row = await runOne(run, spec, runner, (line) => progress.log(line));
+      // A run cut short by the stop measured part of its time: it is missing, not a row.
+      interrupted = stopped();
+      if (interrupted !== undefined) break;
+      rows.push(row);
       progress.update(i + 1);
     }
   } finally {
     progress.stop();
   }
+  const done = new Set(rows.map((r) => r.index));
   return {
     format: SWEEP_FORMAT,
     version: SWEEP_VERSION,
@@ -53,8 +66,9 @@ export async function runSweep(spec: SweepSpec, shard: Shard | null, options: Sw
     totalRuns: all.length,
     shard,
     sources: [{ shard, host, startedAt, finishedAt: new Date().toISOString() }],
-    missing: [],
+    missing: interrupted === undefined ? [] : mine.filter((r) => !done.has(r.index)),
     rows,
+    ...(interrupted !== undefined ? { interrupted: { signal: interrupted } } : {}),
   };
 }
 

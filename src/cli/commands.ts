@@ -24,17 +24,14 @@ import { describeWorkloads } from '../workloads/registry.js';
 import { parseCompareOptions, parseRunOptions, show, wantsHelp } from './options.js';
 import { writeTraceFile } from '../report/trace.js';
 import { runProgress, type ProgressStream } from './progress.js';
+import { EXIT_SIGNAL, onStopSignal, type StopSignal } from './stop-signal.js';
 import { compareUsage, listUsage, mainUsage, runUsage } from './usage.js';
 
 /** Exit statuses (sysexits.h names where one fits). */
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
-/** A run stopped by a signal: 128 + its number, as a shell reports it. */
-const EXIT_SIGNAL: Readonly<Record<StopSignal, number>> = { SIGINT: 130, SIGTERM: 143 };
-
-/** The signals that stop a run early and keep its partial report. */
-export type StopSignal = 'SIGINT' | 'SIGTERM';
+export type { StopSignal } from './stop-signal.js';
 export const EXIT_SOFTWARE = 70;
 
 /** Where a command writes; the process's streams in main.ts, buffers in tests. */
@@ -58,20 +55,7 @@ export const processIo: CliIo = {
   // Only to a terminal: a script reading stderr sees errors alone.
   progress: (text) => void (process.stderr.isTTY ? process.stderr.write(text) : undefined),
   progressStream: process.stderr,
-  onStopSignal: (handler) => {
-    let received = 0;
-    const on = (signal: StopSignal): void => {
-      // The second Ctrl-C: the user wants out now, partial report or not.
-      if (++received > 1) process.exit(EXIT_SIGNAL[signal]);
-      handler(signal);
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-    return () => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-    };
-  },
+  onStopSignal,
 };
 
 /** Collapses a multi-line message onto one line, so each error is exactly one line. */

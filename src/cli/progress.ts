@@ -6,6 +6,7 @@
 import { MultiBar, type SingleBar } from 'cli-progress';
 import type { Machine } from '../machine/machine.js';
 import type { MachineConfig } from '../machine/config.js';
+import { hostNowNs } from '../lib/host-clock.js';
 
 /** Work shorter than this shows no bar at all, in ms: a bar that flashes for 200 ms is noise. */
 export const PROGRESS_DELAY_MS = 1000;
@@ -51,11 +52,14 @@ export function startProgress(o: ProgressOptions): Progress {
   let bar: SingleBar | undefined;
   let stopped = false;
   const show = (): void => {
-    const digits = o.unit === 's' ? 1 : 0;
+    const timed = o.unit === 's';
+    // Counting seconds, value/total is the clock: a second clock (cli-progress's duration, and an
+    // eta that is just total - value) would only disagree with it.
+    const clock = timed ? '' : ' | {duration_formatted}, eta {eta_formatted}';
     multi = new MultiBar({
       stream,
-      format: `${o.title} [{bar}] {percentage}% | {value}/{total} ${o.unit} | {duration_formatted}, eta {eta_formatted} | {label}`,
-      formatValue: (v, _options, type) => (type === 'value' || type === 'total' ? v.toFixed(digits) : String(v)),
+      format: `${o.title} [{bar}] {percentage}% | {value}/{total} ${o.unit}${clock} | {label}`,
+      formatValue: (v, _options, type) => (type === 'value' || type === 'total' ? v.toFixed(timed ? 1 : 0) : String(v)),
       hideCursor: true,
       clearOnComplete: true,
       // Our own stop() runs in a finally; cli-progress must not add SIGINT handlers of its own.
@@ -92,9 +96,11 @@ export function startProgress(o: ProgressOptions): Progress {
 }
 
 /**
- * Progress of one `pvemu run`: elapsed of --seconds from a clock, or operations done of --ops
- * from the vCPUs' live counters (Machine.snapshot, answered between their run slices). Polls
- * only when `stream` is a terminal (undefined: no progress). Returns the function that stops it.
+ * Progress of one `pvemu run`, from the vCPUs' live snapshots (Machine.snapshot, answered between
+ * their run slices): the workload's seconds of --seconds, counted from the first vCPU's start of
+ * work as the run's own clock is (boot is not part of it, and shows as "booting"), or operations
+ * done of --ops. Polls only when `stream` is a terminal (undefined: no progress). Returns the
+ * function that stops it.
  */
 export function runProgress(machine: Pick<Machine, 'snapshot'>, config: MachineConfig, stream: ProgressStream | undefined): () => void {
   if (stream?.isTTY !== true) return () => undefined;
@@ -105,18 +111,21 @@ export function runProgress(machine: Pick<Machine, 'snapshot'>, config: MachineC
   const progress = startProgress(byOps
     ? { total: config.ops ?? 0, unit: 'ops', title: 'run', stream }
     : { total: config.seconds ?? 0, unit: 's', title: 'run', stream });
-  const start = performance.now();
   let polling = false;
   const poll = (): void => {
-    if (!byOps) {
-      progress.update((performance.now() - start) / 1000, label);
-      return;
-    }
     if (polling) return; // one snapshot at a time: a busy vCPU answers late
     polling = true;
     Promise.resolve()
       .then(() => machine.snapshot())
-      .then((snaps) => progress.update(snaps.reduce((n, s) => n + s.counters.ops, 0), label))
+      .then((snaps) => {
+        if (byOps) {
+          progress.update(snaps.reduce((n, s) => n + s.counters.ops, 0), label);
+          return;
+        }
+        const started = snaps.map((s) => s.workStartNs).filter((t) => t > 0);
+        if (started.length === 0) progress.update(0, `${label}: booting`);
+        else progress.update((hostNowNs() - Math.min(...started)) / 1e9, label);
+      })
       // A snapshot racing the end of the run (its port closed) just leaves the bar where it was.
       .catch(() => undefined)
       .finally(() => { polling = false; });

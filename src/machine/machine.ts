@@ -24,6 +24,7 @@ import { checkConservation, conservationViolations, readGuestFrames, type Conser
 import { checkExecArgs } from './program-args.js';
 import { MachineWatchdog } from './watchdog.js';
 import { MAX_CPUS } from '../lib/limits.js';
+import { HostUsageMeter } from '../lib/host-usage.js';
 import { MAX_HZ, MAX_OPS, MAX_RUN_SECONDS, MAX_WATCHDOG_MS, MIN_HZ, MIN_WATCHDOG_MS, type MachineConfig } from './config.js';
 import type { RunResult, SelfCheckResult } from './result.js';
 import { VcpuHandle } from './vcpu-handle.js';
@@ -73,8 +74,9 @@ export class Machine {
    * ConservationError if a conservation law does not hold at the end.
    */
   async run(): Promise<RunResult> {
+    const usage = new HostUsageMeter();
     const { result, conservation } = await this.execute();
-    return { ...result, conservation, ...(this.interruptedBy !== undefined ? { interrupted: this.interruptedBy } : {}) };
+    return { ...result, host: usage.finish(), conservation, ...(this.interruptedBy !== undefined ? { interrupted: this.interruptedBy } : {}) };
   }
 
   /**

@@ -4,6 +4,7 @@
 import type { VcpuStatsSnapshot } from '../stats/snapshot.js';
 import type { ConservationReport } from './conservation.js';
 import type { CoherenceViolationReport } from '../vcpu/task-args.js';
+import type { HostUsage } from '../lib/host-usage.js';
 
 export interface SelfCheckResult {
   /** True when the workload's own result check passed. */
@@ -30,6 +31,11 @@ export interface RunResult {
   violations?: CoherenceViolationReport[];
   /** The conservation laws at the end (set by Machine.run, which throws when one fails). */
   conservation?: ConservationReport;
+  /**
+   * The host over the whole run, boot to power-off: wall and process CPU time, load before and
+   * after (set by Machine.run; absent on results made by hand).
+   */
+  host?: HostUsage;
   /** The run was stopped early by this signal (Machine.interrupt): the figures cover it until then. */
   interrupted?: string;
 }

@@ -9,10 +9,50 @@ import { Machine } from '../machine/machine.js';
  * Building the report (src/report/types.ts) from a RunResult: the vCPU workers' counter
  * snapshots and encoded latency and modelled-cycle histograms, summed and summarised. Main thread.
  */
-import { availableParallelism } from 'node:os';
-import { mergeCostTable } from '../hw/cost.js';
+import { createHash } from 'node:crypto';
+import { availableParallelism, cpus as hostCpus } from 'node:os';
+import { defaultCostTable, mergeCostTable } from '../hw/cost.js';
+import { pvemuVersion } from '../lib/version.js';
+import { findWorkload } from '../workloads/registry.js';
+import { hostUsageReport } from './host-usage.js';
+
 export function hostInfo(): HostInfo {
-  return { node: process.version, platform: process.platform, arch: process.arch, cores: availableParallelism() };
+  return {
+    node: process.version,
+    platform: process.platform,
+    arch: process.arch,
+    cores: availableParallelism(),
+    cpuModel: hostCpus()[0]?.model.trim() ?? 'unknown',
+  };
+}
+
+/** The run's whole configuration, defaults filled in (Report['config']). */
+function runConfig(config: MachineConfig): Report['config'] {
+  const workload = config.program === undefined ? findWorkload(config.workload) : undefined;
+  const params: Record<string, number> = {};
+  for (const p of workload?.params ?? []) params[p.name] = p.default;
+  Object.assign(params, config.params);
+  const c: Report['config'] = {
+    memBytes: config.memBytes,
+    hz: config.hz,
+    watchdogMs: config.watchdogMs,
+    costs: config.costs === undefined ? defaultCostTable() : mergeCostTable(config.costs, 'costs'),
+    costsGiven: config.costs !== undefined,
+    params,
+    check: config.check === true,
+    trace: config.trace === true,
+    clock: 'host',
+  };
+  if (config.pcpus !== undefined) c.pcpus = config.pcpus;
+  if (config.seconds !== undefined) c.seconds = config.seconds;
+  if (config.ops !== undefined) c.ops = config.ops;
+  if (config.trace === true && config.traceEvents !== undefined) c.traceEvents = config.traceEvents;
+  const program = config.program;
+  if (program !== undefined) {
+    const sha256 = createHash('sha256').update(program.bytes).digest('hex');
+    c.program = { name: program.name, sha256, argv: [...program.argv], envp: [...program.envp] };
+  }
+  return c;
 }
 
 function summary(p: LatencyPercentiles): LatencySummaryNs {
@@ -82,14 +122,9 @@ export function buildReport(
   });
 
   const seconds = result.elapsedNs / 1e9;
-  const runConfig: Report['config'] = { memBytes: config.memBytes, hz: config.hz, watchdogMs: config.watchdogMs };
-  if (config.pcpus !== undefined) runConfig.pcpus = config.pcpus;
-  if (config.costs !== undefined) runConfig.costs = mergeCostTable(config.costs, 'costs');
-  if (config.seconds !== undefined) runConfig.seconds = config.seconds;
-  if (config.ops !== undefined) runConfig.ops = config.ops;
-  if (config.params !== undefined) runConfig.params = { ...config.params };
-
   return {
+    pvemu: pvemuVersion(),
+    date: result.host?.startedAt ?? new Date().toISOString(),
     backend: config.backend,
     cpus: config.cpus,
     workload: config.workload,
@@ -134,7 +169,8 @@ export function buildReport(
     perCpu,
     counters: total,
     host,
-    config: runConfig,
+    ...(result.host !== undefined ? { hostUsage: hostUsageReport(result.host, perCpuSnapshots, config, host.cores) } : {}),
+    config: runConfig(config),
   };
 }
 

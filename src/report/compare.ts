@@ -4,6 +4,7 @@ import type { MachineConfig } from '../machine/config.js';
 import { hostInfo, runReport } from './build.js';
 import { PvemuError } from '../lib/errors.js';
 import { formatBytes } from '../hw/memory.js';
+import { versionLine } from '../lib/version.js';
 /**
  * The one-table comparison of several backends' runs (`pvemu compare`): a row per backend, its
  * JSON, and each distinct program output once. Main thread.
@@ -95,7 +96,30 @@ export function formatComparison(config: MachineConfig, entries: readonly Compar
     return row;
   });
   const table = columns(head, rows, [0, head.length - 1]);
-  return `${[header, ...table.map((l) => `  ${l}`)].join('\n')}\n`;
+  return `${[header, ...table.map((l) => `  ${l}`), ...comparisonFooter(entries)].join('\n')}\n`;
+}
+
+/**
+ * Below the table: which pvemu ran it and when, the host's load over the comparison, and one
+ * warning line naming the backends whose host-time figures are unreliable (and why).
+ */
+function comparisonFooter(entries: readonly ComparisonEntry[]): string[] {
+  const reports = entries.flatMap((e) => (e.kind === 'report' ? [e.report] : []));
+  const first = reports[0];
+  if (first === undefined) return [];
+  const usages = reports.flatMap((r) => (r.hostUsage !== undefined ? [r.hostUsage] : []));
+  const load = usages.length === 0
+    ? ''
+    : `; host load average ${usages[0]!.loadBefore.toFixed(2)} before, ${usages[usages.length - 1]!.loadAfter.toFixed(2)} after`;
+  const doubted = reports.filter((r) => r.hostUsage?.unreliable !== undefined);
+  const example = doubted[0];
+  const others = doubted.length > 1 ? '; the others\' reasons are in their reports (--json)' : '';
+  return [
+    `  ${versionLine(first.pvemu)}, run at ${first.date}${load}`,
+    ...(example !== undefined
+      ? [`warning: host-time figures (ops/s, host µs) are unreliable for ${doubted.map((r) => r.backend).join(', ')} (${example.backend}: ${example.hostUsage!.unreliable!.join('; ')}${others})`]
+      : []),
+  ];
 }
 
 /**

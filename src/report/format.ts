@@ -2,6 +2,7 @@ import type { HypervisorReport, LatencySummaryNs, Report } from './types.js';
 import { COST_KEYS, type CostTable, defaultCostTable } from '../hw/cost.js';
 import { conservationText } from '../machine/conservation.js';
 import { formatBytes } from '../hw/memory.js';
+import { hostUsageText, unreliableWarning } from './host-usage.js';
 /**
  * The report as a person reads it: `pvemu run`'s table (formatReport) and the small formatters
  * the comparison table shares. Main thread.
@@ -53,11 +54,31 @@ function vmexitsText(v: HypervisorReport['vmexits']): string {
   return seen.length === 0 ? `${total}` : `${total} (${seen.join(', ')})`;
 }
 
-/** A user's cost table: the entries that differ from the defaults. */
-function costsText(costs: CostTable): string {
+/** The run's cost table: the defaults, or the entries a user's table changed. */
+function costsText(costs: CostTable, given: boolean): string {
+  if (!given) return 'defaults (pvemu list shows them)';
   const defaults = defaultCostTable();
   const changed = COST_KEYS.filter((k) => costs[k] !== defaults[k]).map((k) => `${k} ${costs[k]}`);
   return changed.length === 0 ? 'given (same as the defaults)' : `given: ${changed.join(', ')} (others default)`;
+}
+
+/** What ran and when: "0.1.0 (commit 929244c1a2b3, with uncommitted changes), run at 2026-...". */
+function provenanceText(r: Report): string {
+  const v = r.pvemu;
+  const commit = v.commit === undefined ? '' : ` (commit ${v.commit.slice(0, 12)}${v.dirty === true ? ', with uncommitted changes' : ''})`;
+  return `${v.version}${commit}, run at ${r.date}`;
+}
+
+/** The rest of the configuration: parameters, checker, trace, clock. */
+function settingsText(c: Report['config']): string {
+  const params = Object.entries(c.params).map(([k, v]) => `${k}=${v}`);
+  return [
+    ...(params.length > 0 ? [`params ${params.join(' ')}`] : []),
+    `check ${c.check ? 'on' : 'off'}`,
+    `trace ${c.trace ? 'on' : 'off'}`,
+    `watchdog ${c.watchdogMs} ms`,
+    `clock ${c.clock}`,
+  ].join(', ');
 }
 
 /** One cell of the self-check column: PASS or FAIL with the message on one line. */
@@ -91,7 +112,8 @@ export function formatReport(r: Report): string {
     ['hv VM exits', vmexitsText(hv.vmexits)],
     ['hv rejected, deferred flushes', `${hv.rejected}, ${hv.deferredFlushes}`],
     ['hv shadow syncs, hidden faults', `${hv.shadowSyncs}, ${hv.hiddenFaults}`],
-    ...(r.config.costs !== undefined ? [['cost table', costsText(r.config.costs)] as [string, string]] : []),
+    ['cost table', costsText(r.config.costs, r.config.costsGiven)],
+    ['settings', settingsText(r.config)],
     ...(r.conservation !== undefined ? [['conservation', conservationText(r.conservation)] as [string, string]] : []),
     ...(r.check !== undefined ? [['TLB coherence check (violations)', `${r.check.violations}`] as [string, string]] : []),
     ...(r.unknownSyscalls !== undefined
@@ -99,13 +121,17 @@ export function formatReport(r: Report): string {
       : []),
     ['self-check', check],
     ['exit status', `${r.exitStatus}`],
+    ['pvemu', provenanceText(r)],
+    ...(r.hostUsage !== undefined ? [['host', hostUsageText(r.hostUsage)] as [string, string]] : []),
   ];
+  const warning = unreliableWarning(r.hostUsage);
   const labelWidth = Math.max(...rows.map(([label]) => label.length));
   const lines = [
     `backend ${r.backend}, workload ${r.workload}, ${r.cpus} vCPU${r.cpus === 1 ? '' : 's'}` +
       (r.config.pcpus !== undefined ? ` on ${r.config.pcpus} pCPU${r.config.pcpus === 1 ? '' : 's'}` : '') +
       ` (${formatBytes(r.config.memBytes)} RAM, ${r.config.hz} Hz; host ${r.host.platform}/${r.host.arch},` +
       ` ${r.host.cores} cores, Node ${r.host.node})`,
+    ...(warning !== undefined ? [warning] : []),
     ...rows.map(([label, value]) => `  ${label.padEnd(labelWidth)}  ${value}`),
     '',
     ...columns(

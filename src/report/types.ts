@@ -2,6 +2,7 @@ import type { ConservationReport } from '../machine/conservation.js';
 import type { CoherenceViolationReport } from '../vcpu/task-args.js';
 import type { CounterSnapshot } from '../stats/counters.js';
 import type { CostTable } from '../hw/cost.js';
+import type { PvemuVersion } from '../lib/version.js';
 /**
  * The report of one run: the same plain object the CLI prints as a table and writes as JSON,
  * and the library hands back from `runReport(config)`; and what `pvemu compare` holds per
@@ -23,6 +24,37 @@ export interface HostInfo {
   arch: string;
   /** Host CPUs available to this process (os.availableParallelism). */
   cores: number;
+  /** os.cpus()[0].model ("unknown" when the platform does not say). */
+  cpuModel: string;
+}
+
+/**
+ * How much of the host a run got, boot to power-off, and whether its host-time figures (elapsed,
+ * ops/s, latencies in µs) can be trusted. The modelled cycles and the counts do not depend on it.
+ */
+export interface HostUsageReport {
+  /** The host's 1-minute load average as the run began and as it ended. */
+  loadBefore: number;
+  loadAfter: number;
+  /** Wall time of the whole run, boot included, s. */
+  wallSeconds: number;
+  /** CPU time of the whole process (every thread) over it, s. */
+  cpuSeconds: number;
+  /**
+   * Host cores' worth of CPU every other process used meanwhile (their CPU time over the wall
+   * time; absent without /proc/stat): the load this run competed with, without its own.
+   */
+  othersCores?: number;
+  /**
+   * The vCPU threads' time on a host core, and runnable but waiting for one, summed, s (Linux
+   * schedstat; absent where the host kernel does not say).
+   */
+  vcpuThreads?: { onCpuSeconds: number; runqueueSeconds: number };
+  /**
+   * Why host-time figures are unreliable on this run, one reason each (absent: none seen):
+   * src/report/host-usage.ts says when.
+   */
+  unreliable?: string[];
 }
 
 export interface CpuReport {
@@ -76,6 +108,10 @@ export interface HypervisorReport {
 }
 
 export interface Report {
+  /** Which pvemu ran it: version, and the commit when it ran from a git checkout. */
+  pvemu: PvemuVersion;
+  /** When the run began, ISO 8601 (UTC). */
+  date: string;
   backend: string;
   cpus: number;
   workload: string;
@@ -145,17 +181,33 @@ export interface Report {
   /** Every counter summed over all CPUs, including those without a field above. */
   counters: CounterSnapshot;
   host: HostInfo;
+  /** How much of the host the run got (absent on reports built from hand-made results). */
+  hostUsage?: HostUsageReport;
+  /** The whole configuration the run had, defaults filled in: enough to run it again. */
   config: {
     memBytes: number;
     hz: number;
     watchdogMs: number;
     /** Physical CPUs of the overcommit scheduler, when given (absent: every vCPU runs). */
     pcpus?: number;
-    /** The cost table the run was priced with, when the user gave one (absent: the defaults). */
-    costs?: CostTable;
+    /** The cost table the run was priced with, every entry. */
+    costs: CostTable;
+    /** The user gave the cost table (--cost, MachineConfig.costs); false: the defaults. */
+    costsGiven: boolean;
     seconds?: number;
     ops?: number;
-    params?: Record<string, number>;
+    /** The workload's parameters, each given or its default (empty for a program). */
+    params: Record<string, number>;
+    /** --check: the TLB coherence checker ran. */
+    check: boolean;
+    /** --trace: events were recorded (they cost a null test per hook when off). */
+    trace: boolean;
+    /** Events each vCPU could record, with trace. */
+    traceEvents?: number;
+    /** Whose time the figures are in: host time is the only clock so far. */
+    clock: 'host';
+    /** --program: the file's name and SHA-256, its argv and envp (absent: a workload ran). */
+    program?: { name: string; sha256: string; argv: string[]; envp: string[] };
   };
 }
 

@@ -3,6 +3,7 @@
  * exact counts and its latency histograms, in a form that survives structured clone.
  */
 import type { CounterSnapshot } from './counters.js';
+import type { ThreadSchedStat } from '../lib/host-usage.js';
 
 /** An HDR histogram serialised with hdr-histogram-js's compressed base64 encoding. */
 export type EncodedHistogram = string;
@@ -22,4 +23,9 @@ export interface VcpuStatsSnapshot {
   workStartNs: number;
   /** Host ns when the last workload thread on this vCPU ended it (0: none). */
   workEndNs: number;
+  /**
+   * This vCPU's worker thread since its run began: time on a host core, and time runnable but
+   * waiting for one (absent where the host kernel does not say: src/lib/host-usage.ts).
+   */
+  sched?: ThreadSchedStat;
 }

@@ -11,6 +11,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { InternalError, MachineAbortedError, PvemuError } from '../lib/errors.js';
 import { ActivityPublisher } from '../hw/activity.js';
 import { hostNowNs } from '../lib/host-clock.js';
+import { schedStatSince, threadSchedStat, type ThreadSchedStat } from '../lib/host-usage.js';
 import { VcpuHardware } from '../hw/cpu.js';
 import { MACHINE_CTL, RunState, VCPU_BLOCK, VcpuActivity, WaitKind, vcpuBase } from '../hw/layout.js';
 import { GuestRam } from '../hw/memory.js';
@@ -75,6 +76,8 @@ export class Vcpu implements WorkMeter, MachinePort {
   private limitEnforced = false;
   private workStartNs = 0;
   private workEndNs = 0;
+  /** This worker thread's scheduler statistics as run() began (the snapshot reports what it got since). */
+  private schedAtStart: ThreadSchedStat | undefined;
   /** --check: the coherence checker fed by this vCPU's MMU, else null. */
   private readonly checker: CoherenceChecker | null = null;
   /** --trace: this vCPU's event recorder, else null. */
@@ -188,6 +191,7 @@ export class Vcpu implements WorkMeter, MachinePort {
 
   /** The whole life of this vCPU. Never throws: a failure aborts the machine and is returned. */
   async run(): Promise<VcpuExit> {
+    this.schedAtStart = threadSchedStat();
     try {
       this.activity.set(VcpuActivity.Booting);
       if (this.args.cpu === 0) {
@@ -294,6 +298,7 @@ export class Vcpu implements WorkMeter, MachinePort {
   }
 
   snapshot(): VcpuStatsSnapshot {
+    const sched = schedStatSince(this.schedAtStart, threadSchedStat());
     return {
       cpu: this.args.cpu,
       counters: snapshotCounters(this.counters),
@@ -303,6 +308,7 @@ export class Vcpu implements WorkMeter, MachinePort {
       shootdownCycles: this.histograms.shootdownCycles.encode(),
       workStartNs: this.workStartNs,
       workEndNs: this.workEndNs,
+      ...(sched !== undefined ? { sched } : {}),
     };
   }
 

@@ -80,7 +80,8 @@ describe('pvemu compare', () => {
     expect(seen.map((c) => c.backend)).toEqual(all);
     for (const c of seen) expect(c).toMatchObject({ cpus: 2, pcpus: 1, workload: 'touch', ops: 100 });
     const lines = io.stdout.trimEnd().split('\n');
-    expect(lines).toHaveLength(2 + all.length);
+    expect(lines).toHaveLength(3 + all.length);
+    expect(lines[2 + all.length]).toMatch(/^\s+pvemu \d+\.\d+\.\d+/);
     expect(lines[0]).toMatch(/^workload touch, 2 vCPUs on 1 pCPU, 100 ops per backend/);
     for (const [i, name] of all.entries()) expect(lines[2 + i]).toMatch(new RegExp(`^\\s+${name}\\s+1000\\.0\\s+10\\s+0\\s+3\\s+0\\s.*PASS: ok$`));
     expect(io.progressText.trimEnd().split('\n')).toHaveLength(all.length);

@@ -118,6 +118,29 @@ describe('pvemu CLI', () => {
     expect(r.stderr).toMatch(/self-check {2,}PASS: touch: self-check passed/);
   }, RUN_TIMEOUT_MS + 5_000);
 
+  it('records where a report came from: pvemu version and commit, date, host and its load, CPU against wall, the whole configuration', () => {
+    const r = pvemuWithin(RUN_TIMEOUT_MS, 'run', '--workload', 'touch', '--cpus', '1', '--ops', '200', '--check', '--json', '-');
+    expect(r.status).toBe(0);
+    const report = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(report).toMatchObject({
+      pvemu: { version: expect.stringMatching(/^\d+\.\d+\.\d+/) as unknown },
+      date: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) as unknown,
+      host: { node: process.version, cores: expect.any(Number) as unknown, cpuModel: expect.any(String) as unknown },
+      hostUsage: {
+        loadBefore: expect.any(Number) as unknown,
+        loadAfter: expect.any(Number) as unknown,
+        wallSeconds: expect.any(Number) as unknown,
+        cpuSeconds: expect.any(Number) as unknown,
+      },
+      config: { check: true, trace: false, clock: 'host', costsGiven: false, ops: 200, params: expect.any(Object) as unknown, costs: expect.any(Object) as unknown },
+    });
+    // Run from this checkout: the commit it was built from.
+    if (existsSync(join(process.cwd(), '.git'))) expect((report.pvemu as { commit?: string }).commit).toMatch(/^[0-9a-f]{40}$/);
+    expect(r.stderr).toMatch(/^ {2}pvemu {2,}\d+\.\d+\.\d+.*, run at /m);
+    expect(r.stderr).toMatch(/^ {2}host {2,}load average \d+\.\d\d before, \d+\.\d\d after; .*process CPU [\d.]+ s in [\d.]+ s wall/m);
+    expect(r.stderr).toMatch(/^ {2}settings {2,}params .*check on, trace off, watchdog 5000 ms, clock host$/m);
+  }, RUN_TIMEOUT_MS + 5_000);
+
   it('on SIGINT 1 s into a 5 s run, prints the partial report (marked interrupted, in JSON too) and exits 130', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pvemu-int-'));
     try {
@@ -191,7 +214,11 @@ describe('pvemu CLI', () => {
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
       const lines = r.stdout.trimEnd().split('\n');
-      expect(lines).toHaveLength(3);
+      // The table, which pvemu ran it, and a warning line only if the host was too busy to trust.
+      expect(lines.length).toBeGreaterThanOrEqual(4);
+      expect(lines.length).toBeLessThanOrEqual(5);
+      expect(lines[3]).toMatch(/^\s+pvemu \d+\.\d+\.\d+.*, run at \d{4}-\d\d-\d\dT.*; host load average \d+\.\d\d before, \d+\.\d\d after$/);
+      if (lines[4] !== undefined) expect(lines[4]).toMatch(/^warning: host-time figures \(ops\/s, host µs\) are unreliable for native \(native: /);
       expect(lines[0]).toMatch(/^workload touch, 1 vCPU, 2000 ops per backend \(256M RAM, 250 Hz; host /);
       expect(lines[1]).toMatch(/^\s+backend\s+ops\/s\s+shootdowns\s+IPIs\s+traps\s+hypercalls\s+cycles\/shootdown p50\s+host p50 µs\s+host p99 µs\s+self-check$/);
       expect(lines[2]).toMatch(/^\s+native\s+\d+\.\d\s+\d+\s+\d+\s+0\s+0\s+\d+\s+\d+\.\d\d\s+\d+\.\d\d\s+PASS: touch: self-check passed$/);

@@ -175,8 +175,9 @@ describe('the environment reaches the program (real machines)', () => {
     const header = lines.findIndex((l) => l.startsWith('program ONLY=here args.elf x, 1 vCPU, until it exits per backend'));
     expect(header).toBeGreaterThan(0);
     expect(lines[header + 1]).toMatch(/^\s+backend\s+ops\/s\s+elapsed s\s+shootdowns\s/);
-    const rows = lines.slice(header + 2).filter((l) => l !== '');
+    const rows = lines.slice(header + 2, header + 2 + names.length);
     expect(rows.map((r) => r.trim().split(/\s+/)[0])).toEqual(names);
     for (const row of rows) expect(row).toMatch(/PASS: args\.elf: self-check passed$/);
+    expect(lines[header + 2 + names.length]).toMatch(/^\s+pvemu \d+\.\d+\.\d+.*, run at .*; host load average /);
   });
 });

@@ -8,6 +8,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
 import { runProgress, startProgress } from '../../src/cli/progress.js';
 import { defaultConfig } from '../../src/machine/config.js';
+import { hostNowNs } from '../../src/lib/host-clock.js';
 import type { VcpuStatsSnapshot } from '../../src/stats/snapshot.js';
 
 /** A stream that records what is written; a terminal (80 columns) when `tty`. */
@@ -59,14 +60,15 @@ describe('startProgress', () => {
     expect(after).toContain('\x1B[0J');
   });
 
-  it('shows seconds with one decimal', async () => {
+  it('shows seconds with one decimal, and no second clock (duration, eta) beside them', async () => {
     const s = stream(true);
     const p = startProgress({ total: 2, unit: 's', title: 'run', stream: s, delayMs: 0 });
-    p.update(1.25);
+    p.update(1.25, 'touch');
     await tick();
     p.log('x\n');
     p.stop();
-    expect(s.text).toMatch(/run \[[^\]]*\] 62% \| 1\.3\/2\.0 s/);
+    expect(s.text).toMatch(/run \[[^\]]*\] 62% \| 1\.3\/2\.0 s \| touch/);
+    expect(s.text).not.toContain('eta');
   });
 });
 
@@ -80,6 +82,22 @@ describe('runProgress', () => {
     const stop = runProgress(machine, { ...config, seconds: undefined, ops: 100 }, s);
     try {
       await vi.waitFor(() => expect(s.text).toMatch(/run \[[^\]]*\] 50% \| 50\/100 ops \| .* \| touch on kvm, 2 vCPUs/), { timeout: 10_000, interval: 50 });
+    } finally {
+      stop();
+    }
+  });
+
+  it('counts --seconds from the vCPUs\' start of work, as the run\'s clock does, and says "booting" before it', async () => {
+    const s = stream(true);
+    let started = 0;
+    const snap = () => ({ counters: { ops: 0 }, workStartNs: started }) as unknown as VcpuStatsSnapshot;
+    const machine = { snapshot: () => Promise.resolve([snap(), snap()]) };
+    const stop = runProgress(machine, { ...config, seconds: 600 }, s);
+    try {
+      await vi.waitFor(() => expect(s.text).toMatch(/0\.0\/600\.0 s \| touch on kvm, 2 vCPUs: booting/), { timeout: 10_000, interval: 50 });
+      // Work began 300 s ago by the host clock the vCPUs stamp it with.
+      started = hostNowNs() - 300e9;
+      await vi.waitFor(() => expect(s.text).toMatch(/ 50% \| 30\d\.\d\/600\.0 s \| touch on kvm, 2 vCPUs/), { timeout: 10_000, interval: 50 });
     } finally {
       stop();
     }

@@ -13,7 +13,7 @@ import { comparisonJson, formatComparison, formatProgramOutputs } from '../../sr
 import { formatReport } from '../../src/report/format.js';
 import type { ComparisonEntry, HostInfo } from '../../src/report/types.js';
 
-const host: HostInfo = { node: 'v20.0.0', platform: 'linux', arch: 'x64', cores: 8 };
+const host: HostInfo = { node: 'v20.0.0', platform: 'linux', arch: 'x64', cores: 8, cpuModel: 'Test CPU' };
 
 function histogram(values: readonly number[]): string {
   const h = new LatencyHistogram();
@@ -148,7 +148,26 @@ describe('buildReport', () => {
     expect(r.selfCheck).toEqual({ passed: true, message: 'all pages read back zero' });
     expect(r.exitStatus).toBe(0);
     expect(r.host).toEqual(host);
-    expect(r.config).toEqual({ memBytes: 256 * 1024 * 1024, hz: 250, watchdogMs: 5000, seconds: 2 });
+  });
+
+  it('records the whole configuration, defaults filled in: every cost, every parameter, check, trace and clock', () => {
+    const r = buildReport(config(), twoCpuResult(), host);
+    expect(r.config).toEqual({
+      memBytes: 256 * 1024 * 1024, hz: 250, watchdogMs: 5000, seconds: 2,
+      costs: defaultCostTable(), costsGiven: false, params: { region_mb: 128 }, check: false, trace: false, clock: 'host',
+    });
+    const traced = buildReport({ ...config(), check: true, trace: true, traceEvents: 1000, params: { region_mb: 4 } }, twoCpuResult(), host);
+    expect(traced.config).toMatchObject({ check: true, trace: true, traceEvents: 1000, params: { region_mb: 4 } });
+  });
+
+  it('records which pvemu made it and when the run began', () => {
+    const r = buildReport(config(), { ...twoCpuResult(), host: { startedAt: '2026-01-02T03:04:05.000Z', wallNs: 3e9, cpuNs: 5e9, loadBefore: 0.5, loadAfter: 1.5 } }, host);
+    expect(r.pvemu.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(r.date).toBe('2026-01-02T03:04:05.000Z');
+    expect(r.hostUsage).toMatchObject({ loadBefore: 0.5, loadAfter: 1.5, wallSeconds: 3, cpuSeconds: 5 });
+    const text = formatReport(r);
+    expect(text).toMatch(/pvemu\s+\d+\.\d+\.\d+.*, run at 2026-01-02T03:04:05\.000Z/);
+    expect(text).toMatch(/host\s+load average 0\.50 before, 1\.50 after; process CPU 5\.00 s in 3\.00 s wall \(1\.7 cores\)/);
   });
 
   it('computes seconds and ops/s from elapsedNs', () => {
@@ -191,13 +210,14 @@ describe('buildReport', () => {
     });
   });
 
-  it('records pcpus and a given cost table in its config, and only then', () => {
+  it('records pcpus when given, and whether the cost table was given', () => {
     expect(buildReport(config(), twoCpuResult(), host).config).not.toHaveProperty('pcpus');
-    expect(buildReport(config(), twoCpuResult(), host).config).not.toHaveProperty('costs');
+    expect(buildReport(config(), twoCpuResult(), host).config.costsGiven).toBe(false);
     const costs = { ...defaultCostTable(), trap: 5000 };
     const r = buildReport({ ...config(), pcpus: 1, costs }, twoCpuResult(), host);
     expect(r.config.pcpus).toBe(1);
     expect(r.config.costs).toEqual(costs);
+    expect(r.config.costsGiven).toBe(true);
     expect(JSON.parse(JSON.stringify(r))).toEqual(r);
   });
 
@@ -224,7 +244,8 @@ describe('buildReport', () => {
   it('is plain JSON', () => {
     const r = buildReport({ ...config(), seconds: undefined, ops: 1000, params: { pages: 4 } }, twoCpuResult(), host);
     expect(JSON.parse(JSON.stringify(r))).toEqual(r);
-    expect(r.config).toEqual({ memBytes: 256 * 1024 * 1024, hz: 250, watchdogMs: 5000, ops: 1000, params: { pages: 4 } });
+    expect(r.config).toMatchObject({ memBytes: 256 * 1024 * 1024, hz: 250, watchdogMs: 5000, ops: 1000, params: { region_mb: 128, pages: 4 } });
+    expect(r.config).not.toHaveProperty('seconds');
   });
 
   it('gives zero latencies when nothing was recorded', () => {
@@ -274,7 +295,7 @@ describe('formatReport', () => {
     expect(text).toMatch(/hv rejected, deferred flushes\s+1, 3/);
     expect(text).toMatch(/hv shadow syncs, hidden faults\s+12, 8/);
     expect(text).not.toContain('pCPU');
-    expect(text).not.toContain('cost table');
+    expect(text).toMatch(/cost table\s+defaults/);
   });
 
   it('lists only the VM exit reasons that occurred, and 0 when none did', () => {
@@ -324,8 +345,9 @@ describe('formatComparison', () => {
     expect(overcommitted.split('\n')[0]).toContain('2 vCPUs on 1 pCPU, 1000 ops per backend (256M RAM, 250 Hz, cost table given;');
   });
 
-  it('has one row per backend, in order, with the figures of its report', () => {
-    expect(lines).toHaveLength(5);
+  it('has one row per backend, in order, with the figures of its report, then which pvemu ran them', () => {
+    expect(lines).toHaveLength(6);
+    expect(lines[5]).toMatch(/^\s+pvemu \d+\.\d+\.\d+.*, run at /);
     expect(lines[1]).toMatch(/^\s+backend\s+ops\/s\s+shootdowns\s+IPIs\s+traps\s+hypercalls\s+cycles\/shootdown p50\s+host p50 µs\s+host p99 µs\s+self-check$/);
     expect(lines[2]).toMatch(/^\s+native\s+500\.0\s+160\s+135\s+7\s+13\s+500\s+1\.00\s+1\.90\s+PASS: all pages read back zero$/);
     expect(lines[3]).toMatch(/^\s+xen(\s+-){8}\s+ERROR: WatchdogError: cpu 1 waited 5000 ms for cpu 0$/);
@@ -334,7 +356,7 @@ describe('formatComparison', () => {
 
   it('aligns every column up to the self-check', () => {
     const checkColumn = (lines[1] ?? '').indexOf('self-check');
-    for (const line of lines.slice(2)) {
+    for (const line of lines.slice(2, 5)) {
       expect(line.slice(checkColumn)).toMatch(/^(PASS|FAIL|ERROR)/);
       expect(line[checkColumn - 1]).toBe(' ');
     }
