@@ -43,6 +43,21 @@ describe('sweep results', () => {
     expect(sweepSchemaProblem(result)).toBeUndefined();
   });
 
+  it('stopped by a signal mid-sweep, keep only the runs that finished, list the rest as missing, and say so', async () => {
+    const { runner } = fakeRunner();
+    let signal: 'SIGINT' | undefined;
+    // The stop arrives while the fourth run is under way: that run is cut short, not a row.
+    const stopping: typeof runner = (run, s, log) => {
+      if (run.index === 3) signal = 'SIGINT';
+      return runner(run, s, log);
+    };
+    const result = await runSweep(spec, null, { runner: stopping, stream: sink(), stopped: () => signal });
+    expect(result.rows.map((r) => r.index)).toEqual([0, 1, 2]);
+    expect(result.missing.map((r) => r.index)).toEqual([3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(result.interrupted).toEqual({ signal: 'SIGINT' });
+    expect(sweepSchemaProblem(result)).toBeUndefined();
+  });
+
   it('carry each completed run\'s figures from its report', async () => {
     const result = await runSweep(spec, null, { runner: fakeRunner().runner, stream: sink() });
     const row = result.rows[2];
