@@ -52,6 +52,72 @@ export class Futexes {
   }
 
   /**
+   * futex_requeue: wake up to `nrWake` waiters on (mm, uaddr), then move up to `nrRequeue` of
+   * the rest to wait on (mm, uaddr2) without waking them — pthread_cond_broadcast wakes one
+   * waiter and hands the others to the mutex instead of a thundering herd. With `cmp`
+   * (FUTEX_CMP_REQUEUE) only if *uaddr still holds it, else -EAGAIN: a waker that changed the
+   * word meanwhile makes the caller look again. Returns how many were woken and moved.
+   */
+  requeue(mm: number, uaddr: number, uaddr2: number, nrWake: number, nrRequeue: number, cmp: number | undefined): number {
+    const { i32, cpu, spinner, layout, user } = this.k;
+    if ((uaddr & 3) !== 0 || (uaddr2 & 3) !== 0 || nrWake < 0 || nrRequeue < 0) return -EINVAL;
+    const b1 = this.bucket(mm, uaddr);
+    const b2 = this.bucket(mm, uaddr2);
+    // Two bucket locks in address order (double_lock_hb): no two requeues can deadlock.
+    const first = Math.min(b1, b2);
+    const second = Math.max(b1, b2);
+    spinLock(i32, first + FUTEX_BUCKET.lock, cpu, spinner);
+    if (second !== first) spinLock(i32, second + FUTEX_BUCKET.lock, cpu, spinner);
+    const unlock = (): void => {
+      if (second !== first) spinUnlock(i32, second + FUTEX_BUCKET.lock);
+      spinUnlock(i32, first + FUTEX_BUCKET.lock);
+    };
+    if (cmp !== undefined) {
+      let value: number;
+      try {
+        value = user.atomicLoad32(uaddr);
+      } catch (e) {
+        unlock();
+        if (e instanceof GuestSegfault) return -EFAULT;
+        throw e;
+      }
+      if (value !== (cmp | 0)) {
+        unlock();
+        return -EAGAIN;
+      }
+    }
+    let woken = 0;
+    const moved: number[] = [];
+    let link = b1 + FUTEX_BUCKET.head;
+    let entry = i32[link]!;
+    while (entry !== 0 && (woken < nrWake || moved.length < nrRequeue)) {
+      const tb = layout.taskBase(entry - 1);
+      const next = i32[tb + TASK.futexNext]!;
+      if (i32[tb + TASK.futexMm] === mm && i32[tb + TASK.futexAddr] === uaddr) {
+        i32[link] = next;
+        if (woken < nrWake) {
+          i32[tb + TASK.futexAddr] = 0;
+          if (this.sched.wakeUp(entry - 1, 0)) woken++;
+        } else {
+          moved.push(entry);
+        }
+      } else {
+        link = tb + TASK.futexNext;
+      }
+      entry = next;
+    }
+    // Onto the second key's list after the walk, so a bucket shared by both keys is not walked twice.
+    for (const e of moved) {
+      const tb = layout.taskBase(e - 1);
+      i32[tb + TASK.futexAddr] = uaddr2;
+      i32[tb + TASK.futexNext] = i32[b2 + FUTEX_BUCKET.head]!;
+      i32[b2 + FUTEX_BUCKET.head] = e;
+    }
+    unlock();
+    return woken + moved.length;
+  }
+
+  /**
    * Sleep on a kernel wait key until the counter word `seqWord` (a word of guest RAM the waker
    * bumps) moves from `seen`, or `timeoutNs` passes (-1: no timeout). The task's system call is
    * restarted when it is woken (-ERESTARTSYS), so it looks at the world again. Returns 0 when
@@ -131,10 +197,20 @@ export class Futexes {
   unqueue(slot: number): boolean {
     const { i32, cpu, spinner, layout } = this.k;
     const tb = layout.taskBase(slot);
-    const uaddr = i32[tb + TASK.futexAddr]!;
-    if (uaddr === 0) return false;
-    const b = this.bucket(i32[tb + TASK.futexMm]!, uaddr);
-    spinLock(i32, b + FUTEX_BUCKET.lock, cpu, spinner);
+    // The key is read unlocked, then checked again under its bucket's lock: a requeue may have
+    // moved the task to another key meanwhile (under both buckets' locks), and then this looks
+    // again at the new one (unqueue_me's retry).
+    let uaddr: number;
+    let b: number;
+    for (;;) {
+      uaddr = i32[tb + TASK.futexAddr]!;
+      if (uaddr === 0) return false;
+      const mm = i32[tb + TASK.futexMm]!;
+      b = this.bucket(mm, uaddr);
+      spinLock(i32, b + FUTEX_BUCKET.lock, cpu, spinner);
+      if (i32[tb + TASK.futexAddr] === uaddr && i32[tb + TASK.futexMm] === mm) break;
+      spinUnlock(i32, b + FUTEX_BUCKET.lock);
+    }
     let found = false;
     let link = b + FUTEX_BUCKET.head;
     for (let entry = i32[link]!; entry !== 0; entry = i32[link]!) {

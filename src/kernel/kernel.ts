@@ -23,6 +23,7 @@ import { CallFunc, KGLOBALS, TASK, VMALLOC_START } from './layout.js';
 import { AddressSpaces } from './mm.js';
 import { PageTables } from './pgtable.js';
 import { BLOCK, type ProgramLoader } from '../uapi/program.js';
+import { EINTR } from '../uapi/errno.js';
 import { Scheduler, type TaskRun } from './sched.js';
 import { SharedMemory } from './shmem.js';
 import { SmpCalls } from './smp.js';
@@ -243,7 +244,11 @@ export class Kernel {
       } else if (run.exiting) {
         this.finish(run, run.exitCode);
       } else if (r.value === BLOCK) {
-        this.sched.blocked(run);
+        // A task a group kill marked does not go to sleep: the kill woke only the tasks it saw
+        // Sleeping. ORDERING: this load of killed follows the Sleeping store the call made
+        // (prepareToSleep); pairs with Tasks.killTasks' store of killed before its load of state.
+        if (this.tasks.killed(run) && this.sched.cancelSleep(run, -EINTR)) this.futex.unqueue(run.slot);
+        else this.sched.blocked(run);
       }
     } catch (e) {
       if (!(e instanceof GuestSegfault)) throw e;

@@ -85,6 +85,12 @@ export const KGLOBALS = defineStruct(
     fsLock: 1,
     /** Bumped on every pipe state change: ppoll sleepers wait for it to move (fs/inode.ts, fs/poll.ts). */
     pollSeq: 1,
+    /**
+     * Nonzero once every task is being killed (the run's stop request: a program's --seconds
+     * limit, or the run interrupted): the status they die with, | 0x100. Written and read under
+     * tableLock, so a clone finishing then starts its child killed too.
+     */
+    killAll: 1,
   },
   16,
 );

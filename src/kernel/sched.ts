@@ -24,9 +24,10 @@ import type { TlbFlusher } from './tlbflush.js';
 
 /**
  * copy_thread for a clone: save the parent's user context for the child at `kernelStackTop`
- * (childregs), with a0 = 0, sp = newsp, tp = tls when `setTls`, pc past the ECALL.
+ * (childregs), with a0 = 0, sp = newsp (the parent's own when 0), tp = tls when `setTls`, pc
+ * past the ECALL. Returns the stack pointer the child starts with.
  */
-export type CopyThread = (kernelStackTop: number, newsp: number, tls: number, setTls: boolean) => void;
+export type CopyThread = (kernelStackTop: number, newsp: number, tls: number, setTls: boolean) => number;
 
 /** A task as its CPU's scheduler holds it (worker-local; the shared part is TASK in guest RAM). */
 export class TaskRun {
@@ -203,6 +204,19 @@ export class Scheduler {
     this.current = next;
     activity.task(next.tid);
     this.flusher.switchMm(next.mm, i32[(next.mm >>> 2) + MM.pgd]! as Paddr);
+  }
+
+  /**
+   * The task yielded BLOCK but must not sleep (it was killed): make it Running again itself,
+   * resuming with `result`, and leave it on the run queue. False if a waker already did.
+   */
+  cancelSleep(run: TaskRun, result: number): boolean {
+    const tb = this.k.layout.taskBase(run.slot);
+    // ORDERING: as a waker would (wakeUp): only one of us wins the Sleeping -> Running CAS.
+    if (Atomics.compareExchange(this.k.i32, tb + TASK.state, TaskState.Sleeping, TaskState.Running) !== TaskState.Sleeping) return false;
+    if (run.wakeAt !== 0) this.cancelTimer(run);
+    run.resume = result;
+    return true;
   }
 
   /** The task blocked: take it off the run queue unless a waker already made it runnable. */

@@ -16,7 +16,7 @@ import type { AddressSpaces } from './mm.js';
 import type { Scheduler, TaskRun } from './sched.js';
 import type { SmpCalls } from './smp.js';
 import * as nr from '../uapi/unistd.js';
-import { FUTEX_CLOCK_REALTIME, FUTEX_PRIVATE_FLAG, FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_WAKE, FUTEX_WAKE_BITSET } from '../uapi/futex.js';
+import { FUTEX_CLOCK_REALTIME, FUTEX_CMP_REQUEUE, FUTEX_PRIVATE_FLAG, FUTEX_REQUEUE, FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_WAKE, FUTEX_WAKE_BITSET } from '../uapi/futex.js';
 import { MEMBARRIER_CMD_PRIVATE_EXPEDITED, MEMBARRIER_CMD_QUERY, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED } from '../uapi/membarrier.js';
 import { SYSCALL_BLOCKED } from '../uapi/program.js';
 import { CLOCK_MONOTONIC, CLOCK_REALTIME, TIMER_ABSTIME } from '../uapi/time.js';
@@ -46,8 +46,11 @@ interface IoVectors {
 export class Syscalls {
   private readonly mask = new CpuMask();
   private readonly barrierInfo: FlushInfo = { mm: 0 as MmRef, start: 0, end: 0, newTlbGen: 0, freedTables: false };
-  /** System calls answered -ENOSYS, by number: what a guest program asked for that is missing. */
-  readonly unknown = new Map<number, number>();
+  /**
+   * System calls answered -ENOSYS by number ("220"), and operations of known calls this kernel
+   * lacks ("futex op 7"), with how often: the report lists them.
+   */
+  readonly unknown = new Map<string, number>();
   /**
    * riscv_flush_icache for every hart (RvCore.flushIcacheAll over the RISC-V block), set by a
    * vCPU that runs riscv32 programs; null: the call is -ENOSYS.
@@ -124,7 +127,7 @@ export class Syscalls {
       case nr.SYS_exit_group: return this.tasks.exitGroup(run, a0);
       case nr.SYS_futex:
       case nr.SYS_futex_time64:
-        return this.sysFutex(run, a0, a1, a2, a3);
+        return this.sysFutex(run, a0, a1, a2, a3, a4, a5);
       case nr.SYS_sched_yield: this.sched.needResched = true; return 0;
       case nr.SYS_nanosleep: return this.sysNanosleep(run, a0);
       case nr.SYS_clock_gettime:
@@ -164,27 +167,47 @@ export class Syscalls {
       case nr.SYS_membarrier: return this.sysMembarrier(mm, a0, a1);
       case nr.SYS_lkdtm: return this.lkdtm.run(mm, a0, a1);
       default:
-        this.unknown.set(n, (this.unknown.get(n) ?? 0) + 1);
+        this.countUnknown(`${n}`);
         return -ENOSYS;
     }
   }
 
-  private sysFutex(run: TaskRun, uaddr: number, op: number, val: number, timeoutPtr: number): number {
+  private countUnknown(what: string): void {
+    this.unknown.set(what, (this.unknown.get(what) ?? 0) + 1);
+  }
+
+  /**
+   * futex(uaddr, op, val, timeout or val2, uaddr2, val3). WAIT's timeout is relative; WAIT_BITSET's
+   * absolute, on CLOCK_MONOTONIC or with FUTEX_CLOCK_REALTIME on CLOCK_REALTIME. Bitsets are
+   * accepted and every waiter matches (no caller here waits on part of a word); 0 is -EINVAL.
+   */
+  private sysFutex(run: TaskRun, uaddr: number, op: number, val: number, timeoutPtr: number, uaddr2: number, val3: number): number {
     const cmd = op & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
     switch (cmd) {
       case FUTEX_WAIT:
       case FUTEX_WAIT_BITSET: {
+        if (cmd === FUTEX_WAIT_BITSET && val3 === 0) return -EINVAL;
         let timeout = -1;
         if (timeoutPtr !== 0) {
           timeout = this.readTimespec(timeoutPtr);
           if (timeout < 0) return timeout;
+          if (cmd === FUTEX_WAIT_BITSET) {
+            const now = this.clockNow((op & FUTEX_CLOCK_REALTIME) !== 0 ? CLOCK_REALTIME : CLOCK_MONOTONIC);
+            timeout = Math.max(0, timeout - now);
+          }
         }
         return this.futex.wait(run, run.mm, uaddr >>> 0, val, timeout);
       }
       case FUTEX_WAKE:
       case FUTEX_WAKE_BITSET:
+        if (cmd === FUTEX_WAKE_BITSET && val3 === 0) return -EINVAL;
         return this.futex.wake(run.mm, uaddr >>> 0, val <= 0 ? 0 : val);
+      case FUTEX_REQUEUE:
+      case FUTEX_CMP_REQUEUE:
+        // val2 (how many to move) travels in the timeout argument's register.
+        return this.futex.requeue(run.mm, uaddr >>> 0, uaddr2 >>> 0, val, timeoutPtr, cmd === FUTEX_CMP_REQUEUE ? val3 : undefined);
       default:
+        this.countUnknown(`futex op ${cmd}`);
         return -ENOSYS;
     }
   }

@@ -5,7 +5,7 @@
 import { GuestSegfault } from '../lib/errors.js';
 import type { MmRef } from '../pv/ops.js';
 import type { KernelContext } from './context.js';
-import { EAGAIN, EFAULT, EINVAL, ERESTARTSYS, ENOMEM } from '../uapi/errno.js';
+import { EAGAIN, EFAULT, EINTR, EINVAL, ERESTARTSYS, ENOMEM } from '../uapi/errno.js';
 import type { FileSystem } from './fs/index.js';
 import type { Futexes } from './futex.js';
 import { KGLOBALS, PERCPU, TASK, TaskState } from './layout.js';
@@ -64,8 +64,12 @@ export class Tasks {
     return (Atomics.add(i32, layout.kglobals + KGLOBALS.nextCpu, 1) + 1) % cpus;
   }
 
-  /** Fill a claimed slot and make the task runnable on its CPU. */
-  private start(slot: number, tid: number, tgid: number, mm: MmRef, files: number, cpu: number, userSp: number, clearChildTid: number, stack: number): void {
+  /**
+   * Fill a claimed slot and make the task runnable on its CPU. `killed` and `groupExit` start it
+   * already condemned: a clone that finished while its process (or every process) was being
+   * killed, whose child the kill's scan could not see.
+   */
+  private start(slot: number, tid: number, tgid: number, mm: MmRef, files: number, cpu: number, userSp: number, clearChildTid: number, stack: number, killed = 0, groupExit = 0): void {
     const { i32, layout } = this.k;
     const tb = layout.taskBase(slot);
     i32[tb + TASK.files] = files;
@@ -77,9 +81,9 @@ export class Tasks {
     i32[tb + TASK.userSp] = userSp;
     i32[tb + TASK.clearChildTid] = clearChildTid;
     i32[tb + TASK.futexAddr] = 0;
-    i32[tb + TASK.killed] = 0;
+    i32[tb + TASK.killed] = killed;
     i32[tb + TASK.wakeResult] = 0;
-    i32[tb + TASK.groupExit] = 0;
+    i32[tb + TASK.groupExit] = groupExit;
     Atomics.add(i32, layout.kglobals + KGLOBALS.liveTasks, 1);
     Atomics.add(i32, layout.percpuBase(cpu) + PERCPU.nrTasks, 1);
     // ORDERING: Running is published before the wake list push (enqueue's CAS), which the
@@ -111,7 +115,9 @@ export class Tasks {
     const { i32, layout, user } = this.k;
     if ((flags & CLONE_THREAD) !== 0 && (flags & CLONE_SIGHAND) === 0) return -EINVAL;
     if ((flags & CLONE_SIGHAND) !== 0 && (flags & CLONE_VM) === 0) return -EINVAL;
-    if (newsp === 0) return -EINVAL;
+    // A riscv32 task without a new stack keeps its own (fork is clone(SIGCHLD, 0), as musl calls
+    // it); a TypeScript program starts from the stack it is given, so it must give one.
+    if (newsp === 0 && (parent.copyThread === null || (flags & CLONE_VM) !== 0)) return -EINVAL;
     const isThread = (flags & CLONE_VM) !== 0;
     const slot = this.allocSlot();
     if (slot < 0) return -EAGAIN;
@@ -153,14 +159,25 @@ export class Tasks {
     }
     // copy_thread: the child may start on another vCPU worker, so its registers travel in its
     // kernel stack (guest memory, globally mapped); start()'s publication orders them.
-    parent.copyThread?.(stack + THREAD_PAGES * PAGE_SIZE, newsp >>> 0, tls, (flags & CLONE_SETTLS) !== 0);
+    const childSp = parent.copyThread?.(stack + THREAD_PAGES * PAGE_SIZE, newsp >>> 0, tls, (flags & CLONE_SETTLS) !== 0) ?? newsp >>> 0;
     const tb = layout.taskBase(slot);
-    const tgid = (flags & CLONE_THREAD) !== 0 ? i32[ptb + TASK.tgid]! : tid;
+    const sameGroup = (flags & CLONE_THREAD) !== 0;
+    const tgid = sameGroup ? i32[ptb + TASK.tgid]! : tid;
     // A new process records who forked it; threads are never waited for.
     i32[tb + TASK.parent] = isThread ? 0 : parent.slot + 1;
     i32[tb + TASK.parentTid] = isThread ? 0 : parent.tid;
     i32[tb + TASK.waitChild] = 0;
-    this.start(slot, tid, tgid, mm, files, this.placeTask(), newsp >>> 0, (flags & CLONE_CHILD_CLEARTID) !== 0 ? childTid : 0, stack);
+    // Started under tableLock, as killGroup and killAll scan under it: either the scan sees this
+    // child Running and kills it, or the child is started condemned by what the scan left (its
+    // thread group's exit, every task's kill) — no task escapes a kill by being born during it.
+    const lock = layout.kglobals + KGLOBALS.tableLock;
+    spinLock(i32, lock, this.k.cpu, this.k.spinner);
+    const all = i32[layout.kglobals + KGLOBALS.killAll]!;
+    const group = sameGroup ? i32[ptb + TASK.groupExit]! : 0;
+    const condemned = all !== 0 ? all : (group & GROUP_EXIT_SET) !== 0 ? group : 0;
+    this.start(slot, tid, tgid, mm, files, this.placeTask(), childSp, (flags & CLONE_CHILD_CLEARTID) !== 0 ? childTid : 0, stack,
+      condemned !== 0 ? 1 : 0, condemned);
+    spinUnlock(i32, lock);
     return tid;
   }
 
@@ -234,28 +251,58 @@ export class Tasks {
 
   /**
    * zap_other_threads with the group's exit status: every member of thread group `tgid` but
-   * slot `except` dies with status `code`. Any context: exit_group, a fatal signal, or the
-   * --seconds limit of a program (SIGKILL from outside any task).
+   * slot `except` dies with status `code`. Any context: exit_group, a fatal signal.
    */
   killGroup(tgid: number, code: number, except = -1): void {
     const { i32, layout } = this.k;
     if (tgid === 1) Atomics.store(i32, layout.kglobals + KGLOBALS.initExit, code & 0xff);
+    this.killTasks((tb) => i32[tb + TASK.tgid] === tgid, code, except);
+  }
+
+  /**
+   * Every task dies with status `code`, whatever its process: the run's stop request (a
+   * program's --seconds limit, or the run interrupted), so forked children and orphans end too.
+   * Clones that finish afterwards start their children killed (KGLOBALS.killAll). Any context.
+   */
+  killAll(code: number): void {
+    const { i32, layout } = this.k;
+    Atomics.store(i32, layout.kglobals + KGLOBALS.initExit, code & 0xff);
+    this.killTasks(() => true, code, -1, true);
+  }
+
+  /**
+   * Mark the tasks `chosen` picks killed with the group status `code` and wake those asleep, under
+   * tableLock (clone starts its child under it too). Pairs with Kernel.step, which does not let
+   * a task marked killed go to sleep: killer stores killed then loads state, the sleeper stores
+   * Sleeping then loads killed, so one of them sees the other.
+   */
+  private killTasks(chosen: (tb: number) => boolean, code: number, except: number, all = false): void {
+    const { i32, layout, cpu, spinner } = this.k;
+    const lock = layout.kglobals + KGLOBALS.tableLock;
+    spinLock(i32, lock, cpu, spinner);
+    if (all) i32[layout.kglobals + KGLOBALS.killAll] = GROUP_EXIT_SET | (code & 0xff);
     for (let s = 0; s < MAX_TASKS; s++) {
       const tb = layout.taskBase(s);
-      if (i32[tb + TASK.tgid] !== tgid) continue;
+      if (!chosen(tb)) continue;
       // The group's status for every member: the process's status is this code.
       if (i32[tb + TASK.state] !== TaskState.Free) i32[tb + TASK.groupExit] = GROUP_EXIT_SET | (code & 0xff);
       if (s === except) continue;
-      const state = Atomics.load(i32, tb + TASK.state);
-      if (state !== TaskState.Running && state !== TaskState.Sleeping) continue;
+      // A task still being created (New) is clone's to condemn, under this lock; Free and Dead
+      // slots hold no one.
+      const seen = Atomics.load(i32, tb + TASK.state);
+      if (seen !== TaskState.Running && seen !== TaskState.Sleeping) continue;
+      // ORDERING: killed before the state load; pairs with Kernel.step's load of killed after
+      // the sleeper's Sleeping store (Scheduler.prepareToSleep).
       Atomics.store(i32, tb + TASK.killed, 1);
-      // A sleeping thread must run to notice (off any futex queue first); a running one notices
-      // at its next preemption point.
+      const state = Atomics.load(i32, tb + TASK.state);
+      // A sleeping task must run to notice (off any futex queue first); a running one notices
+      // at its next scheduling point, and will not go to sleep.
       if (state === TaskState.Sleeping) {
         this.futex.unqueue(s);
-        this.sched.wakeUp(s, 0);
+        this.sched.wakeUp(s, -EINTR);
       }
     }
+    spinUnlock(i32, lock);
   }
 
   /**

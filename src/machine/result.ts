@@ -25,7 +25,7 @@ export interface RunResult {
   console: string;
   /** What the guest wrote to fd 1 alone: a program's stdout. */
   stdout?: string;
-  /** System calls answered -ENOSYS, count by number (absent: none). */
+  /** System calls answered -ENOSYS (by number) and unknown operations of known calls ("futex op 7"), with counts (absent: none). */
   unknownSyscalls?: Record<string, number>;
   /** --check: the first violations described by the vCPUs (absent or empty: none). */
   violations?: CoherenceViolationReport[];

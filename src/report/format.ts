@@ -117,7 +117,7 @@ export function formatReport(r: Report): string {
     ...(r.conservation !== undefined ? [['conservation', conservationText(r.conservation)] as [string, string]] : []),
     ...(r.check !== undefined ? [['TLB coherence check (violations)', `${r.check.violations}`] as [string, string]] : []),
     ...(r.unknownSyscalls !== undefined
-      ? [['unknown syscalls (nr: count)', Object.entries(r.unknownSyscalls).map(([nr, n]) => `${nr}: ${n}`).join(', ')] as [string, string]]
+      ? [['unknown syscalls and ops (count)', Object.entries(r.unknownSyscalls).map(([nr, n]) => `${nr}: ${n}`).join(', ')] as [string, string]]
       : []),
     ['self-check', check],
     ['exit status', `${r.exitStatus}`],

@@ -175,7 +175,7 @@ export interface Report {
    * instructions per host second), and `stdout` is what it wrote to fd 1.
    */
   program?: { stdout: string };
-  /** System calls answered -ENOSYS, count by number (absent: none). */
+  /** System calls answered -ENOSYS (by number) and unknown operations of known calls ("futex op 7"), with counts (absent: none). */
   unknownSyscalls?: Record<string, number>;
   perCpu: CpuReport[];
   /** Every counter summed over all CPUs, including those without a field above. */

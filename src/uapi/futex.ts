@@ -5,6 +5,8 @@
 // futex ops (include/uapi/linux/futex.h).
 export const FUTEX_WAIT = 0;
 export const FUTEX_WAKE = 1;
+export const FUTEX_REQUEUE = 3;
+export const FUTEX_CMP_REQUEUE = 4;
 export const FUTEX_WAIT_BITSET = 9;
 export const FUTEX_WAKE_BITSET = 10;
 export const FUTEX_PRIVATE_FLAG = 128;

@@ -161,17 +161,19 @@ export class RvPrograms {
   }
 
   /** copy_thread: the parent's registers at its ECALL, with the child's fix-ups, on the child's kernel stack. */
-  private copyThread(hart: Hart, kernelStackTop: number, newsp: number, tls: number, setTls: boolean): void {
+  private copyThread(hart: Hart, kernelStackTop: number, newsp: number, tls: number, setTls: boolean): number {
     const w = this.words;
     hart.saveTo(w, 0);
     // saveTo's layout: x1..x31 at 0..30, pc at 31, instret at 32..33.
     w[REG_A0 - 1] = 0;
-    w[REG_SP - 1] = newsp;
+    // copy_thread: a new stack if the caller gave one, else the parent's (fork: clone(SIGCHLD, 0)).
+    if (newsp !== 0) w[REG_SP - 1] = newsp;
     if (setTls) w[REG_TP - 1] = tls;
     w[31] = (hart.pc + 4) | 0;
     w[32] = 0;
     w[33] = 0;
     const at = childRegsAddr(kernelStackTop);
     for (let i = 0; i < HART_CONTEXT_WORDS; i++) this.mem.kernelStore32(at + i * 4, w[i]!);
+    return w[REG_SP - 1]! >>> 0;
   }
 }

@@ -79,8 +79,8 @@ export interface VcpuExit {
   /** --check: the first violations this vCPU found (the count is counters.coherenceViolations). */
   violations?: CoherenceViolationReport[];
   failure?: VcpuFailure;
-  /** System calls this vCPU answered -ENOSYS, as [number, count] pairs (absent: none). */
-  unknownSyscalls?: [number, number][];
+  /** System calls this vCPU answered -ENOSYS and operations it lacked, as ["220" or "futex op 7", count] pairs (absent: none). */
+  unknownSyscalls?: [string, number][];
   /** --trace: what this vCPU recorded. */
   trace?: VcpuTrace;
 }

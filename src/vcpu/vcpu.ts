@@ -232,8 +232,8 @@ export class Vcpu implements WorkMeter, MachinePort {
 
   /**
    * A riscv32 program runs until it exits; at a stop request (its --seconds limit, or the run
-   * interrupted) the boot vCPU sends init's thread group SIGKILL (exit 137), once, whether its
-   * threads run or sleep.
+   * interrupted) the boot vCPU sends every task SIGKILL (exit 137), once, whether it runs or
+   * sleeps, forked children and orphans included.
    */
   private enforceProgramTimeLimit(): void {
     if (this.args.cpu !== 0 || this.args.program === undefined || this.limitEnforced) return;
@@ -241,7 +241,8 @@ export class Vcpu implements WorkMeter, MachinePort {
     if (Atomics.load(this.words, MACHINE_CTL.runState) !== RunState.StopRequested) return;
     this.limitEnforced = true;
     this.console(`init: killed: SIGKILL ${STOP_REQUEST_KILL}\n`);
-    this.kernel.tasks.killGroup(1, 128 + SIGKILL);
+    // Every process, not only init's: a forked child or an orphan would keep the machine running.
+    this.kernel.tasks.killAll(128 + SIGKILL);
   }
 
   private unknownSyscalls(): Pick<VcpuExit, 'unknownSyscalls'> {

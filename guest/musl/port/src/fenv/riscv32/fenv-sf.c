@@ -1,0 +1,3 @@
+#ifndef __riscv_flen
+#include "../fenv.c"
+#endif

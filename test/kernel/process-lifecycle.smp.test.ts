@@ -1,0 +1,120 @@
+/**
+ * Processes and their ends, from hand-assembled riscv32 programs run as init on real vCPU
+ * workers: fork as musl calls it (clone(SIGCHLD) with no new stack), exit_group while the
+ * process's other threads go to sleep in futex waits and nanosleep (it must never hang), and a
+ * --seconds limit that ends every process — an orphan still spinning after init exited, and a
+ * fork bomb. SMP, main thread plus workers.
+ */
+import { describe, expect, it } from 'vitest';
+import { Asm, X } from '../../src/riscv/asm.js';
+import { ELF_BASE, ELF_CODE_OFFSET, minimalElf, programConfig } from '../helpers/guest-programs.js';
+import { runReport } from '../../src/report/build.js';
+import type { MachineConfig } from '../../src/machine/config.js';
+
+const SYS = { exit_group: 94, futex: 98, sched_yield: 124, clone: 220, wait4: 260, clock_nanosleep_time64: 407 };
+const SIGCHLD = 17;
+/** pthread_create's flags: CLONE_VM | FS | FILES | SIGHAND | THREAD | SYSVSEM. */
+const CLONE_THREAD_FLAGS = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000;
+const FUTEX_WAIT_PRIVATE = 128;
+const CLOCK_MONOTONIC = 1;
+
+/** exit_group(status) unless the branch before it jumped past. */
+function fail(a: Asm, status: number): Asm {
+  return a.li(X.a0, status).li(X.a7, SYS.exit_group).ecall();
+}
+
+function program(name: string, a: Asm, cpus: number, seconds?: number): MachineConfig {
+  const cfg = programConfig('hello.elf', [], cpus);
+  cfg.program = { name, bytes: minimalElf([...a.assemble()]), argv: [name], envp: [] };
+  cfg.workload = name;
+  if (seconds !== undefined) cfg.seconds = seconds;
+  return cfg;
+}
+
+/** clone(SIGCHLD, 0, 0, 0, 0): fork, as musl's fork() calls it. */
+function fork(a: Asm): Asm {
+  return a.li(X.a0, SIGCHLD).li(X.a1, 0).li(X.a2, 0).li(X.a3, 0).li(X.a4, 0).li(X.a7, SYS.clone).ecall();
+}
+
+describe('process lifecycle', () => {
+  it('fork is clone(SIGCHLD) with no stack: the child runs on its copy of the parent\'s stack, and wait4 gets its status', async () => {
+    const a = new Asm(ELF_BASE + ELF_CODE_OFFSET);
+    a.li(X.s2, 0x5eed).sw(X.s2, -32, X.sp);
+    fork(a).bnez(X.a0, 'parent');
+    // The child: its stack holds what the parent stored before the fork.
+    a.lw(X.t0, -32, X.sp).beq(X.t0, X.s2, 'child_ok');
+    fail(a, 9).label('child_ok');
+    a.li(X.a0, 7).li(X.a7, SYS.exit_group).ecall();
+    a.label('parent').bge(X.a0, X.zero, 'forked');
+    fail(a, 10).label('forked');
+    a.mv(X.s0, X.a0);
+    a.li(X.a0, -1).addi(X.a1, X.sp, -16).li(X.a2, 0).li(X.a3, 0).li(X.a7, SYS.wait4).ecall();
+    a.beq(X.a0, X.s0, 'reaped');
+    fail(a, 11).label('reaped');
+    a.lw(X.t0, -16, X.sp).li(X.t1, 7 << 8).beq(X.t0, X.t1, 'status');
+    fail(a, 12).label('status');
+    a.li(X.a0, 0).li(X.a7, SYS.exit_group).ecall();
+    const report = await runReport(program('fork', a, 2));
+    expect(report.exitStatus).toBe(0);
+    expect(report.selfCheck.passed).toBe(true);
+  });
+
+  it('exit_group never hangs while the other threads go to sleep: 300 processes, each exiting as its three threads enter futex waits and nanosleep', async () => {
+    const rounds = 300;
+    const a = new Asm(ELF_BASE + ELF_CODE_OFFSET);
+    a.li(X.s1, rounds);
+    a.label('round');
+    fork(a).beqz(X.a0, 'child');
+    a.bge(X.a0, X.zero, 'forked');
+    fail(a, 10).label('forked');
+    a.mv(X.s0, X.a0);
+    a.li(X.a0, -1).addi(X.a1, X.sp, -16).li(X.a2, 0).li(X.a3, 0).li(X.a7, SYS.wait4).ecall();
+    a.beq(X.a0, X.s0, 'reaped');
+    fail(a, 11).label('reaped');
+    a.lw(X.t0, -16, X.sp).li(X.t1, 3 << 8).beq(X.t0, X.t1, 'status');
+    fail(a, 12).label('status');
+    a.addi(X.s1, X.s1, -1).bnez(X.s1, 'round');
+    a.li(X.a0, 0).li(X.a7, SYS.exit_group).ecall();
+
+    // The child: three threads on stacks below its own, then exit_group(3) — at once on even
+    // rounds, after a sched_yield on odd ones, so the kill meets threads in every state.
+    a.label('child');
+    for (let t = 0; t < 3; t++) {
+      a.li(X.a0, CLONE_THREAD_FLAGS).li(X.t0, -(t + 1) * 8192).add(X.a1, X.sp, X.t0).li(X.a2, 0).li(X.a3, 0).li(X.a4, 0)
+        .li(X.s3, t).li(X.a7, SYS.clone).ecall().beqz(X.a0, 'thread');
+    }
+    a.andi(X.t0, X.s1, 1).beqz(X.t0, 'exit');
+    a.li(X.a7, SYS.sched_yield).ecall();
+    a.label('exit').li(X.a0, 3).li(X.a7, SYS.exit_group).ecall();
+
+    // A thread: s3 (copied by clone) says which; 0 and 1 futex-wait on a zero word forever, 2 sleeps 100 s.
+    a.label('thread').li(X.t0, 2).beq(X.s3, X.t0, 'sleeper');
+    a.label('wait').la(X.a0, 'zero').li(X.a1, FUTEX_WAIT_PRIVATE).li(X.a2, 0).li(X.a3, 0).li(X.a7, SYS.futex).ecall().j('wait');
+    a.label('sleeper').li(X.t0, 100).sw(X.t0, -16, X.sp).sw(X.zero, -12, X.sp).sw(X.zero, -8, X.sp).sw(X.zero, -4, X.sp)
+      .li(X.a0, CLOCK_MONOTONIC).li(X.a1, 0).addi(X.a2, X.sp, -16).li(X.a3, 0).li(X.a7, SYS.clock_nanosleep_time64).ecall().j('sleeper');
+    a.label('zero').word(0);
+    // A hang would end at the 60 s limit (exit 137) rather than stall the suite.
+    const report = await runReport(program('exit-during-sleep', a, 2, 60));
+    expect(report.selfCheck.message).toBe('exit-during-sleep: self-check passed');
+    expect(report.exitStatus).toBe(0);
+  }, 90_000);
+
+  it('the --seconds limit ends a forked child that keeps spinning after init exited', async () => {
+    const a = new Asm(ELF_BASE + ELF_CODE_OFFSET);
+    fork(a).bnez(X.a0, 'parent');
+    a.label('spin').j('spin');
+    a.label('parent').li(X.a0, 0).li(X.a7, SYS.exit_group).ecall();
+    const report = await runReport(program('orphan', a, 2, 1));
+    expect(report.exitStatus).toBe(137);
+    expect(report.selfCheck).toEqual({ passed: false, message: 'orphan: killed at the --seconds limit (1 s) before it exited (status 137)' });
+  });
+
+  it('the --seconds limit ends a fork bomb', async () => {
+    const a = new Asm(ELF_BASE + ELF_CODE_OFFSET);
+    a.label('bomb');
+    fork(a).j('bomb');
+    const report = await runReport(program('fork-bomb', a, 2, 1));
+    expect(report.exitStatus).toBe(137);
+    expect(report.selfCheck.passed).toBe(false);
+  });
+});
