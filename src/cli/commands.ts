@@ -127,7 +127,10 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
   const stopProgress = runProgress(machine, config, io.progressStream);
   let report: Report;
   try {
-    report = buildReport(config, await machine.run());
+    const result = await machine.run();
+    // PVEMU_STRACE=1: the kernel logged every system call on the console; show it, as strace would, on stderr.
+    if (process.env['PVEMU_STRACE'] === '1') io.err(result.console);
+    report = buildReport(config, result);
   } finally {
     stopProgress();
     unsubscribe();
@@ -135,7 +138,11 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
   // A program's own output first, as a shell would show it, then pvemu's report; on stderr when
   // stdout carries the JSON (--json -).
   const human = (text: string): void => (json === STDOUT_PATH ? io.err(text) : io.out(text));
-  if (report.program !== undefined) human(report.program.stdout);
+  if (report.program !== undefined) {
+    human(report.program.stdout);
+    // Its stderr on pvemu's stderr, as a shell would show it.
+    io.err(report.program.stderr);
+  }
   human(formatReport(report));
   if (json !== undefined) writeJson(json, report, io);
   if (trace !== undefined) writeTrace(trace, machine, io);

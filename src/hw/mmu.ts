@@ -411,10 +411,14 @@ export class Mmu {
     return this.translateSlow(va, true);
   }
 
-  /** Word index for an atomic access; the guest must align atomics (no split locks). */
+  /**
+   * Word index for an atomic access. Atomics must be aligned (no split locks): a misaligned one
+   * raises SIGBUS as RISC-V's misaligned-AMO exception does, which a kernel access through a
+   * user pointer (a clone tid pointer, a futex word) turns into -EFAULT.
+   */
   private atomicIndex(va: number, write: boolean): number {
     if ((va & 3) !== 0) {
-      throw new InternalError(`atomic 32-bit access at misaligned va 0x${(va >>> 0).toString(16)}`);
+      throw new GuestSegfault(va, 0, 'SIGBUS', 'misaligned atomic access');
     }
     return this.translate(va, write) >>> 2;
   }

@@ -56,6 +56,12 @@ export class Syscalls {
    * vCPU that runs riscv32 programs; null: the call is -ENOSYS.
    */
   flushIcache: (() => void) | null = null;
+  /**
+   * PVEMU_STRACE=1 in pvemu's environment: every system call and its result on the console
+   * ("[tid 3] 98(0x1000a0, 0x80, 0, 0, 0, 0) = -11"), strace's view for finding what a guest
+   * program lacks. Off by default: the console would grow with every call.
+   */
+  private readonly strace = process.env['PVEMU_STRACE'] === '1';
 
   constructor(
     private readonly k: KernelContext,
@@ -80,6 +86,10 @@ export class Syscalls {
     run.restartable = false;
     try {
       const r = this.call(run, n, a0, a1, a2, a3, a4, a5);
+      if (this.strace) {
+        const args = [a0, a1, a2, a3, a4, a5].map((a) => `0x${(a >>> 0).toString(16)}`).join(', ');
+        this.k.machine.console(`[tid ${run.tid}] ${n}(${args}) = ${r === SYSCALL_BLOCKED ? '(blocked)' : r}\n`);
+      }
       // Back to user mode for good: whatever a restarted call carried over is done with.
       if (r !== SYSCALL_BLOCKED) {
         run.restartProgress = 0;

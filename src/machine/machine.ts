@@ -245,6 +245,7 @@ export class Machine {
       exitStatus,
       console: consoleText,
       stdout: chunks.filter((c) => c.fd === 1).map((c) => c.text).join(''),
+      stderr: chunks.filter((c) => c.fd === 2).map((c) => c.text).join(''),
       ...(Object.keys(unknown).length > 0 ? { unknownSyscalls: unknown } : {}),
       ...(this.config.check === true ? { violations } : {}),
       selfCheck: judgeRun(this.config, { exitStatus, killed, ops, elapsedNs, failLine, killLine }),

@@ -25,6 +25,8 @@ export interface RunResult {
   console: string;
   /** What the guest wrote to fd 1 alone: a program's stdout. */
   stdout?: string;
+  /** What the guest wrote to fd 2: a program's stderr (assert and perror messages). */
+  stderr?: string;
   /** System calls answered -ENOSYS (by number) and unknown operations of known calls ("futex op 7"), with counts (absent: none). */
   unknownSyscalls?: Record<string, number>;
   /** --check: the first violations described by the vCPUs (absent or empty: none). */

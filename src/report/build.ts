@@ -164,7 +164,7 @@ export function buildReport(
     selfCheck: { passed: result.selfCheck.passed, message: result.selfCheck.message },
     ...(result.interrupted !== undefined ? { interrupted: { signal: result.interrupted } } : {}),
     exitStatus: result.exitStatus,
-    ...(config.program !== undefined ? { program: { stdout: result.stdout ?? '' } } : {}),
+    ...(config.program !== undefined ? { program: { stdout: result.stdout ?? '', stderr: result.stderr ?? '' } } : {}),
     ...(result.unknownSyscalls !== undefined ? { unknownSyscalls: { ...result.unknownSyscalls } } : {}),
     perCpu,
     counters: total,

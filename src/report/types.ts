@@ -172,9 +172,9 @@ export interface Report {
   exitStatus: number;
   /**
    * A --program run: ops are the instructions the program's harts retired (ops/s is guest
-   * instructions per host second), and `stdout` is what it wrote to fd 1.
+   * instructions per host second), `stdout` is what it wrote to fd 1 and `stderr` to fd 2.
    */
-  program?: { stdout: string };
+  program?: { stdout: string; stderr: string };
   /** System calls answered -ENOSYS (by number) and unknown operations of known calls ("futex op 7"), with counts (absent: none). */
   unknownSyscalls?: Record<string, number>;
   perCpu: CpuReport[];

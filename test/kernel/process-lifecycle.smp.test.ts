@@ -1,7 +1,8 @@
 /**
  * Processes and their ends, from hand-assembled riscv32 programs run as init on real vCPU
- * workers: fork as musl calls it (clone(SIGCHLD) with no new stack), exit_group while the
- * process's other threads go to sleep in futex waits and nanosleep (it must never hang), and a
+ * workers: fork as musl calls it (clone(SIGCHLD) with no new stack), a misaligned tid pointer
+ * (-EFAULT), exit_group while the process's other threads go to sleep in futex waits and
+ * nanosleep (it must never hang), and a
  * --seconds limit that ends every process — an orphan still spinning after init exited, and a
  * fork bomb. SMP, main thread plus workers.
  */
@@ -98,6 +99,17 @@ describe('process lifecycle', () => {
     expect(report.selfCheck.message).toBe('exit-during-sleep: self-check passed');
     expect(report.exitStatus).toBe(0);
   }, 90_000);
+
+  it('a misaligned clone parent_tid pointer is -EFAULT for the caller, not an emulator error', async () => {
+    const a = new Asm(ELF_BASE + ELF_CODE_OFFSET);
+    // CLONE_PARENT_SETTID (0x100000) with parent_tid at sp-15: a fork whose tid store cannot be atomic.
+    a.li(X.a0, SIGCHLD | 0x100000).li(X.a1, 0).addi(X.a2, X.sp, -15).li(X.a3, 0).li(X.a4, 0).li(X.a7, SYS.clone).ecall();
+    a.li(X.t0, -14).beq(X.a0, X.t0, 'efault');
+    fail(a, 20).label('efault');
+    a.li(X.a0, 0).li(X.a7, SYS.exit_group).ecall();
+    const report = await runReport(program('misaligned-tid', a, 1));
+    expect(report.exitStatus).toBe(0);
+  });
 
   it('the --seconds limit ends a forked child that keeps spinning after init exited', async () => {
     const a = new Asm(ELF_BASE + ELF_CODE_OFFSET);
