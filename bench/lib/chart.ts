@@ -76,9 +76,12 @@ export function sweepChartSpec(result: SweepResult): TopLevelSpec {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
       text: 'pvemu sweep: TLB shootdown cost by backend and vCPU count',
+      // Short lines: the SVG's width follows Vega's estimate of the longest, which runs long.
       subtitle: [
-        `${describeStop(result.spec)}, ${result.spec.reps} rep${result.spec.reps === 1 ? '' : 's'}; line = median of reps, markers = each rep; backends side by side at each vCPU count`,
-        `host: ${hosts.join('; ')}; 1-min load average at start${result.sources.length > 1 ? ' (highest source)' : ''}: ${load.toFixed(2)}`,
+        `${describeStop(result.spec)}, ${result.spec.reps} rep${result.spec.reps === 1 ? '' : 's'}: a line joins the median of the reps,`,
+        'a marker shows each rep; backends side by side at each vCPU count',
+        `host: ${hosts.join('; ')}`,
+        `1-min load average at start${result.sources.length > 1 ? ' (highest source)' : ''}: ${load.toFixed(2)}`,
         ...(result.interrupted !== undefined ? [`interrupted by ${result.interrupted.signal}: ${result.rows.length} of ${result.totalRuns} runs finished`] : []),
       ],
       anchor: 'start',

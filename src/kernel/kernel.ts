@@ -24,6 +24,7 @@ import { AddressSpaces } from './mm.js';
 import { PageTables } from './pgtable.js';
 import { BLOCK, type ProgramLoader } from '../uapi/program.js';
 import { EINTR } from '../uapi/errno.js';
+import { exitedStatus, signaledStatus } from '../uapi/wait.js';
 import { Scheduler, type TaskRun } from './sched.js';
 import { SharedMemory } from './shmem.js';
 import { SmpCalls } from './smp.js';
@@ -38,8 +39,8 @@ import { CPU_ONLINE_WAIT } from './sync.js';
 
 /** Where an AP starts (the trampoline page of the STARTUP IPI, vector = page number). */
 const TRAMPOLINE_VECTOR = 0x09;
-/** Exit status of a task killed by a signal, as a shell reports it: 128 + the signal number. */
-const KILLED_STATUS = { SIGSEGV: 128 + 11, SIGBUS: 128 + 7 } as const;
+/** The signal a fault nothing resolved kills its task with. */
+const FAULT_SIGNAL = { SIGSEGV: 11, SIGBUS: 7 } as const;
 
 export interface KernelOptions {
   hz: number;
@@ -240,7 +241,8 @@ export class Kernel {
       const r = run.thread.next(run.resume);
       run.resume = 0;
       if (r.done === true) {
-        this.finish(run, r.value);
+        // A program's return value is its exit code.
+        this.finish(run, exitedStatus(r.value));
       } else if (run.exiting) {
         this.finish(run, run.exitCode);
       } else if (r.value === BLOCK) {
@@ -255,7 +257,7 @@ export class Kernel {
       // The task took a fault nothing could resolve: SIGSEGV (or SIGBUS) kills it; the machine goes on.
       this.k.counters.tasksKilled++;
       this.k.machine.console(`task ${run.tid}: killed: ${e.message}\n`);
-      this.finish(run, KILLED_STATUS[e.signal]);
+      this.finish(run, signaledStatus(FAULT_SIGNAL[e.signal]));
     }
   }
 

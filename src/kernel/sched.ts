@@ -38,6 +38,7 @@ export class TaskRun {
   onRq = false;
   /** Set by exit / exit_group: end the task at the next scheduling point. */
   exiting = false;
+  /** The wait status it ends with (wait4's encoding: src/uapi/wait.ts). */
   exitCode = 0;
   /** Guest ns deadline while in the timed-sleeper list, else 0. */
   wakeAt = 0;

@@ -133,6 +133,7 @@ export class Syscalls {
       case nr.SYS_brk: return this.mms.brk(mm, a0);
       case nr.SYS_clone: return this.tasks.clone(run, a0, a1, a2, a3, a4);
       case nr.SYS_wait4: return this.tasks.wait4(run, a0, a1, a2);
+      case nr.SYS_waitid: return this.tasks.waitid(run, a0, a1, a2, a3, a4);
       case nr.SYS_exit: return this.tasks.exit(run, a0);
       case nr.SYS_exit_group: return this.tasks.exitGroup(run, a0);
       case nr.SYS_futex:

@@ -17,11 +17,28 @@ import { SYSCALL_BLOCKED } from '../uapi/program.js';
 import { spinLock, spinUnlock } from './sync.js';
 import type { Vmalloc } from './vmalloc.js';
 import { PAGE_SIZE } from '../hw/paging.js';
-import { WNOHANG } from '../uapi/wait.js';
+import {
+  CLD_EXITED, CLD_KILLED, P_ALL, P_PGID, P_PID, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WSTOPPED,
+  exitCodeOf, exitedStatus, shellStatus, signaledStatus, termSignal,
+} from '../uapi/wait.js';
+import { uaccess } from './uaccess.js';
 
 const ECHILD = 10;
-/** TASK.groupExit flag: exit_group set the group's status (low byte). */
-const GROUP_EXIT_SET = 0x100;
+/** TASK.groupExit flag: exit_group (or a kill) set the group's wait status (low 16 bits). */
+const GROUP_EXIT_SET = 0x10000;
+const GROUP_STATUS = 0xffff;
+/** siginfo_t for SIGCHLD (asm-generic, ilp32): 128 bytes; si_pid, si_uid, si_status after three ints. */
+const SIGINFO_BYTES = 128;
+const SI_SIGNO = 0;
+const SI_CODE = 8;
+const SI_PID = 12;
+const SI_STATUS = 20;
+/** struct rusage with 32-bit timevals (what riscv32 Linux writes): 2 timevals and 14 longs. */
+const RUSAGE_BYTES = 72;
+const SIGCHLD = 17;
+
+/** A child waitN found: its pid and wait status; or what to return instead. */
+type Reaped = { pid: number; status: number } | number;
 
 /** Kernel stack: THREAD_SIZE, 8 KiB on i386, vmalloc'd (CONFIG_VMAP_STACK). */
 export const THREAD_PAGES = 2;
@@ -182,17 +199,16 @@ export class Tasks {
   }
 
   /**
-   * wait4(pid, wstatus, options): reap an exited child process (pid -1: any). Returns its pid
-   * and stores its status (code << 8) at `wstatus`; 0 with WNOHANG when none has exited;
-   * -ECHILD when there is no such child; otherwise sleeps until one exits.
+   * Find an exited child process of `run` (pid -1: any) under tableLock and, unless `keep`
+   * (WNOWAIT), reap it. Returns its pid and wait status; 0 with WNOHANG when none has exited;
+   * -ECHILD when there is no such child; otherwise SYSCALL_BLOCKED, asleep until one exits.
    */
-  wait4(run: TaskRun, pid: number, wstatus: number, options: number): number {
-    const { i32, layout, cpu, spinner, user } = this.k;
+  private waitChild(run: TaskRun, pid: number, options: number, keep: boolean): Reaped {
+    const { i32, layout, cpu, spinner } = this.k;
     const lock = layout.kglobals + KGLOBALS.tableLock;
     spinLock(i32, lock, cpu, spinner);
     let found = false;
-    let reaped = -1;
-    let status = 0;
+    let reaped: Reaped | undefined;
     for (let s = 0; s < MAX_TASKS; s++) {
       const tb = layout.taskBase(s);
       if (i32[tb + TASK.parent] !== run.slot + 1 || i32[tb + TASK.parentTid] !== run.tid) continue;
@@ -200,92 +216,148 @@ export class Tasks {
       if (state === TaskState.Free || (pid > 0 && i32[tb + TASK.tid] !== pid)) continue;
       found = true;
       if (state === TaskState.Dead) {
-        reaped = i32[tb + TASK.tid]!;
-        status = (i32[tb + TASK.exitCode]! & 0xff) << 8;
-        i32[tb + TASK.parent] = 0;
-        Atomics.store(i32, tb + TASK.state, TaskState.Free);
+        reaped = { pid: i32[tb + TASK.tid]!, status: i32[tb + TASK.exitCode]! };
+        if (!keep) {
+          i32[tb + TASK.parent] = 0;
+          Atomics.store(i32, tb + TASK.state, TaskState.Free);
+        }
         break;
       }
     }
-    if (reaped < 0 && found && (options & WNOHANG) === 0) {
+    if (reaped === undefined && found && (options & WNOHANG) === 0) {
       // Sleep under the lock: a child's exit takes it too, so it cannot miss waitChild.
       i32[layout.taskBase(run.slot) + TASK.waitChild] = 1;
       this.sched.prepareToSleep(run);
     }
     spinUnlock(i32, lock);
-    if (reaped >= 0) {
-      if (wstatus !== 0) {
-        try {
-          user.store32(wstatus, status);
-        } catch (e) {
-          if (e instanceof GuestSegfault) return -EFAULT;
-          throw e;
-        }
-      }
-      return reaped;
-    }
+    if (reaped !== undefined) return reaped;
     if (!found) return -ECHILD;
     return (options & WNOHANG) !== 0 ? 0 : SYSCALL_BLOCKED;
   }
 
-  /** exit: end this task once its system call returns to the scheduler. */
+  /**
+   * wait4(pid, wstatus, options, rusage): reap an exited child process (pid -1: any). Returns
+   * its pid and stores its wait status at `wstatus`; 0 with WNOHANG when none has exited;
+   * -ECHILD when there is no such child; otherwise sleeps until one exits.
+   */
+  wait4(run: TaskRun, pid: number, wstatus: number, options: number): number {
+    const r = this.waitChild(run, pid, options, false);
+    if (typeof r === 'number') return r;
+    if (wstatus === 0) return r.pid;
+    return uaccess(() => {
+      this.k.user.store32(wstatus, r.status);
+      return r.pid;
+    });
+  }
+
+  /**
+   * waitid(idtype, id, infop, options, rusage), what musl's wait4 and waitpid are built on for
+   * riscv32 (which has no wait4): P_ALL or P_PID; P_PGID counts as P_ALL (every process here is
+   * in one process group). WEXITED is required (no child ever stops). Fills the SIGCHLD siginfo
+   * (CLD_EXITED with the exit code, or CLD_KILLED with the signal); with WNOHANG and none
+   * exited, returns 0 with si_pid 0. `rusage`, if given, is zeroed: no accounting yet.
+   */
+  waitid(run: TaskRun, idtype: number, id: number, infop: number, options: number, rusage: number): number {
+    if ((options & ~(WNOHANG | WSTOPPED | WEXITED | WCONTINUED | WNOWAIT)) !== 0 || (options & WEXITED) === 0) return -EINVAL;
+    let pid: number;
+    if (idtype === P_ALL || idtype === P_PGID) pid = -1;
+    else if (idtype === P_PID && id > 0) pid = id;
+    else return -EINVAL;
+    const r = this.waitChild(run, pid, options, (options & WNOWAIT) !== 0);
+    if (typeof r === 'number' && r !== 0) return r;
+    const { user } = this.k;
+    return uaccess(() => {
+      if (infop !== 0) {
+        for (let i = 0; i < SIGINFO_BYTES; i += 4) user.store32(infop + i, 0);
+        if (typeof r !== 'number') {
+          const signal = termSignal(r.status);
+          user.store32(infop + SI_SIGNO, SIGCHLD);
+          user.store32(infop + SI_CODE, signal !== 0 ? CLD_KILLED : CLD_EXITED);
+          user.store32(infop + SI_PID, r.pid);
+          user.store32(infop + SI_STATUS, signal !== 0 ? signal : exitCodeOf(r.status));
+        }
+      }
+      if (rusage !== 0) for (let i = 0; i < RUSAGE_BYTES; i += 4) user.store32(rusage + i, 0);
+      return 0;
+    });
+  }
+
+  /** exit(code): end this task once its system call returns to the scheduler. */
   exit(run: TaskRun, code: number): number {
+    return this.exitWith(run, exitedStatus(code));
+  }
+
+  /** End this task with wait status `status` at its next scheduling point. */
+  private exitWith(run: TaskRun, status: number): number {
     // init's leader leaving with exit (not exit_group) gives the process its status, unless
     // an exit_group already set one (which is then every member's, doExit).
     const { i32, layout } = this.k;
     const tb = layout.taskBase(run.slot);
     if (run.tid === 1 && (i32[tb + TASK.groupExit]! & GROUP_EXIT_SET) === 0) {
-      Atomics.store(i32, layout.kglobals + KGLOBALS.initExit, code & 0xff);
+      Atomics.store(i32, layout.kglobals + KGLOBALS.initExit, shellStatus(status));
     }
     run.exiting = true;
-    run.exitCode = code & 0xff;
+    run.exitCode = status;
     return SYSCALL_BLOCKED;
   }
 
-  /** exit_group: every thread of the process dies; this one with it. */
+  /** exit_group(code): every thread of the process dies; this one with it. */
   exitGroup(run: TaskRun, code: number): number {
+    return this.groupExitWith(run, exitedStatus(code));
+  }
+
+  /**
+   * A fatal signal `signal` (no handler): the process dies, every thread, with the status of a
+   * process that signal killed (a shell shows 128 + signal; wait4 sees WIFSIGNALED).
+   */
+  fatalSignal(run: TaskRun, signal: number): number {
+    return this.groupExitWith(run, signaledStatus(signal));
+  }
+
+  private groupExitWith(run: TaskRun, status: number): number {
     const tgid = this.k.i32[this.k.layout.taskBase(run.slot) + TASK.tgid]!;
-    this.killGroup(tgid, code, run.slot);
-    return this.exit(run, code);
+    this.killGroup(tgid, status, run.slot);
+    return this.exitWith(run, status);
   }
 
   /**
-   * zap_other_threads with the group's exit status: every member of thread group `tgid` but
-   * slot `except` dies with status `code`. Any context: exit_group, a fatal signal.
+   * zap_other_threads with the group's wait status: every member of thread group `tgid` but
+   * slot `except` dies with `status`. Any context: exit_group, a fatal signal.
    */
-  killGroup(tgid: number, code: number, except = -1): void {
+  killGroup(tgid: number, status: number, except = -1): void {
     const { i32, layout } = this.k;
-    if (tgid === 1) Atomics.store(i32, layout.kglobals + KGLOBALS.initExit, code & 0xff);
-    this.killTasks((tb) => i32[tb + TASK.tgid] === tgid, code, except);
+    if (tgid === 1) Atomics.store(i32, layout.kglobals + KGLOBALS.initExit, shellStatus(status));
+    this.killTasks((tb) => i32[tb + TASK.tgid] === tgid, status, except);
   }
 
   /**
-   * Every task dies with status `code`, whatever its process: the run's stop request (a
-   * program's --seconds limit, or the run interrupted), so forked children and orphans end too.
-   * Clones that finish afterwards start their children killed (KGLOBALS.killAll). Any context.
+   * Every task is killed by `signal`, whatever its process: the run's stop request (a program's
+   * --seconds limit, or the run interrupted), so forked children and orphans end too. Clones
+   * that finish afterwards start their children killed (KGLOBALS.killAll). Any context.
    */
-  killAll(code: number): void {
+  killAll(signal: number): void {
     const { i32, layout } = this.k;
-    Atomics.store(i32, layout.kglobals + KGLOBALS.initExit, code & 0xff);
-    this.killTasks(() => true, code, -1, true);
+    const status = signaledStatus(signal);
+    Atomics.store(i32, layout.kglobals + KGLOBALS.initExit, shellStatus(status));
+    this.killTasks(() => true, status, -1, true);
   }
 
   /**
-   * Mark the tasks `chosen` picks killed with the group status `code` and wake those asleep, under
+   * Mark the tasks `chosen` picks killed with the group's wait status and wake those asleep, under
    * tableLock (clone starts its child under it too). Pairs with Kernel.step, which does not let
    * a task marked killed go to sleep: killer stores killed then loads state, the sleeper stores
    * Sleeping then loads killed, so one of them sees the other.
    */
-  private killTasks(chosen: (tb: number) => boolean, code: number, except: number, all = false): void {
+  private killTasks(chosen: (tb: number) => boolean, status: number, except: number, all = false): void {
     const { i32, layout, cpu, spinner } = this.k;
     const lock = layout.kglobals + KGLOBALS.tableLock;
     spinLock(i32, lock, cpu, spinner);
-    if (all) i32[layout.kglobals + KGLOBALS.killAll] = GROUP_EXIT_SET | (code & 0xff);
+    if (all) i32[layout.kglobals + KGLOBALS.killAll] = GROUP_EXIT_SET | (status & GROUP_STATUS);
     for (let s = 0; s < MAX_TASKS; s++) {
       const tb = layout.taskBase(s);
       if (!chosen(tb)) continue;
       // The group's status for every member: the process's status is this code.
-      if (i32[tb + TASK.state] !== TaskState.Free) i32[tb + TASK.groupExit] = GROUP_EXIT_SET | (code & 0xff);
+      if (i32[tb + TASK.state] !== TaskState.Free) i32[tb + TASK.groupExit] = GROUP_EXIT_SET | (status & GROUP_STATUS);
       if (s === except) continue;
       // A task still being created (New) is clone's to condemn, under this lock; Free and Dead
       // slots hold no one.
@@ -343,7 +415,10 @@ export class Tasks {
     return Atomics.load(this.k.i32, this.k.layout.taskBase(run.slot) + TASK.killed) !== 0;
   }
 
-  /** do_exit: release everything the task holds. Runs on the task's own CPU, at a scheduling point. */
+  /**
+   * do_exit: release everything the task holds; `code` is its wait status (the group's, if a
+   * group exit set one, wins). Runs on the task's own CPU, at a scheduling point.
+   */
   doExit(run: TaskRun, code: number): void {
     const { i32, layout, user, cpu, machine } = this.k;
     const tb = layout.taskBase(run.slot);
@@ -360,7 +435,10 @@ export class Tasks {
     }
     this.futex.unqueue(run.slot);
     const group = i32[tb + TASK.groupExit]!;
-    i32[tb + TASK.exitCode] = (group & GROUP_EXIT_SET) !== 0 ? group & 0xff : code;
+    const status = (group & GROUP_EXIT_SET) !== 0 ? group & GROUP_STATUS : code;
+    i32[tb + TASK.exitCode] = status;
+    // init's end is the machine's exit status, as a shell would show it (a fault killing init too).
+    if (run.tid === 1 && (group & GROUP_EXIT_SET) === 0) Atomics.store(i32, layout.kglobals + KGLOBALS.initExit, shellStatus(status));
     this.sched.remove(run);
     this.fs.exitFiles(run);
     this.mms.put(run.mm);

@@ -38,6 +38,7 @@ export const SYS_clone = 220;
 export const SYS_mmap = 222;
 export const SYS_riscv_flush_icache = 259;
 export const SYS_wait4 = 260;
+export const SYS_waitid = 95;
 export const SYS_prlimit64 = 261;
 export const SYS_getrandom = 278;
 export const SYS_mprotect = 226;

@@ -33,7 +33,6 @@ export const RUN_BUDGET = 20_000;
 /** tp (x4): the thread pointer CLONE_SETTLS sets. */
 const REG_TP = 4;
 /** Exit status of a task killed by signal n, as a shell reports it. */
-const SIGNALLED = 128;
 const SIGTRAP = 5;
 
 /** The kernel services a riscv32 task needs beside its system-call entry. */
@@ -43,6 +42,8 @@ export interface RvKernel {
   /** Console for kill messages, and the counter a kill bumps. */
   console(text: string): void;
   taskKilled(): void;
+  /** A fatal signal with no handler: the task's process dies of it (Tasks.fatalSignal). */
+  fatalSignal(run: TaskRun, signal: number): number;
 }
 
 /**
@@ -145,13 +146,15 @@ export class RvPrograms {
   }
 
   /**
-   * A fatal signal: the whole thread group dies with status 128 + signal (no handlers in this
-   * kernel), and the machine goes on running other processes.
+   * A fatal signal: the whole thread group dies of it (no handlers in this kernel yet): its
+   * parent's wait sees WIFSIGNALED, a shell 128 + signal; the machine goes on running other
+   * processes.
    */
   private *die(run: TaskRun, signal: number, why: string): GuestThread {
     this.kernel.taskKilled();
     this.kernel.console(`task ${run.tid}: killed: ${why}\n`);
-    return yield* this.exitGroup(SIGNALLED + signal);
+    if (this.kernel.fatalSignal(run, signal) === SYSCALL_BLOCKED) yield BLOCK;
+    return 128 + signal;
   }
 
   private *exitGroup(status: number): GuestThread {

@@ -18,6 +18,7 @@ import { GuestRam } from '../hw/memory.js';
 import { findBackend } from '../hv/registry.js';
 import { VcpuParking } from './park.js';
 import type { KernelContext, MachinePort } from '../kernel/context.js';
+import type { TaskRun } from '../kernel/sched.js';
 import { Kernel } from '../kernel/kernel.js';
 import { KernelLayout } from '../kernel/layout.js';
 import { buildPvOps } from '../hv/bind.js';
@@ -161,6 +162,7 @@ export class Vcpu implements WorkMeter, MachinePort {
           exec: k.exec,
           console: (text: string) => this.console(text),
           taskKilled: () => { this.counters.tasksKilled++; },
+          fatalSignal: (run: TaskRun, signal: number) => k.tasks.fatalSignal(run, signal),
         };
         programs = new RvPrograms(core, entry, services, this.hw.mmu, this, program.image);
       }
@@ -242,7 +244,7 @@ export class Vcpu implements WorkMeter, MachinePort {
     this.limitEnforced = true;
     this.console(`init: killed: SIGKILL ${STOP_REQUEST_KILL}\n`);
     // Every process, not only init's: a forked child or an orphan would keep the machine running.
-    this.kernel.tasks.killAll(128 + SIGKILL);
+    this.kernel.tasks.killAll(SIGKILL);
   }
 
   private unknownSyscalls(): Pick<VcpuExit, 'unknownSyscalls'> {

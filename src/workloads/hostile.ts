@@ -35,6 +35,8 @@ import { BLOCK, PREEMPT, type GuestThread, type Workload } from './workload.js';
 export const ARENA_BASE = 0xb0000000;
 const ARENA_BYTES = USER_TOP - ARENA_BASE;
 const MAX_ERRNO = 4095;
+/** The workload word counting threads that have mapped their own memory (the barrage waits for all). */
+const MAPPED_WORD = 0;
 
 /** Argument values a hostile guest would try. */
 const NASTY = [
@@ -73,7 +75,9 @@ const CALLS: ReadonlyArray<{ nr: number; fenced: readonly number[] }> = [
   { nr: nr.SYS_unlinkat, fenced: [] },
   { nr: nr.SYS_pipe2, fenced: [0] },
   { nr: nr.SYS_ppoll_time64, fenced: [0] },
-  { nr: nr.SYS_mremap, fenced: [0] },
+  // Both the old range and MREMAP_FIXED's new address: a move onto an unfenced address would
+  // unmap whatever the workload keeps there (its threads' stacks, the control block).
+  { nr: nr.SYS_mremap, fenced: [0, 4] },
   // Not implemented, or not a system call at all: -ENOSYS.
   { nr: 0, fenced: [] },
   { nr: 17, fenced: [] },
@@ -177,17 +181,26 @@ export const hostileWorkload: Workload = Object.freeze({
 
   *thread(sys: Sys, ctx: WorkloadContext, index: number): GuestThread {
     const pages = 4;
-    const mine = sys.mmap(0, pages * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
-    const probe = sys.mmap(0, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
-    if (mine < 0 || probe < 0) {
-      ctx.fail(`hostile: thread ${index}: mmap failed (${mine}, ${probe})`);
+    // Its pages and the probe page in one mapping: an address space has 256 VMAs here (no
+    // merging of neighbours), and at 64 threads each one's stack, pages, probe and scratch page
+    // must fit beside the control block and the arena.
+    const mine = sys.mmap(0, (pages + 1) * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+    if (mine < 0) {
+      ctx.fail(`hostile: thread ${index}: mmap failed (${mine})`);
       return 1;
     }
+    const probe = mine + pages * PAGE_SIZE;
     const stamp = (k: number): number => (index << 16) ^ (k * 0x9e37) ^ 0x5a5a;
     for (let k = 0; k < pages; k++) sys.store32(mine + k * PAGE_SIZE, stamp(k));
     // Map the scratch page (timespecs, console text) now, below the arena, not in a hole the
     // barrage may have opened in it.
     sys.clockGettime();
+    // Every thread has its memory before any barrage starts: the barrage's mprotects split the
+    // arena into VMAs until the address space's table is full (-ENOMEM is a right answer to
+    // them), and a thread still mapping its own pages then would find no slot left.
+    const mapped = ctx.word(MAPPED_WORD);
+    sys.atomicAdd32(mapped, 1);
+    while (sys.atomicLoad32(mapped) < ctx.threads && ctx.running()) yield PREEMPT;
     if (index === 0) yield* attackHypervisor(sys, ctx, probe);
 
     // Our CLONE_CHILD_CLEARTID word, to put back after each fuzzed set_tid_address (the join

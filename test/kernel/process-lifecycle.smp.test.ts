@@ -12,7 +12,12 @@ import { ELF_BASE, ELF_CODE_OFFSET, minimalElf, programConfig } from '../helpers
 import { runReport } from '../../src/report/build.js';
 import type { MachineConfig } from '../../src/machine/config.js';
 
-const SYS = { exit_group: 94, futex: 98, sched_yield: 124, clone: 220, wait4: 260, clock_nanosleep_time64: 407 };
+const SYS = { exit_group: 94, waitid: 95, futex: 98, sched_yield: 124, clone: 220, wait4: 260, clock_nanosleep_time64: 407 };
+const P_ALL = 0;
+const P_PID = 1;
+const WNOHANG = 1;
+const WEXITED = 4;
+const WNOWAIT = 0x01000000;
 const SIGCHLD = 17;
 /** pthread_create's flags: CLONE_VM | FS | FILES | SIGHAND | THREAD | SYSVSEM. */
 const CLONE_THREAD_FLAGS = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000;
@@ -99,6 +104,57 @@ describe('process lifecycle', () => {
     expect(report.selfCheck.message).toBe('exit-during-sleep: self-check passed');
     expect(report.exitStatus).toBe(0);
   }, 90_000);
+
+  it('waitid reports an exit (CLD_EXITED, its code) and a death by signal (CLD_KILLED, the signal), WNOHANG and WNOWAIT as Linux does; wait4 sees the signal too', async () => {
+    const a = new Asm(ELF_BASE + ELF_CODE_OFFSET);
+    a.addi(X.s4, X.sp, -512); // siginfo buffer (128 bytes)
+    // Child 1 exits 7; the parent looks with WNOHANG|WNOWAIT until it has, then reaps it by pid.
+    fork(a).bnez(X.a0, 'p1');
+    a.li(X.a0, 7).li(X.a7, SYS.exit_group).ecall();
+    a.label('p1').mv(X.s0, X.a0);
+    a.label('poll').li(X.a0, P_PID).mv(X.a1, X.s0).mv(X.a2, X.s4).li(X.a3, WEXITED | WNOHANG | WNOWAIT).li(X.a4, 0).li(X.a7, SYS.waitid).ecall();
+    a.beqz(X.a0, 'polled');
+    fail(a, 30).label('polled');
+    a.lw(X.t0, 12, X.s4).bnez(X.t0, 'exited'); // si_pid 0: not yet
+    a.li(X.a7, SYS.sched_yield).ecall().j('poll');
+    a.label('exited').beq(X.t0, X.s0, 'pid_ok');
+    fail(a, 31).label('pid_ok');
+    a.li(X.a0, P_PID).mv(X.a1, X.s0).mv(X.a2, X.s4).li(X.a3, WEXITED).li(X.a4, 0).li(X.a7, SYS.waitid).ecall();
+    a.beqz(X.a0, 'reaped1');
+    fail(a, 32).label('reaped1');
+    a.lw(X.t0, 0, X.s4).li(X.t1, SIGCHLD).beq(X.t0, X.t1, 'signo');
+    fail(a, 33).label('signo');
+    a.lw(X.t0, 8, X.s4).li(X.t1, 1).beq(X.t0, X.t1, 'cld_exited');
+    fail(a, 34).label('cld_exited');
+    a.lw(X.t0, 20, X.s4).li(X.t1, 7).beq(X.t0, X.t1, 'code7');
+    fail(a, 35).label('code7');
+    // Child 2 dies of SIGSEGV (a load from address 0); waitid(P_ALL) says CLD_KILLED, signal 11.
+    fork(a).bnez(X.a0, 'p2');
+    a.lw(X.t0, 0, X.zero);
+    a.label('p2').li(X.a0, P_ALL).li(X.a1, 0).mv(X.a2, X.s4).li(X.a3, WEXITED).li(X.a4, 0).li(X.a7, SYS.waitid).ecall();
+    a.beqz(X.a0, 'reaped2');
+    fail(a, 36).label('reaped2');
+    a.lw(X.t0, 8, X.s4).li(X.t1, 2).beq(X.t0, X.t1, 'cld_killed');
+    fail(a, 37).label('cld_killed');
+    a.lw(X.t0, 20, X.s4).li(X.t1, 11).beq(X.t0, X.t1, 'sig11');
+    fail(a, 38).label('sig11');
+    // Child 3 dies the same way; wait4's status is WIFSIGNALED with WTERMSIG 11 (status 11).
+    fork(a).bnez(X.a0, 'p3');
+    a.lw(X.t0, 0, X.zero);
+    a.label('p3').li(X.a0, -1).mv(X.a1, X.s4).li(X.a2, 0).li(X.a3, 0).li(X.a7, SYS.wait4).ecall();
+    a.lw(X.t0, 0, X.s4).li(X.t1, 11).beq(X.t0, X.t1, 'termsig');
+    fail(a, 39).label('termsig');
+    // No children left: -ECHILD; and no WEXITED: -EINVAL.
+    a.li(X.a0, P_ALL).li(X.a1, 0).mv(X.a2, X.s4).li(X.a3, WEXITED).li(X.a4, 0).li(X.a7, SYS.waitid).ecall();
+    a.li(X.t0, -10).beq(X.a0, X.t0, 'echild');
+    fail(a, 40).label('echild');
+    a.li(X.a0, P_ALL).li(X.a1, 0).mv(X.a2, X.s4).li(X.a3, WNOHANG).li(X.a4, 0).li(X.a7, SYS.waitid).ecall();
+    a.li(X.t0, -22).beq(X.a0, X.t0, 'einval');
+    fail(a, 41).label('einval');
+    a.li(X.a0, 0).li(X.a7, SYS.exit_group).ecall();
+    const report = await runReport(program('waitid', a, 2));
+    expect(report.exitStatus).toBe(0);
+  });
 
   it('a misaligned clone parent_tid pointer is -EFAULT for the caller, not an emulator error', async () => {
     const a = new Asm(ELF_BASE + ELF_CODE_OFFSET);
