@@ -15,6 +15,15 @@ import type { Scheduler, TaskRun } from './sched.js';
 import { SYSCALL_BLOCKED } from '../uapi/program.js';
 import { spinLock, spinUnlock } from './sync.js';
 
+/**
+ * A futex key's address as the task table stores it: a signed 32-bit word. User addresses
+ * reach 0xbfffffff (a main thread's stack is just below 0xbf000000), so the unsigned form a
+ * system call hands in would never equal what an Int32Array gives back.
+ */
+function keyAddr(uaddr: number): number {
+  return uaddr | 0;
+}
+
 export class Futexes {
   constructor(private readonly k: KernelContext, private readonly sched: Scheduler) {}
 
@@ -27,6 +36,7 @@ export class Futexes {
   /** futex_wait: sleep if *uaddr == expected. Returns SYSCALL_BLOCKED, or -errno at once. */
   wait(run: TaskRun, mm: number, uaddr: number, expected: number, timeoutNs: number): number {
     const { i32, cpu, spinner, user } = this.k;
+    uaddr = keyAddr(uaddr);
     if ((uaddr & 3) !== 0) return -EINVAL;
     const b = this.bucket(mm, uaddr);
     spinLock(i32, b + FUTEX_BUCKET.lock, cpu, spinner);
@@ -47,6 +57,7 @@ export class Futexes {
 
   /** futex_wake: wake up to `count` waiters on (mm, uaddr). Returns how many. */
   wake(mm: number, uaddr: number, count: number): number {
+    uaddr = keyAddr(uaddr);
     if ((uaddr & 3) !== 0) return -EINVAL;
     return this.wakeKey(mm, uaddr, count, 0);
   }
@@ -60,6 +71,8 @@ export class Futexes {
    */
   requeue(mm: number, uaddr: number, uaddr2: number, nrWake: number, nrRequeue: number, cmp: number | undefined): number {
     const { i32, cpu, spinner, layout, user } = this.k;
+    uaddr = keyAddr(uaddr);
+    uaddr2 = keyAddr(uaddr2);
     if ((uaddr & 3) !== 0 || (uaddr2 & 3) !== 0 || nrWake < 0 || nrRequeue < 0) return -EINVAL;
     const b1 = this.bucket(mm, uaddr);
     const b2 = this.bucket(mm, uaddr2);

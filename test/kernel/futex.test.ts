@@ -2,8 +2,8 @@
  * Futex requeue (src/kernel/futex.ts) stepped on one thread over the fake kernel's real guest
  * memory, bucket locks and MMU, with a recording scheduler: FUTEX_REQUEUE wakes some waiters
  * and moves the rest without waking them, FUTEX_CMP_REQUEUE does nothing when the word moved,
- * a moved waiter is found on its new key (by wake and by a timeout's unqueue), and two keys in
- * one hash bucket are walked once. No workers.
+ * a moved waiter is found on its new key (by wake and by a timeout's unqueue), two keys in one
+ * hash bucket are walked once, and a word above 2 GiB is found by its waker. No workers.
  */
 import { describe, expect, it } from 'vitest';
 import { Futexes } from '../../src/kernel/futex.js';
@@ -19,6 +19,7 @@ function setup() {
   const k = createFakeKernel({ cpus: 1 });
   const as = k.createAddressSpace();
   as.map(userPage(0), k.allocFrame());
+  as.map(HIGH_PAGE, k.allocFrame());
   const cpu = k.cpu(0);
   cpu.switchMm(as);
   const state = (slot: number): number => k.layout.taskBase(slot) + TASK.state;
@@ -44,6 +45,8 @@ function setup() {
   return { k, futex, mm, woken, waitOn };
 }
 
+/** A page just below a main thread's stack top (0xbf000000): above 2 GiB, negative as an int32. */
+const HIGH_PAGE = 0xbeffe000;
 const A = userPage(0);
 const B = userPage(0) + 64;
 
@@ -96,6 +99,17 @@ describe('futex requeue', () => {
     expect(futex.requeue(mm, A, C, 0, 10, undefined)).toBe(3);
     expect(futex.wake(mm, A, 10)).toBe(0);
     expect(futex.wake(mm, C, 10)).toBe(3);
+  });
+
+  it('finds a waiter on a word above 2 GiB — a main thread\'s stack — whatever the sign the address arrives with', () => {
+    const { futex, mm, woken, waitOn } = setup();
+    const word = HIGH_PAGE + 0xeb8;
+    waitOn(word, 1);
+    expect(futex.wake(mm, word >>> 0, 1)).toBe(1);
+    expect(woken).toEqual([1]);
+    waitOn(word | 0, 2, 3);
+    expect(futex.requeue(mm, word >>> 0, A, 1, 1, 0)).toBe(2);
+    expect(futex.wake(mm, A, 1)).toBe(1);
   });
 
   it('refuses a misaligned word and negative counts with -EINVAL', () => {
