@@ -1,0 +1,63 @@
+/**
+ * Unmodified C programs linked against musl (guest/musl-tests, built by guest/musl/run-qemu.sh
+ * into guest/build/musl-bin; .ci/run builds them on CI): each program that pvemu supports so far
+ * prints the same stdout and stderr and ends with the same status as it did under qemu-riscv32
+ * (guest/musl-tests/expected), at 1, 2 and 4 vCPUs on native and at 2 vCPUs on every backend.
+ * Real vCPU workers. Without the build the tests are skipped, saying so.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { describeBackends } from '../../src/hv/registry.js';
+import { defaultConfig, type MachineConfig } from '../../src/machine/config.js';
+import { runReport } from '../../src/report/build.js';
+import { GUEST_DIR } from '../helpers/guest-programs.js';
+
+const BIN = `${GUEST_DIR}build/musl-bin/`;
+const EXPECTED = `${GUEST_DIR}musl-tests/expected/`;
+
+/**
+ * The programs whose every call pvemu answers as Linux does. The others wait for what the
+ * kernel lacks: signal delivery and tkill (abort, child_signal, sigaction, setjmp), statx,
+ * pread64/pwrite64, fadvise64_64 and sync_file_range (files, largefile), fcntl64 and
+ * pselect6 (pipes_poll), getrusage, getcwd and the uid calls (sysinfo), clock_getres (time).
+ */
+const SUPPORTED = ['hello', 'malloc_string', 'float', 'fork_wait', 'pthreads'] as const;
+
+const built = SUPPORTED.every((p) => existsSync(`${BIN}${p}`));
+const missing = built ? '' : ' (skipped: guest/build/musl-bin is not built; run guest/musl/run-qemu.sh --build-only)';
+
+function config(name: string, cpus: number, backend: string): MachineConfig {
+  const cfg: MachineConfig = {
+    ...defaultConfig(),
+    backend,
+    cpus,
+    memBytes: 64 * 1024 * 1024,
+    watchdogMs: 30_000,
+    workload: name,
+    // A limit, so a hang fails the test instead of stalling the suite.
+    seconds: 60,
+    program: { name, bytes: new Uint8Array(readFileSync(`${BIN}${name}`)), argv: [name], envp: [] },
+  };
+  return cfg;
+}
+
+/** What qemu-riscv32 printed and how the program ended, as a shell shows it. */
+function expected(name: string): { stdout: string; stderr: string; status: number } {
+  return {
+    stdout: readFileSync(`${EXPECTED}${name}.out`, 'utf8'),
+    stderr: readFileSync(`${EXPECTED}${name}.err`, 'utf8'),
+    status: Number(readFileSync(`${EXPECTED}${name}.status`, 'utf8').trim()),
+  };
+}
+
+const runs: [string, number, string][] = SUPPORTED.flatMap((name) => [
+  ...[1, 2, 4].map((cpus): [string, number, string] => [name, cpus, 'native']),
+  ...describeBackends().filter((b) => b.name !== 'native').map((b): [string, number, string] => [name, 2, b.name]),
+]);
+
+describe('musl-linked C programs against qemu-riscv32', () => {
+  it.skipIf(!built).each(runs)(`%s at %i vCPUs on %s: stdout, stderr and exit status as under qemu-riscv32${missing}`, async (name, cpus, backend) => {
+    const report = await runReport(config(name, cpus, backend));
+    expect({ stdout: report.program?.stdout, stderr: report.program?.stderr, status: report.exitStatus }).toEqual(expected(name));
+  });
+});
