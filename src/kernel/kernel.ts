@@ -80,6 +80,7 @@ export class Kernel {
     this.tasks = new Tasks(k, this.sched, this.mms, this.futex, this.vmalloc, this.fs);
     const lkdtm = new Lkdtm(k, this.mms, this.pt, this.vmas, this.frames, this.flusher);
     this.syscalls = new Syscalls(k, this.sched, this.mms, this.tasks, this.futex, this.smp, lkdtm, this.fs);
+    this.syscalls.tickNs = 1e9 / opts.hz;
     this.exec = new Exec(k, this.mms);
     this.faults = new PageFaultHandler(k, this.frames, this.pt, this.vmas, this.shmem, this.flusher, () => this.currentMm());
     this.smp.setHandler((func: CallFunc, info: FlushInfo) => this.flusher.handleCall(func, info));
@@ -105,6 +106,7 @@ export class Kernel {
     this.idt[PAGE_FAULT_VECTOR] = (_v, errorCode) => this.faults.handle(errorCode);
     this.idt[LOCAL_TIMER_VECTOR] = () => {
       counters.timerInterrupts++;
+      this.tasks.accountTick(this.sched.current);
       this.sched.tick((run) => this.futex.expire(run));
       eoi();
     };

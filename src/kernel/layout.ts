@@ -196,6 +196,14 @@ export const TASK = defineStruct(
     waitChild: 1,
     /** Its file-descriptor table (files_struct): FDTABLE index + 1, 0 for none. */
     files: 1,
+    /**
+     * CPU time, in timer ticks the task was running at (tick-based accounting, as Linux without
+     * VIRT_CPU_ACCOUNTING): its own; on a process's leader also its exited threads' and its
+     * reaped children's (getrusage's RUSAGE_CHILDREN).
+     */
+    cpuTicks: 1,
+    deadThreadTicks: 1,
+    childTicks: 1,
   },
   16,
 );

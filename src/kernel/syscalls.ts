@@ -19,7 +19,7 @@ import * as nr from '../uapi/unistd.js';
 import { FUTEX_CLOCK_REALTIME, FUTEX_CMP_REQUEUE, FUTEX_PRIVATE_FLAG, FUTEX_REQUEUE, FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_WAKE, FUTEX_WAKE_BITSET } from '../uapi/futex.js';
 import { MEMBARRIER_CMD_PRIVATE_EXPEDITED, MEMBARRIER_CMD_QUERY, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED } from '../uapi/membarrier.js';
 import { SYSCALL_BLOCKED } from '../uapi/program.js';
-import { CLOCK_MONOTONIC, CLOCK_REALTIME, TIMER_ABSTIME } from '../uapi/time.js';
+import { CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, CLOCK_REALTIME, CLOCK_THREAD_CPUTIME_ID, TIMER_ABSTIME } from '../uapi/time.js';
 import { THREAD_PAGES, type Tasks } from './task.js';
 import { copyFromUser, copyToUser, uaccess } from './uaccess.js';
 import { MAP_ANONYMOUS } from '../uapi/mman.js';
@@ -62,6 +62,8 @@ export class Syscalls {
    * program lacks. Off by default: the console would grow with every call.
    */
   private readonly strace = process.env['PVEMU_STRACE'] === '1';
+  /** One timer tick in ns (the kernel sets it from --hz): the CPU-time clocks' unit. */
+  tickNs = 4_000_000;
 
   constructor(
     private readonly k: KernelContext,
@@ -143,8 +145,10 @@ export class Syscalls {
       case nr.SYS_nanosleep: return this.sysNanosleep(run, a0);
       case nr.SYS_clock_gettime:
       case nr.SYS_clock_gettime64:
-        return this.sysClockGettime(a0, a1);
+        return this.sysClockGettime(run, a0, a1);
+      case nr.SYS_getrusage: return this.sysGetrusage(run, a0, a1);
       case nr.SYS_clock_nanosleep_time64: return this.sysClockNanosleep(run, a0, a1, a2);
+      case nr.SYS_clock_getres_time64: return this.sysClockGetres(run, a0, a1);
       case nr.SYS_set_robust_list: return 0; // no robust futexes: nothing to walk at exit
       case nr.SYS_rt_sigaction:
       case nr.SYS_rt_sigprocmask:
@@ -159,6 +163,13 @@ export class Syscalls {
         this.flushIcache();
         return 0;
       case nr.SYS_getpid: return this.k.i32[this.k.layout.taskBase(run.slot) + TASK.tgid]!;
+      case nr.SYS_getppid: return this.tasks.parentPid(run);
+      // One user, root, as a program started by a root shell sees: every id 0.
+      case nr.SYS_getuid:
+      case nr.SYS_geteuid:
+      case nr.SYS_getgid:
+      case nr.SYS_getegid:
+        return 0;
       case nr.SYS_gettid: return run.tid;
       case nr.SYS_set_tid_address:
         this.k.i32[this.k.layout.taskBase(run.slot) + TASK.clearChildTid] = a0;
@@ -242,12 +253,38 @@ export class Syscalls {
     return SYSCALL_BLOCKED;
   }
 
-  /** The clock's time in ns, or -1 for a clock this kernel does not have. */
-  private clockNow(clock: number): number {
+  /**
+   * The clock's time in ns, or -1 for a clock this kernel does not have. The CPU-time clocks
+   * (of `run`'s process or thread) count timer ticks, so they move in steps of one tick.
+   */
+  private clockNow(clock: number, run: TaskRun | null = null): number {
     const { ops } = this.k;
     if (clock === CLOCK_MONOTONIC) return ops.time.schedClock();
     if (clock === CLOCK_REALTIME) return ops.time.getWallclock() * 1e9 + (ops.time.schedClock() % 1e9);
+    if (run !== null && clock === CLOCK_PROCESS_CPUTIME_ID) return this.tasks.cpuTicks(run, 'process') * this.tickNs;
+    if (run !== null && clock === CLOCK_THREAD_CPUTIME_ID) return this.tasks.cpuTicks(run, 'thread') * this.tickNs;
     return -1;
+  }
+
+  /**
+   * getrusage(who, usage): RUSAGE_SELF (the process), RUSAGE_THREAD, or RUSAGE_CHILDREN (reaped
+   * ones) into riscv32 Linux's struct rusage (two 32-bit timevals, then 14 longs). CPU time is
+   * tick-based and all of it counts as user time; ru_maxrss is the address space's resident
+   * set now, in KiB, not its peak; the other fields are 0.
+   */
+  private sysGetrusage(run: TaskRun, who: number, usage: number): number {
+    const which = who === RUSAGE_SELF ? 'process' : who === RUSAGE_THREAD ? 'thread' : who === RUSAGE_CHILDREN ? 'children' : undefined;
+    if (which === undefined) return -EINVAL;
+    const ns = this.tasks.cpuTicks(run, which) * this.tickNs;
+    const rssKib = which === 'children' ? 0 : (this.k.i32[(run.mm >>> 2) + MM.rss]! * PAGE_SIZE) / 1024;
+    const { user } = this.k;
+    return uaccess(() => {
+      for (let i = 0; i < RUSAGE_BYTES; i += 4) user.store32(usage + i, 0);
+      user.store32(usage, Math.floor(ns / 1e9));
+      user.store32(usage + 4, Math.floor((ns % 1e9) / 1000));
+      user.store32(usage + RU_MAXRSS, rssKib);
+      return 0;
+    });
   }
 
   /**
@@ -321,9 +358,9 @@ export class Syscalls {
     });
   }
 
-  private sysClockGettime(clock: number, tsp: number): number {
+  private sysClockGettime(run: TaskRun, clock: number, tsp: number): number {
     const { user } = this.k;
-    const ns = this.clockNow(clock);
+    const ns = this.clockNow(clock, run);
     if (ns < 0) return -EINVAL;
     const sec = Math.floor(ns / 1e9);
     return uaccess(() => {
@@ -331,6 +368,23 @@ export class Syscalls {
       user.store32(tsp + 4, Math.floor(sec / 4294967296));
       user.store32(tsp + 8, ns % 1e9);
       user.store32(tsp + 12, 0);
+      return 0;
+    });
+  }
+
+  /**
+   * clock_getres(clock, res): 1 ns for the clocks clock_gettime reads (pvclock counts in ns,
+   * as hrtimers do); -EINVAL for the others. A null `res` only checks the clock.
+   */
+  private sysClockGetres(run: TaskRun, clock: number, resp: number): number {
+    if (this.clockNow(clock, run) < 0) return -EINVAL;
+    if (resp === 0) return 0;
+    const { user } = this.k;
+    return uaccess(() => {
+      user.store32(resp, 0);
+      user.store32(resp + 4, 0);
+      user.store32(resp + 8, 1);
+      user.store32(resp + 12, 0);
       return 0;
     });
   }
@@ -480,3 +534,11 @@ export class Syscalls {
   }
 }
 
+
+/** getrusage's who. */
+const RUSAGE_SELF = 0;
+const RUSAGE_CHILDREN = -1;
+const RUSAGE_THREAD = 1;
+/** riscv32 Linux's struct rusage: two 32-bit timevals and 14 longs; ru_maxrss is the first long. */
+const RUSAGE_BYTES = 72;
+const RU_MAXRSS = 16;

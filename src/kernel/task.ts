@@ -101,6 +101,9 @@ export class Tasks {
     i32[tb + TASK.killed] = killed;
     i32[tb + TASK.wakeResult] = 0;
     i32[tb + TASK.groupExit] = groupExit;
+    i32[tb + TASK.cpuTicks] = 0;
+    i32[tb + TASK.deadThreadTicks] = 0;
+    i32[tb + TASK.childTicks] = 0;
     Atomics.add(i32, layout.kglobals + KGLOBALS.liveTasks, 1);
     Atomics.add(i32, layout.percpuBase(cpu) + PERCPU.nrTasks, 1);
     // ORDERING: Running is published before the wake list push (enqueue's CAS), which the
@@ -218,6 +221,10 @@ export class Tasks {
       if (state === TaskState.Dead) {
         reaped = { pid: i32[tb + TASK.tid]!, status: i32[tb + TASK.exitCode]! };
         if (!keep) {
+          // Its CPU time, and its own reaped children's, become the reaper's process's children's.
+          const ticks = i32[tb + TASK.cpuTicks]! + i32[tb + TASK.deadThreadTicks]! + i32[tb + TASK.childTicks]!;
+          const leader = this.leaderSlot(i32[layout.taskBase(run.slot) + TASK.tgid]!);
+          if (leader >= 0) Atomics.add(i32, layout.taskBase(leader) + TASK.childTicks, ticks);
           i32[tb + TASK.parent] = 0;
           Atomics.store(i32, tb + TASK.state, TaskState.Free);
         }
@@ -280,6 +287,62 @@ export class Tasks {
       if (rusage !== 0) for (let i = 0; i < RUSAGE_BYTES; i += 4) user.store32(rusage + i, 0);
       return 0;
     });
+  }
+
+  /** The slot of thread group `tgid`'s leader (tid = tgid), or -1 once it is gone. */
+  private leaderSlot(tgid: number): number {
+    const { i32, layout } = this.k;
+    for (let s = 0; s < MAX_TASKS; s++) {
+      const tb = layout.taskBase(s);
+      if (i32[tb + TASK.tid] === tgid && i32[tb + TASK.tgid] === tgid && i32[tb + TASK.state] !== TaskState.Free) return s;
+    }
+    return -1;
+  }
+
+  /** The timer tick found `run` running on this CPU: charge it one tick of CPU time. */
+  accountTick(run: TaskRun | null): void {
+    // ORDERING: an add, read by other CPUs summing a process's time (cpuTime); nothing orders on it.
+    if (run !== null) Atomics.add(this.k.i32, this.k.layout.taskBase(run.slot) + TASK.cpuTicks, 1);
+  }
+
+  /**
+   * CPU time in ticks: `run`'s own (`thread`), its whole process's (live threads and exited
+   * ones), or its reaped children's (`children`).
+   */
+  cpuTicks(run: TaskRun, which: 'thread' | 'process' | 'children'): number {
+    const { i32, layout } = this.k;
+    const tb = layout.taskBase(run.slot);
+    if (which === 'thread') return Atomics.load(i32, tb + TASK.cpuTicks);
+    const tgid = i32[tb + TASK.tgid]!;
+    const leader = this.leaderSlot(tgid);
+    if (which === 'children') return leader >= 0 ? Atomics.load(i32, layout.taskBase(leader) + TASK.childTicks) : 0;
+    let ticks = leader >= 0 ? Atomics.load(i32, layout.taskBase(leader) + TASK.deadThreadTicks) : 0;
+    for (let s = 0; s < MAX_TASKS; s++) {
+      const sb = layout.taskBase(s);
+      const state = i32[sb + TASK.state];
+      if (i32[sb + TASK.tgid] === tgid && (state === TaskState.Running || state === TaskState.Sleeping)) ticks += Atomics.load(i32, sb + TASK.cpuTicks);
+    }
+    return ticks;
+  }
+
+  /**
+   * getppid: the pid of the process that forked this one (a thread answers for its process); 0
+   * for init, which nobody forked, as for Linux's pid 1.
+   */
+  parentPid(run: TaskRun): number {
+    const { i32, layout } = this.k;
+    const tgid = i32[layout.taskBase(run.slot) + TASK.tgid]!;
+    if (tgid === 1) return 0;
+    for (let s = 0; s < MAX_TASKS; s++) {
+      const tb = layout.taskBase(s);
+      // The group leader (tid = tgid) records who forked the process.
+      if (i32[tb + TASK.tid] !== tgid || i32[tb + TASK.state] === TaskState.Free) continue;
+      const parent = i32[tb + TASK.parent]! - 1;
+      const pb = parent >= 0 ? layout.taskBase(parent) : 0;
+      // The forking thread's process; once it is gone the child is init's, as Linux reparents it.
+      return parent >= 0 && i32[pb + TASK.tid] === i32[tb + TASK.parentTid] ? i32[pb + TASK.tgid]! : 1;
+    }
+    return 1;
   }
 
   /** exit(code): end this task once its system call returns to the scheduler. */
@@ -434,6 +497,11 @@ export class Tasks {
       }
     }
     this.futex.unqueue(run.slot);
+    // A thread's CPU time stays its process's: its leader keeps it (the leader keeps its own).
+    if (run.tid !== i32[tb + TASK.tgid]) {
+      const leader = this.leaderSlot(i32[tb + TASK.tgid]!);
+      if (leader >= 0) Atomics.add(i32, layout.taskBase(leader) + TASK.deadThreadTicks, Atomics.load(i32, tb + TASK.cpuTicks));
+    }
     const group = i32[tb + TASK.groupExit]!;
     const status = (group & GROUP_EXIT_SET) !== 0 ? group & GROUP_STATUS : code;
     i32[tb + TASK.exitCode] = status;

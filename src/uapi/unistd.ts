@@ -29,7 +29,13 @@ export const SYS_sched_yield = 124;
 export const SYS_rt_sigaction = 134;
 export const SYS_rt_sigprocmask = 135;
 export const SYS_uname = 160;
+export const SYS_getrusage = 165;
 export const SYS_getpid = 172;
+export const SYS_getppid = 173;
+export const SYS_getuid = 174;
+export const SYS_geteuid = 175;
+export const SYS_getgid = 176;
+export const SYS_getegid = 177;
 export const SYS_gettid = 178;
 export const SYS_brk = 214;
 export const SYS_munmap = 215;
@@ -49,6 +55,7 @@ export const SYS_membarrier = 283;
  * off): struct __kernel_timespec is two 64-bit words, as the rv64 calls above take.
  */
 export const SYS_clock_gettime64 = 403;
+export const SYS_clock_getres_time64 = 406;
 export const SYS_ppoll_time64 = 414;
 export const SYS_clock_nanosleep_time64 = 407;
 export const SYS_futex_time64 = 422;

@@ -12,7 +12,7 @@ import { ELF_BASE, ELF_CODE_OFFSET, minimalElf, programConfig } from '../helpers
 import { runReport } from '../../src/report/build.js';
 import type { MachineConfig } from '../../src/machine/config.js';
 
-const SYS = { exit_group: 94, waitid: 95, futex: 98, sched_yield: 124, clone: 220, wait4: 260, clock_nanosleep_time64: 407 };
+const SYS = { getrusage: 165, clock_gettime64: 403, getppid: 173, getuid: 174, geteuid: 175, getgid: 176, getegid: 177, clock_getres_time64: 406, exit_group: 94, waitid: 95, futex: 98, sched_yield: 124, clone: 220, wait4: 260, clock_nanosleep_time64: 407 };
 const P_ALL = 0;
 const P_PID = 1;
 const WNOHANG = 1;
@@ -155,6 +155,69 @@ describe('process lifecycle', () => {
     const report = await runReport(program('waitid', a, 2));
     expect(report.exitStatus).toBe(0);
   });
+
+  it('getppid is 0 for init and the parent\'s pid for a forked child; the uid and gid calls say root; clock_getres is 1 ns', async () => {
+    const a = new Asm(ELF_BASE + ELF_CODE_OFFSET);
+    a.li(X.a7, SYS.getppid).ecall().beqz(X.a0, 'init_ppid');
+    fail(a, 50).label('init_ppid');
+    for (const [i, nr] of [SYS.getuid, SYS.geteuid, SYS.getgid, SYS.getegid].entries()) {
+      a.li(X.a7, nr).ecall().beqz(X.a0, `id${i}`);
+      fail(a, 51 + i).label(`id${i}`);
+    }
+    a.li(X.a0, CLOCK_MONOTONIC).addi(X.a1, X.sp, -64).li(X.a7, SYS.clock_getres_time64).ecall().beqz(X.a0, 'res');
+    fail(a, 55).label('res');
+    a.lw(X.t0, -56, X.sp).li(X.t1, 1).beq(X.t0, X.t1, 'ns1');
+    fail(a, 56).label('ns1');
+    a.li(X.a0, 99).addi(X.a1, X.sp, -64).li(X.a7, SYS.clock_getres_time64).ecall().li(X.t0, -22).beq(X.a0, X.t0, 'badclock');
+    fail(a, 57).label('badclock');
+    // A child's parent is init, pid 1: it exits with getppid() as its status.
+    fork(a).bnez(X.a0, 'parent');
+    a.li(X.a7, SYS.getppid).ecall().li(X.a7, SYS.exit_group).ecall();
+    a.label('parent').li(X.a0, -1).addi(X.a1, X.sp, -16).li(X.a2, 0).li(X.a3, 0).li(X.a7, SYS.wait4).ecall();
+    a.lw(X.t0, -16, X.sp).li(X.t1, 1 << 8).beq(X.t0, X.t1, 'ppid1');
+    fail(a, 58).label('ppid1');
+    a.li(X.a0, 0).li(X.a7, SYS.exit_group).ecall();
+    const report = await runReport(program('ids', a, 2));
+    expect(report.exitStatus).toBe(0);
+    expect(report.unknownSyscalls).toBeUndefined();
+  });
+
+  it('CPU time: the process and thread clocks move while the task runs, getrusage reports it (and a reaped child\'s under RUSAGE_CHILDREN) with a resident set', async () => {
+    const CLOCK_PROCESS_CPUTIME_ID = 2;
+    const CLOCK_THREAD_CPUTIME_ID = 3;
+    const a = new Asm(ELF_BASE + ELF_CODE_OFFSET);
+    a.addi(X.s4, X.sp, -256); // buffer
+    // Spin until this process's CPU clock has moved (a timer tick found it running).
+    a.label('spin').li(X.a0, CLOCK_PROCESS_CPUTIME_ID).mv(X.a1, X.s4).li(X.a7, SYS.clock_gettime64).ecall().bnez(X.a0, 'bad_clock');
+    a.lw(X.t0, 0, X.s4).lw(X.t1, 8, X.s4).or(X.t0, X.t0, X.t1).beqz(X.t0, 'spin');
+    a.li(X.a0, CLOCK_THREAD_CPUTIME_ID).mv(X.a1, X.s4).li(X.a7, SYS.clock_gettime64).ecall().bnez(X.a0, 'bad_clock');
+    a.lw(X.t0, 0, X.s4).lw(X.t1, 8, X.s4).or(X.t0, X.t0, X.t1).bnez(X.t0, 'thread_ok');
+    a.label('bad_clock');
+    fail(a, 60).label('thread_ok');
+    // getrusage(RUSAGE_SELF): utime (sec, usec) not zero, ru_maxrss (offset 16) > 0.
+    a.li(X.a0, 0).mv(X.a1, X.s4).li(X.a7, SYS.getrusage).ecall().beqz(X.a0, 'ru_ok');
+    fail(a, 61).label('ru_ok');
+    a.lw(X.t0, 0, X.s4).lw(X.t1, 4, X.s4).or(X.t0, X.t0, X.t1).bnez(X.t0, 'utime');
+    fail(a, 62).label('utime');
+    a.lw(X.t0, 16, X.s4).blt(X.zero, X.t0, 'maxrss');
+    fail(a, 63).label('maxrss');
+    // A child spins until its own clock moves, then exits; once reaped, RUSAGE_CHILDREN has its time.
+    fork(a).bnez(X.a0, 'parent');
+    a.label('cspin').li(X.a0, CLOCK_THREAD_CPUTIME_ID).mv(X.a1, X.s4).li(X.a7, SYS.clock_gettime64).ecall();
+    a.lw(X.t0, 0, X.s4).lw(X.t1, 8, X.s4).or(X.t0, X.t0, X.t1).beqz(X.t0, 'cspin');
+    a.li(X.a0, 0).li(X.a7, SYS.exit_group).ecall();
+    a.label('parent').li(X.a0, -1).li(X.a1, 0).li(X.a2, 0).li(X.a3, 0).li(X.a7, SYS.wait4).ecall();
+    a.li(X.a0, -1).mv(X.a1, X.s4).li(X.a7, SYS.getrusage).ecall().beqz(X.a0, 'cru_ok');
+    fail(a, 64).label('cru_ok');
+    a.lw(X.t0, 0, X.s4).lw(X.t1, 4, X.s4).or(X.t0, X.t0, X.t1).bnez(X.t0, 'cutime');
+    fail(a, 65).label('cutime');
+    a.li(X.a0, 5).mv(X.a1, X.s4).li(X.a7, SYS.getrusage).ecall().li(X.t0, -22).beq(X.a0, X.t0, 'bad_who');
+    fail(a, 66).label('bad_who');
+    a.li(X.a0, 0).li(X.a7, SYS.exit_group).ecall();
+    // The --seconds limit bounds the spins if the clocks never moved (the test then fails).
+    const report = await runReport(program('cputime', a, 2, 60));
+    expect(report.exitStatus).toBe(0);
+  }, 90_000);
 
   it('a misaligned clone parent_tid pointer is -EFAULT for the caller, not an emulator error', async () => {
     const a = new Asm(ELF_BASE + ELF_CODE_OFFSET);
