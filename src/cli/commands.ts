@@ -146,6 +146,8 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
   human(formatReport(report));
   if (json !== undefined) writeJson(json, report, io);
   if (trace !== undefined) writeTrace(trace, machine, io);
+  const unknown = unknownCallsLine(report);
+  if (unknown !== undefined) io.err(unknown);
   if (stoppedBy !== undefined) {
     io.err(`pvemu: interrupted by ${stoppedBy} after ${report.seconds.toFixed(2)} s of work; the report covers the run until then\n`);
     return EXIT_SIGNAL[stoppedBy];
@@ -155,6 +157,18 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
     return EXIT_FAILED;
   }
   return EXIT_OK;
+}
+
+/**
+ * What the guest asked for that pvemu lacks, once, at the end of a run: "pvemu: 2 calls answered
+ * -ENOSYS: system call 291 ×2" (the report's unknownSyscalls); undefined when there were none.
+ */
+function unknownCallsLine(report: Report): string | undefined {
+  const entries = Object.entries(report.unknownSyscalls ?? {});
+  if (entries.length === 0) return undefined;
+  const total = entries.reduce((n, [, count]) => n + count, 0);
+  const what = entries.map(([key, count]) => `${/^-?\d+$/.test(key) ? `system call ${key}` : key} ×${count}`).join(', ');
+  return `pvemu: ${total} call${total === 1 ? '' : 's'} answered -ENOSYS (not in pvemu's kernel): ${what}\n`;
 }
 
 /** Boots a machine for `config`, runs it and reports; tests substitute their own. */

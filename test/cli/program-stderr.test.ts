@@ -14,10 +14,11 @@ import { ELF_BASE, ELF_CODE_OFFSET, minimalElf } from '../helpers/guest-programs
 
 const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 
-/** write(fd, text) for each, then exit_group(3). */
-function writer(lines: readonly [number, string][]): Uint8Array {
+/** write(fd, text) for each, then the system calls `unknown` (by number), then exit_group(3). */
+function writer(lines: readonly [number, string][], unknown: readonly number[] = []): Uint8Array {
   const a = new Asm(ELF_BASE + ELF_CODE_OFFSET);
   lines.forEach(([fd, text], i) => a.li(X.a0, fd).la(X.a1, `s${i}`).li(X.a2, text.length).li(X.a7, 64).ecall());
+  for (const nr of unknown) a.li(X.a7, nr).ecall();
   a.li(X.a0, 3).li(X.a7, 94).ecall();
   lines.forEach(([, text], i) => {
     a.label(`s${i}`);
@@ -42,6 +43,20 @@ describe('a program\'s stderr', () => {
       const report = JSON.parse(readFileSync(json, 'utf8')) as { exitStatus: number; program: { stdout: string; stderr: string } };
       expect(report.exitStatus).toBe(3);
       expect(report.program).toEqual({ stdout: 'out line\n', stderr: 'err line\n' });
+      expect(r.stderr).not.toContain('answered -ENOSYS');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is followed, at the end of the run, by one line listing the calls pvemu lacks', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pvemu-enosys-'));
+    try {
+      const elf = join(dir, 'asks.elf');
+      writeFileSync(elf, writer([[1, 'hi\n']], [999, 999, 1000]));
+      const r = spawnSync(process.execPath, [CLI, 'run', '--program', elf, '--cpus', '1'], { encoding: 'utf8', timeout: 120_000 });
+      expect(r.stderr.match(/answered -ENOSYS/g)).toHaveLength(1);
+      expect(r.stderr).toContain("pvemu: 3 calls answered -ENOSYS (not in pvemu's kernel): system call 999 ×2, system call 1000 ×1\n");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
