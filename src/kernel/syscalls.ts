@@ -7,7 +7,7 @@ import { VcpuActivity } from '../hw/layout.js';
 import { CpuMask } from '../pv/cpumask.js';
 import type { FlushInfo, MmRef } from '../pv/ops.js';
 import type { KernelContext } from './context.js';
-import { EINVAL, ENOSYS, ENOTTY, ESRCH } from '../uapi/errno.js';
+import { EBADF, EINVAL, ENOSYS, ENOTTY, ESRCH } from '../uapi/errno.js';
 import type { FileSystem } from './fs/index.js';
 import type { Futexes } from './futex.js';
 import type { Lkdtm } from './lkdtm.js';
@@ -20,6 +20,7 @@ import { FUTEX_CLOCK_REALTIME, FUTEX_CMP_REQUEUE, FUTEX_PRIVATE_FLAG, FUTEX_REQU
 import { MEMBARRIER_CMD_PRIVATE_EXPEDITED, MEMBARRIER_CMD_QUERY, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED } from '../uapi/membarrier.js';
 import { SYSCALL_BLOCKED } from '../uapi/program.js';
 import { CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, CLOCK_REALTIME, CLOCK_THREAD_CPUTIME_ID, TIMER_ABSTIME } from '../uapi/time.js';
+import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI } from '../uapi/poll.js';
 import { THREAD_PAGES, type Tasks } from './task.js';
 import { copyFromUser, copyToUser, uaccess } from './uaccess.js';
 import { MAP_ANONYMOUS } from '../uapi/mman.js';
@@ -180,12 +181,20 @@ export class Syscalls {
       case nr.SYS_readv: return this.sysReadv(run, a0, a1, a2);
       case nr.SYS_openat: return this.fs.openat(run, a0, a1, a2, a3);
       case nr.SYS_close: return this.fs.close(run, a0);
+      case nr.SYS_dup3: return this.fs.dup3(run, a0, a1, a2);
+      case nr.SYS_fcntl64: {
+        const r = this.fs.fcntl(run, a0, a1, a2);
+        if (r !== undefined) return r;
+        this.countUnknown(`fcntl cmd ${a1}`);
+        return -EINVAL;
+      }
       case nr.SYS_pipe2: return this.fs.pipe2(run, a0, a1);
       case nr.SYS_llseek: return this.fs.llseek(run, a0, a1, a2, a3, a4);
       case nr.SYS_ftruncate: return this.fs.ftruncate(run, a0, a1, a2);
       case nr.SYS_fstat: return this.fs.fstat(run, a0, a1);
       case nr.SYS_unlinkat: return this.fs.unlinkat(a0, a1, a2);
       case nr.SYS_ppoll_time64: return this.sysPpoll(run, a0, a1, a2);
+      case nr.SYS_pselect6_time64: return this.sysPselect6(run, a0, a1, a2, a3, a4);
       case nr.SYS_membarrier: return this.sysMembarrier(mm, a0, a1);
       case nr.SYS_lkdtm: return this.lkdtm.run(mm, a0, a1);
       default:
@@ -457,14 +466,8 @@ export class Syscalls {
    * mask is accepted and unused: no signal is ever delivered.
    */
   private sysPpoll(run: TaskRun, fdsVa: number, nfds: number, tmoVa: number): number {
-    const { user, ops, i32 } = this.k;
+    const { user } = this.k;
     if (nfds < 0 || nfds > POLL_MAX_FDS) return -EINVAL;
-    let deadline = run.restartDeadline;
-    if (deadline === 0 && tmoVa !== 0) {
-      const ns = this.readTimespec(tmoVa);
-      if (ns < 0) return ns;
-      deadline = ops.time.schedClock() + ns;
-    }
     const fds: number[] = [];
     const events: number[] = [];
     const r = uaccess(() => {
@@ -475,25 +478,95 @@ export class Syscalls {
       return 0;
     });
     if (r < 0) return r;
-    const revents = new Array<number>(nfds).fill(0);
+    return this.pollWait(run, fds, events, tmoVa, (revents) => {
+      const ready = revents.filter((x) => x !== 0).length;
+      return uaccess(() => {
+        for (let i = 0; i < nfds; i++) {
+          // revents is the upper half of the pollfd's second word (short events, short revents).
+          user.store32(fdsVa + i * 8 + 4, (events[i]! & 0xffff) | (revents[i]! << 16));
+        }
+        return ready;
+      });
+    }, (revents) => revents.some((x) => x !== 0));
+  }
+
+  /**
+   * pselect6_time64(nfds, readfds, writefds, exceptfds, timeout, sigmask): select over poll's
+   * readiness, as fs/select.c does: readable on POLLIN, POLLHUP or POLLERR, writable on POLLOUT
+   * or POLLERR, exceptional on POLLPRI (which no file here raises). The sets are rewritten to
+   * the ready descriptors and their count returned; a descriptor not open is -EBADF. The
+   * signal mask is ignored (no signal is delivered here) and the timeout is not updated.
+   */
+  private sysPselect6(run: TaskRun, nfds: number, readVa: number, writeVa: number, exceptVa: number, tmoVa: number): number {
+    const { user } = this.k;
+    if (nfds < 0 || nfds > FD_SETSIZE) return -EINVAL;
+    const words = Math.ceil(nfds / 32);
+    const sets = [readVa, writeVa, exceptVa].map(() => new Uint32Array(words));
+    const r = uaccess(() => {
+      [readVa, writeVa, exceptVa].forEach((va, k) => {
+        if (va !== 0) for (let w = 0; w < words; w++) sets[k]![w] = user.load32(va + w * 4) >>> 0;
+      });
+      return 0;
+    });
+    if (r < 0) return r;
+    const has = (k: number, fd: number): boolean => (sets[k]![fd >>> 5]! & (1 << (fd & 31))) !== 0;
+    const fds: number[] = [];
+    const events: number[] = [];
+    for (let fd = 0; fd < nfds; fd++) {
+      const ev = (has(0, fd) ? POLLIN : 0) | (has(1, fd) ? POLLOUT : 0) | (has(2, fd) ? POLLPRI : 0);
+      if (ev !== 0) {
+        fds.push(fd);
+        events.push(ev);
+      }
+    }
+    /** The three result sets for `revents`, and how many bits they hold. */
+    const results = (revents: readonly number[]): { out: Uint32Array[]; count: number } => {
+      const out = [0, 1, 2].map(() => new Uint32Array(words));
+      let count = 0;
+      fds.forEach((fd, i) => {
+        const rv = revents[i]!;
+        const bit = 1 << (fd & 31);
+        if (has(0, fd) && (rv & (POLLIN | POLLHUP | POLLERR)) !== 0) { out[0]![fd >>> 5]! |= bit; count++; }
+        if (has(1, fd) && (rv & (POLLOUT | POLLERR)) !== 0) { out[1]![fd >>> 5]! |= bit; count++; }
+        if (has(2, fd) && (rv & POLLPRI) !== 0) { out[2]![fd >>> 5]! |= bit; count++; }
+      });
+      return { out, count };
+    };
+    return this.pollWait(run, fds, events, tmoVa, (revents) => {
+      if (revents.some((x) => (x & POLLNVAL) !== 0)) return -EBADF;
+      const { out, count } = results(revents);
+      return uaccess(() => {
+        [readVa, writeVa, exceptVa].forEach((va, k) => {
+          if (va !== 0) for (let w = 0; w < words; w++) user.store32(va + w * 4, out[k]![w]!);
+        });
+        return count;
+      });
+    }, (revents) => revents.some((x) => (x & POLLNVAL) !== 0) || results(revents).count > 0);
+  }
+
+  /**
+   * The wait poll and select share: look at `fds` for `events` until `ready` says so or the
+   * timeout (a timespec64 at `tmoVa`, none when 0) passes, sleeping on the file system's poll
+   * sequence between looks (a restarted call keeps its deadline); then `finish` with the
+   * revents of every descriptor.
+   */
+  private pollWait(
+    run: TaskRun, fds: readonly number[], events: readonly number[], tmoVa: number,
+    finish: (revents: number[]) => number, ready: (revents: number[]) => boolean,
+  ): number {
+    const { ops, i32 } = this.k;
+    let deadline = run.restartDeadline;
+    if (deadline === 0 && tmoVa !== 0) {
+      const ns = this.readTimespec(tmoVa);
+      if (ns < 0) return ns;
+      deadline = ops.time.schedClock() + ns;
+    }
+    const revents = new Array<number>(fds.length).fill(0);
     for (;;) {
       const seen = Atomics.load(i32, this.fs.pollSeqWord);
-      let ready = 0;
-      for (let i = 0; i < nfds; i++) {
-        revents[i] = fds[i]! < 0 ? 0 : this.fs.pollRevents(run, fds[i]!, events[i]!);
-        if (revents[i] !== 0) ready++;
-      }
+      for (let i = 0; i < fds.length; i++) revents[i] = fds[i]! < 0 ? 0 : this.fs.pollRevents(run, fds[i]!, events[i]!);
       const now = ops.time.schedClock();
-      if (ready > 0 || (tmoVa !== 0 && now >= deadline)) {
-        return uaccess(() => {
-          for (let i = 0; i < nfds; i++) {
-            // revents is the upper half of the pollfd's second word (short events, short revents).
-            const w = fdsVa + i * 8 + 4;
-            user.store32(w, (events[i]! & 0xffff) | (revents[i]! << 16));
-          }
-          return ready;
-        });
-      }
+      if (ready(revents) || (tmoVa !== 0 && now >= deadline)) return finish(revents);
       const wait = this.futex.waitKernel(run, this.fs.pollSeqWord, seen, tmoVa !== 0 ? deadline - now : -1);
       if (wait === SYSCALL_BLOCKED) {
         if (tmoVa !== 0) run.restartDeadline = deadline;
@@ -542,3 +615,5 @@ const RUSAGE_THREAD = 1;
 /** riscv32 Linux's struct rusage: two 32-bit timevals and 14 longs; ru_maxrss is the first long. */
 const RUSAGE_BYTES = 72;
 const RU_MAXRSS = 16;
+/** select's fd_set: FD_SETSIZE descriptors. */
+const FD_SETSIZE = 1024;

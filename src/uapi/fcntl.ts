@@ -19,5 +19,11 @@ export const O_LARGEFILE = 0o100000;
 export const O_DIRECTORY = 0o200000;
 export const O_NOFOLLOW = 0o400000;
 export const O_CLOEXEC = 0o2000000;
+/** fcntl commands (include/uapi/asm-generic/fcntl.h). */
+export const F_GETFD = 1;
+export const F_SETFD = 2;
+export const F_GETFL = 3;
+export const F_SETFL = 4;
+export const FD_CLOEXEC = 1;
 export const AT_FDCWD = -100;
 export const AT_REMOVEDIR = 0x200;

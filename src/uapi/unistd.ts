@@ -30,6 +30,8 @@ export const SYS_rt_sigaction = 134;
 export const SYS_rt_sigprocmask = 135;
 export const SYS_uname = 160;
 export const SYS_getrusage = 165;
+export const SYS_fcntl64 = 25;
+export const SYS_dup3 = 24;
 export const SYS_getpid = 172;
 export const SYS_getppid = 173;
 export const SYS_getuid = 174;
@@ -55,6 +57,7 @@ export const SYS_membarrier = 283;
  * off): struct __kernel_timespec is two 64-bit words, as the rv64 calls above take.
  */
 export const SYS_clock_gettime64 = 403;
+export const SYS_pselect6_time64 = 413;
 export const SYS_clock_getres_time64 = 406;
 export const SYS_ppoll_time64 = 414;
 export const SYS_clock_nanosleep_time64 = 407;

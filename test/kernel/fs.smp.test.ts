@@ -13,6 +13,7 @@ import { buildReport } from '../../src/report/build.js';
 import { ELF_BASE, ELF_CODE_OFFSET, minimalElf, programConfig } from '../helpers/guest-programs.js';
 
 const SYS = {
+  dup3: 24, fcntl64: 25, pselect6_time64: 413,
   unlinkat: 35, ftruncate: 46, openat: 56, close: 57, pipe2: 59, llseek: 62, read: 63, write: 64, fstat: 80,
   exit_group: 94, clone: 220, mmap2: 222, wait4: 260, clock_nanosleep_time64: 407,
 };
@@ -77,6 +78,42 @@ async function run(p: { name: string; bytes: Uint8Array }) {
 }
 
 describe('in-memory file system', () => {
+  it('fcntl F_SETFL O_NONBLOCK makes an empty pipe\'s read -EAGAIN and F_GETFL shows it; dup3 shares the pipe; pselect6 sees it readable only once written', async () => {
+    const F_GETFL = 3;
+    const F_SETFL = 4;
+    const O_NONBLOCK = 0o4000;
+    const p = program('fd-calls', (a) => {
+      a.addi(X.sp, X.sp, -256).mv(X.s2, X.sp);
+      sys(a, SYS.pipe2, [{ reg: X.s2 }, 0], 1);
+      a.lw(X.s0, 0, X.s2).lw(X.s1, 4, X.s2); // s0: read end, s1: write end
+      sys(a, SYS.fcntl64, [{ reg: X.s0 }, F_SETFL, O_NONBLOCK], 2);
+      sys(a, SYS.fcntl64, [{ reg: X.s0 }, F_GETFL, 0]);
+      a.li(X.t2, O_NONBLOCK).and(X.t1, X.a0, X.t2);
+      check(a, X.t1, O_NONBLOCK, 3);
+      a.addi(X.a1, X.s2, 64);
+      sys(a, SYS.read, [{ reg: X.s0 }, { reg: X.a1 }, 1], 4, -11); // -EAGAIN, not a sleep
+      sys(a, SYS.fcntl64, [{ reg: X.s0 }, 99, 0], 5, -22); // an unknown command: -EINVAL
+      // pselect6 on the empty pipe with a zero timeout: nothing ready, the set cleared.
+      a.li(X.t0, 1).sll(X.t0, X.t0, X.s0).sw(X.t0, 128, X.s2).sw(X.zero, 136, X.s2).sw(X.zero, 140, X.s2).sw(X.zero, 144, X.s2).sw(X.zero, 148, X.s2);
+      a.addi(X.a0, X.s0, 1).addi(X.a1, X.s2, 128).li(X.a2, 0).li(X.a3, 0).addi(X.a4, X.s2, 136).li(X.a5, 0).li(X.a7, SYS.pselect6_time64).ecall();
+      check(a, X.a0, 0, 6);
+      a.lw(X.t1, 128, X.s2);
+      check(a, X.t1, 0, 7);
+      // dup3 the write end to fd 20 and write through it: the pipe is readable.
+      sys(a, SYS.dup3, [{ reg: X.s1 }, 20, 0], 8, 20);
+      sys(a, SYS.write, [20, { label: 'x' }, 1], 9, 1);
+      a.li(X.t0, 1).sll(X.t0, X.t0, X.s0).sw(X.t0, 128, X.s2);
+      a.addi(X.a0, X.s0, 1).addi(X.a1, X.s2, 128).li(X.a2, 0).li(X.a3, 0).addi(X.a4, X.s2, 136).li(X.a5, 0).li(X.a7, SYS.pselect6_time64).ecall();
+      check(a, X.a0, 1, 10);
+      a.lw(X.t1, 128, X.s2).li(X.t0, 1).sll(X.t0, X.t0, X.s0).beq(X.t1, X.t0, 'bitset');
+      a.li(X.a0, 11).li(X.a7, SYS.exit_group).ecall().label('bitset');
+      sys(a, SYS.exit_group, [0]);
+    }, { x: 'x' });
+    const { result } = await run(p);
+    expect(result.exitStatus).toBe(0);
+  });
+
+
   it('truncating a mapped file: the cut page reads zeros past the end, the next page is SIGBUS (exit 135), and the file left behind is counted as kept frames', async () => {
     const p = program('truncate-sigbus', (a) => {
       sys(a, SYS.openat, [AT_FDCWD, { label: 'path' }, O_CREAT | O_RDWR, 0o600]);

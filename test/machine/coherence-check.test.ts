@@ -27,7 +27,10 @@ describe('--check', () => {
     }, 120_000);
 
     it(`catches a vCPU that drops its flushes on ${backend}`, async () => {
-      const cfg = { ...checked(backend, 'tlb_flush1', 400), inject: { dropFlushesCpu: 1 } };
+      // 2000 operations: the checker counts a stale hit only once the address space's changes
+      // have settled (changesSettled, src/vcpu/coherence.ts); on a busy host a short run could
+      // end before one such moment.
+      const cfg = { ...checked(backend, 'tlb_flush1', 2000), inject: { dropFlushesCpu: 1 } };
       const err = await runReport(cfg).then(() => undefined, (e: unknown) => e);
       expect(err).toBeInstanceOf(CoherenceError);
       expect((err as Error).message).toMatch(

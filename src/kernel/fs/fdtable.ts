@@ -9,11 +9,11 @@
  * on CPU 0's worker at boot.
  */
 import type { KernelContext } from '../context.js';
-import { EBADF, EMFILE } from '../../uapi/errno.js';
+import { EBADF, EINVAL, EMFILE } from '../../uapi/errno.js';
 import { FDTABLE, FILE, FileKind, INODE, KGLOBALS, MAX_FDTABLES, MAX_FILES, NR_OPEN, TASK } from '../layout.js';
 import type { TaskRun } from '../sched.js';
 import { spinLock, spinUnlock } from '../sync.js';
-import { O_RDONLY, O_WRONLY } from '../../uapi/fcntl.js';
+import { O_CLOEXEC, O_RDONLY, O_WRONLY } from '../../uapi/fcntl.js';
 import type { Inodes } from './inode.js';
 
 export class FdTables {
@@ -195,6 +195,26 @@ export class FdTables {
       return -EMFILE;
     }
     return fd;
+  }
+
+  /**
+   * dup3(oldfd, newfd, flags): `newfd` names the open file `oldfd` names, closing what it named
+   * before; O_CLOEXEC is the only flag (accepted: there is no execve to honour it).
+   */
+  dup3(run: TaskRun, oldfd: number, newfd: number, flags: number): number {
+    const { i32, cpu, spinner } = this.k;
+    if ((flags & ~O_CLOEXEC) !== 0 || oldfd === newfd) return -EINVAL;
+    const tb = this.tableBase(run);
+    if (tb < 0 || newfd < 0 || newfd >= NR_OPEN) return -EBADF;
+    const f = this.fget(run, oldfd);
+    if (f < 0) return -EBADF;
+    spinLock(i32, tb + FDTABLE.lock, cpu, spinner);
+    const old = i32[tb + FDTABLE.fd + newfd]! - 1;
+    // The reference fget took is the new descriptor's.
+    i32[tb + FDTABLE.fd + newfd] = f + 1;
+    spinUnlock(i32, tb + FDTABLE.lock);
+    if (old >= 0) this.fput(old);
+    return newfd;
   }
 
   close(run: TaskRun, fd: number): number {

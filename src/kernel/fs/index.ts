@@ -43,6 +43,11 @@ import { PIPE_BUF, Pipes } from './pipe.js';
 import { Namei } from './namei.js';
 import { MAX_RW, ReadWrite } from './read-write.js';
 import { Poll } from './poll.js';
+import { FILE } from '../layout.js';
+import { F_GETFD, F_GETFL, F_SETFD, F_SETFL, O_APPEND, O_NONBLOCK } from '../../uapi/fcntl.js';
+
+/** The status flags F_SETFL may change here. */
+const SETFL_MASK = O_APPEND | O_NONBLOCK;
 
 export { MAX_FILE_BYTES, MAX_RW, PIPE_BUF, STAT64_BYTES };
 
@@ -56,7 +61,7 @@ export class FileSystem {
   private readonly poll: Poll;
 
   constructor(
-    k: KernelContext,
+    private readonly k: KernelContext,
     frames: FrameAllocator,
     shmem: SharedMemory,
     futex: Futexes,
@@ -95,6 +100,32 @@ export class FileSystem {
 
   close(run: TaskRun, fd: number): number {
     return this.fdt.close(run, fd);
+  }
+
+  dup3(run: TaskRun, oldfd: number, newfd: number, flags: number): number {
+    return this.fdt.dup3(run, oldfd, newfd, flags);
+  }
+
+  /**
+   * fcntl's F_GETFL and F_SETFL: the open file's status flags; F_SETFL changes only O_APPEND and
+   * O_NONBLOCK (the flags Linux lets it change that this file system has). F_GETFD and F_SETFD:
+   * a descriptor's FD_CLOEXEC is accepted and reads back 0 (there is no execve to close it at).
+   * Returns undefined for another command (the caller answers -EINVAL and counts it).
+   */
+  fcntl(run: TaskRun, fd: number, cmd: number, arg: number): number | undefined {
+    const { i32 } = this.k;
+    switch (cmd) {
+      case F_GETFL: return this.fdt.withFile(run, fd, (_f, fb) => i32[fb + FILE.flags]!);
+      case F_SETFL:
+        return this.fdt.withFile(run, fd, (_f, fb) => {
+          // ORDERING: none: the flags are read by calls on this file, which see the store or not.
+          i32[fb + FILE.flags] = (i32[fb + FILE.flags]! & ~SETFL_MASK) | (arg & SETFL_MASK);
+          return 0;
+        });
+      case F_GETFD: return this.fdt.withFile(run, fd, () => 0);
+      case F_SETFD: return this.fdt.withFile(run, fd, () => 0);
+      default: return undefined;
+    }
   }
 
   // --- the namespace (namei.ts) ---
