@@ -24,7 +24,7 @@ import { PAGE_SIZE, PAGE_OFFSET, USER_TOP } from '../hw/paging.js';
 import { EIO, ENODEV, EPERM } from '../uapi/errno.js';
 import { LKDTM_IPI_NO_CPU, LKDTM_LOAD_UNVALIDATED_PD, LKDTM_MAP_BEYOND_RAM, LKDTM_MAP_RESERVED, LKDTM_PT_WRITABLE, LKDTM_UNMAP } from '../uapi/lkdtm.js';
 import * as nr from '../uapi/unistd.js';
-import { FUTEX_WAKE } from '../uapi/futex.js';
+import { FUTEX_CMP_REQUEUE, FUTEX_PRIVATE_FLAG, FUTEX_REQUEUE, FUTEX_WAKE } from '../uapi/futex.js';
 import { SYSCALL_BLOCKED } from '../uapi/program.js';
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_NONE, PROT_READ, PROT_WRITE } from '../uapi/mman.js';
 import { CTL_TIDS, type WorkloadContext } from './context.js';
@@ -35,6 +35,8 @@ import { BLOCK, PREEMPT, type GuestThread, type Workload } from './workload.js';
 export const ARENA_BASE = 0xb0000000;
 const ARENA_BYTES = USER_TOP - ARENA_BASE;
 const MAX_ERRNO = 4095;
+/** The futex operations the barrage may use: none of them sleeps. */
+const FUTEX_NONBLOCKING_OPS = [FUTEX_WAKE, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE] as const;
 /** The workload word counting threads that have mapped their own memory (the barrage waits for all). */
 const MAPPED_WORD = 0;
 
@@ -61,6 +63,10 @@ const CALLS: ReadonlyArray<{ nr: number; fenced: readonly number[] }> = [
   { nr: nr.SYS_set_tid_address, fenced: [0] },
   { nr: nr.SYS_membarrier, fenced: [] },
   { nr: nr.SYS_wait4, fenced: [1, 3] },
+  { nr: nr.SYS_waitid, fenced: [2, 4] },
+  { nr: nr.SYS_getrusage, fenced: [1] },
+  { nr: nr.SYS_getppid, fenced: [] },
+  { nr: nr.SYS_clock_getres_time64, fenced: [1] },
   { nr: nr.SYS_futex, fenced: [] },
   { nr: nr.SYS_nanosleep, fenced: [] },
   { nr: nr.SYS_sched_yield, fenced: [] },
@@ -69,12 +75,15 @@ const CALLS: ReadonlyArray<{ nr: number; fenced: readonly number[] }> = [
   { nr: nr.SYS_writev, fenced: [] },
   { nr: nr.SYS_openat, fenced: [] },
   { nr: nr.SYS_close, fenced: [] },
+  { nr: nr.SYS_dup3, fenced: [] },
+  { nr: nr.SYS_fcntl64, fenced: [] },
   { nr: nr.SYS_llseek, fenced: [3] },
   { nr: nr.SYS_ftruncate, fenced: [] },
   { nr: nr.SYS_fstat, fenced: [1] },
   { nr: nr.SYS_unlinkat, fenced: [] },
   { nr: nr.SYS_pipe2, fenced: [0] },
   { nr: nr.SYS_ppoll_time64, fenced: [0] },
+  { nr: nr.SYS_pselect6_time64, fenced: [1, 2, 3] },
   // Both the old range and MREMAP_FIXED's new address: a move onto an unfenced address would
   // unmap whatever the workload keeps there (its threads' stacks, the control block).
   { nr: nr.SYS_mremap, fenced: [0, 4] },
@@ -223,14 +232,18 @@ export const hostileWorkload: Workload = Object.freeze({
       const call = CALLS[next() % CALLS.length]!;
       for (let i = 0; i < 6; i++) args[i] = NASTY[next() % NASTY.length]!;
       for (const i of call.fenced) args[i] = fence(args[i]!);
-      // Keep blocking calls bounded: only wakes, only WNOHANG, only timespecs that cannot be read.
-      if (call.nr === nr.SYS_futex) args[1] = (args[1]! & ~0x7f) | FUTEX_WAKE;
+      // Keep blocking calls bounded: only wakes and requeues, only WNOHANG, only timespecs that
+      // cannot be read.
+      if (call.nr === nr.SYS_futex) args[1] = (args[1]! & FUTEX_PRIVATE_FLAG) | FUTEX_NONBLOCKING_OPS[(args[1]! >>> 0) % FUTEX_NONBLOCKING_OPS.length]!;
       if (call.nr === nr.SYS_wait4) args[2] = 1; // WNOHANG
+      if (call.nr === nr.SYS_waitid) args[3] = args[3]! | 1; // WNOHANG
+      if (call.nr === nr.SYS_pselect6_time64 && args[4]! >>> 0 < USER_TOP) args[4] = PAGE_OFFSET;
       if (call.nr === nr.SYS_nanosleep) args[0] = args[0]! >>> 0 >= USER_TOP ? args[0]! : 0;
       // ppoll's timeout only at a kernel address (-EFAULT): a NULL one could sleep for good.
       if (call.nr === nr.SYS_ppoll_time64 && args[2]! >>> 0 < USER_TOP) args[2] = PAGE_OFFSET;
       // The console's stdout carries the attack outcomes the test reads: never closed.
       if (call.nr === nr.SYS_close && (args[0] === 1 || args[0] === 2)) args[0] = 3;
+      if (call.nr === nr.SYS_dup3 && (args[1] === 1 || args[1] === 2)) args[1] = 3;
       const r = sys.syscall(call.nr, args[0], args[1], args[2], args[3], args[4], args[5]);
       if (r === SYSCALL_BLOCKED) yield BLOCK;
       else if (r < -MAX_ERRNO) ctx.fail(`hostile: syscall ${call.nr}(${args.slice(0, 4).join(', ')}) returned ${r}, neither a result nor an errno`);
