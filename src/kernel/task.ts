@@ -262,7 +262,8 @@ export class Tasks {
    * riscv32 (which has no wait4): P_ALL or P_PID; P_PGID counts as P_ALL (every process here is
    * in one process group). WEXITED is required (no child ever stops). Fills the SIGCHLD siginfo
    * (CLD_EXITED with the exit code, or CLD_KILLED with the signal); with WNOHANG and none
-   * exited, returns 0 with si_pid 0. `rusage`, if given, is zeroed: no accounting yet.
+   * exited, returns 0 with si_pid 0. `rusage`, if given, is zeroed: the child's CPU time goes to
+   * the caller's RUSAGE_CHILDREN instead.
    */
   waitid(run: TaskRun, idtype: number, id: number, infop: number, options: number, rusage: number): number {
     if ((options & ~(WNOHANG | WSTOPPED | WEXITED | WCONTINUED | WNOWAIT)) !== 0 || (options & WEXITED) === 0) return -EINVAL;
@@ -301,7 +302,7 @@ export class Tasks {
 
   /** The timer tick found `run` running on this CPU: charge it one tick of CPU time. */
   accountTick(run: TaskRun | null): void {
-    // ORDERING: an add, read by other CPUs summing a process's time (cpuTime); nothing orders on it.
+    // ORDERING: an add, read by other CPUs summing a process's time (cpuTicks); nothing orders on it.
     if (run !== null) Atomics.add(this.k.i32, this.k.layout.taskBase(run.slot) + TASK.cpuTicks, 1);
   }
 
