@@ -204,6 +204,14 @@ export const TASK = defineStruct(
     cpuTicks: 1,
     deadThreadTicks: 1,
     childTicks: 1,
+    /**
+     * On a process's leader, its signal dispositions (threads share them): a 64-bit mask each of
+     * the signals it ignores and of those it handles, and each signal's handler address
+     * (index signal - 1), what rt_sigaction's oldact reports.
+     */
+    sigIgnored: 2,
+    sigHandled: 2,
+    sigHandlers: 64,
   },
   16,
 );

@@ -151,9 +151,21 @@ export class Syscalls {
       case nr.SYS_clock_nanosleep_time64: return this.sysClockNanosleep(run, a0, a1, a2);
       case nr.SYS_clock_getres_time64: return this.sysClockGetres(run, a0, a1);
       case nr.SYS_set_robust_list: return 0; // no robust futexes: nothing to walk at exit
-      case nr.SYS_rt_sigaction:
-      case nr.SYS_rt_sigprocmask:
-        return 0; // no signal delivery in this kernel: handlers and masks are accepted, unused
+      case nr.SYS_rt_sigaction: return this.tasks.sigaction(run, a0, a1, a2, a3);
+      case nr.SYS_rt_sigprocmask: return this.sysSigprocmask(a2, a3);
+      case nr.SYS_kill:
+        if (a0 <= 0) {
+          // A process group (0, -pgid) or every process (-1): not here yet.
+          this.countUnknown(`kill to pid ${a0 === 0 ? '0' : a0 === -1 ? '-1' : '-pgid'}`);
+          return -EINVAL;
+        }
+        return this.tasks.sendSignal(run, { tgid: a0 }, a1, () => this.countUnknown(`signal ${a1} to a handler`));
+      case nr.SYS_tkill:
+        if (a0 <= 0) return -EINVAL;
+        return this.tasks.sendSignal(run, { tid: a0 }, a1, () => this.countUnknown(`signal ${a1} to a handler`));
+      case nr.SYS_tgkill:
+        if (a0 <= 0 || a1 <= 0) return -EINVAL;
+        return this.tasks.sendSignal(run, { tgid: a0, tid: a1 }, a2, () => this.countUnknown(`signal ${a2} to a handler`));
       case nr.SYS_sched_getaffinity: return this.sysSchedGetaffinity(run, a0, a1, a2);
       case nr.SYS_getrandom: return this.sysGetrandom(a0, a1);
       case nr.SYS_uname: return this.sysUname(a0);
@@ -377,6 +389,21 @@ export class Syscalls {
       user.store32(tsp + 4, Math.floor(sec / 4294967296));
       user.store32(tsp + 8, ns % 1e9);
       user.store32(tsp + 12, 0);
+      return 0;
+    });
+  }
+
+  /**
+   * rt_sigprocmask(how, set, oldset, sigsetsize): accepted; no signal is ever held back here
+   * (nothing is delivered to a handler yet), so the mask reads back empty.
+   */
+  private sysSigprocmask(oldset: number, sigsetsize: number): number {
+    if (sigsetsize !== 8) return -EINVAL;
+    if (oldset === 0) return 0;
+    const { user } = this.k;
+    return uaccess(() => {
+      user.store32(oldset, 0);
+      user.store32(oldset + 4, 0);
       return 0;
     });
   }

@@ -12,7 +12,7 @@ import { ELF_BASE, ELF_CODE_OFFSET, minimalElf, programConfig } from '../helpers
 import { runReport } from '../../src/report/build.js';
 import type { MachineConfig } from '../../src/machine/config.js';
 
-const SYS = { getrusage: 165, clock_gettime64: 403, getppid: 173, getuid: 174, geteuid: 175, getgid: 176, getegid: 177, clock_getres_time64: 406, exit_group: 94, waitid: 95, futex: 98, sched_yield: 124, clone: 220, wait4: 260, clock_nanosleep_time64: 407 };
+const SYS = { kill: 129, tkill: 130, tgkill: 131, rt_sigaction: 134, gettid: 178, getpid: 172, getrusage: 165, clock_gettime64: 403, getppid: 173, getuid: 174, geteuid: 175, getgid: 176, getegid: 177, clock_getres_time64: 406, exit_group: 94, waitid: 95, futex: 98, sched_yield: 124, clone: 220, wait4: 260, clock_nanosleep_time64: 407 };
 const P_ALL = 0;
 const P_PID = 1;
 const WNOHANG = 1;
@@ -218,6 +218,59 @@ describe('process lifecycle', () => {
     const report = await runReport(program('cputime', a, 2, 60));
     expect(report.exitStatus).toBe(0);
   }, 90_000);
+
+  it('signals with no handler act as their defaults: SIGTERM kills (WIFSIGNALED 15), SIGKILL kills a sleeper, an ignored SIGTERM does nothing; signal 0 finds a process; a handled signal is refused (-ENOSYS, counted)', async () => {
+    const SIGTERM = 15;
+    const SIGKILL = 9;
+    const SIGUSR1 = 10;
+    const SIG_IGN = 1;
+    const a = new Asm(ELF_BASE + ELF_CODE_OFFSET);
+    a.addi(X.s4, X.sp, -512); // sigaction structs at s4, s4+32
+    // 1. A child raises SIGTERM (tkill on itself): it dies of it.
+    fork(a).bnez(X.a0, 'p1');
+    a.li(X.a7, SYS.gettid).ecall().li(X.a1, SIGTERM).li(X.a7, SYS.tkill).ecall();
+    a.li(X.a0, 70).li(X.a7, SYS.exit_group).ecall();
+    a.label('p1').li(X.a0, -1).addi(X.a1, X.sp, -16).li(X.a2, 0).li(X.a3, 0).li(X.a7, SYS.wait4).ecall();
+    a.lw(X.t0, -16, X.sp).li(X.t1, SIGTERM).beq(X.t0, X.t1, 'term');
+    fail(a, 71).label('term');
+    // 2. A child asleep in a futex wait; the parent kills it with SIGKILL.
+    fork(a).bnez(X.a0, 'p2');
+    a.label('sleep').la(X.a0, 'zero').li(X.a1, FUTEX_WAIT_PRIVATE).li(X.a2, 0).li(X.a3, 0).li(X.a7, SYS.futex).ecall().j('sleep');
+    a.label('p2').mv(X.s0, X.a0).li(X.a1, 0).li(X.a7, SYS.kill).ecall().beqz(X.a0, 'exists');
+    fail(a, 72).label('exists');
+    a.mv(X.a0, X.s0).li(X.a1, SIGKILL).li(X.a7, SYS.kill).ecall().beqz(X.a0, 'sent');
+    fail(a, 73).label('sent');
+    a.li(X.a0, -1).addi(X.a1, X.sp, -16).li(X.a2, 0).li(X.a3, 0).li(X.a7, SYS.wait4).ecall();
+    a.lw(X.t0, -16, X.sp).li(X.t1, SIGKILL).beq(X.t0, X.t1, 'killed');
+    fail(a, 74).label('killed');
+    // 3. A child that ignores SIGTERM survives raising it and exits 5.
+    fork(a).bnez(X.a0, 'p3');
+    a.li(X.t0, SIG_IGN).sw(X.t0, 0, X.s4).sw(X.zero, 4, X.s4).sw(X.zero, 8, X.s4).sw(X.zero, 12, X.s4);
+    a.li(X.a0, SIGTERM).mv(X.a1, X.s4).li(X.a2, 0).li(X.a3, 8).li(X.a7, SYS.rt_sigaction).ecall();
+    a.li(X.a7, SYS.getpid).ecall().mv(X.s1, X.a0).li(X.a7, SYS.gettid).ecall().mv(X.a1, X.a0).mv(X.a0, X.s1).li(X.a2, SIGTERM).li(X.a7, SYS.tgkill).ecall();
+    a.li(X.a0, 5).li(X.a7, SYS.exit_group).ecall();
+    a.label('p3').li(X.a0, -1).addi(X.a1, X.sp, -16).li(X.a2, 0).li(X.a3, 0).li(X.a7, SYS.wait4).ecall();
+    a.lw(X.t0, -16, X.sp).li(X.t1, 5 << 8).beq(X.t0, X.t1, 'ignored');
+    fail(a, 75).label('ignored');
+    // 4. No such process: -ESRCH. SIGKILL cannot be given a handler: -EINVAL.
+    a.li(X.a0, 9999).li(X.a1, 0).li(X.a7, SYS.kill).ecall().li(X.t0, -3).beq(X.a0, X.t0, 'esrch');
+    fail(a, 76).label('esrch');
+    a.li(X.a0, SIGKILL).mv(X.a1, X.s4).li(X.a2, 0).li(X.a3, 8).li(X.a7, SYS.rt_sigaction).ecall().li(X.t0, -22).beq(X.a0, X.t0, 'nokill');
+    fail(a, 77).label('nokill');
+    // 5. A handler (at a made-up address) is recorded and reported back, but not run: -ENOSYS.
+    a.li(X.t0, 0x1234).sw(X.t0, 0, X.s4);
+    a.li(X.a0, SIGUSR1).mv(X.a1, X.s4).li(X.a2, 0).li(X.a3, 8).li(X.a7, SYS.rt_sigaction).ecall();
+    a.li(X.a0, SIGUSR1).li(X.a1, 0).addi(X.a2, X.s4, 32).li(X.a3, 8).li(X.a7, SYS.rt_sigaction).ecall();
+    a.lw(X.t0, 32, X.s4).li(X.t1, 0x1234).beq(X.t0, X.t1, 'oldact');
+    fail(a, 78).label('oldact');
+    a.li(X.a7, SYS.gettid).ecall().li(X.a1, SIGUSR1).li(X.a7, SYS.tkill).ecall().li(X.t0, -38).beq(X.a0, X.t0, 'refused');
+    fail(a, 79).label('refused');
+    a.li(X.a0, 0).li(X.a7, SYS.exit_group).ecall();
+    a.label('zero').word(0);
+    const report = await runReport(program('signals', a, 2));
+    expect(report.exitStatus).toBe(0);
+    expect(report.unknownSyscalls).toEqual({ 'signal 10 to a handler': 1 });
+  });
 
   it('a misaligned clone parent_tid pointer is -EFAULT for the caller, not an emulator error', async () => {
     const a = new Asm(ELF_BASE + ELF_CODE_OFFSET);
