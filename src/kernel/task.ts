@@ -424,16 +424,14 @@ export class Tasks {
     const { i32, layout } = this.k;
     const tgid = i32[layout.taskBase(run.slot) + TASK.tgid]!;
     if (tgid === 1) return 0;
-    for (let s = 0; s < MAX_TASKS; s++) {
-      const tb = layout.taskBase(s);
-      // The group leader (tid = tgid) records who forked the process.
-      if (i32[tb + TASK.tid] !== tgid || i32[tb + TASK.state] === TaskState.Free) continue;
-      const parent = i32[tb + TASK.parent]! - 1;
-      const pb = parent >= 0 ? layout.taskBase(parent) : 0;
-      // The forking thread's process; once it is gone the child is init's, as Linux reparents it.
-      return parent >= 0 && i32[pb + TASK.tid] === i32[tb + TASK.parentTid] ? i32[pb + TASK.tgid]! : 1;
-    }
-    return 1;
+    // The group leader records who forked the process.
+    const leader = this.leaderSlot(tgid);
+    if (leader < 0) return 1;
+    const tb = layout.taskBase(leader);
+    const parent = i32[tb + TASK.parent]! - 1;
+    const pb = parent >= 0 ? layout.taskBase(parent) : 0;
+    // The forking thread's process; once it is gone the child is init's, as Linux reparents it.
+    return parent >= 0 && i32[pb + TASK.tid] === i32[tb + TASK.parentTid] ? i32[pb + TASK.tgid]! : 1;
   }
 
   /** exit(code): end this task once its system call returns to the scheduler. */

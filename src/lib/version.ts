@@ -58,8 +58,13 @@ export function pvemuVersion(): PvemuVersion {
   return cached;
 }
 
-/** One line: "pvemu 0.1.0 (commit 929244c, with uncommitted changes)". */
+/** The version and commit: "0.1.0 (commit 929244c1a2b3, with uncommitted changes)". */
+export function versionText(v: PvemuVersion = pvemuVersion()): string {
+  if (v.commit === undefined) return v.version;
+  return `${v.version} (commit ${v.commit.slice(0, 12)}${v.dirty === true ? ', with uncommitted changes' : ''})`;
+}
+
+/** One line: "pvemu 0.1.0 (commit 929244c1a2b3, with uncommitted changes)". */
 export function versionLine(v: PvemuVersion = pvemuVersion()): string {
-  if (v.commit === undefined) return `pvemu ${v.version}`;
-  return `pvemu ${v.version} (commit ${v.commit.slice(0, 12)}${v.dirty === true ? ', with uncommitted changes' : ''})`;
+  return `pvemu ${versionText(v)}`;
 }

@@ -3,6 +3,7 @@ import { COST_KEYS, type CostTable, defaultCostTable } from '../hw/cost.js';
 import { conservationText } from '../machine/conservation.js';
 import { formatBytes } from '../hw/memory.js';
 import { hostUsageText, unreliableWarning } from './host-usage.js';
+import { versionText } from '../lib/version.js';
 /**
  * The report as a person reads it: `pvemu run`'s table (formatReport) and the small formatters
  * the comparison table shares. Main thread.
@@ -64,9 +65,7 @@ function costsText(costs: CostTable, given: boolean): string {
 
 /** What ran and when: "0.1.0 (commit 929244c1a2b3, with uncommitted changes), run at 2026-...". */
 function provenanceText(r: Report): string {
-  const v = r.pvemu;
-  const commit = v.commit === undefined ? '' : ` (commit ${v.commit.slice(0, 12)}${v.dirty === true ? ', with uncommitted changes' : ''})`;
-  return `${v.version}${commit}, run at ${r.date}`;
+  return `${versionText(r.pvemu)}, run at ${r.date}`;
 }
 
 /** The rest of the configuration: parameters, checker, trace, clock. */

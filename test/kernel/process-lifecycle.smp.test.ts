@@ -37,6 +37,22 @@ function program(name: string, a: Asm, cpus: number, seconds?: number): MachineC
   return cfg;
 }
 
+let waits = 0;
+/**
+ * wait4(-1, sp-16): exit(`failStatus`) unless the reaped child's wait status is `status`, and,
+ * with `pid`, exit(`failPid`) unless the reaped child is the one in that register.
+ */
+function waitFor(a: Asm, status: number, failStatus: number, pid?: { reg: number; fail: number }): Asm {
+  const n = waits++;
+  a.li(X.a0, -1).addi(X.a1, X.sp, -16).li(X.a2, 0).li(X.a3, 0).li(X.a7, SYS.wait4).ecall();
+  if (pid !== undefined) {
+    a.beq(X.a0, pid.reg, `reaped${n}`);
+    fail(a, pid.fail).label(`reaped${n}`);
+  }
+  a.lw(X.t0, -16, X.sp).li(X.t1, status).beq(X.t0, X.t1, `status${n}`);
+  return fail(a, failStatus).label(`status${n}`);
+}
+
 /** clone(SIGCHLD, 0, 0, 0, 0): fork, as musl's fork() calls it. */
 function fork(a: Asm): Asm {
   return a.li(X.a0, SIGCHLD).li(X.a1, 0).li(X.a2, 0).li(X.a3, 0).li(X.a4, 0).li(X.a7, SYS.clone).ecall();
@@ -54,11 +70,7 @@ describe('process lifecycle', () => {
     a.label('parent').bge(X.a0, X.zero, 'forked');
     fail(a, 10).label('forked');
     a.mv(X.s0, X.a0);
-    a.li(X.a0, -1).addi(X.a1, X.sp, -16).li(X.a2, 0).li(X.a3, 0).li(X.a7, SYS.wait4).ecall();
-    a.beq(X.a0, X.s0, 'reaped');
-    fail(a, 11).label('reaped');
-    a.lw(X.t0, -16, X.sp).li(X.t1, 7 << 8).beq(X.t0, X.t1, 'status');
-    fail(a, 12).label('status');
+    waitFor(a, 7 << 8, 12, { reg: X.s0, fail: 11 });
     a.li(X.a0, 0).li(X.a7, SYS.exit_group).ecall();
     const report = await runReport(program('fork', a, 2));
     expect(report.exitStatus).toBe(0);
@@ -74,11 +86,7 @@ describe('process lifecycle', () => {
     a.bge(X.a0, X.zero, 'forked');
     fail(a, 10).label('forked');
     a.mv(X.s0, X.a0);
-    a.li(X.a0, -1).addi(X.a1, X.sp, -16).li(X.a2, 0).li(X.a3, 0).li(X.a7, SYS.wait4).ecall();
-    a.beq(X.a0, X.s0, 'reaped');
-    fail(a, 11).label('reaped');
-    a.lw(X.t0, -16, X.sp).li(X.t1, 3 << 8).beq(X.t0, X.t1, 'status');
-    fail(a, 12).label('status');
+    waitFor(a, 3 << 8, 12, { reg: X.s0, fail: 11 });
     a.addi(X.s1, X.s1, -1).bnez(X.s1, 'round');
     a.li(X.a0, 0).li(X.a7, SYS.exit_group).ecall();
 
@@ -173,9 +181,7 @@ describe('process lifecycle', () => {
     // A child's parent is init, pid 1: it exits with getppid() as its status.
     fork(a).bnez(X.a0, 'parent');
     a.li(X.a7, SYS.getppid).ecall().li(X.a7, SYS.exit_group).ecall();
-    a.label('parent').li(X.a0, -1).addi(X.a1, X.sp, -16).li(X.a2, 0).li(X.a3, 0).li(X.a7, SYS.wait4).ecall();
-    a.lw(X.t0, -16, X.sp).li(X.t1, 1 << 8).beq(X.t0, X.t1, 'ppid1');
-    fail(a, 58).label('ppid1');
+    waitFor(a.label('parent'), 1 << 8, 58);
     a.li(X.a0, 0).li(X.a7, SYS.exit_group).ecall();
     const report = await runReport(program('ids', a, 2));
     expect(report.exitStatus).toBe(0);
@@ -230,9 +236,7 @@ describe('process lifecycle', () => {
     fork(a).bnez(X.a0, 'p1');
     a.li(X.a7, SYS.gettid).ecall().li(X.a1, SIGTERM).li(X.a7, SYS.tkill).ecall();
     a.li(X.a0, 70).li(X.a7, SYS.exit_group).ecall();
-    a.label('p1').li(X.a0, -1).addi(X.a1, X.sp, -16).li(X.a2, 0).li(X.a3, 0).li(X.a7, SYS.wait4).ecall();
-    a.lw(X.t0, -16, X.sp).li(X.t1, SIGTERM).beq(X.t0, X.t1, 'term');
-    fail(a, 71).label('term');
+    waitFor(a.label('p1'), SIGTERM, 71);
     // 2. A child asleep in a futex wait; the parent kills it with SIGKILL.
     fork(a).bnez(X.a0, 'p2');
     a.label('sleep').la(X.a0, 'zero').li(X.a1, FUTEX_WAIT_PRIVATE).li(X.a2, 0).li(X.a3, 0).li(X.a7, SYS.futex).ecall().j('sleep');
@@ -240,18 +244,14 @@ describe('process lifecycle', () => {
     fail(a, 72).label('exists');
     a.mv(X.a0, X.s0).li(X.a1, SIGKILL).li(X.a7, SYS.kill).ecall().beqz(X.a0, 'sent');
     fail(a, 73).label('sent');
-    a.li(X.a0, -1).addi(X.a1, X.sp, -16).li(X.a2, 0).li(X.a3, 0).li(X.a7, SYS.wait4).ecall();
-    a.lw(X.t0, -16, X.sp).li(X.t1, SIGKILL).beq(X.t0, X.t1, 'killed');
-    fail(a, 74).label('killed');
+    waitFor(a, SIGKILL, 74);
     // 3. A child that ignores SIGTERM survives raising it and exits 5.
     fork(a).bnez(X.a0, 'p3');
     a.li(X.t0, SIG_IGN).sw(X.t0, 0, X.s4).sw(X.zero, 4, X.s4).sw(X.zero, 8, X.s4).sw(X.zero, 12, X.s4);
     a.li(X.a0, SIGTERM).mv(X.a1, X.s4).li(X.a2, 0).li(X.a3, 8).li(X.a7, SYS.rt_sigaction).ecall();
     a.li(X.a7, SYS.getpid).ecall().mv(X.s1, X.a0).li(X.a7, SYS.gettid).ecall().mv(X.a1, X.a0).mv(X.a0, X.s1).li(X.a2, SIGTERM).li(X.a7, SYS.tgkill).ecall();
     a.li(X.a0, 5).li(X.a7, SYS.exit_group).ecall();
-    a.label('p3').li(X.a0, -1).addi(X.a1, X.sp, -16).li(X.a2, 0).li(X.a3, 0).li(X.a7, SYS.wait4).ecall();
-    a.lw(X.t0, -16, X.sp).li(X.t1, 5 << 8).beq(X.t0, X.t1, 'ignored');
-    fail(a, 75).label('ignored');
+    waitFor(a.label('p3'), 5 << 8, 75);
     // 4. No such process: -ESRCH. SIGKILL cannot be given a handler: -EINVAL.
     a.li(X.a0, 9999).li(X.a1, 0).li(X.a7, SYS.kill).ecall().li(X.t0, -3).beq(X.a0, X.t0, 'esrch');
     fail(a, 76).label('esrch');
