@@ -83,6 +83,7 @@ export const AT_HWCAP = 16;
 export const AT_SECURE = 23;
 export const AT_RANDOM = 25;
 export const AT_EXECFN = 31;
+export const AT_SYSINFO_EHDR = 33;
 
 /**
  * AT_HWCAP on riscv: one bit per single-letter extension, bit (letter - 'a')
@@ -368,6 +369,8 @@ export interface AuxvValues {
   readonly entry: number;
   /** AT_HWCAP: ISA letters the CPU implements (HWCAP_RV32IMA). */
   readonly hwcap: number;
+  /** AT_SYSINFO_EHDR: where the vDSO is mapped; absent, no vDSO is announced. */
+  readonly sysinfoEhdr?: number;
 }
 
 /** The AT_PHDR/AT_PHENT/AT_PHNUM/AT_ENTRY values for a parsed image. */
@@ -421,9 +424,9 @@ export interface InitialStack {
  *
  * The auxiliary vector is Linux's generic list in its order: AT_HWCAP, AT_PAGESZ, AT_CLKTCK,
  * AT_PHDR, AT_PHENT, AT_PHNUM, AT_BASE (0: no interpreter), AT_FLAGS, AT_ENTRY, AT_UID,
- * AT_EUID, AT_GID, AT_EGID (root), AT_SECURE (0), AT_RANDOM, AT_EXECFN. riscv's ARCH_DLINFO
- * entries (AT_SYSINFO_EHDR for the vDSO, cache geometry, AT_MINSIGSTKSZ), AT_HWCAP2 and the
- * rseq entries are left out: pvemu has no vDSO, signals or rseq.
+ * AT_EUID, AT_GID, AT_EGID (root), AT_SECURE (0), AT_RANDOM, AT_EXECFN, after riscv's
+ * ARCH_DLINFO's AT_SYSINFO_EHDR (the vDSO) when the caller maps one. The rest of ARCH_DLINFO
+ * (cache geometry, AT_MINSIGSTKSZ), AT_HWCAP2 and the rseq entries are left out.
  */
 export function buildInitialStack(input: InitialStackInput): InitialStack {
   const { stackTop, argv, envp, random, auxv } = input;
@@ -463,6 +466,8 @@ export function buildInitialStack(input: InitialStackInput): InitialStack {
   const randomAddr = p;
 
   const pairs: [number, number][] = [
+    // riscv's ARCH_DLINFO comes first.
+    ...(auxv.sysinfoEhdr !== undefined ? [[AT_SYSINFO_EHDR, auxv.sysinfoEhdr] as [number, number]] : []),
     [AT_HWCAP, auxv.hwcap],
     [AT_PAGESZ, PAGE_SIZE],
     [AT_CLKTCK, USER_HZ],

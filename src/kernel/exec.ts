@@ -11,7 +11,8 @@ import { buildInitialStack, auxvFor, HWCAP_RV32IMA, type ElfImage } from './binf
 import type { KernelContext } from './context.js';
 import { uaccess } from './uaccess.js';
 import type { AddressSpaces } from './mm.js';
-import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../uapi/mman.js';
+import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE } from '../uapi/mman.js';
+import { VDSO_BASE, vdsoImage } from './vdso.js';
 
 /**
  * The top of the user stack: below PAGE_OFFSET with a gap (Linux's STACK_TOP leaves a guard
@@ -69,12 +70,24 @@ export class Exec {
     const stackBase = STACK_TOP - STACK_BYTES;
     const got = this.mms.mmap(mm, stackBase, STACK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     if (got < 0) return got;
+    const vdso = this.mapVdso(mm);
+    if (vdso < 0) return vdso;
     const stack = buildInitialStack({
-      stackTop: STACK_TOP, argv: req.argv, envp: req.envp, random: req.random, auxv: auxvFor(req.image, HWCAP_RV32IMA),
+      stackTop: STACK_TOP, argv: req.argv, envp: req.envp, random: req.random,
+      auxv: { ...auxvFor(req.image, HWCAP_RV32IMA), sysinfoEhdr: VDSO_BASE },
     });
     const r = this.copyOut(stack.sp as number, stack.bytes);
     if (r < 0) return r;
     return { entry: req.image.entry as number, sp: stack.sp as number };
+  }
+
+  /** arch_setup_additional_pages: the vDSO page at VDSO_BASE, read and execute. */
+  private mapVdso(mm: MmRef): number {
+    const got = this.mms.mmap(mm, VDSO_BASE, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    if (got < 0) return got;
+    const r = this.copyOut(VDSO_BASE, vdsoImage());
+    if (r < 0) return r;
+    return this.mms.mprotect(mm, VDSO_BASE, PAGE_SIZE, PROT_READ | PROT_EXEC);
   }
 
   /** copy_to_user of `bytes` at `va`; zero bytes are skipped (fresh anonymous memory is zero). */

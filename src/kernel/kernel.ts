@@ -23,13 +23,14 @@ import { CallFunc, KGLOBALS, TASK, VMALLOC_START } from './layout.js';
 import { AddressSpaces } from './mm.js';
 import { PageTables } from './pgtable.js';
 import { BLOCK, type ProgramLoader } from '../uapi/program.js';
-import { EINTR } from '../uapi/errno.js';
+import { EINTR, ERESTARTSYS } from '../uapi/errno.js';
 import { exitedStatus, signaledStatus } from '../uapi/wait.js';
 import { Scheduler, type TaskRun } from './sched.js';
 import { SharedMemory } from './shmem.js';
 import { SmpCalls } from './smp.js';
 import { Lkdtm } from './lkdtm.js';
 import { Syscalls } from './syscalls.js';
+import { Signals } from './signal.js';
 import { PageFaultHandler } from './fault.js';
 import { THREAD_PAGES, Tasks } from './task.js';
 import { TlbFlusher } from './tlbflush.js';
@@ -59,6 +60,7 @@ export class Kernel {
   readonly futex: Futexes;
   readonly tasks: Tasks;
   readonly syscalls: Syscalls;
+  readonly signals: Signals;
   readonly faults: PageFaultHandler;
   readonly vmalloc: Vmalloc;
   readonly exec: Exec;
@@ -79,7 +81,8 @@ export class Kernel {
     this.fs = new FileSystem(k, this.frames, this.shmem, this.futex, this.mms);
     this.tasks = new Tasks(k, this.sched, this.mms, this.futex, this.vmalloc, this.fs);
     const lkdtm = new Lkdtm(k, this.mms, this.pt, this.vmas, this.frames, this.flusher);
-    this.syscalls = new Syscalls(k, this.sched, this.mms, this.tasks, this.futex, this.smp, lkdtm, this.fs);
+    this.signals = new Signals(k, this.sched, this.futex, this.tasks, (what) => this.syscalls.countUnknown(what));
+    this.syscalls = new Syscalls(k, this.sched, this.mms, this.tasks, this.futex, this.smp, lkdtm, this.fs, this.signals);
     this.syscalls.tickNs = 1e9 / opts.hz;
     this.exec = new Exec(k, this.mms);
     this.faults = new PageFaultHandler(k, this.frames, this.pt, this.vmas, this.shmem, this.flusher, () => this.currentMm());
@@ -107,6 +110,7 @@ export class Kernel {
     this.idt[LOCAL_TIMER_VECTOR] = () => {
       counters.timerInterrupts++;
       this.tasks.accountTick(this.sched.current);
+      this.signals.tick();
       this.sched.tick((run) => this.futex.expire(run));
       eoi();
     };
@@ -209,6 +213,7 @@ export class Kernel {
     let steps = 0;
     while (!stopped()) {
       this.sched.drainWakeList();
+      if (this.signals.timerDue) this.signals.runTimers();
       const run = this.sched.pickNext();
       if (run === null) {
         const left = untilMs - now();
@@ -248,10 +253,12 @@ export class Kernel {
       } else if (run.exiting) {
         this.finish(run, run.exitCode);
       } else if (r.value === BLOCK) {
-        // A task a group kill marked does not go to sleep: the kill woke only the tasks it saw
-        // Sleeping. ORDERING: this load of killed follows the Sleeping store the call made
-        // (prepareToSleep); pairs with Tasks.killTasks' store of killed before its load of state.
-        if (this.tasks.killed(run) && this.sched.cancelSleep(run, -EINTR)) this.futex.unqueue(run.slot);
+        // A task a group kill marked, or with a signal to take, does not go to sleep: the kill
+        // and the sender woke only the tasks they saw Sleeping. ORDERING: these loads follow the
+        // Sleeping store the call made (prepareToSleep); they pair with Tasks.killTasks' store
+        // of killed and Signals.wakeSignal's store of the flag, each before its load of state.
+        const killed = this.tasks.killed(run);
+        if ((killed || this.signals.pending(run)) && this.sched.cancelSleep(run, killed ? -EINTR : -ERESTARTSYS)) this.futex.unqueue(run.slot);
         else this.sched.blocked(run);
       }
     } catch (e) {
@@ -268,6 +275,7 @@ export class Kernel {
   }
 
   private finish(run: TaskRun, code: number): void {
+    this.signals.exitItimer(run);
     if (run.thread !== null) {
       const t = run.thread;
       run.thread = null;

@@ -91,6 +91,13 @@ export const KGLOBALS = defineStruct(
      * tableLock, so a clone finishing then starts its child killed too.
      */
     killAll: 1,
+    /**
+     * siglock for every process (one lock: signals are rare): dispositions, pending sets and
+     * their siginfo, blocked masks, TIF_SIGPENDING, interval timers.
+     */
+    sigLock: 1,
+    /** Processes with ITIMER_REAL armed: the boot CPU looks for expired ones while nonzero. */
+    itimersArmed: 1,
   },
   16,
 );
@@ -212,6 +219,37 @@ export const TASK = defineStruct(
     sigIgnored: 2,
     sigHandled: 2,
     sigHandlers: 64,
+    /** On the leader: each signal's sa_flags and sa_mask (two words), index signal - 1. */
+    sigActFlags: 64,
+    sigActMask: 128,
+    /**
+     * On the leader: signals sent to the process (shared_pending), and each one's siginfo as
+     * three words (si_code, the word at offset 12: si_pid or si_addr, the word at offset 20:
+     * si_value or si_status), index (signal - 1) * 3. Under KGLOBALS.sigLock.
+     */
+    sigSharedPending: 2,
+    sigSharedInfo: 192,
+    /**
+     * TIF_SIGPENDING: 1 while a signal this thread does not block is pending for it or its
+     * process. Set by senders and recomputed by the thread, under KGLOBALS.sigLock; read
+     * without the lock at every return to user mode and before sleeping.
+     */
+    sigFlag: 1,
+    /** The thread's blocked mask; written by the thread itself under sigLock, read by senders. */
+    sigBlocked: 2,
+    /** Signals sent to this thread (pending), and their siginfo as sigSharedInfo. */
+    sigPending: 2,
+    sigInfo: 192,
+    /** sigaltstack: base, size and flags (SS_DISABLE when none, SS_AUTODISARM). The thread's own. */
+    altSp: 1,
+    altSize: 1,
+    altFlags: 1,
+    /**
+     * On the leader: ITIMER_REAL, its next expiry (schedClock ns) and its interval (ns), each as
+     * low and high words; 0 when disarmed. Under sigLock.
+     */
+    itRealAt: 2,
+    itRealInterval: 2,
   },
   16,
 );

@@ -29,6 +29,18 @@ import type { TlbFlusher } from './tlbflush.js';
  */
 export type CopyThread = (kernelStackTop: number, newsp: number, tls: number, setTls: boolean) => number;
 
+/**
+ * A riscv32 task's user registers as riscv Linux's struct user_regs_struct lays them out —
+ * pc, then x1..x31 — which is also sigcontext's sc_regs: what the signal code saves in a
+ * frame and restores from one.
+ */
+export interface UserRegs {
+  /** Copy the registers into `out` (32 words). */
+  read(out: Int32Array): void;
+  /** Load the registers from `regs` (32 words). */
+  write(regs: Int32Array): void;
+}
+
 /** A task as its CPU's scheduler holds it (worker-local; the shared part is TASK in guest RAM). */
 export class TaskRun {
   /** The program; created when the task first runs. */
@@ -48,6 +60,20 @@ export class TaskRun {
    * child's fix-ups. Null for TypeScript programs, which start from their stack instead.
    */
   copyThread: CopyThread | null = null;
+  /** A riscv32 task's registers, for signal frames and sigaltstack; null for TypeScript programs. */
+  userRegs: UserRegs | null = null;
+  /**
+   * What the call this task sleeps in returns if a signal interrupts it: -ERESTARTSYS (the
+   * handler's SA_RESTART decides between restarting and -EINTR) unless the call says
+   * -ERESTARTNOHAND (always -EINTR after a handler: sleeps, poll, sigsuspend). Reset at entry.
+   */
+  interrupted = 0;
+  /**
+   * The blocked mask to put back on return to user mode (TIF_RESTORE_SIGMASK's saved_sigmask),
+   * set by sigsuspend, ppoll and pselect while they sleep with the caller's temporary mask;
+   * a signal frame saves it instead of the temporary one.
+   */
+  savedMask: [number, number] | null = null;
   /**
    * The system call this task sleeps in runs again from the start when it is woken (the
    * kernel's -ERESTARTSYS): set by the call as it blocks, cleared at every system-call entry.

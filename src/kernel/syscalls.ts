@@ -7,9 +7,11 @@ import { VcpuActivity } from '../hw/layout.js';
 import { CpuMask } from '../pv/cpumask.js';
 import type { FlushInfo, MmRef } from '../pv/ops.js';
 import type { KernelContext } from './context.js';
-import { EBADF, EINVAL, ENOSYS, ENOTTY, ESRCH } from '../uapi/errno.js';
+import { EBADF, EINVAL, ENOSYS, ENOTTY, ERESTARTNOHAND, ERESTARTSYS, ESRCH } from '../uapi/errno.js';
 import type { FileSystem } from './fs/index.js';
 import type { Futexes } from './futex.js';
+import type { SigInfo, Signals } from './signal.js';
+import { SI_TKILL } from '../uapi/signal.js';
 import type { Lkdtm } from './lkdtm.js';
 import { CallFunc, MM, PERCPU, TASK } from './layout.js';
 import type { AddressSpaces } from './mm.js';
@@ -75,6 +77,7 @@ export class Syscalls {
     private readonly smp: SmpCalls,
     private readonly lkdtm: Lkdtm,
     private readonly fs: FileSystem,
+    private readonly signals: Signals,
   ) {}
 
   /** The ecall: run system call `n` for the current task. */
@@ -87,8 +90,12 @@ export class Syscalls {
     activity.set(VcpuActivity.Kernel);
     this.saveRegs(run, n, a0, a1, a2, a3, a4, a5);
     run.restartable = false;
+    run.interrupted = -ERESTARTSYS;
     try {
-      const r = this.call(run, n, a0, a1, a2, a3, a4, a5);
+      let r = this.call(run, n, a0, a1, a2, a3, a4, a5);
+      // A TypeScript program's return to user mode: signal work (default actions) here; a
+      // riscv32 task's happens after its registers hold the result (RvPrograms).
+      if (run.userRegs === null && this.signals.exitToUser(run, null) === SYSCALL_BLOCKED) r = SYSCALL_BLOCKED;
       if (this.strace) {
         const args = [a0, a1, a2, a3, a4, a5].map((a) => `0x${(a >>> 0).toString(16)}`).join(', ');
         this.k.machine.console(`[tid ${run.tid}] ${n}(${args}) = ${r === SYSCALL_BLOCKED ? '(blocked)' : r}\n`);
@@ -151,21 +158,25 @@ export class Syscalls {
       case nr.SYS_clock_nanosleep_time64: return this.sysClockNanosleep(run, a0, a1, a2);
       case nr.SYS_clock_getres_time64: return this.sysClockGetres(run, a0, a1);
       case nr.SYS_set_robust_list: return 0; // no robust futexes: nothing to walk at exit
-      case nr.SYS_rt_sigaction: return this.tasks.sigaction(run, a0, a1, a2, a3);
-      case nr.SYS_rt_sigprocmask: return this.sysSigprocmask(a2, a3);
-      case nr.SYS_kill:
-        if (a0 <= 0) {
-          // A process group (0, -pgid) or every process (-1): not here yet.
-          this.countUnknown(`kill to pid ${a0 === 0 ? '0' : a0 === -1 ? '-1' : '-pgid'}`);
-          return -EINVAL;
-        }
-        return this.tasks.sendSignal(run, { tgid: a0 }, a1, () => this.countUnknown(`signal ${a1} to a handler`));
+      case nr.SYS_rt_sigaction: return this.signals.sigaction(run, a0, a1, a2, a3);
+      case nr.SYS_rt_sigprocmask: return this.signals.procmask(run, a0, a1, a2, a3);
+      case nr.SYS_rt_sigpending: return this.signals.sigpending(run, a0, a1);
+      case nr.SYS_rt_sigsuspend: return this.signals.sigsuspend(run, a0, a1);
+      case nr.SYS_rt_sigreturn: return this.signals.sigreturn(run);
+      case nr.SYS_sigaltstack: return this.signals.sigaltstack(run, a0, a1);
+      case nr.SYS_kill: return this.signals.kill(run, a0, a1);
       case nr.SYS_tkill:
         if (a0 <= 0) return -EINVAL;
-        return this.tasks.sendSignal(run, { tid: a0 }, a1, () => this.countUnknown(`signal ${a1} to a handler`));
+        return this.signals.send(run, { tid: a0 }, a1, this.tkillInfo(run));
       case nr.SYS_tgkill:
         if (a0 <= 0 || a1 <= 0) return -EINVAL;
-        return this.tasks.sendSignal(run, { tgid: a0, tid: a1 }, a2, () => this.countUnknown(`signal ${a2} to a handler`));
+        return this.signals.send(run, { tgid: a0, tid: a1 }, a2, this.tkillInfo(run));
+      case nr.SYS_rt_sigqueueinfo: return this.signals.sigqueue(run, { tgid: a0 }, a1, a2);
+      case nr.SYS_rt_tgsigqueueinfo:
+        if (a0 <= 0 || a1 <= 0) return -EINVAL;
+        return this.signals.sigqueue(run, { tgid: a0, tid: a1 }, a2, a3);
+      case nr.SYS_getitimer: return this.signals.itimerCall(run, a0, 0, a1);
+      case nr.SYS_setitimer: return this.signals.itimerCall(run, a0, a1, a2);
       case nr.SYS_sched_getaffinity: return this.sysSchedGetaffinity(run, a0, a1, a2);
       case nr.SYS_getrandom: return this.sysGetrandom(a0, a1);
       case nr.SYS_uname: return this.sysUname(a0);
@@ -205,8 +216,14 @@ export class Syscalls {
       case nr.SYS_ftruncate: return this.fs.ftruncate(run, a0, a1, a2);
       case nr.SYS_fstat: return this.fs.fstat(run, a0, a1);
       case nr.SYS_unlinkat: return this.fs.unlinkat(a0, a1, a2);
-      case nr.SYS_ppoll_time64: return this.sysPpoll(run, a0, a1, a2);
-      case nr.SYS_pselect6_time64: return this.sysPselect6(run, a0, a1, a2, a3, a4);
+      case nr.SYS_ppoll_time64: {
+        const r = a3 !== 0 ? this.signals.setTemporaryMask(run, a3, a4) : 0;
+        return r < 0 ? r : this.sysPpoll(run, a0, a1, a2);
+      }
+      case nr.SYS_pselect6_time64: {
+        const r = this.pselectSigmask(run, a5);
+        return r < 0 ? r : this.sysPselect6(run, a0, a1, a2, a3, a4);
+      }
       case nr.SYS_membarrier: return this.sysMembarrier(mm, a0, a1);
       case nr.SYS_lkdtm: return this.lkdtm.run(mm, a0, a1);
       default:
@@ -215,7 +232,12 @@ export class Syscalls {
     }
   }
 
-  private countUnknown(what: string): void {
+  /** The siginfo tkill and tgkill send: SI_TKILL from the caller's process. */
+  private tkillInfo(run: TaskRun): SigInfo {
+    return { code: SI_TKILL, a: this.k.i32[this.k.layout.taskBase(run.slot) + TASK.tgid]!, b: 0 };
+  }
+
+  countUnknown(what: string): void {
     this.unknown.set(what, (this.unknown.get(what) ?? 0) + 1);
   }
 
@@ -238,6 +260,8 @@ export class Syscalls {
             const now = this.clockNow((op & FUTEX_CLOCK_REALTIME) !== 0 ? CLOCK_REALTIME : CLOCK_MONOTONIC);
             timeout = Math.max(0, timeout - now);
           }
+          // A timed wait is not restarted after a handler (Linux's restart_block): -EINTR.
+          run.interrupted = -ERESTARTNOHAND;
         }
         return this.futex.wait(run, run.mm, uaddr >>> 0, val, timeout);
       }
@@ -269,6 +293,7 @@ export class Syscalls {
   private sysNanosleep(run: TaskRun, req: number): number {
     const ns = this.readTimespec(req);
     if (ns < 0) return ns;
+    run.interrupted = -ERESTARTNOHAND;
     this.sched.prepareToSleep(run);
     this.sched.armTimer(run, this.k.ops.time.schedClock() + ns);
     return SYSCALL_BLOCKED;
@@ -311,8 +336,8 @@ export class Syscalls {
   /**
    * clock_nanosleep(clock, flags, request, remain): a relative sleep, or with TIMER_ABSTIME
    * until the clock reads `request` (at once if it already passed). Timed sleepers wake at the
-   * timer tick after their deadline, as on a tickful kernel without hrtimers. `remain` is
-   * never written: no signal can interrupt the sleep.
+   * timer tick after their deadline, as on a tickful kernel without hrtimers. A signal
+   * handler interrupts the sleep with -EINTR; `remain` is not written.
    */
   private sysClockNanosleep(run: TaskRun, clock: number, flags: number, req: number): number {
     const now = this.clockNow(clock);
@@ -322,6 +347,7 @@ export class Syscalls {
     if (ns < 0) return ns;
     const delta = (flags & TIMER_ABSTIME) !== 0 ? ns - now : ns;
     if (delta <= 0) return 0;
+    run.interrupted = -ERESTARTNOHAND;
     this.sched.prepareToSleep(run);
     this.sched.armTimer(run, this.k.ops.time.schedClock() + delta);
     return SYSCALL_BLOCKED;
@@ -389,21 +415,6 @@ export class Syscalls {
       user.store32(tsp + 4, Math.floor(sec / 4294967296));
       user.store32(tsp + 8, ns % 1e9);
       user.store32(tsp + 12, 0);
-      return 0;
-    });
-  }
-
-  /**
-   * rt_sigprocmask(how, set, oldset, sigsetsize): accepted; no signal is ever held back here
-   * (nothing is delivered to a handler yet), so the mask reads back empty.
-   */
-  private sysSigprocmask(oldset: number, sigsetsize: number): number {
-    if (sigsetsize !== 8) return -EINVAL;
-    if (oldset === 0) return 0;
-    const { user } = this.k;
-    return uaccess(() => {
-      user.store32(oldset, 0);
-      user.store32(oldset + 4, 0);
       return 0;
     });
   }
@@ -489,8 +500,8 @@ export class Syscalls {
   /**
    * ppoll_time64(fds, nfds, timeout, sigmask, sigsetsize): which descriptors are ready, sleeping
    * until one is or the timeout passes (NULL: no timeout). Sleepers wait on the pipe-change
-   * counter and look again when woken (the call restarts, keeping its deadline). The signal
-   * mask is accepted and unused: no signal is ever delivered.
+   * counter and look again when woken (the call restarts, keeping its deadline). A signal mask
+   * is the caller's blocked mask while it waits.
    */
   private sysPpoll(run: TaskRun, fdsVa: number, nfds: number, tmoVa: number): number {
     const { user } = this.k;
@@ -522,7 +533,7 @@ export class Syscalls {
    * readiness, as fs/select.c does: readable on POLLIN, POLLHUP or POLLERR, writable on POLLOUT
    * or POLLERR, exceptional on POLLPRI (which no file here raises). The sets are rewritten to
    * the ready descriptors and their count returned; a descriptor not open is -EBADF. The
-   * signal mask is ignored (no signal is delivered here) and the timeout is not updated.
+   * timeout is not updated.
    */
   private sysPselect6(run: TaskRun, nfds: number, readVa: number, writeVa: number, exceptVa: number, tmoVa: number): number {
     const { user } = this.k;
@@ -572,6 +583,22 @@ export class Syscalls {
   }
 
   /**
+   * pselect6's sixth argument: a pointer to { const sigset_t *ss; size_t ss_len } (or NULL);
+   * a mask there is the caller's blocked mask while it waits.
+   */
+  private pselectSigmask(run: TaskRun, va: number): number {
+    if (va === 0) return 0;
+    const words = [0, 0];
+    const r = uaccess(() => {
+      words[0] = this.k.user.load32(va);
+      words[1] = this.k.user.load32(va + 4);
+      return 0;
+    });
+    if (r < 0) return r;
+    return words[0] !== 0 ? this.signals.setTemporaryMask(run, words[0]!, words[1]!) : 0;
+  }
+
+  /**
    * The wait poll and select share: look at `fds` for `events` until `ready` says so or the
    * timeout (a timespec64 at `tmoVa`, none when 0) passes, sleeping on the file system's poll
    * sequence between looks (a restarted call keeps its deadline); then `finish` with the
@@ -582,6 +609,8 @@ export class Syscalls {
     finish: (revents: number[]) => number, ready: (revents: number[]) => boolean,
   ): number {
     const { ops, i32 } = this.k;
+    // Interrupted by a handler, poll and select return -EINTR whatever SA_RESTART says.
+    run.interrupted = -ERESTARTNOHAND;
     let deadline = run.restartDeadline;
     if (deadline === 0 && tmoVa !== 0) {
       const ns = this.readTimespec(tmoVa);

@@ -5,8 +5,8 @@
 import { GuestSegfault } from '../lib/errors.js';
 import type { MmRef } from '../pv/ops.js';
 import type { KernelContext } from './context.js';
-import { EAGAIN, EFAULT, EINTR, EINVAL, ENOSYS, ERESTARTSYS, ENOMEM, ESRCH } from '../uapi/errno.js';
-import { NSIG, SIGKILL, SIGSTOP, SIG_DFL, SIG_IGN, defaultAction } from '../uapi/signal.js';
+import { EAGAIN, EFAULT, EINTR, EINVAL, ERESTARTSYS, ENOMEM } from '../uapi/errno.js';
+import { NSIG, SS_DISABLE } from '../uapi/signal.js';
 import type { FileSystem } from './fs/index.js';
 import type { Futexes } from './futex.js';
 import { KGLOBALS, PERCPU, TASK, TaskState } from './layout.js';
@@ -121,6 +121,7 @@ export class Tasks {
     if (slot < 0 || stack === 0 || files === 0) return false;
     const tid = Atomics.add(this.k.i32, this.k.layout.kglobals + KGLOBALS.nextTid, 1);
     this.setDispositions(slot, -1);
+    this.initSignals(slot, -1, false);
     this.start(slot, tid, tid, mm, files, this.k.cpu, 0, 0, stack);
     return true;
   }
@@ -136,6 +137,31 @@ export class Tasks {
     copy(TASK.sigIgnored, 2);
     copy(TASK.sigHandled, 2);
     copy(TASK.sigHandlers, NSIG);
+    copy(TASK.sigActFlags, NSIG);
+    copy(TASK.sigActMask, NSIG * 2);
+  }
+
+  /**
+   * A new task's signal state (copy_process): nothing pending, no interval timer; the blocked
+   * mask of the thread that cloned it (`from`, -1 for init: none blocked); its alternate stack
+   * too for a fork, none for a thread sharing the address space (Linux clears it for CLONE_VM).
+   */
+  private initSignals(slot: number, from: number, keepAltStack: boolean): void {
+    const { i32, layout } = this.k;
+    const tb = layout.taskBase(slot);
+    const fb = from >= 0 ? layout.taskBase(from) : -1;
+    for (let w = 0; w < 2; w++) {
+      i32[tb + TASK.sigBlocked + w] = fb >= 0 ? i32[fb + TASK.sigBlocked + w]! : 0;
+      i32[tb + TASK.sigPending + w] = 0;
+      i32[tb + TASK.sigSharedPending + w] = 0;
+      i32[tb + TASK.itRealAt + w] = 0;
+      i32[tb + TASK.itRealInterval + w] = 0;
+    }
+    i32[tb + TASK.sigFlag] = 0;
+    const keep = keepAltStack && fb >= 0;
+    i32[tb + TASK.altSp] = keep ? i32[fb + TASK.altSp]! : 0;
+    i32[tb + TASK.altSize] = keep ? i32[fb + TASK.altSize]! : 0;
+    i32[tb + TASK.altFlags] = keep ? i32[fb + TASK.altFlags]! : SS_DISABLE;
   }
 
   /**
@@ -199,6 +225,7 @@ export class Tasks {
     const sameGroup = (flags & CLONE_THREAD) !== 0;
     // A new process inherits its parent's dispositions; a thread uses its leader's.
     if (!sameGroup) this.setDispositions(slot, this.leaderSlot(i32[ptb + TASK.tgid]!));
+    this.initSignals(slot, parent.slot, !isThread);
     const tgid = sameGroup ? i32[ptb + TASK.tgid]! : tid;
     // A new process records who forked it; threads are never waited for.
     i32[tb + TASK.parent] = isThread ? 0 : parent.slot + 1;
@@ -308,7 +335,7 @@ export class Tasks {
   }
 
   /** The slot of thread group `tgid`'s leader (tid = tgid), or -1 once it is gone. */
-  private leaderSlot(tgid: number): number {
+  leaderSlot(tgid: number): number {
     const { i32, layout } = this.k;
     for (let s = 0; s < MAX_TASKS; s++) {
       const tb = layout.taskBase(s);
@@ -341,79 +368,6 @@ export class Tasks {
       if (i32[sb + TASK.tgid] === tgid && (state === TaskState.Running || state === TaskState.Sleeping)) ticks += Atomics.load(i32, sb + TASK.cpuTicks);
     }
     return ticks;
-  }
-
-  /**
-   * rt_sigaction(signal, act, oldact, sigsetsize) for the caller's process: records whether
-   * each signal is ignored, handled (and by what address) or left to its default. Handlers are
-   * recorded but not yet run: a signal sent to one is refused (kill and tkill say -ENOSYS and
-   * count it). `act` and `oldact` are riscv32 Linux's struct sigaction (handler, flags, mask).
-   */
-  sigaction(run: TaskRun, signal: number, act: number, oldact: number, sigsetsize: number): number {
-    const { i32, layout, user } = this.k;
-    if (sigsetsize !== 8 || signal < 1 || signal > NSIG) return -EINVAL;
-    if (act !== 0 && (signal === SIGKILL || signal === SIGSTOP)) return -EINVAL;
-    const leader = this.leaderSlot(i32[layout.taskBase(run.slot) + TASK.tgid]!);
-    if (leader < 0) return -ESRCH;
-    const lb = layout.taskBase(leader);
-    const word = (signal - 1) >>> 5;
-    const bit = 1 << ((signal - 1) & 31);
-    return uaccess(() => {
-      const handler = act !== 0 ? user.load32(act) >>> 0 : 0;
-      if (oldact !== 0) {
-        const ignored = (i32[lb + TASK.sigIgnored + word]! & bit) !== 0;
-        const handled = (i32[lb + TASK.sigHandled + word]! & bit) !== 0;
-        user.store32(oldact, ignored ? SIG_IGN : handled ? i32[lb + TASK.sigHandlers + signal - 1]! : SIG_DFL);
-        user.store32(oldact + 4, 0);
-        user.store32(oldact + 8, 0);
-        user.store32(oldact + 12, 0);
-      }
-      if (act !== 0) {
-        i32[lb + TASK.sigIgnored + word] = handler === SIG_IGN ? i32[lb + TASK.sigIgnored + word]! | bit : i32[lb + TASK.sigIgnored + word]! & ~bit;
-        const handled = handler !== SIG_IGN && handler !== SIG_DFL;
-        i32[lb + TASK.sigHandled + word] = handled ? i32[lb + TASK.sigHandled + word]! | bit : i32[lb + TASK.sigHandled + word]! & ~bit;
-        i32[lb + TASK.sigHandlers + signal - 1] = handled ? handler : 0;
-      }
-      return 0;
-    });
-  }
-
-  /**
-   * kill(pid, sig), tkill(tid, sig), tgkill(tgid, tid, sig): `signal` to the process `tgid`
-   * (or the thread `tid`'s process: with no handlers running yet, a signal's effect is on the
-   * whole process). Signal 0 only checks the target exists. An ignored signal, or one whose
-   * default is to be ignored or to stop (no job control here), does nothing; a default that
-   * terminates kills the process (its parent sees WIFSIGNALED); a handled one cannot be
-   * delivered yet and is -ENOSYS (`refused` counts it). Returns 0 or -errno, or SYSCALL_BLOCKED
-   * when the caller killed its own process and must not return to user mode.
-   */
-  sendSignal(run: TaskRun, target: { tgid?: number; tid?: number }, signal: number, refused: () => void): number {
-    const { i32, layout } = this.k;
-    if (signal < 0 || signal > NSIG) return -EINVAL;
-    let tgid = -1;
-    for (let s = 0; s < MAX_TASKS && tgid < 0; s++) {
-      const tb = layout.taskBase(s);
-      const state = i32[tb + TASK.state];
-      if (state !== TaskState.Running && state !== TaskState.Sleeping) continue;
-      if (target.tid !== undefined ? i32[tb + TASK.tid] === target.tid && (target.tgid === undefined || i32[tb + TASK.tgid] === target.tgid)
-        : i32[tb + TASK.tgid] === target.tgid) tgid = i32[tb + TASK.tgid]!;
-    }
-    if (tgid < 0) return -ESRCH;
-    if (signal === 0) return 0;
-    const leader = this.leaderSlot(tgid);
-    const lb = leader >= 0 ? layout.taskBase(leader) : -1;
-    const word = (signal - 1) >>> 5;
-    const bit = 1 << ((signal - 1) & 31);
-    const catchable = signal !== SIGKILL && signal !== SIGSTOP;
-    if (catchable && lb >= 0 && (i32[lb + TASK.sigIgnored + word]! & bit) !== 0) return 0;
-    if (catchable && lb >= 0 && (i32[lb + TASK.sigHandled + word]! & bit) !== 0) {
-      refused();
-      return -ENOSYS;
-    }
-    if (defaultAction(signal) !== 'terminate') return 0;
-    if (tgid === i32[layout.taskBase(run.slot) + TASK.tgid]) return this.fatalSignal(run, signal);
-    this.killGroup(tgid, signaledStatus(signal));
-    return 0;
   }
 
   /**

@@ -30,4 +30,8 @@ export const EACCES = 13;
  * is still at its ECALL), as Linux restarts a call interrupted before it did anything.
  */
 export const ERESTARTSYS = 512;
+/** Restart after a handler whatever SA_RESTART says (include/linux/errno.h). */
+export const ERESTARTNOINTR = 513;
+/** -EINTR if a handler runs, restart if none does (sigsuspend, poll, select, nanosleep). */
+export const ERESTARTNOHAND = 514;
 export const ETIMEDOUT = 110;

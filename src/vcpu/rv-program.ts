@@ -15,7 +15,10 @@ import type { Exec } from '../kernel/exec.js';
 import { BLOCK, PREEMPT, type GuestThread, SYSCALL_BLOCKED } from '../uapi/program.js';
 import type { Scheduler, TaskRun } from '../kernel/sched.js';
 import { ERESTARTSYS } from '../uapi/errno.js';
-import { SYS_exit_group } from '../uapi/unistd.js';
+import { SYS_exit_group, SYS_rt_sigreturn } from '../uapi/unistd.js';
+import type { Signals } from '../kernel/signal.js';
+import { PF_PROT } from '../hw/walker.js';
+import { SIGTRAP } from '../uapi/signal.js';
 import { PT_REGS_BYTES } from '../kernel/syscalls.js';
 import type { UserAccess } from '../uapi/program.js';
 import { StopReason, type RvCore } from '../riscv/core.js';
@@ -32,8 +35,6 @@ import type { ProgramImage } from './task-args.js';
 export const RUN_BUDGET = 20_000;
 /** tp (x4): the thread pointer CLONE_SETTLS sets. */
 const REG_TP = 4;
-/** Exit status of a task killed by signal n, as a shell reports it. */
-const SIGTRAP = 5;
 
 /** The kernel services a riscv32 task needs beside its system-call entry. */
 export interface RvKernel {
@@ -44,6 +45,8 @@ export interface RvKernel {
   taskKilled(): void;
   /** A fatal signal with no handler: the task's process dies of it (Tasks.fatalSignal). */
   fatalSignal(run: TaskRun, signal: number): number;
+  /** Signal delivery on return to user mode, and faults offered to handlers. */
+  signals: Pick<Signals, 'pending' | 'exitToUser' | 'forceFault'>;
 }
 
 /**
@@ -100,45 +103,75 @@ export class RvPrograms {
 
   private *thread(run: TaskRun, hart: Hart): GuestThread {
     const { core, meter, entry } = this;
+    const { signals } = this.kernel;
     run.copyThread = (top, newsp, tls, setTls) => this.copyThread(hart, top, newsp, tls, setTls);
+    run.userRegs = {
+      read(out) {
+        out[0] = hart.pc | 0;
+        for (let r = 1; r < 32; r++) out[r] = hart.x[r]!;
+      },
+      write(regs) {
+        hart.pc = regs[0]! >>> 0;
+        for (let r = 1; r < 32; r++) hart.x[r] = regs[r]!;
+      },
+    };
     meter.markWorkStart();
     try {
       for (;;) {
         const before = hart.instret;
         const why = core.run(hart, RUN_BUDGET);
         meter.opsDone(hart.instret - before);
+        // The system call's first argument, for restarting it after a signal (orig_a0).
+        let syscallA0: number | null = null;
         switch (why) {
           case StopReason.Ecall: {
             const n = hart.syscallNumber();
-            let r = entry.syscall(n, hart.x[REG_A0]!, hart.x[REG_A0 + 1]!, hart.x[REG_A0 + 2]!, hart.x[REG_A0 + 3]!, hart.x[REG_A0 + 4]!, hart.x[REG_A0 + 5]!);
+            syscallA0 = hart.x[REG_A0]!;
+            let r = entry.syscall(n, syscallA0, hart.x[REG_A0 + 1]!, hart.x[REG_A0 + 2]!, hart.x[REG_A0 + 3]!, hart.x[REG_A0 + 4]!, hart.x[REG_A0 + 5]!);
+            if (n === SYS_rt_sigreturn && r !== SYSCALL_BLOCKED) {
+              // The frame gave back every register, pc and a0 included: nothing to finish, and
+              // nothing to restart (Linux's sigreturn clears the syscall marker the same way).
+              syscallA0 = null;
+              break;
+            }
             if (r === SYSCALL_BLOCKED) {
               r = yield BLOCK;
               // -ERESTARTSYS: the call looks again now that something changed (wait4 after a
               // child's exit, a pipe read after a write, ppoll). The hart is still at its
-              // ECALL, so not finishing the call runs it again.
+              // ECALL, so not finishing the call runs it again — unless a signal woke it: then
+              // the call is interrupted, and the signal code restarts it or makes it -EINTR.
               if (r === -ERESTARTSYS && !run.exiting) {
-                yield PREEMPT;
-                break;
+                if (!signals.pending(run)) {
+                  yield PREEMPT;
+                  continue;
+                }
+                r = run.interrupted;
               }
             }
             hart.finishSyscall(r);
-            // Return to user mode: a preemption point (sched_yield, a wake-up, exit_group's kill).
-            yield PREEMPT;
             break;
           }
           case StopReason.Budget:
           case StopReason.Interrupt:
-            yield PREEMPT;
             break;
-          case StopReason.Fault:
-            return yield* this.die(run, core.fault!.signal, core.describeFault());
+          case StopReason.Fault: {
+            const f = core.fault!;
+            if (!signals.forceFault(run, f.signal, f.addr, (f.errorCode & PF_PROT) !== 0)) return yield* this.die(run, f.signal, core.describeFault());
+            hart.pc = f.pc;
+            break;
+          }
           case StopReason.Ebreak:
-            return yield* this.die(run, SIGTRAP, `SIGTRAP (breakpoint) at pc 0x${hart.pc.toString(16)}`);
+            if (!signals.forceFault(run, SIGTRAP, hart.pc, false)) return yield* this.die(run, SIGTRAP, `SIGTRAP (breakpoint) at pc 0x${hart.pc.toString(16)}`);
+            break;
           default: {
             const never: never = why;
             throw new InternalError(`riscv32 task: unknown stop reason ${String(never)}`);
           }
         }
+        // Return to user mode: signal work, then a preemption point (sched_yield, a wake-up,
+        // exit_group's kill).
+        if (signals.exitToUser(run, syscallA0) === SYSCALL_BLOCKED) yield BLOCK;
+        yield PREEMPT;
       }
     } finally {
       meter.markWorkEnd();
@@ -146,9 +179,8 @@ export class RvPrograms {
   }
 
   /**
-   * A fatal signal: the whole thread group dies of it (no handlers in this kernel yet): its
-   * parent's wait sees WIFSIGNALED, a shell 128 + signal; the machine goes on running other
-   * processes.
+   * A fatal signal (no handler for it): the whole thread group dies of it: its parent's wait
+   * sees WIFSIGNALED, a shell 128 + signal; the machine goes on running other processes.
    */
   private *die(run: TaskRun, signal: number, why: string): GuestThread {
     this.kernel.taskKilled();

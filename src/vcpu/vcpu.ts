@@ -133,6 +133,8 @@ export class Vcpu implements WorkMeter, MachinePort {
     const entry = { syscall: this.syscallEntry() };
     this.kernel = new Kernel(ctx, { hz: args.hz, loader: this.programLoader(entry, workload) });
     this.kernel.lendServices(guest);
+    // Signal handlers run on a user stack: riscv32 programs have one, TypeScript programs do not.
+    this.kernel.signals.handlersRun = args.program !== undefined;
     if (args.inject.noAckCpu === args.cpu) this.kernel.smp.neverAcknowledge = true;
   }
 
@@ -163,6 +165,7 @@ export class Vcpu implements WorkMeter, MachinePort {
           console: (text: string) => this.console(text),
           taskKilled: () => { this.counters.tasksKilled++; },
           fatalSignal: (run: TaskRun, signal: number) => k.tasks.fatalSignal(run, signal),
+          signals: k.signals,
         };
         programs = new RvPrograms(core, entry, services, this.hw.mmu, this, program.image);
       }
