@@ -22,7 +22,10 @@ import { VmaTable } from './vma.js';
 
 const enum FaultOutcome {
   Fixed,
+  /** No mapping covers the address (SEGV_MAPERR), or no memory was left for it. */
   Segv,
+  /** A mapping covers it but forbids the access (bad_area_access_error: SEGV_ACCERR). */
+  SegvAccess,
   /** A file mapping's page past the end of the file (do_fault's VM_FAULT_SIGBUS). */
   Sigbus,
 }
@@ -45,8 +48,9 @@ export class PageFaultHandler {
     const va = ops.mmu.readCr2() >>> 0;
     const mm = this.currentMm();
     const outcome = mm === 0 || va >= USER_TOP ? FaultOutcome.Segv : this.resolve(mm, va, errorCode);
-    if (outcome === FaultOutcome.Segv) {
+    if (outcome === FaultOutcome.Segv || outcome === FaultOutcome.SegvAccess) {
       counters.faultsSegv++;
+      if (outcome === FaultOutcome.SegvAccess) throw new GuestSegfault(va, errorCode, 'SIGSEGV', 'access not permitted by the mapping', true);
       throw new GuestSegfault(va, errorCode);
     }
     if (outcome === FaultOutcome.Sigbus) {
@@ -66,7 +70,7 @@ export class PageFaultHandler {
       const write = (errorCode & PF_WRITE) !== 0;
       // An instruction fetch arrives as a read fault (i386 paging has no NX bit): an execute-only
       // mapping must serve it.
-      if (write ? (v.prot & PROT_WRITE) === 0 : (v.prot & (PROT_READ | PROT_WRITE | PROT_EXEC)) === 0) return FaultOutcome.Segv;
+      if (write ? (v.prot & PROT_WRITE) === 0 : (v.prot & (PROT_READ | PROT_WRITE | PROT_EXEC)) === 0) return FaultOutcome.SegvAccess;
       const privateCopy = v.shmem !== 0 && (v.flags & MAP_PRIVATE) !== 0;
       return this.fixLocked(mm, va, write, v.prot, v.shmem, v.pgoff + ((va - v.start) >>> 12), privateCopy);
     } finally {

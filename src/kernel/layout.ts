@@ -250,6 +250,13 @@ export const TASK = defineStruct(
      */
     itRealAt: 2,
     itRealInterval: 2,
+    /** set_robust_list's head (user address), walked at exit; 0: none. */
+    robustList: 1,
+    /**
+     * A CLONE_VFORK child's release word: 0 until it exits, when it is bumped and its parent
+     * woken (futex wakeKernel); -1 for every other task.
+     */
+    vforkDone: 1,
   },
   16,
 );

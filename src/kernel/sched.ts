@@ -68,6 +68,10 @@ export class TaskRun {
    * -ERESTARTNOHAND (always -EINTR after a handler: sleeps, poll, sigsuspend). Reset at entry.
    */
   interrupted = 0;
+  /** A CLONE_VFORK child this task waits to let go of the address space (Tasks.clone). */
+  vforkChild: { slot: number; tid: number } | null = null;
+  /** Run when a signal interrupts the call (nanosleep writes the time left). Reset at entry. */
+  onInterrupt: (() => void) | null = null;
   /**
    * The blocked mask to put back on return to user mode (TIF_RESTORE_SIGMASK's saved_sigmask),
    * set by sigsuspend, ppoll and pselect while they sleep with the caller's temporary mask;

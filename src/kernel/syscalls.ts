@@ -7,7 +7,7 @@ import { VcpuActivity } from '../hw/layout.js';
 import { CpuMask } from '../pv/cpumask.js';
 import type { FlushInfo, MmRef } from '../pv/ops.js';
 import type { KernelContext } from './context.js';
-import { EBADF, EINVAL, ENOSYS, ENOTTY, ERESTARTNOHAND, ERESTARTSYS, ESRCH } from '../uapi/errno.js';
+import { EBADF, EINVAL, ENOENT, ENOSYS, ENOTTY, ERESTARTNOHAND, ERESTARTSYS, ESRCH } from '../uapi/errno.js';
 import type { FileSystem } from './fs/index.js';
 import type { Futexes } from './futex.js';
 import type { SigInfo, Signals } from './signal.js';
@@ -91,6 +91,7 @@ export class Syscalls {
     this.saveRegs(run, n, a0, a1, a2, a3, a4, a5);
     run.restartable = false;
     run.interrupted = -ERESTARTSYS;
+    run.onInterrupt = null;
     try {
       let r = this.call(run, n, a0, a1, a2, a3, a4, a5);
       // A TypeScript program's return to user mode: signal work (default actions) here; a
@@ -150,14 +151,19 @@ export class Syscalls {
       case nr.SYS_futex_time64:
         return this.sysFutex(run, a0, a1, a2, a3, a4, a5);
       case nr.SYS_sched_yield: this.sched.needResched = true; return 0;
-      case nr.SYS_nanosleep: return this.sysNanosleep(run, a0);
+      case nr.SYS_nanosleep: return this.sysClockNanosleep(run, CLOCK_MONOTONIC, 0, a0, a1);
       case nr.SYS_clock_gettime:
       case nr.SYS_clock_gettime64:
         return this.sysClockGettime(run, a0, a1);
       case nr.SYS_getrusage: return this.sysGetrusage(run, a0, a1);
-      case nr.SYS_clock_nanosleep_time64: return this.sysClockNanosleep(run, a0, a1, a2);
+      case nr.SYS_clock_nanosleep_time64: return this.sysClockNanosleep(run, a0, a1, a2, a3);
+      case nr.SYS_execve:
+        // No program files to load: every path is missing, as for a name not in the namespace.
+        this.countUnknown('execve');
+        return -ENOENT;
       case nr.SYS_clock_getres_time64: return this.sysClockGetres(run, a0, a1);
-      case nr.SYS_set_robust_list: return 0; // no robust futexes: nothing to walk at exit
+      case nr.SYS_set_robust_list: return this.tasks.setRobustList(run, a0, a1);
+      case nr.SYS_get_robust_list: return this.tasks.getRobustList(run, a0, a1, a2);
       case nr.SYS_rt_sigaction: return this.signals.sigaction(run, a0, a1, a2, a3);
       case nr.SYS_rt_sigprocmask: return this.signals.procmask(run, a0, a1, a2, a3);
       case nr.SYS_rt_sigpending: return this.signals.sigpending(run, a0, a1);
@@ -290,15 +296,6 @@ export class Syscalls {
     });
   }
 
-  private sysNanosleep(run: TaskRun, req: number): number {
-    const ns = this.readTimespec(req);
-    if (ns < 0) return ns;
-    run.interrupted = -ERESTARTNOHAND;
-    this.sched.prepareToSleep(run);
-    this.sched.armTimer(run, this.k.ops.time.schedClock() + ns);
-    return SYSCALL_BLOCKED;
-  }
-
   /**
    * The clock's time in ns, or -1 for a clock this kernel does not have. The CPU-time clocks
    * (of `run`'s process or thread) count timer ticks, so they move in steps of one tick.
@@ -337,9 +334,10 @@ export class Syscalls {
    * clock_nanosleep(clock, flags, request, remain): a relative sleep, or with TIMER_ABSTIME
    * until the clock reads `request` (at once if it already passed). Timed sleepers wake at the
    * timer tick after their deadline, as on a tickful kernel without hrtimers. A signal
-   * handler interrupts the sleep with -EINTR; `remain` is not written.
+   * handler interrupts the sleep with -EINTR and, for a relative sleep, the time left in
+   * `remain` (nanosleep is this on CLOCK_MONOTONIC).
    */
-  private sysClockNanosleep(run: TaskRun, clock: number, flags: number, req: number): number {
+  private sysClockNanosleep(run: TaskRun, clock: number, flags: number, req: number, remain: number): number {
     const now = this.clockNow(clock);
     if (now < 0) return -EINVAL;
     if ((flags & ~TIMER_ABSTIME) !== 0) return -EINVAL;
@@ -347,9 +345,16 @@ export class Syscalls {
     if (ns < 0) return ns;
     const delta = (flags & TIMER_ABSTIME) !== 0 ? ns - now : ns;
     if (delta <= 0) return 0;
+    const deadline = this.k.ops.time.schedClock() + delta;
     run.interrupted = -ERESTARTNOHAND;
+    if ((flags & TIMER_ABSTIME) === 0 && remain !== 0) {
+      run.onInterrupt = () => {
+        const left = Math.max(0, deadline - this.k.ops.time.schedClock());
+        this.writeTimespec(remain, left);
+      };
+    }
     this.sched.prepareToSleep(run);
-    this.sched.armTimer(run, this.k.ops.time.schedClock() + delta);
+    this.sched.armTimer(run, deadline);
     return SYSCALL_BLOCKED;
   }
 
@@ -406,9 +411,14 @@ export class Syscalls {
   }
 
   private sysClockGettime(run: TaskRun, clock: number, tsp: number): number {
-    const { user } = this.k;
     const ns = this.clockNow(clock, run);
     if (ns < 0) return -EINVAL;
+    return this.writeTimespec(tsp, ns);
+  }
+
+  /** Store `ns` as a struct timespec64 at `tsp`: 0 or -EFAULT. */
+  private writeTimespec(tsp: number, ns: number): number {
+    const { user } = this.k;
     const sec = Math.floor(ns / 1e9);
     return uaccess(() => {
       user.store32(tsp, sec % 4294967296);

@@ -5,7 +5,7 @@
 import { GuestSegfault } from '../lib/errors.js';
 import type { MmRef } from '../pv/ops.js';
 import type { KernelContext } from './context.js';
-import { EAGAIN, EFAULT, EINTR, EINVAL, ERESTARTSYS, ENOMEM } from '../uapi/errno.js';
+import { EAGAIN, EFAULT, EINTR, EINVAL, ERESTARTNOINTR, ERESTARTSYS, ENOMEM, ESRCH } from '../uapi/errno.js';
 import { NSIG, SS_DISABLE } from '../uapi/signal.js';
 import type { FileSystem } from './fs/index.js';
 import type { Futexes } from './futex.js';
@@ -13,7 +13,7 @@ import { KGLOBALS, PERCPU, TASK, TaskState } from './layout.js';
 import { MAX_TASKS } from '../lib/limits.js';
 import type { AddressSpaces } from './mm.js';
 import type { Scheduler, TaskRun } from './sched.js';
-import { CLONE_CHILD_CLEARTID, CLONE_FILES, CLONE_PARENT_SETTID, CLONE_SETTLS, CLONE_SIGHAND, CLONE_THREAD, CLONE_VM } from '../uapi/sched.js';
+import { CLONE_CHILD_CLEARTID, CLONE_FILES, CLONE_PARENT_SETTID, CLONE_SETTLS, CLONE_SIGHAND, CLONE_THREAD, CLONE_VFORK, CLONE_VM } from '../uapi/sched.js';
 import { SYSCALL_BLOCKED } from '../uapi/program.js';
 import { spinLock, spinUnlock } from './sync.js';
 import type { Vmalloc } from './vmalloc.js';
@@ -40,6 +40,15 @@ const SIGCHLD = 17;
 
 /** A child waitN found: its pid and wait status; or what to return instead. */
 type Reaped = { pid: number; status: number } | number;
+
+/** struct robust_list_head on riscv32: three 32-bit words. */
+const ROBUST_LIST_HEAD_BYTES = 12;
+/** How many robust-list entries exit follows at most (include/uapi/linux/futex.h). */
+const ROBUST_LIST_LIMIT = 2048;
+/** The futex word's owner-died and waiters bits and its tid field (include/uapi/linux/futex.h). */
+const FUTEX_WAITERS = 0x80000000 | 0;
+const FUTEX_OWNER_DIED = 0x40000000;
+const FUTEX_TID_MASK = 0x3fffffff;
 
 /** Kernel stack: THREAD_SIZE, 8 KiB on i386, vmalloc'd (CONFIG_VMAP_STACK). */
 export const THREAD_PAGES = 2;
@@ -122,6 +131,8 @@ export class Tasks {
     const tid = Atomics.add(this.k.i32, this.k.layout.kglobals + KGLOBALS.nextTid, 1);
     this.setDispositions(slot, -1);
     this.initSignals(slot, -1, false);
+    this.k.i32[this.k.layout.taskBase(slot) + TASK.robustList] = 0;
+    this.k.i32[this.k.layout.taskBase(slot) + TASK.vforkDone] = -1;
     this.start(slot, tid, tid, mm, files, this.k.cpu, 0, 0, stack);
     return true;
   }
@@ -176,10 +187,12 @@ export class Tasks {
     const { i32, layout, user } = this.k;
     if ((flags & CLONE_THREAD) !== 0 && (flags & CLONE_SIGHAND) === 0) return -EINVAL;
     if ((flags & CLONE_SIGHAND) !== 0 && (flags & CLONE_VM) === 0) return -EINVAL;
+    // A vfork parent woken before its child let go: wait on (the call is restarted, not redone).
+    if (parent.vforkChild !== null) return this.vforkWait(parent);
     // A riscv32 task without a new stack keeps its own (fork is clone(SIGCHLD, 0), as musl calls
-    // it); a TypeScript program starts from the stack it is given, so it must give one.
-    if (newsp === 0 && (parent.copyThread === null || (flags & CLONE_VM) !== 0)) return -EINVAL;
-    const isThread = (flags & CLONE_VM) !== 0;
+    // it; vfork shares it); a TypeScript program starts from the stack it is given, so it must.
+    if (newsp === 0 && parent.copyThread === null) return -EINVAL;
+    const sharesMm = (flags & CLONE_VM) !== 0;
     const slot = this.allocSlot();
     if (slot < 0) return -EAGAIN;
     const release = (): void => { Atomics.store(i32, layout.taskBase(slot) + TASK.state, TaskState.Free); };
@@ -207,7 +220,7 @@ export class Tasks {
       return -ENOMEM;
     }
     let mm = parent.mm;
-    if (isThread) {
+    if (sharesMm) {
       this.mms.get(mm);
     } else {
       mm = this.mms.dup(parent.mm);
@@ -225,12 +238,18 @@ export class Tasks {
     const sameGroup = (flags & CLONE_THREAD) !== 0;
     // A new process inherits its parent's dispositions; a thread uses its leader's.
     if (!sameGroup) this.setDispositions(slot, this.leaderSlot(i32[ptb + TASK.tgid]!));
-    this.initSignals(slot, parent.slot, !isThread);
+    // Linux resets the alternate stack for a child sharing the address space, unless vfork's.
+    this.initSignals(slot, parent.slot, (flags & (CLONE_VM | CLONE_VFORK)) !== CLONE_VM);
     const tgid = sameGroup ? i32[ptb + TASK.tgid]! : tid;
-    // A new process records who forked it; threads are never waited for.
-    i32[tb + TASK.parent] = isThread ? 0 : parent.slot + 1;
-    i32[tb + TASK.parentTid] = isThread ? 0 : parent.tid;
+    // A new process (with its own address space or sharing its parent's, as posix_spawn's
+    // CLONE_VM|CLONE_VFORK child does) records who forked it; threads are never waited for.
+    i32[tb + TASK.parent] = sameGroup ? 0 : parent.slot + 1;
+    i32[tb + TASK.parentTid] = sameGroup ? 0 : parent.tid;
     i32[tb + TASK.waitChild] = 0;
+    i32[tb + TASK.robustList] = 0;
+    const vfork = (flags & CLONE_VFORK) !== 0;
+    // -1: nobody waits for this child's release; vfork's parent waits for it to move from 0.
+    i32[tb + TASK.vforkDone] = vfork ? 0 : -1;
     // Started under tableLock, as killGroup and killAll scan under it: either the scan sees this
     // child Running and kills it, or the child is started condemned by what the scan left (its
     // thread group's exit, every task's kill) — no task escapes a kill by being born during it.
@@ -242,7 +261,24 @@ export class Tasks {
     this.start(slot, tid, tgid, mm, files, this.placeTask(), childSp, (flags & CLONE_CHILD_CLEARTID) !== 0 ? childTid : 0, stack,
       condemned !== 0 ? 1 : 0, condemned);
     spinUnlock(i32, lock);
-    return tid;
+    if (!vfork) return tid;
+    parent.vforkChild = { slot, tid };
+    return this.vforkWait(parent);
+  }
+
+  /**
+   * CLONE_VFORK: the parent sleeps until its child releases the address space by exiting (there
+   * is no exec of a file here); then clone returns the child's pid. A signal handler may run
+   * meanwhile — after it the call goes back to waiting (-ERESTARTNOINTR), never starting a
+   * second child. Linux holds signals off instead (a killable sleep).
+   */
+  private vforkWait(parent: TaskRun): number {
+    const child = parent.vforkChild!;
+    parent.interrupted = -ERESTARTNOINTR;
+    const r = this.futex.waitKernel(parent, this.k.layout.taskBase(child.slot) + TASK.vforkDone, 0, -1);
+    if (r === SYSCALL_BLOCKED) return r;
+    parent.vforkChild = null;
+    return child.tid;
   }
 
   /**
@@ -517,6 +553,73 @@ export class Tasks {
     spinUnlock(i32, lock);
   }
 
+  /**
+   * set_robust_list(head, len): where this thread keeps its list of robust futexes held
+   * (struct robust_list_head: list, futex_offset, list_op_pending; 12 bytes on riscv32).
+   */
+  setRobustList(run: TaskRun, head: number, len: number): number {
+    if (len !== ROBUST_LIST_HEAD_BYTES) return -EINVAL;
+    this.k.i32[this.k.layout.taskBase(run.slot) + TASK.robustList] = head;
+    return 0;
+  }
+
+  /** get_robust_list(pid, head_ptr, len_ptr): a thread's list head (pid 0: the caller's). */
+  getRobustList(run: TaskRun, pid: number, headPtr: number, lenPtr: number): number {
+    const { i32, layout, user } = this.k;
+    let slot = pid === 0 ? run.slot : -1;
+    for (let s = 0; s < MAX_TASKS && slot < 0; s++) {
+      const tb = layout.taskBase(s);
+      const state = i32[tb + TASK.state];
+      if ((state === TaskState.Running || state === TaskState.Sleeping) && i32[tb + TASK.tid] === pid) slot = s;
+    }
+    if (slot < 0) return -ESRCH;
+    const head = i32[layout.taskBase(slot) + TASK.robustList]!;
+    return uaccess(() => {
+      user.store32(lenPtr, ROBUST_LIST_HEAD_BYTES);
+      user.store32(headPtr, head);
+      return 0;
+    });
+  }
+
+  /**
+   * exit_robust_list: every robust futex the dying thread still owns (its word holds the
+   * thread's tid) gets FUTEX_OWNER_DIED, keeping FUTEX_WAITERS, and one waiter woken — the
+   * next locker sees EOWNERDEAD. The list is the user's: at most ROBUST_LIST_LIMIT entries
+   * are followed, and a bad pointer ends the walk (as a fault does in Linux).
+   */
+  private exitRobustList(run: TaskRun): void {
+    const { i32, layout, user } = this.k;
+    const head = i32[layout.taskBase(run.slot) + TASK.robustList]! >>> 0;
+    if (head === 0 || (head & 3) !== 0) return;
+    uaccess(() => {
+      let entry = user.load32(head) >>> 0;
+      const offset = user.load32(head + 4);
+      const pending = user.load32(head + 8) >>> 0;
+      for (let n = 0; entry !== head && entry !== 0 && n < ROBUST_LIST_LIMIT; n++) {
+        // Read the link first: waking a waiter may let it free the entry.
+        const next = user.load32(entry & ~1) >>> 0;
+        if (entry !== pending) this.futexOwnerDied(run, ((entry & ~1) + offset) >>> 0);
+        entry = next;
+      }
+      if (pending !== 0) this.futexOwnerDied(run, ((pending & ~1) + offset) >>> 0);
+      return 0;
+    });
+  }
+
+  /** handle_futex_death for one futex word at `uaddr` (user memory; faults end the walk). */
+  private futexOwnerDied(run: TaskRun, uaddr: number): void {
+    const { user } = this.k;
+    if ((uaddr & 3) !== 0) return;
+    for (let tries = 0; tries < 16; tries++) {
+      const uval = user.atomicLoad32(uaddr);
+      if ((uval & FUTEX_TID_MASK) !== run.tid) return;
+      const nval = (uval & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
+      if (user.cmpxchg32(uaddr, uval, nval) !== uval) continue;
+      if ((uval & FUTEX_WAITERS) !== 0) this.futex.wake(run.mm, uaddr, 1);
+      return;
+    }
+  }
+
   killed(run: TaskRun): boolean {
     return Atomics.load(this.k.i32, this.k.layout.taskBase(run.slot) + TASK.killed) !== 0;
   }
@@ -528,6 +631,8 @@ export class Tasks {
   doExit(run: TaskRun, code: number): void {
     const { i32, layout, user, cpu, machine } = this.k;
     const tb = layout.taskBase(run.slot);
+    // mm_release: robust futexes first, then clear_child_tid, then a vfork parent's wake-up.
+    this.exitRobustList(run);
     const ctid = i32[tb + TASK.clearChildTid]!;
     // A misaligned clear_child_tid cannot be a futex word: nothing can be waiting on it.
     if (ctid !== 0 && (ctid & 3) === 0) {
@@ -539,6 +644,8 @@ export class Tasks {
         if (!(e instanceof GuestSegfault)) throw e;
       }
     }
+    // ORDERING: wakeKernel's bump pairs with vforkWait's load under the futex bucket lock.
+    if (i32[tb + TASK.vforkDone] !== -1) this.futex.wakeKernel(tb + TASK.vforkDone);
     this.futex.unqueue(run.slot);
     // A thread's CPU time stays its process's: its leader keeps it (the leader keeps its own).
     if (run.tid !== i32[tb + TASK.tgid]) {

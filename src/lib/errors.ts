@@ -51,7 +51,11 @@ export type FaultSignal = 'SIGSEGV' | 'SIGBUS';
  */
 export class GuestSegfault extends PvemuError {
   override readonly name = 'GuestSegfault';
-  constructor(readonly address: number, readonly errorCode: number, readonly signal: FaultSignal = 'SIGSEGV', detail = '') {
+  /**
+   * @param mapped a mapping covers the address but forbids the access (SEGV_ACCERR), rather
+   *   than no mapping at all (SEGV_MAPERR).
+   */
+  constructor(readonly address: number, readonly errorCode: number, readonly signal: FaultSignal = 'SIGSEGV', detail = '', readonly mapped = false) {
     super(`${signal} at 0x${(address >>> 0).toString(16)} (${detail !== '' ? detail : `error code ${errorCode}`})`);
   }
 }

@@ -302,7 +302,7 @@ export class RvCore {
         pa = mmu.translate(pc, false);
       } catch (e) {
         if (!(e instanceof GuestSegfault)) throw e;
-        this.raise(faultSignal(e), 'instruction page fault', pc, null, e.address, e.errorCode);
+        this.raise(faultSignal(e), 'instruction page fault', pc, null, e.address, e.errorCode, e.mapped);
         reason = StopReason.Fault;
         break;
       }
@@ -676,7 +676,7 @@ export class RvCore {
         }
         pc = (pageVa + (i << 2)) | 0;
         const store = isStoreLike(page[s]! & 0xff);
-        this.raise(faultSignal(e), store ? 'store/AMO page fault' : 'load page fault', pc, page[s + 2]!, e.address, e.errorCode);
+        this.raise(faultSignal(e), store ? 'store/AMO page fault' : 'load page fault', pc, page[s + 2]!, e.address, e.errorCode, e.mapped);
         reason = StopReason.Fault;
         break;
       }
@@ -713,8 +713,8 @@ export class RvCore {
     this.blocksCompiled++;
   }
 
-  private raise(signal: RvSignal, cause: RvCause, pc: number, insn: number | null, addr: number, errorCode: number): void {
-    this.fault = { signal, cause, pc: pc >>> 0, insn, addr: addr >>> 0, errorCode };
+  private raise(signal: RvSignal, cause: RvCause, pc: number, insn: number | null, addr: number, errorCode: number, mapped = false): void {
+    this.fault = { signal, cause, pc: pc >>> 0, insn, addr: addr >>> 0, errorCode, mapped };
   }
 
   /** LR.W, SC.W or an AMO at the aligned `va`; returns what rd gets. */

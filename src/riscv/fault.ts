@@ -30,6 +30,8 @@ export interface RvFault {
   addr: number;
   /** For page faults: the x86 page-fault error code the MMU raised (PF_PROT | PF_WRITE | PF_USER). */
   errorCode: number;
+  /** A mapping covers the address but forbids the access (SEGV_ACCERR rather than SEGV_MAPERR). */
+  mapped: boolean;
 }
 
 const SIGNAL_NAMES: Readonly<Record<RvSignal, string>> = { [SIGILL]: 'SIGILL', [SIGBUS]: 'SIGBUS', [SIGSEGV]: 'SIGSEGV' };

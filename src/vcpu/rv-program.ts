@@ -17,7 +17,6 @@ import type { Scheduler, TaskRun } from '../kernel/sched.js';
 import { ERESTARTSYS } from '../uapi/errno.js';
 import { SYS_exit_group, SYS_rt_sigreturn } from '../uapi/unistd.js';
 import type { Signals } from '../kernel/signal.js';
-import { PF_PROT } from '../hw/walker.js';
 import { SIGTRAP } from '../uapi/signal.js';
 import { PT_REGS_BYTES } from '../kernel/syscalls.js';
 import type { UserAccess } from '../uapi/program.js';
@@ -146,6 +145,7 @@ export class RvPrograms {
                   continue;
                 }
                 r = run.interrupted;
+                run.onInterrupt?.();
               }
             }
             hart.finishSyscall(r);
@@ -156,7 +156,7 @@ export class RvPrograms {
             break;
           case StopReason.Fault: {
             const f = core.fault!;
-            if (!signals.forceFault(run, f.signal, f.addr, (f.errorCode & PF_PROT) !== 0)) return yield* this.die(run, f.signal, core.describeFault());
+            if (!signals.forceFault(run, f.signal, f.addr, f.mapped)) return yield* this.die(run, f.signal, core.describeFault());
             hart.pc = f.pc;
             break;
           }

@@ -3,6 +3,8 @@
  * into guest/build/musl-bin; .ci/run builds them on CI): each program that pvemu supports so far
  * prints the same stdout and stderr and ends with the same status as it did under qemu-riscv32
  * (guest/musl-tests/expected), at 1, 2 and 4 vCPUs on native and at 2 vCPUs on every backend.
+ * (robust's expected output is Linux's documented behaviour: qemu-user lacks robust futexes;
+ * guest/musl-tests/qemu-skip.)
  * Real vCPU workers. Without the build the tests are skipped, saying so.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -24,6 +26,7 @@ const EXPECTED = `${GUEST_DIR}musl-tests/expected/`;
  */
 const SUPPORTED = [
   'hello', 'malloc_string', 'float', 'fork_wait', 'pthreads', 'time', 'pipes_poll', 'child_signal', 'abort', 'sigaction', 'setjmp',
+  'thread_signals', 'eintr', 'faults', 'spawn', 'robust',
 ] as const;
 
 const built = SUPPORTED.every((p) => existsSync(`${BIN}${p}`));
