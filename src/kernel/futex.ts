@@ -9,7 +9,8 @@
  */
 import { GuestSegfault } from '../lib/errors.js';
 import type { KernelContext } from './context.js';
-import { EAGAIN, EFAULT, EINVAL, ERESTARTSYS, ETIMEDOUT } from '../uapi/errno.js';
+import { EAGAIN, EFAULT, EINVAL, ENOSYS, ERESTARTSYS, ETIMEDOUT } from '../uapi/errno.js';
+import { FUTEX_OP_ADD, FUTEX_OP_ANDN, FUTEX_OP_CMP_GE, FUTEX_OP_OPARG_SHIFT, FUTEX_OP_OR, FUTEX_OP_SET, FUTEX_OP_XOR } from '../uapi/futex.js';
 import { FUTEX_BUCKET, FUTEX_BUCKETS, TASK } from './layout.js';
 import type { Scheduler, TaskRun } from './sched.js';
 import { SYSCALL_BLOCKED } from '../uapi/program.js';
@@ -70,21 +71,13 @@ export class Futexes {
    * word meanwhile makes the caller look again. Returns how many were woken and moved.
    */
   requeue(mm: number, uaddr: number, uaddr2: number, nrWake: number, nrRequeue: number, cmp: number | undefined): number {
-    const { i32, cpu, spinner, layout, user } = this.k;
+    const { i32, layout, user } = this.k;
     uaddr = keyAddr(uaddr);
     uaddr2 = keyAddr(uaddr2);
     if ((uaddr & 3) !== 0 || (uaddr2 & 3) !== 0 || nrWake < 0 || nrRequeue < 0) return -EINVAL;
     const b1 = this.bucket(mm, uaddr);
     const b2 = this.bucket(mm, uaddr2);
-    // Two bucket locks in address order (double_lock_hb): no two requeues can deadlock.
-    const first = Math.min(b1, b2);
-    const second = Math.max(b1, b2);
-    spinLock(i32, first + FUTEX_BUCKET.lock, cpu, spinner);
-    if (second !== first) spinLock(i32, second + FUTEX_BUCKET.lock, cpu, spinner);
-    const unlock = (): void => {
-      if (second !== first) spinUnlock(i32, second + FUTEX_BUCKET.lock);
-      spinUnlock(i32, first + FUTEX_BUCKET.lock);
-    };
+    const unlock = this.lockPair(b1, b2);
     if (cmp !== undefined) {
       let value: number;
       try {
@@ -128,6 +121,63 @@ export class Futexes {
     }
     unlock();
     return woken + moved.length;
+  }
+
+  /**
+   * Two bucket locks in address order (double_lock_hb), so no two requeues or wake-ops can
+   * deadlock; returns what drops them.
+   */
+  private lockPair(b1: number, b2: number): () => void {
+    const { i32, cpu, spinner } = this.k;
+    const first = Math.min(b1, b2);
+    const second = Math.max(b1, b2);
+    spinLock(i32, first + FUTEX_BUCKET.lock, cpu, spinner);
+    if (second !== first) spinLock(i32, second + FUTEX_BUCKET.lock, cpu, spinner);
+    return () => {
+      if (second !== first) spinUnlock(i32, second + FUTEX_BUCKET.lock);
+      spinUnlock(i32, first + FUTEX_BUCKET.lock);
+    };
+  }
+
+  /**
+   * futex_wake_op: under both buckets' locks, apply the operation `encoded` names to *uaddr2
+   * atomically (FUTEX_OP: op, cmp, oparg, cmparg), wake up to `nrWake` waiters on uaddr, and
+   * if the old value of *uaddr2 passes the comparison, up to `nrWake2` on uaddr2. Returns how
+   * many were woken; -ENOSYS for an operation or comparison Linux does not know.
+   */
+  wakeOp(mm: number, uaddr: number, uaddr2: number, nrWake: number, nrWake2: number, encoded: number): number {
+    const { user } = this.k;
+    uaddr = keyAddr(uaddr);
+    uaddr2 = keyAddr(uaddr2);
+    if ((uaddr & 3) !== 0 || (uaddr2 & 3) !== 0) return -EINVAL;
+    const op = (encoded >>> 28) & 7;
+    const cmp = (encoded >>> 24) & 15;
+    // oparg and cmparg are 12-bit signed fields; FUTEX_OP_OPARG_SHIFT makes oparg 1 << oparg.
+    let oparg = (encoded << 8) >> 20;
+    const cmparg = (encoded << 20) >> 20;
+    if ((encoded & (FUTEX_OP_OPARG_SHIFT << 28)) !== 0) oparg = 1 << (oparg & 31);
+    if (op > FUTEX_OP_XOR || cmp > FUTEX_OP_CMP_GE) return -ENOSYS;
+    const b1 = this.bucket(mm, uaddr);
+    const b2 = this.bucket(mm, uaddr2);
+    const unlock = this.lockPair(b1, b2);
+    let old = 0;
+    try {
+      for (;;) {
+        old = user.atomicLoad32(uaddr2);
+        const next = op === FUTEX_OP_SET ? oparg : op === FUTEX_OP_ADD ? (old + oparg) | 0 : op === FUTEX_OP_OR ? old | oparg
+          : op === FUTEX_OP_ANDN ? old & ~oparg : old ^ oparg;
+        if (user.cmpxchg32(uaddr2, old, next) === old) break;
+      }
+    } catch (e) {
+      unlock();
+      if (e instanceof GuestSegfault) return -EFAULT;
+      throw e;
+    }
+    const pass = [old === cmparg, old !== cmparg, old < cmparg, old <= cmparg, old > cmparg, old >= cmparg][cmp]!;
+    let woken = this.wakeLocked(b1, mm, uaddr, Math.max(0, nrWake), 0);
+    if (pass) woken += this.wakeLocked(b2, mm, uaddr2, Math.max(0, nrWake2), 0);
+    unlock();
+    return woken;
   }
 
   /**
@@ -181,10 +231,18 @@ export class Futexes {
 
   /** Wake up to `count` tasks queued on key (mm, addr), handing each `result`. Returns how many. */
   private wakeKey(mm: number, addr: number, count: number, result: number): number {
-    const { i32, cpu, spinner, layout } = this.k;
+    const { i32, cpu, spinner } = this.k;
     const b = this.bucket(mm, addr);
-    let woken = 0;
     spinLock(i32, b + FUTEX_BUCKET.lock, cpu, spinner);
+    const woken = this.wakeLocked(b, mm, addr, count, result);
+    spinUnlock(i32, b + FUTEX_BUCKET.lock);
+    return woken;
+  }
+
+  /** Wake up to `count` waiters on (mm, addr) in bucket `b`, whose lock the caller holds. */
+  private wakeLocked(b: number, mm: number, addr: number, count: number, result: number): number {
+    const { i32, layout } = this.k;
+    let woken = 0;
     let link = b + FUTEX_BUCKET.head;
     let entry = i32[link]!;
     while (entry !== 0 && woken < count) {
@@ -199,7 +257,6 @@ export class Futexes {
       }
       entry = next;
     }
-    spinUnlock(i32, b + FUTEX_BUCKET.lock);
     return woken;
   }
 

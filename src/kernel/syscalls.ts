@@ -18,7 +18,7 @@ import type { AddressSpaces } from './mm.js';
 import type { Scheduler, TaskRun } from './sched.js';
 import type { SmpCalls } from './smp.js';
 import * as nr from '../uapi/unistd.js';
-import { FUTEX_CLOCK_REALTIME, FUTEX_CMP_REQUEUE, FUTEX_PRIVATE_FLAG, FUTEX_REQUEUE, FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_WAKE, FUTEX_WAKE_BITSET } from '../uapi/futex.js';
+import { FUTEX_CLOCK_REALTIME, FUTEX_CMP_REQUEUE, FUTEX_PRIVATE_FLAG, FUTEX_REQUEUE, FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_WAKE, FUTEX_WAKE_BITSET, FUTEX_WAKE_OP } from '../uapi/futex.js';
 import { MEMBARRIER_CMD_PRIVATE_EXPEDITED, MEMBARRIER_CMD_QUERY, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED } from '../uapi/membarrier.js';
 import { SYSCALL_BLOCKED } from '../uapi/program.js';
 import { CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, CLOCK_REALTIME, CLOCK_THREAD_CPUTIME_ID, TIMER_ABSTIME } from '../uapi/time.js';
@@ -279,6 +279,8 @@ export class Syscalls {
       case FUTEX_CMP_REQUEUE:
         // val2 (how many to move) travels in the timeout argument's register.
         return this.futex.requeue(run.mm, uaddr >>> 0, uaddr2 >>> 0, val, timeoutPtr, cmd === FUTEX_CMP_REQUEUE ? val3 : undefined);
+      case FUTEX_WAKE_OP:
+        return this.futex.wakeOp(run.mm, uaddr >>> 0, uaddr2 >>> 0, val, timeoutPtr, val3);
       default:
         this.countUnknown(`futex op ${cmd}`);
         return -ENOSYS;

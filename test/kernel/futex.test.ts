@@ -3,13 +3,14 @@
  * memory, bucket locks and MMU, with a recording scheduler: FUTEX_REQUEUE wakes some waiters
  * and moves the rest without waking them, FUTEX_CMP_REQUEUE does nothing when the word moved,
  * a moved waiter is found on its new key (by wake and by a timeout's unqueue), two keys in one
- * hash bucket are walked once, and a word above 2 GiB is found by its waker. No workers.
+ * hash bucket are walked once, and a word above 2 GiB is found by its waker; FUTEX_WAKE_OP
+ * applies its operation and wakes by its comparison. No workers.
  */
 import { describe, expect, it } from 'vitest';
 import { Futexes } from '../../src/kernel/futex.js';
 import { TASK, TaskState } from '../../src/kernel/layout.js';
 import { TaskRun, type Scheduler } from '../../src/kernel/sched.js';
-import { EAGAIN, EINVAL } from '../../src/uapi/errno.js';
+import { EAGAIN, EINVAL, ENOSYS } from '../../src/uapi/errno.js';
 import { SYSCALL_BLOCKED } from '../../src/uapi/program.js';
 import type { MmRef } from '../../src/pv/ops.js';
 import { createFakeKernel, userPage } from '../helpers/fake-kernel.js';
@@ -118,5 +119,43 @@ describe('futex requeue', () => {
     expect(futex.requeue(mm, A, B + 1, 1, 1, undefined)).toBe(-EINVAL);
     expect(futex.requeue(mm, A, B, -1, 1, undefined)).toBe(-EINVAL);
     expect(futex.requeue(mm, A, B, 1, -1, undefined)).toBe(-EINVAL);
+  });
+});
+
+/** FUTEX_OP(op, oparg, cmp, cmparg) as include/uapi/linux/futex.h builds it. */
+function futexOp(op: number, oparg: number, cmp: number, cmparg: number): number {
+  return ((op & 0xf) << 28) | ((cmp & 0xf) << 24) | ((oparg & 0xfff) << 12) | (cmparg & 0xfff);
+}
+
+describe('futex wake-op', () => {
+  it('adds to the second word, wakes the first word\'s waiters, and the second\'s only when the old value passes the comparison', () => {
+    const { k, futex, mm, woken, waitOn } = setup();
+    const user = k.cpu(0).ctx.user;
+    waitOn(A, 1);
+    waitOn(B, 2);
+    user.store32(B, 5);
+    // *B += 3; wake 1 on A; wake 1 on B if old(*B) == 4: it was 5, so B's waiter sleeps on.
+    expect(futex.wakeOp(mm, A, B, 1, 1, futexOp(1, 3, 0, 4))).toBe(1);
+    expect(user.load32(B)).toBe(8);
+    expect(woken).toEqual([1]);
+    // *B |= 1 << 4 (FUTEX_OP_OPARG_SHIFT); old 8 > 7: B's waiter wakes.
+    expect(futex.wakeOp(mm, A, B, 1, 1, futexOp(2 | 8, 4, 4, 7))).toBe(1);
+    expect(user.load32(B)).toBe(24);
+    expect(woken).toEqual([1, 2]);
+  });
+
+  it('SET, ANDN and XOR with a negative 12-bit argument; an unknown operation is -ENOSYS; a misaligned word -EINVAL', () => {
+    const { k, futex, mm } = setup();
+    const user = k.cpu(0).ctx.user;
+    user.store32(B, 0);
+    expect(futex.wakeOp(mm, A, B, 0, 0, futexOp(0, -2, 0, 0))).toBe(0);
+    expect(user.load32(B)).toBe(-2);
+    expect(futex.wakeOp(mm, A, B, 0, 0, futexOp(3, 1, 0, 0))).toBe(0);
+    expect(user.load32(B)).toBe(-2);
+    expect(futex.wakeOp(mm, A, B, 0, 0, futexOp(4, 3, 0, 0))).toBe(0);
+    expect(user.load32(B)).toBe(-2 ^ 3);
+    expect(futex.wakeOp(mm, A, B, 0, 0, futexOp(5, 0, 0, 0))).toBe(-ENOSYS);
+    expect(futex.wakeOp(mm, A, B, 0, 0, futexOp(0, 0, 6, 0))).toBe(-ENOSYS);
+    expect(futex.wakeOp(mm, A, B + 2, 0, 0, futexOp(0, 0, 0, 0))).toBe(-EINVAL);
   });
 });
