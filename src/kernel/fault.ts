@@ -80,8 +80,8 @@ export class PageFaultHandler {
 
   /**
    * Under mmap_lock (read): install or upgrade the PTE under page_table_lock. `privateCopy`: a
-   * MAP_PRIVATE file mapping, whose pages are copies of the file's taken at first touch (POSIX
-   * leaves open whether later changes to the file show through; here they do not).
+   * MAP_PRIVATE file mapping, which maps the file's pages read-only until its first write to
+   * each copies it (changes to the file show through until then, as on Linux).
    */
   private fixLocked(mm: MmRef, va: number, write: boolean, prot: number, shmemId: number, pgoff: number, privateCopy: boolean): FaultOutcome {
     const { i32, ops, cpu, spinner, counters, ram } = this.k;
@@ -94,16 +94,19 @@ export class PageFaultHandler {
       if (ptep === 0) return FaultOutcome.Segv; // out of memory for a page table: OOM-kill the task
       const pte = Atomics.load(i32, ptep >>> 2);
       if ((pte & (PTE_P | PTE_PROTNONE)) === 0) {
-        // Demand paging: shared pages come from their object; a private page read before it is
-        // written maps the zero page read-only (do_anonymous_page), a write gets its own frame.
+        // Demand paging: shared pages come from their object; a private file page read before
+        // it is written maps the file's page read-only (do_read_fault) and a write copies it
+        // (do_cow_fault); a private anonymous page read first maps the zero page read-only
+        // (do_anonymous_page), a write gets its own frame.
         let frame;
         let pteProt = prot;
         if (shmemId !== 0) {
           if (pgoff >= this.shmem.size(shmemId)) return FaultOutcome.Sigbus;
           const page = this.shmem.page(shmemId, pgoff);
-          if (page === 0 || !privateCopy) {
+          if (page === 0 || !privateCopy || !write) {
             frame = page;
             if (frame !== 0) this.frames.get(frame);
+            if (privateCopy) pteProt = prot & ~PROT_WRITE;
           } else {
             frame = this.frames.alloc();
             if (frame !== 0) ram.copyFrame(page, frame);

@@ -164,7 +164,7 @@ export class AddressSpaces {
    * mmap(addr, len, prot, flags, fd, offset). Anonymous mappings, or a file's pages: `file` is
    * the shmem object of the regular file `fd` names (FileSystem.mapFile took a reference for
    * this call, which the mapping keeps or this drops on failure). MAP_SHARED file pages are the
-   * file's; MAP_PRIVATE ones are copied at first touch. Returns the address or -errno.
+   * file's; MAP_PRIVATE ones too, read-only, until a write copies one. Returns the address or -errno.
    */
   mmap(mm: MmRef, addr: number, len: number, prot: number, flags: number, fd: number, offset: number, file = 0): number {
     const r = this.mmapRegion(mm, addr, len, prot, flags, fd, offset, file);
@@ -368,14 +368,18 @@ export class AddressSpaces {
         const v = this.vmas.read(mb, i);
         if (v.start >= end) break;
         this.vmas.update(mb, i, { ...v, prot });
+        const isPrivate = v.shmem === 0 || (v.flags & MAP_PRIVATE) !== 0;
         for (let va = v.start; va < v.end; va += PAGE_SIZE) {
           const ptep = this.pt.ptePointer(mm, pgd, va, false);
           if (ptep === 0) continue;
           const old = Atomics.load(i32, ptep >>> 2);
           if ((old & (PTE_P | PTE_PROTNONE)) === 0) continue;
-          // The zero page stays read-only whatever the VMA allows: a write must fault and copy.
+          // In a private mapping only a frame this mapping owns alone may become writable here
+          // (can_change_pte_writable): the zero page, a frame shared copy-on-write after fork
+          // and a file's own page stay read-only, so a write faults and copies.
           const frame = pteFrame(old);
-          const pteProt = this.frames.isZeroPage(frame) ? prot & ~PROT_WRITE : prot;
+          const exclusive = !this.frames.isZeroPage(frame) && (!isPrivate || this.frames.refcount(frame) === 1);
+          const pteProt = exclusive ? prot : prot & ~PROT_WRITE;
           const next = userPte(frame, pteProt) | (old & (PTE_A | PTE_D) & ((prot & 7) !== 0 ? -1 : 0));
           if (next === old) continue;
           ops.mmu.setPteAt(mm, va as Vaddr, ptep, next);

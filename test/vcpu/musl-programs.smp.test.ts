@@ -26,7 +26,7 @@ const EXPECTED = `${GUEST_DIR}musl-tests/expected/`;
  */
 const SUPPORTED = [
   'hello', 'malloc_string', 'float', 'fork_wait', 'pthreads', 'time', 'pipes_poll', 'child_signal', 'abort', 'sigaction', 'setjmp',
-  'thread_signals', 'eintr', 'faults', 'spawn', 'robust',
+  'thread_signals', 'eintr', 'faults', 'spawn', 'robust', 'private_map',
 ] as const;
 
 const built = SUPPORTED.every((p) => existsSync(`${BIN}${p}`));
