@@ -31,3 +31,7 @@ export const EACCES = 13;
  */
 export const ERESTARTSYS = 512;
 export const ETIMEDOUT = 110;
+export const ERANGE = 34;
+export const ELOOP = 40;
+export const EOVERFLOW = 75;
+export const EOPNOTSUPP = 95;
