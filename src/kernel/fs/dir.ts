@@ -238,8 +238,8 @@ export class Directories {
       const { i32 } = this.k;
       if (i32[fb + FILE.kind] !== FileKind.Directory) return -ENOTDIR;
       const dir = i32[fb + FILE.inode]!;
-      // The cursor is a small number (a slot + 2): the high word stays 0.
-      const pos = i32[fb + FILE.pos]!;
+      // The cursor is a slot + 2, or wherever llseek put it (past every slot: the end).
+      const pos = Math.min(i32[fb + FILE.posHi]! !== 0 ? Infinity : i32[fb + FILE.pos]! >>> 0, MAX_INODES + FIRST_CHILD_POS);
       const records = this.namei.locked(() => this.records(dir, pos, count >>> 0));
       if (typeof records === 'number') return records;
       const r = copyToUser(this.k.user, dirp, records.bytes);
@@ -249,9 +249,13 @@ export class Directories {
     });
   }
 
-  /** The records getdents64 returns from cursor `pos`, in at most `count` bytes. Under fsLock. */
+  /**
+   * The records getdents64 returns from cursor `pos`, in at most `count` bytes; -ENOENT for a
+   * removed directory (iterate_dir's IS_DEADDIR). Under fsLock.
+   */
   private records(dir: number, pos: number, count: number): { bytes: Uint8Array; pos: number } | number {
     const { dcache } = this;
+    if (dcache.nlink(dir) === 0) return -ENOENT;
     const out: number[] = [];
     const entries: { ino: number; name: string; type: number; next: number }[] = [];
     if (pos === 0) entries.push({ ino: dir, name: '.', type: DT_DIR, next: 1 });

@@ -317,8 +317,9 @@ export class RegularFiles {
   syncFileRange(run: TaskRun, fd: number, offset: number, nbytes: number, flags: number): number {
     return this.fdt.withFile(run, fd, (_f, fb) => {
       if ((flags & ~SYNC_FILE_RANGE_VALID) !== 0) return -EINVAL;
+      // endbyte = offset + nbytes in s64: past 2^63 - 1 it wraps negative (-EINVAL).
       const end = offset + nbytes;
-      if (offset < 0 || end < 0 || end < offset) return -EINVAL;
+      if (offset < 0 || end < offset || end >= 2 ** 63) return -EINVAL;
       const kind = this.k.i32[fb + FILE.kind]!;
       return kind === FileKind.Regular || kind === FileKind.Directory ? 0 : -ESPIPE;
     });
