@@ -51,8 +51,15 @@ int main(void)
 	r = getrlimit(RLIMIT_STACK, &rl);
 	printf("getrlimit(STACK): %d\n", r);
 
-	printf("getpid > 0 %s, getppid > 0 %s, gettid == getpid %s\n", getpid() > 0 ? "yes" : "no",
-	       getppid() > 0 ? "yes" : "no", gettid() == getpid() ? "yes" : "no");
+	/* getppid's own value depends on what started the program (a shell, or
+	 * nothing: init's parent is 0); a child's getppid is its parent's pid. */
+	pid_t self = getpid();
+	pid_t k = fork();
+	if (k == 0) _exit(getppid() == self ? 0 : 1);
+	int kst = -1;
+	waitpid(k, &kst, 0);
+	printf("getpid > 0 %s, child's getppid == getpid %s, gettid == getpid %s\n", self > 0 ? "yes" : "no",
+	       WIFEXITED(kst) && WEXITSTATUS(kst) == 0 ? "yes" : "no", gettid() == getpid() ? "yes" : "no");
 	printf("uid/euid consistent %s, gid/egid consistent %s\n", getuid() == geteuid() ? "yes" : "no",
 	       getgid() == getegid() ? "yes" : "no");
 

@@ -36,17 +36,22 @@ export const MMAP_BASE = 0x10000000;
 /** VMAs per address space. */
 export const MAX_VMAS = 256;
 export const MAX_SHMEM = 128;
-/** Index frames per shared-memory object: 64 frames × 1024 pages × 4 KiB = 256 MiB max size. */
+/**
+ * Direct index frames per shared-memory object: 64 frames × 1024 pages × 4 KiB = the first
+ * 256 MiB. Pages past that go through the object's far index (SHMEM.far, shmem.ts).
+ */
 export const SHMEM_INDEX_FRAMES = 64;
 export const FUTEX_BUCKETS = 256;
 /** In-memory file system: inodes (files and pipes), open files, and fd tables (files_struct). */
 export const MAX_INODES = 128;
 export const MAX_FILES = 512;
 export const MAX_FDTABLES = MAX_TASKS;
-/** File descriptors per table (RLIMIT_NOFILE). */
+/** File descriptors per table: fs.nr_open, the most RLIMIT_NOFILE may be raised to. */
 export const NR_OPEN = 64;
-/** Longest path name the file system stores, with its NUL: "/tmp/" and a 58-byte name. */
-export const FS_NAME_BYTES = 64;
+/** Longest name of one directory entry (NAME_MAX, include/uapi/linux/limits.h). */
+export const NAME_MAX = 255;
+/** Resources a process has limits for (RLIM_NLIMITS, include/uapi/asm-generic/resource.h). */
+export const RLIM_NLIMITS = 16;
 
 export const KGLOBALS = defineStruct(
   'kernel_globals',
@@ -332,6 +337,11 @@ export const SHMEM = defineStruct(
     lock: 1,
     /** Frames of the page index (each holds 1024 frame numbers, 0 = not yet allocated). */
     index: SHMEM_INDEX_FRAMES,
+    /**
+     * Pages from 256 MiB on (a sparse file's far end): a frame of 1024 middle-frame numbers,
+     * each middle frame 1024 leaf-frame numbers, each leaf 1024 page frames; 0 = none yet.
+     */
+    far: 1,
   },
   16,
 );
@@ -340,25 +350,32 @@ export const enum InodeType {
   Free = 0,
   Regular = 1,
   Fifo = 2,
+  Directory = 3,
+  Symlink = 4,
 }
 
-/** An inode: a regular file of the in-memory file system (its data in a shmem object) or a pipe. */
+/**
+ * An inode of the in-memory file system — a regular file or a symlink (its bytes in a shmem
+ * object), a directory — or a pipe. Every name is one inode's: the file system has no hard
+ * links, so an inode carries its own directory entry (parent and name), as a dentry would.
+ */
 export const INODE = defineStruct(
   'inode',
   {
-    /** References: open files, plus one while it has a name (nlink). 0 = free slot. */
+    /** References: open files, working directories, plus one while it has a name. 0 = free slot. */
     refs: 1,
     /** InodeType. */
     type: 1,
     /** Protects size, data and the pipe's buffer indices (i_rwsem's role). */
     lock: 1,
-    /** Hard links: 1 while named in the namespace, 0 after unlink. */
+    /** Links: a file 1 while named; a directory 2 plus its subdirectories; 0 once removed. */
     nlink: 1,
-    /** Permission bits the file was created with. */
+    /** Permission bits (the mode given at creation, less the umask). */
     mode: 1,
-    /** Regular file: size in bytes. */
+    /** Regular file or symlink: size in bytes, 64 bits (low word, high word). */
     size: 1,
-    /** Regular file: the shmem object (id) holding its pages. */
+    sizeHi: 1,
+    /** Regular file or symlink: the shmem object (id) holding its pages. */
     shmem: 1,
     /** Pipe: the buffer frame, and the free-running byte counts written (head) and read (tail). */
     pipeFrame: 1,
@@ -369,8 +386,14 @@ export const INODE = defineStruct(
     writers: 1,
     /** Bumped on every change a sleeper may wait for (pipe data, space, an end closing). */
     seq: 1,
-    /** Path name, NUL-terminated bytes (FS_NAME_BYTES). */
-    name: FS_NAME_BYTES / 4,
+    /** Last access, modification, status change: seconds (low, high) and nanoseconds each. */
+    atime: 3,
+    mtime: 3,
+    ctime: 3,
+    /** The directory entry: the parent directory (slot + 1; the root is its own) and the name. */
+    parent: 1,
+    nameLen: 1,
+    name: (NAME_MAX + 1) / 4,
   },
   16,
 );
@@ -382,6 +405,8 @@ export const enum FileKind {
   Regular = 2,
   PipeRead = 3,
   PipeWrite = 4,
+  /** A directory opened for getdents64 (or as a *at call's dirfd, or fchdir). */
+  Directory = 5,
 }
 
 /** struct file: an open file description, shared by the descriptors that name it. */
@@ -394,20 +419,33 @@ export const FILE = defineStruct('file', {
   inode: 1,
   /** open flags: the access mode, O_APPEND, O_NONBLOCK. */
   flags: 1,
-  /** File position (f_pos); files are at most 256 MiB, so one word holds it. */
+  /** File position (f_pos), 64 bits: low word, high word. A directory's is getdents' cursor. */
   pos: 1,
+  posHi: 1,
   /** Console: the stream it writes (1 stdout, 2 stderr; 0 stdin). */
   stream: 1,
-  pad: 2,
+  pad: 1,
 });
 
-/** files_struct: a descriptor table, shared by threads (CLONE_FILES), copied by fork. */
+/**
+ * files_struct: a descriptor table, shared by threads (CLONE_FILES), copied by fork. It also
+ * carries what Linux keeps in fs_struct (the working directory, the umask) and in
+ * signal_struct (the resource limits): pvemu's clone shares or copies all three together, which
+ * is what every clone musl makes does (threads pass CLONE_FS | CLONE_FILES | CLONE_THREAD,
+ * fork none of them), so one slot serves for each process.
+ */
 export const FDTABLE = defineStruct('files_struct', {
   /** Tasks using the table. 0 = free slot. */
   refs: 1,
   lock: 1,
   /** Descriptor n: FILE index + 1, or 0. */
   fd: NR_OPEN,
+  /** fs_struct's pwd: the working directory's INODE slot + 1 (holding a reference); 0 = the root. */
+  cwd: 1,
+  /** fs_struct's umask. */
+  umask: 1,
+  /** rlim[RLIM_NLIMITS]: rlim_cur then rlim_max, each 64 bits (low, high). */
+  rlim: RLIM_NLIMITS * 4,
 });
 
 export const FUTEX_BUCKET = defineStruct('futex_hash_bucket', {

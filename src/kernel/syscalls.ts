@@ -7,13 +7,13 @@ import { VcpuActivity } from '../hw/layout.js';
 import { CpuMask } from '../pv/cpumask.js';
 import type { FlushInfo, MmRef } from '../pv/ops.js';
 import type { KernelContext } from './context.js';
-import { EBADF, EINVAL, ENOENT, ENOSYS, ENOTTY, ERESTARTNOHAND, ERESTARTSYS, ESRCH } from '../uapi/errno.js';
-import type { FileSystem } from './fs/index.js';
+import { EBADF, EINVAL, ENOENT, ENOSYS, ENOTTY, EPERM, ERESTARTNOHAND, ERESTARTSYS, ESRCH } from '../uapi/errno.js';
+import { arg64, type FileSystem, type Rlimit64 } from './fs/index.js';
 import type { Futexes } from './futex.js';
 import type { SigInfo, Signals } from './signal.js';
 import { SI_TKILL } from '../uapi/signal.js';
 import type { Lkdtm } from './lkdtm.js';
-import { CallFunc, MM, PERCPU, TASK } from './layout.js';
+import { CallFunc, MM, NR_OPEN, PERCPU, RLIM_NLIMITS, TASK } from './layout.js';
 import type { AddressSpaces } from './mm.js';
 import type { Scheduler, TaskRun } from './sched.js';
 import type { SmpCalls } from './smp.js';
@@ -25,14 +25,15 @@ import { CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, CLOCK_REALTIME, CLOCK_THREAD
 import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI } from '../uapi/poll.js';
 import { THREAD_PAGES, type Tasks } from './task.js';
 import { copyFromUser, copyToUser, uaccess } from './uaccess.js';
+import { realtimeNs } from './time.js';
 import { MAP_ANONYMOUS } from '../uapi/mman.js';
 import { PAGE_SIZE } from '../hw/paging.js';
 
 /** Bytes of the saved-register frame at the top of a kernel stack (number and a0..a5, padded). */
 export const PT_REGS_BYTES = 32;
 
-/** Resources prlimit64 knows (RLIMIT_CPU .. RLIMIT_RTTIME). */
-const RLIM_NLIMITS = 16;
+/** RLIMIT_NOFILE (include/uapi/asm-generic/resource.h). */
+const RLIMIT_NOFILE = 7;
 
 /** Most vectors readv/writev take (UIO_MAXIOV). */
 const UIO_MAXIOV = 1024;
@@ -144,7 +145,7 @@ export class Syscalls {
       case nr.SYS_brk: return this.mms.brk(mm, a0);
       case nr.SYS_clone: return this.tasks.clone(run, a0, a1, a2, a3, a4);
       case nr.SYS_wait4: return this.tasks.wait4(run, a0, a1, a2);
-      case nr.SYS_waitid: return this.tasks.waitid(run, a0, a1, a2, a3, a4);
+      case nr.SYS_waitid: return this.sysWaitid(run, a0, a1, a2, a3, a4);
       case nr.SYS_exit: return this.tasks.exit(run, a0);
       case nr.SYS_exit_group: return this.tasks.exitGroup(run, a0);
       case nr.SYS_futex:
@@ -186,7 +187,7 @@ export class Syscalls {
       case nr.SYS_sched_getaffinity: return this.sysSchedGetaffinity(run, a0, a1, a2);
       case nr.SYS_getrandom: return this.sysGetrandom(a0, a1);
       case nr.SYS_uname: return this.sysUname(a0);
-      case nr.SYS_prlimit64: return this.sysPrlimit64(a0, a1, a2, a3);
+      case nr.SYS_prlimit64: return this.sysPrlimit64(run, a0, a1, a2, a3);
       case nr.SYS_ioctl: return -ENOTTY; // the console is not a terminal device here
       case nr.SYS_riscv_flush_icache:
         if (this.flushIcache === null) return -ENOSYS;
@@ -217,11 +218,32 @@ export class Syscalls {
         this.countUnknown(`fcntl cmd ${a1}`);
         return -EINVAL;
       }
+      case nr.SYS_dup: return this.fs.dup(run, a0);
       case nr.SYS_pipe2: return this.fs.pipe2(run, a0, a1);
+      // 64-bit arguments arrive as (low, high) register pairs, unpadded on riscv32 (musl's
+      // __SYSCALL_LL_E and __SYSCALL_LL_O; llseek alone takes the high word first).
       case nr.SYS_llseek: return this.fs.llseek(run, a0, a1, a2, a3, a4);
+      case nr.SYS_pread64: return this.fs.pread(run, a0, a2 >>> 0, arg64(a3, a4), (data) => copyToUser(this.k.user, a1, data));
+      case nr.SYS_pwrite64: return this.fs.pwrite(run, a0, a2 >>> 0, arg64(a3, a4), (len) => copyFromUser(this.k.user, a1, len));
       case nr.SYS_ftruncate: return this.fs.ftruncate(run, a0, a1, a2);
+      case nr.SYS_truncate: return this.fs.truncate(run, a0, arg64(a1, a2));
+      case nr.SYS_fallocate: return this.fs.fallocate(run, a0, a1, arg64(a2, a3), arg64(a4, a5));
+      case nr.SYS_fadvise64_64: return this.fs.fadvise(run, a0, arg64(a3, a4), a5);
+      case nr.SYS_sync_file_range: return this.fs.syncFileRange(run, a0, arg64(a1, a2), arg64(a3, a4), a5);
       case nr.SYS_fstat: return this.fs.fstat(run, a0, a1);
-      case nr.SYS_unlinkat: return this.fs.unlinkat(a0, a1, a2);
+      case nr.SYS_statx: return this.fs.statx(run, a0, a1, a2, a3, a4);
+      case nr.SYS_unlinkat: return this.fs.unlinkat(run, a0, a1, a2);
+      case nr.SYS_mkdirat: return this.fs.mkdirat(run, a0, a1, a2);
+      case nr.SYS_renameat2: return this.fs.renameat2(run, a0, a1, a2, a3, a4);
+      case nr.SYS_symlinkat: return this.fs.symlinkat(run, a0, a1, a2);
+      case nr.SYS_readlinkat: return this.fs.readlinkat(run, a0, a1, a2, a3);
+      case nr.SYS_getdents64: return this.fs.getdents64(run, a0, a1, a2);
+      case nr.SYS_faccessat: return this.fs.faccessat(run, a0, a1, a2, 0);
+      case nr.SYS_faccessat2: return this.fs.faccessat(run, a0, a1, a2, a3);
+      case nr.SYS_chdir: return this.fs.chdir(run, a0);
+      case nr.SYS_fchdir: return this.fs.fchdir(run, a0);
+      case nr.SYS_getcwd: return this.fs.getcwd(run, a0, a1);
+      case nr.SYS_umask: return this.fs.umask(run, a0);
       case nr.SYS_ppoll_time64: {
         const r = a3 !== 0 ? this.signals.setTemporaryMask(run, a3, a4) : 0;
         return r < 0 ? r : this.sysPpoll(run, a0, a1, a2);
@@ -305,7 +327,7 @@ export class Syscalls {
   private clockNow(clock: number, run: TaskRun | null = null): number {
     const { ops } = this.k;
     if (clock === CLOCK_MONOTONIC) return ops.time.schedClock();
-    if (clock === CLOCK_REALTIME) return ops.time.getWallclock() * 1e9 + (ops.time.schedClock() % 1e9);
+    if (clock === CLOCK_REALTIME) return realtimeNs(ops);
     if (run !== null && clock === CLOCK_PROCESS_CPUTIME_ID) return this.tasks.cpuTicks(run, 'process') * this.tickNs;
     if (run !== null && clock === CLOCK_THREAD_CPUTIME_ID) return this.tasks.cpuTicks(run, 'thread') * this.tickNs;
     return -1;
@@ -328,6 +350,28 @@ export class Syscalls {
       user.store32(usage, Math.floor(ns / 1e9));
       user.store32(usage + 4, Math.floor((ns % 1e9) / 1000));
       user.store32(usage + RU_MAXRSS, rssKib);
+      return 0;
+    });
+  }
+
+  /**
+   * waitid(idtype, id, infop, options, rusage) — Tasks.waitid — with the reaped child's CPU
+   * time in `rusage` as wait_task_zombie reports it (the child's own and its reaped
+   * children's, all user time, tick-based): what reaping it added to the caller's
+   * RUSAGE_CHILDREN total. Two threads of one process reaping at the same moment could each
+   * count the other's child too; ru_maxrss and the other fields stay 0 (the child's memory is
+   * gone by then).
+   */
+  private sysWaitid(run: TaskRun, idtype: number, id: number, infop: number, options: number, rusage: number): number {
+    const before = this.tasks.cpuTicks(run, 'children');
+    const r = this.tasks.waitid(run, idtype, id, infop, options, rusage);
+    if (r !== 0 || rusage === 0) return r;
+    const ns = (this.tasks.cpuTicks(run, 'children') - before) * this.tickNs;
+    if (ns <= 0) return r;
+    const { user } = this.k;
+    return uaccess(() => {
+      user.store32(rusage, Math.floor(ns / 1e9));
+      user.store32(rusage + 4, Math.floor((ns % 1e9) / 1000));
       return 0;
     });
   }
@@ -399,15 +443,48 @@ export class Syscalls {
   }
 
   /**
-   * prlimit64(pid, resource, new, old): limits are not enforced; reading one reports
-   * RLIM64_INFINITY for both soft and hard, and setting one is accepted.
+   * prlimit64(pid, resource, new, old) (kernel/sys.c): read and/or replace one of the calling
+   * process's limits. Values pass through the 32-bit kernel's rlim_t as on riscv32 Linux:
+   * anything from 2^32 - 1 up reads back as RLIM64_INFINITY. cur above max is -EINVAL, a
+   * NOFILE max above nr_open (NR_OPEN) -EPERM; every process is root, so raising a hard limit
+   * is allowed. Only RLIMIT_NOFILE is enforced (descriptor allocation). Another process's
+   * limits are out of reach here: any pid but the caller's own is -ESRCH, counted.
    */
-  private sysPrlimit64(pid: number, resource: number, _newLimit: number, oldLimit: number): number {
-    if (pid !== 0 && pid !== this.sched.current?.tid) return -ESRCH;
+  private sysPrlimit64(run: TaskRun, pid: number, resource: number, newVa: number, oldVa: number): number {
+    const { user } = this.k;
+    let next: Rlimit64 | undefined;
+    if (newVa !== 0) {
+      const words: number[] = [];
+      const r = uaccess(() => {
+        for (let i = 0; i < 4; i++) words.push(user.load32(newVa + i * 4));
+        return 0;
+      });
+      if (r < 0) return r;
+      const clamp = (lo: number, hi: number): [number, number] => (hi !== 0 || lo === -1 ? [-1, -1] : [lo, 0]);
+      const [curLo, curHi] = clamp(words[0]!, words[1]!);
+      const [maxLo, maxHi] = clamp(words[2]!, words[3]!);
+      next = { curLo, curHi, maxLo, maxHi };
+    }
+    const tgid = this.k.i32[this.k.layout.taskBase(run.slot) + TASK.tgid]!;
+    if (pid !== 0 && pid !== tgid && pid !== run.tid) {
+      this.countUnknown('prlimit64 of another process');
+      return -ESRCH;
+    }
     if ((resource >>> 0) >= RLIM_NLIMITS) return -EINVAL;
-    if (oldLimit === 0) return 0;
+    if (next !== undefined) {
+      const infinite = (hi: number): boolean => hi !== 0;
+      const cur = infinite(next.curHi) ? Infinity : next.curLo >>> 0;
+      const max = infinite(next.maxHi) ? Infinity : next.maxLo >>> 0;
+      if (cur > max) return -EINVAL;
+      if (resource === RLIMIT_NOFILE && max > NR_OPEN) return -EPERM;
+    }
+    const old = next !== undefined ? this.fs.setRlimit(run, resource, next) : this.fs.rlimit(run, resource);
+    if (oldVa === 0) return 0;
     return uaccess(() => {
-      for (let i = 0; i < 4; i++) this.k.user.store32(oldLimit + i * 4, -1);
+      user.store32(oldVa, old.curLo);
+      user.store32(oldVa + 4, old.curHi);
+      user.store32(oldVa + 8, old.maxLo);
+      user.store32(oldVa + 12, old.maxHi);
       return 0;
     });
   }
@@ -452,7 +529,7 @@ export class Syscalls {
   private sysMmap(run: TaskRun, addr: number, len: number, prot: number, flags: number, fd: number, offset: number): number {
     let file = 0;
     if ((flags & MAP_ANONYMOUS) === 0) {
-      file = this.fs.mapFile(run, fd, prot, flags);
+      file = this.fs.mapFile(run, fd, prot, flags, offset, len);
       if (file < 0) return file;
     }
     return this.mms.mmap(run.mm, addr, len, prot, flags, fd, offset, file);

@@ -342,8 +342,8 @@ export class Tasks {
    * riscv32 (which has no wait4): P_ALL or P_PID; P_PGID counts as P_ALL (every process here is
    * in one process group). WEXITED is required (no child ever stops). Fills the SIGCHLD siginfo
    * (CLD_EXITED with the exit code, or CLD_KILLED with the signal); with WNOHANG and none
-   * exited, returns 0 with si_pid 0. `rusage`, if given, is zeroed: the child's CPU time goes to
-   * the caller's RUSAGE_CHILDREN instead.
+   * exited, returns 0 with si_pid 0. `rusage`, if given, is zeroed here; the system call
+   * (Syscalls.sysWaitid) then fills in the reaped child's CPU time.
    */
   waitid(run: TaskRun, idtype: number, id: number, infop: number, options: number, rusage: number): number {
     if ((options & ~(WNOHANG | WSTOPPED | WEXITED | WCONTINUED | WNOWAIT)) !== 0 || (options & WEXITED) === 0) return -EINVAL;

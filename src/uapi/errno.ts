@@ -35,3 +35,7 @@ export const ERESTARTNOINTR = 513;
 /** -EINTR if a handler runs, restart if none does (sigsuspend, poll, select, nanosleep). */
 export const ERESTARTNOHAND = 514;
 export const ETIMEDOUT = 110;
+export const ERANGE = 34;
+export const ELOOP = 40;
+export const EOVERFLOW = 75;
+export const EOPNOTSUPP = 95;

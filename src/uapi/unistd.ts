@@ -2,7 +2,31 @@
  * System call numbers: Linux's generic table as RISC-V uses it (include/uapi/asm-generic/
  * unistd.h). The kernel dispatches on these; guest programs' libc calls by them.
  */
+export const SYS_getcwd = 17;
+export const SYS_dup = 23;
 export const SYS_ioctl = 29;
+export const SYS_mkdirat = 34;
+export const SYS_symlinkat = 36;
+/** truncate64 on a 32-bit architecture: (path, length low, length high). */
+export const SYS_truncate = 45;
+/** (fd, mode, offset low, offset high, len low, len high). */
+export const SYS_fallocate = 47;
+export const SYS_faccessat = 48;
+export const SYS_chdir = 49;
+export const SYS_fchdir = 50;
+export const SYS_getdents64 = 61;
+/** pread64 and pwrite64 on riscv32: (fd, buf, count, pos low, pos high), no padding register. */
+export const SYS_pread64 = 67;
+export const SYS_pwrite64 = 68;
+export const SYS_readlinkat = 78;
+/** (fd, offset low, offset high, nbytes low, nbytes high, flags). */
+export const SYS_sync_file_range = 84;
+export const SYS_umask = 166;
+/** fadvise64_64: (fd, offset low, offset high, len low, len high, advice). */
+export const SYS_fadvise64_64 = 223;
+export const SYS_renameat2 = 276;
+export const SYS_statx = 291;
+export const SYS_faccessat2 = 439;
 export const SYS_unlinkat = 35;
 /** ftruncate64 on a 32-bit architecture: (fd, length low, length high). */
 export const SYS_ftruncate = 46;

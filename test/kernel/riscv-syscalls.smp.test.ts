@@ -40,7 +40,9 @@ function checks(a: Asm): void {
   withBuf(SYS.uname, [], [], 0, 24);
   a.lw(X.t1, 0, X.s4).li(X.t0, 0x756e694c).beq(X.t1, X.t0, 'linux').li(X.a0, 25).li(X.a7, SYS.exit_group).ecall().label('linux'); // "Linu"
   withBuf(SYS.prlimit64, [0, 3, 0], [], 0, 26); // RLIMIT_STACK into the buffer
-  a.lw(X.t1, 0, X.s4).li(X.t0, -1).beq(X.t1, X.t0, 'inf').li(X.a0, 27).li(X.a7, SYS.exit_group).ecall().label('inf');
+  // init's soft stack limit is _STK_LIM (8 MiB); the hard one RLIM64_INFINITY.
+  a.lw(X.t1, 0, X.s4).li(X.t0, 8 * 1024 * 1024).beq(X.t1, X.t0, 'stk').li(X.a0, 27).li(X.a7, SYS.exit_group).ecall().label('stk');
+  a.lw(X.t1, 8, X.s4).li(X.t0, -1).beq(X.t1, X.t0, 'inf').li(X.a0, 33).li(X.a7, SYS.exit_group).ecall().label('inf');
   call(a, SYS.ioctl, [1, 0x5401, 0], -25, 28); // TCGETS: -ENOTTY
   call(a, SYS.rt_sigaction, [2, 0, 0, 8], 0, 29);
   call(a, SYS.set_robust_list, [0, 12], 0, 30);

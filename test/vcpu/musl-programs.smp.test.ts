@@ -1,13 +1,12 @@
 /**
  * Unmodified C programs linked against musl (guest/musl-tests, built by guest/musl/run-qemu.sh
- * into guest/build/musl-bin; .ci/run builds them on CI): each program that pvemu supports so far
- * prints the same stdout and stderr and ends with the same status as it did under qemu-riscv32
- * (guest/musl-tests/expected), at 1, 2 and 4 vCPUs on native and at 2 vCPUs on every backend.
+ * into guest/build/musl-bin; .ci/run builds them on CI): every program prints the same stdout
+ * and stderr and ends with the same status as it did under qemu-riscv32 (guest/musl-tests/expected), at 1, 2 and 4 vCPUs on native and at 2 vCPUs on every backend.
  * (robust's expected output is Linux's documented behaviour: qemu-user lacks robust futexes;
  * guest/musl-tests/qemu-skip.)
  * Real vCPU workers. Without the build the tests are skipped, saying so.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { describeBackends } from '../../src/hv/registry.js';
 import { defaultConfig, type MachineConfig } from '../../src/machine/config.js';
@@ -17,17 +16,8 @@ import { GUEST_DIR } from '../helpers/guest-programs.js';
 const BIN = `${GUEST_DIR}build/musl-bin/`;
 const EXPECTED = `${GUEST_DIR}musl-tests/expected/`;
 
-/**
- * The programs whose every call pvemu answers as Linux does. The others wait for what the
- * kernel lacks: statx,
- * pread64/pwrite64, mkdirat, rename, symlinks and directories (files, largefile),
- * getcwd/chdir and setrlimit (sysinfo, which also expects its own
- * parent: under pvemu it is init, whose getppid is 0).
- */
-const SUPPORTED = [
-  'hello', 'malloc_string', 'float', 'fork_wait', 'pthreads', 'time', 'pipes_poll', 'child_signal', 'abort', 'sigaction', 'setjmp',
-  'thread_signals', 'eintr', 'faults', 'spawn', 'robust', 'private_map',
-] as const;
+/** Every program in guest/musl-tests: each must match, none is left out. */
+const SUPPORTED = readdirSync(`${GUEST_DIR}musl-tests`).filter((f) => f.endsWith('.c')).map((f) => f.slice(0, -2)).sort();
 
 const built = SUPPORTED.every((p) => existsSync(`${BIN}${p}`));
 const missing = built ? '' : ' (skipped: guest/build/musl-bin is not built; run guest/musl/run-qemu.sh --build-only)';
