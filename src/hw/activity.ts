@@ -61,7 +61,7 @@ export function describeVcpu(words: Int32Array, bus: ApicBus, cpu: number): stri
     sys >= 0 ? `last syscall ${sys}` : 'no syscall yet',
   ];
   if (kind !== WaitKind.None) {
-    const what = kind === WaitKind.Scheduler ? '' : waitTargetIsCpu(kind) ? ` cpu ${target}` : ` ${hex(target)}`;
+    const what = kind === WaitKind.Scheduler ? '' : kind === WaitKind.OomVictim ? ` process ${target}` : waitTargetIsCpu(kind) ? ` cpu ${target}` : ` ${hex(target)}`;
     parts.push(`waiting for ${WAIT_KIND_NAMES[kind] ?? kind}${what}`);
   }
   parts.push(`IRR [${bus.pendingVectors(cpu).map(hex).join(' ')}]`);

@@ -184,16 +184,18 @@ export const enum WaitKind {
   Scheduler = 7,
   /** Waiting for CPU waitTarget's backend to finish building shared hypervisor state. */
   HvSetup = 8,
+  /** A page fault waiting for the OOM killer's victim, process waitTarget, to free its memory. */
+  OomVictim = 9,
 }
 
 export const WAIT_KIND_NAMES = [
   'nothing', 'call-function acknowledgement', 'kernel lock', 'CPU online', 'hypervisor flush acknowledgement',
-  'hypervisor lock', 'STARTUP IPI', 'a physical CPU', 'hypervisor setup',
+  'hypervisor lock', 'STARTUP IPI', 'a physical CPU', 'hypervisor setup', 'OOM victim',
 ] as const;
 
 /** How describeVcpu names a wait's target: a CPU, an address or word, or nothing. */
 export function waitTargetIsCpu(kind: WaitKind): boolean {
-  return kind !== WaitKind.Lock && kind !== WaitKind.HvLock && kind !== WaitKind.Scheduler;
+  return kind !== WaitKind.Lock && kind !== WaitKind.HvLock && kind !== WaitKind.Scheduler && kind !== WaitKind.OomVictim;
 }
 
 /** Word index of cpu's block in the machine block. */

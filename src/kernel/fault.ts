@@ -22,10 +22,12 @@ import { VmaTable } from './vma.js';
 
 const enum FaultOutcome {
   Fixed,
-  /** No mapping covers the address (SEGV_MAPERR), or no memory was left for it. */
+  /** No mapping covers the address (SEGV_MAPERR). */
   Segv,
   /** A mapping covers it but forbids the access (bad_area_access_error: SEGV_ACCERR). */
   SegvAccess,
+  /** No frame (or page table) left for it: the OOM killer's turn (VM_FAULT_OOM). */
+  Oom,
   /** A file mapping's page past the end of the file (do_fault's VM_FAULT_SIGBUS). */
   Sigbus,
 }
@@ -39,6 +41,11 @@ export class PageFaultHandler {
     private readonly shmem: SharedMemory,
     private readonly flusher: TlbFlusher,
     private readonly currentMm: () => MmRef,
+    /**
+     * The OOM killer (oom.ts), for a fault with no memory left: true once `retry` (the fault
+     * again) found memory, false when the faulting process is to die.
+     */
+    private readonly oom: (faulting: MmRef, retry: () => boolean) => boolean,
   ) {}
 
   /** IDT vector 14. Returns when the access can be retried; throws GuestSegfault otherwise. */
@@ -47,7 +54,15 @@ export class PageFaultHandler {
     counters.pageFaults++;
     const va = ops.mmu.readCr2() >>> 0;
     const mm = this.currentMm();
-    const outcome = mm === 0 || va >= USER_TOP ? FaultOutcome.Segv : this.resolve(mm, va, errorCode);
+    let outcome = mm === 0 || va >= USER_TOP ? FaultOutcome.Segv : this.resolve(mm, va, errorCode);
+    if (outcome === FaultOutcome.Oom) {
+      // pagefault_out_of_memory: the OOM killer frees another process's memory and the fault
+      // is tried again, or this process is the one that dies.
+      let last: FaultOutcome = outcome;
+      const fixed = this.oom(mm, () => (last = this.resolve(mm, va, errorCode)) !== FaultOutcome.Oom);
+      if (!fixed) throw new GuestSegfault(va, errorCode, 'SIGKILL', 'out of memory');
+      outcome = last;
+    }
     if (outcome === FaultOutcome.Segv || outcome === FaultOutcome.SegvAccess) {
       counters.faultsSegv++;
       if (outcome === FaultOutcome.SegvAccess) throw new GuestSegfault(va, errorCode, 'SIGSEGV', 'access not permitted by the mapping', true);
@@ -91,7 +106,7 @@ export class PageFaultHandler {
     let flushPage = false;
     try {
       const ptep = this.pt.ptePointer(mm, this.k.i32[mb + MM.pgd]! as Paddr, page, true);
-      if (ptep === 0) return FaultOutcome.Segv; // out of memory for a page table: OOM-kill the task
+      if (ptep === 0) return FaultOutcome.Oom; // no frame for a page table
       const pte = Atomics.load(i32, ptep >>> 2);
       if ((pte & (PTE_P | PTE_PROTNONE)) === 0) {
         // Demand paging: shared pages come from their object; a private file page read before
@@ -118,7 +133,7 @@ export class PageFaultHandler {
           frame = this.frames.allocZeroed();
           counters.faultsDemandZero++;
         }
-        if (frame === 0) return FaultOutcome.Segv;
+        if (frame === 0) return FaultOutcome.Oom;
         ops.mmu.setPteAt(mm, page as Vaddr, ptep, userPte(frame, pteProt));
         if (!this.frames.isZeroPage(frame)) Atomics.add(i32, mb + MM.rss, 1);
         return FaultOutcome.Fixed;
@@ -129,7 +144,7 @@ export class PageFaultHandler {
         const old = pteFrame(pte);
         if (this.frames.isZeroPage(old)) {
           const fresh = this.frames.allocZeroed();
-          if (fresh === 0) return FaultOutcome.Segv;
+          if (fresh === 0) return FaultOutcome.Oom;
           counters.faultsDemandZero++;
           ops.mmu.setPteAt(mm, page as Vaddr, ptep, userPte(fresh, prot));
           Atomics.add(i32, mb + MM.rss, 1);
@@ -139,7 +154,7 @@ export class PageFaultHandler {
           ops.mmu.pteUpdate(mm, page as Vaddr, ptep);
         } else {
           const copy = this.frames.alloc();
-          if (copy === 0) return FaultOutcome.Segv;
+          if (copy === 0) return FaultOutcome.Oom;
           ram.copyFrame(old, copy);
           ops.mmu.setPteAt(mm, page as Vaddr, ptep, userPte(copy, prot));
           this.frames.put(old);

@@ -32,6 +32,7 @@ import { Lkdtm } from './lkdtm.js';
 import { Syscalls } from './syscalls.js';
 import { Signals } from './signal.js';
 import { PageFaultHandler } from './fault.js';
+import { OomKiller } from './oom.js';
 import { THREAD_PAGES, Tasks } from './task.js';
 import { TlbFlusher } from './tlbflush.js';
 import { VmaTable } from './vma.js';
@@ -41,7 +42,7 @@ import { CPU_ONLINE_WAIT } from './sync.js';
 /** Where an AP starts (the trampoline page of the STARTUP IPI, vector = page number). */
 const TRAMPOLINE_VECTOR = 0x09;
 /** The signal a fault nothing resolved kills its task with. */
-const FAULT_SIGNAL = { SIGSEGV: 11, SIGBUS: 7 } as const;
+const FAULT_SIGNAL = { SIGSEGV: 11, SIGBUS: 7, SIGKILL: 9 } as const;
 
 export interface KernelOptions {
   hz: number;
@@ -85,7 +86,8 @@ export class Kernel {
     this.syscalls = new Syscalls(k, this.sched, this.mms, this.tasks, this.futex, this.smp, lkdtm, this.fs, this.signals);
     this.syscalls.tickNs = 1e9 / opts.hz;
     this.exec = new Exec(k, this.mms);
-    this.faults = new PageFaultHandler(k, this.frames, this.pt, this.vmas, this.shmem, this.flusher, () => this.currentMm());
+    const oom = new OomKiller(k, this.tasks, this.mms);
+    this.faults = new PageFaultHandler(k, this.frames, this.pt, this.vmas, this.shmem, this.flusher, () => this.currentMm(), (mm, retry) => oom.outOfMemory(mm, retry));
     this.smp.setHandler((func: CallFunc, info: FlushInfo) => this.flusher.handleCall(func, info));
     this.buildIdt();
   }

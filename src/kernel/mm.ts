@@ -89,6 +89,21 @@ export class AddressSpaces {
   }
 
   /**
+   * mmget_not_zero: a reference to an address space only while it still has users (a caller
+   * that holds tableLock also keeps its slot from being reused meanwhile). False once it is gone.
+   */
+  tryGet(mm: MmRef): boolean {
+    const { i32 } = this.k;
+    const word = (mm >>> 2) + MM.users;
+    for (;;) {
+      const users = Atomics.load(i32, word);
+      if (users <= 0) return false;
+      // ORDERING: a CAS, so a put that takes users to 0 cannot be undone by this get.
+      if (Atomics.compareExchange(i32, word, users, users + 1) === users) return true;
+    }
+  }
+
+  /**
    * dup_mmap for fork: a new address space with the parent's VMAs, sharing its pages
    * copy-on-write — private writable PTEs become read-only in both, shared ones stay as they
    * are — then a flush of the parent (its other threads may cache the writable entries) and
@@ -395,6 +410,37 @@ export class AddressSpaces {
     } finally {
       upWrite(i32, mb + MM.mmapLock);
     }
+  }
+
+  /**
+   * The OOM reaper's work on a killed process's address space (__oom_reap_task_mm): drop every
+   * private page now, so the memory is free before the victim's threads get round to exiting.
+   * Shared mappings keep their pages (they belong to the object).
+   */
+  oomReap(mm: MmRef): void {
+    const { i32, spinner } = this.k;
+    const mb = mm >>> 2;
+    downRead(i32, mb + MM.mmapLock, spinner);
+    try {
+      for (let i = 0; i < this.vmas.count(mb); i++) {
+        const v = this.vmas.read(mb, i);
+        if (v.shmem === 0 || (v.flags & MAP_PRIVATE) !== 0) this.zapRange(mm, v.start, v.end);
+      }
+      this.flushAndFree(mm, 0, USER_TOP);
+    } finally {
+      upRead(i32, mb + MM.mmapLock);
+    }
+  }
+
+  /** The address space's total mapped size in bytes (total-vm). */
+  totalVm(mm: MmRef): number {
+    const mb = mm >>> 2;
+    let bytes = 0;
+    for (let i = 0; i < this.vmas.count(mb); i++) {
+      const v = this.vmas.read(mb, i);
+      bytes += v.end - v.start;
+    }
+    return bytes;
   }
 
   /** madvise: MADV_DONTNEED drops the pages (private: they read back zero; shared: from the object). */

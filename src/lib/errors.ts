@@ -41,7 +41,7 @@ export class SelfCheckError extends PvemuError {
 }
 
 /** The fatal signals a user access can raise. */
-export type FaultSignal = 'SIGSEGV' | 'SIGBUS';
+export type FaultSignal = 'SIGSEGV' | 'SIGBUS' | 'SIGKILL';
 
 /**
  * A user-mode access the kernel could not resolve: delivered to the guest thread the way

@@ -66,7 +66,7 @@ import type { Mmu } from '../hw/mmu.js';
 import type { Tlb } from '../hw/tlb.js';
 import { DECODED_STRIDE, Op, decodeInto } from './decode.js';
 import { DecodeCache, HEAT_NEVER, PAGE_SLOTS, type CodePage } from './decode-cache.js';
-import { SIGBUS, SIGILL, SIGSEGV } from '../uapi/signal.js';
+import { SIGBUS, SIGILL, SIGKILL, SIGSEGV } from '../uapi/signal.js';
 import { describeFault, type RvCause, type RvFault, type RvSignal } from './fault.js';
 import type { Hart } from './hart.js';
 import { CSR_CYCLE, CSR_CYCLEH, CSR_INSTRET, CSR_INSTRETH, CSR_TIME, CSR_TIMEH } from './isa.js';
@@ -138,10 +138,10 @@ export interface RvCoreStats {
 
 /**
  * The signal a fault the kernel could not resolve becomes: SIGBUS for a machine check or a file
- * mapping past its end, SIGSEGV for the rest.
+ * mapping past its end, SIGKILL when the OOM killer chose the faulting process, SIGSEGV for the rest.
  */
 function faultSignal(e: GuestSegfault): RvSignal {
-  return e.signal === 'SIGBUS' ? SIGBUS : SIGSEGV;
+  return e.signal === 'SIGBUS' ? SIGBUS : e.signal === 'SIGKILL' ? SIGKILL : SIGSEGV;
 }
 
 export class RvCore {

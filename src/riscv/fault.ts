@@ -6,9 +6,10 @@
  * turns it into the task's exit. Cold path.
  */
 import { disassemble } from './disasm.js';
-import { SIGBUS, SIGILL, SIGSEGV } from '../uapi/signal.js';
+import { SIGBUS, SIGILL, SIGKILL, SIGSEGV } from '../uapi/signal.js';
 
-export type RvSignal = typeof SIGILL | typeof SIGBUS | typeof SIGSEGV;
+/** SIGKILL: the OOM killer chose the task's process while it faulted. */
+export type RvSignal = typeof SIGILL | typeof SIGBUS | typeof SIGSEGV | typeof SIGKILL;
 
 /** The RISC-V exception cause (privileged spec, mcause values), by name. */
 export type RvCause =
@@ -34,7 +35,7 @@ export interface RvFault {
   mapped: boolean;
 }
 
-const SIGNAL_NAMES: Readonly<Record<RvSignal, string>> = { [SIGILL]: 'SIGILL', [SIGBUS]: 'SIGBUS', [SIGSEGV]: 'SIGSEGV' };
+const SIGNAL_NAMES: Readonly<Record<RvSignal, string>> = { [SIGILL]: 'SIGILL', [SIGBUS]: 'SIGBUS', [SIGSEGV]: 'SIGSEGV', [SIGKILL]: 'SIGKILL' };
 
 const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
 
@@ -46,5 +47,6 @@ export function describeFault(f: RvFault): string {
   const insn = f.insn === null
     ? 'instruction not fetched'
     : `${disassemble(f.insn)} [0x${(f.insn >>> 0).toString(16).padStart(8, '0')}]`;
-  return `${SIGNAL_NAMES[f.signal]} (${f.cause}) at pc ${hex(f.pc)}: ${insn}, address ${hex(f.addr)}`;
+  const why = f.signal === SIGKILL ? `out of memory: the OOM killer chose this process at its ${f.cause}` : f.cause;
+  return `${SIGNAL_NAMES[f.signal]} (${why}) at pc ${hex(f.pc)}: ${insn}, address ${hex(f.addr)}`;
 }

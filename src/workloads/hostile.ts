@@ -18,7 +18,7 @@
  * Calls that would end the task or sleep without bound (exit, exit_group, clone, a futex wait,
  * a nanosleep from arena memory) are left out. Guest code.
  */
-import { GuestSegfault } from '../lib/errors.js';
+import { GuestSegfault, type FaultSignal } from '../lib/errors.js';
 import { APIC_ESR_SENDACC, APIC_ESR_SENDILL } from '../hw/apic.js';
 import { PAGE_SIZE, PAGE_OFFSET, USER_TOP } from '../hw/paging.js';
 import { EIO, ENODEV, EPERM } from '../uapi/errno.js';
@@ -125,7 +125,7 @@ function fence(a: number): number {
 }
 
 /** What a user access to `va` did: the byte read, or the signal it raised. */
-function probeRead(sys: Sys, va: number): number | 'SIGSEGV' | 'SIGBUS' {
+function probeRead(sys: Sys, va: number): number | FaultSignal {
   try {
     return sys.load8(va);
   } catch (e) {
