@@ -262,6 +262,8 @@ export const TASK = defineStruct(
      * woken (futex wakeKernel); -1 for every other task.
      */
     vforkDone: 1,
+    /** sched_setaffinity's mask (two words); both 0: never set, every online CPU. */
+    affinity: 2,
   },
   16,
 );

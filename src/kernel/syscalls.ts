@@ -185,6 +185,9 @@ export class Syscalls {
       case nr.SYS_getitimer: return this.signals.itimerCall(run, a0, 0, a1);
       case nr.SYS_setitimer: return this.signals.itimerCall(run, a0, a1, a2);
       case nr.SYS_sched_getaffinity: return this.sysSchedGetaffinity(run, a0, a1, a2);
+      case nr.SYS_sched_setaffinity: return this.sysSchedSetaffinity(run, a0, a1, a2);
+      case nr.SYS_times: return this.sysTimes(run, a0);
+      case nr.SYS_getcpu: return this.sysGetcpu(a0, a1);
       case nr.SYS_getrandom: return this.sysGetrandom(a0, a1);
       case nr.SYS_uname: return this.sysUname(a0);
       case nr.SYS_prlimit64: return this.sysPrlimit64(run, a0, a1, a2, a3);
@@ -404,18 +407,91 @@ export class Syscalls {
     return SYSCALL_BLOCKED;
   }
 
-  /** sched_getaffinity(pid, len, mask): every online vCPU (tasks are not pinned by the user). */
+  /** The online CPUs as a 64-bit mask [lo, hi]. */
+  private onlineMask(): [number, number] {
+    const { cpus } = this.k;
+    return [cpus >= 32 ? -1 : (1 << cpus) - 1, cpus > 32 ? (cpus >= 64 ? -1 : (1 << (cpus - 32)) - 1) : 0];
+  }
+
+  /**
+   * sched_getaffinity(pid, len, mask): the thread's affinity mask, every online vCPU unless
+   * sched_setaffinity narrowed it. Returns the mask's size in bytes, as the raw call does.
+   */
   private sysSchedGetaffinity(run: TaskRun, pid: number, len: number, maskPtr: number): number {
-    const { cpus, user } = this.k;
-    if (pid !== 0 && pid !== run.tid) return -ESRCH;
+    const { i32, layout, user } = this.k;
+    const slot = this.tasks.slotOf(run, pid);
+    if (slot < 0) return -ESRCH;
     // The kernel's cpumask is 64 bits (MAX_CPUS); like Linux it needs room for all of it.
     const bytes = 8;
     if ((len >>> 0) < bytes || (len & 3) !== 0) return -EINVAL;
+    const tb = layout.taskBase(slot);
+    const set = i32[tb + TASK.affinity]! !== 0 || i32[tb + TASK.affinity + 1]! !== 0;
+    const mask = set ? [i32[tb + TASK.affinity]!, i32[tb + TASK.affinity + 1]!] : this.onlineMask();
     return uaccess(() => {
-      user.store32(maskPtr, cpus >= 32 ? -1 : (1 << cpus) - 1);
-      user.store32(maskPtr + 4, cpus > 32 ? (cpus >= 64 ? -1 : (1 << (cpus - 32)) - 1) : 0);
+      user.store32(maskPtr, mask[0]!);
+      user.store32(maskPtr + 4, mask[1]!);
       return bytes;
     });
+  }
+
+  /**
+   * sched_setaffinity(pid, len, mask): the thread's allowed CPUs, the online ones of `mask`
+   * (none: -EINVAL), inherited by its clones and reported by sched_getaffinity. Tasks never
+   * migrate here (each lives in its vCPU's worker), so a mask without the CPU the thread runs
+   * on is recorded but cannot move it: that is counted as an unknown operation.
+   */
+  private sysSchedSetaffinity(run: TaskRun, pid: number, len: number, maskPtr: number): number {
+    const { i32, layout, user } = this.k;
+    const slot = this.tasks.slotOf(run, pid);
+    if (slot < 0) return -ESRCH;
+    const n = Math.min(len >>> 0, 8);
+    const mask = [0, 0];
+    const r = uaccess(() => {
+      for (let i = 0; i < n; i++) mask[i >>> 2] = mask[i >>> 2]! | (user.load8(maskPtr + i) << ((i & 3) * 8));
+      return 0;
+    });
+    if (r < 0) return r;
+    const online = this.onlineMask();
+    const lo = mask[0]! & online[0];
+    const hi = mask[1]! & online[1];
+    if (lo === 0 && hi === 0) return -EINVAL;
+    const tb = layout.taskBase(slot);
+    i32[tb + TASK.affinity] = lo;
+    i32[tb + TASK.affinity + 1] = hi;
+    const cpu = i32[tb + TASK.cpu]!;
+    if (((cpu < 32 ? lo : hi) & (1 << (cpu & 31))) === 0) this.countUnknown('sched_setaffinity away from the thread\'s CPU (tasks do not migrate)');
+    return 0;
+  }
+
+  /** getcpu(cpu, node, cache): the CPU the caller runs on, NUMA node 0. */
+  private sysGetcpu(cpuPtr: number, nodePtr: number): number {
+    return uaccess(() => {
+      if (cpuPtr !== 0) this.k.user.store32(cpuPtr, this.k.cpu);
+      if (nodePtr !== 0) this.k.user.store32(nodePtr, 0);
+      return 0;
+    });
+  }
+
+  /**
+   * times(buf): struct tms (four 32-bit clock_t: user, system, children's user and system) in
+   * USER_HZ ticks, with all CPU time counted as user time (tick-based, as getrusage); returns
+   * the ticks since boot.
+   */
+  private sysTimes(run: TaskRun, buf: number): number {
+    const toClock = (ns: number): number => Math.floor(ns / (1e9 / USER_HZ)) | 0;
+    if (buf !== 0) {
+      const self = this.tasks.cpuTicks(run, 'process') * this.tickNs;
+      const children = this.tasks.cpuTicks(run, 'children') * this.tickNs;
+      const r = uaccess(() => {
+        this.k.user.store32(buf, toClock(self));
+        this.k.user.store32(buf + 4, 0);
+        this.k.user.store32(buf + 8, toClock(children));
+        this.k.user.store32(buf + 12, 0);
+        return 0;
+      });
+      if (r < 0) return r;
+    }
+    return toClock(this.k.ops.time.schedClock());
   }
 
   /** getrandom(buf, len, flags): the host's CSPRNG, at most 256 bytes a call like urandom reads. */
@@ -753,6 +829,8 @@ export class Syscalls {
 }
 
 
+/** The unit of times(2): USER_HZ, 100 on every Linux architecture. */
+const USER_HZ = 100;
 /** getrusage's who. */
 const RUSAGE_SELF = 0;
 const RUSAGE_CHILDREN = -1;

@@ -133,6 +133,8 @@ export class Tasks {
     this.initSignals(slot, -1, false);
     this.k.i32[this.k.layout.taskBase(slot) + TASK.robustList] = 0;
     this.k.i32[this.k.layout.taskBase(slot) + TASK.vforkDone] = -1;
+    this.k.i32[this.k.layout.taskBase(slot) + TASK.affinity] = 0;
+    this.k.i32[this.k.layout.taskBase(slot) + TASK.affinity + 1] = 0;
     this.start(slot, tid, tid, mm, files, this.k.cpu, 0, 0, stack);
     return true;
   }
@@ -250,6 +252,9 @@ export class Tasks {
     const vfork = (flags & CLONE_VFORK) !== 0;
     // -1: nobody waits for this child's release; vfork's parent waits for it to move from 0.
     i32[tb + TASK.vforkDone] = vfork ? 0 : -1;
+    // The CPU affinity mask is inherited, by threads and forks alike.
+    i32[tb + TASK.affinity] = i32[ptb + TASK.affinity]!;
+    i32[tb + TASK.affinity + 1] = i32[ptb + TASK.affinity + 1]!;
     // Started under tableLock, as killGroup and killAll scan under it: either the scan sees this
     // child Running and kills it, or the child is started condemned by what the scan left (its
     // thread group's exit, every task's kill) — no task escapes a kill by being born during it.
@@ -563,15 +568,22 @@ export class Tasks {
     return 0;
   }
 
+  /** The slot of the live thread `tid` (0: `run` itself), or -1. */
+  slotOf(run: TaskRun, tid: number): number {
+    const { i32, layout } = this.k;
+    if (tid === 0 || tid === run.tid) return run.slot;
+    for (let s = 0; s < MAX_TASKS; s++) {
+      const tb = layout.taskBase(s);
+      const state = i32[tb + TASK.state];
+      if ((state === TaskState.Running || state === TaskState.Sleeping) && i32[tb + TASK.tid] === tid) return s;
+    }
+    return -1;
+  }
+
   /** get_robust_list(pid, head_ptr, len_ptr): a thread's list head (pid 0: the caller's). */
   getRobustList(run: TaskRun, pid: number, headPtr: number, lenPtr: number): number {
     const { i32, layout, user } = this.k;
-    let slot = pid === 0 ? run.slot : -1;
-    for (let s = 0; s < MAX_TASKS && slot < 0; s++) {
-      const tb = layout.taskBase(s);
-      const state = i32[tb + TASK.state];
-      if ((state === TaskState.Running || state === TaskState.Sleeping) && i32[tb + TASK.tid] === pid) slot = s;
-    }
+    const slot = this.slotOf(run, pid);
     if (slot < 0) return -ESRCH;
     const head = i32[layout.taskBase(slot) + TASK.robustList]!;
     return uaccess(() => {
