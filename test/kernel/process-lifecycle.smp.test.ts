@@ -77,8 +77,9 @@ describe('process lifecycle', () => {
     expect(report.selfCheck.passed).toBe(true);
   });
 
-  it('exit_group never hangs while the other threads go to sleep: 300 processes, each exiting as its three threads enter futex waits and nanosleep', async () => {
-    const rounds = 300;
+  /** 300 rounds in the suite; PVEMU_EXIT_ROUNDS raises it for a longer run (issue 13 asked for thousands). */
+  const rounds = Number(process.env['PVEMU_EXIT_ROUNDS'] ?? 300);
+  it(`exit_group never hangs while the other threads go to sleep: ${rounds} processes, each exiting as its three threads enter futex waits and nanosleep`, async () => {
     const a = new Asm(ELF_BASE + ELF_CODE_OFFSET);
     a.li(X.s1, rounds);
     a.label('round');
@@ -108,10 +109,10 @@ describe('process lifecycle', () => {
       .li(X.a0, CLOCK_MONOTONIC).li(X.a1, 0).addi(X.a2, X.sp, -16).li(X.a3, 0).li(X.a7, SYS.clock_nanosleep_time64).ecall().j('sleeper');
     a.label('zero').word(0);
     // A hang would end at the 60 s limit (exit 137) rather than stall the suite.
-    const report = await runReport(program('exit-during-sleep', a, 2, 60));
+    const report = await runReport(program('exit-during-sleep', a, 2, Math.max(60, rounds / 5)));
     expect(report.selfCheck.message).toBe('exit-during-sleep: self-check passed');
     expect(report.exitStatus).toBe(0);
-  }, 90_000);
+  }, Math.max(90_000, rounds * 300));
 
   it('waitid reports an exit (CLD_EXITED, its code) and a death by signal (CLD_KILLED, the signal), WNOHANG and WNOWAIT as Linux does; wait4 sees the signal too', async () => {
     const a = new Asm(ELF_BASE + ELF_CODE_OFFSET);

@@ -176,7 +176,8 @@ function config(seed: number, backend: string): MachineConfig {
   return cfg;
 }
 
-const SEEDS = [1, 2, 3];
+/** Three seeds per backend in the suite; PVEMU_FUZZ_SEEDS=N runs seeds 1..N for a longer campaign. */
+const SEEDS = Array.from({ length: Number(process.env['PVEMU_FUZZ_SEEDS'] ?? 3) }, (_, i) => i + 1);
 const runs = describeBackends().flatMap((b) => SEEDS.map((seed): [number, string] => [seed, b.name]));
 
 describe('system-call pointer fuzz', () => {
