@@ -132,7 +132,7 @@ export class Mmu {
 
   constructor(
     ram: GuestRam,
-    private readonly tlb: Tlb,
+    readonly tlb: Tlb,
     private readonly counters: VcpuCounters,
     private readonly pollWords: Int32Array,
     private readonly pollIndex: number,
@@ -168,6 +168,9 @@ export class Mmu {
     this.tlb.enableGenerations();
     this.checker = source;
     this.checking = true;
+    // The checker must see every translation used: nothing may bypass the TLB lookup.
+    this.tlb.fast.enabled = false;
+    this.tlb.fast.clearAll();
   }
 
   /**
@@ -243,6 +246,9 @@ export class Mmu {
     }
     this.cr3 = pd;
     this.pcid = pcid;
+    // The fast front holds one address space's translations: a switch (even without a flush,
+    // which keeps the old PCID's entries in the TLB) empties it.
+    this.tlb.fast.clearAll();
   }
 
   /** INVLPG: drop the TLB entry for `va` under the current PCID and any global entry for it. */

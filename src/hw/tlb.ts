@@ -20,6 +20,7 @@
 import { ConfigError, InternalError } from '../lib/errors.js';
 import type { VcpuCounters } from '../stats/counters.js';
 import { LARGE_PAGE_SHIFT, PAGE_SHIFT, PTE_G } from './paging.js';
+import { FastTlb } from './fast-tlb.js';
 
 export interface TlbGeometry {
   /** Sets in the 4 KiB array; a power of two. */
@@ -97,6 +98,12 @@ export class Tlb {
    */
   generation = 0;
 
+  /**
+   * The direct-mapped front the RV32 accesses use (fast-tlb.ts). Every change to this TLB's
+   * contents clears what it cached of the page (or all of it), so it never holds more.
+   */
+  readonly fast = new FastTlb();
+
   constructor(readonly geometry: TlbGeometry, private readonly counters: VcpuCounters) {
     validate('tlb.sets', 'tlb.ways', geometry.sets, geometry.ways);
     validate('tlb.largeSets', 'tlb.largeWays', geometry.largeSets, geometry.largeWays);
@@ -173,6 +180,8 @@ export class Tlb {
       const tag = va >>> LARGE_PAGE_SHIFT;
       const set = tag & this.largeSetMask;
       const i = chooseWay(this.largeTags, this.largePcids, this.largeVictim, set, this.largeWays, tag, pcid, storedPcid === GLOBAL_PCID);
+      // A 4 MiB entry changes 1024 pages' translations (and may evict another's): forget all.
+      this.fast.clearAll();
       this.largeTags[i] = tag;
       this.largePcids[i] = storedPcid;
       this.largePfns[i] = pfn & ~(LARGE_FRAMES - 1);
@@ -182,6 +191,9 @@ export class Tlb {
       const tag = va >>> PAGE_SHIFT;
       const set = tag & this.setMask;
       const i = chooseWay(this.tags, this.pcids, this.victim, set, this.ways, tag, pcid, storedPcid === GLOBAL_PCID);
+      // The page's old translation, and the evicted entry's page, leave the fast front too.
+      if (this.tags[i] !== INVALID_TAG) this.fast.clearPage(this.tags[i]!);
+      this.fast.clearPage(tag);
       this.tags[i] = tag;
       this.pcids[i] = storedPcid;
       this.pfns[i] = pfn;
@@ -231,6 +243,7 @@ export class Tlb {
     this.counters.tlbFlushesFull++;
     if (this.dropped(force)) return;
     this.generation++;
+    this.fast.clearAll();
     dropNonGlobal(this.tags, this.pcids);
     dropNonGlobal(this.largeTags, this.largePcids);
   }
@@ -240,6 +253,7 @@ export class Tlb {
     this.counters.tlbFlushesGlobal++;
     if (this.dropped(false)) return;
     this.generation++;
+    this.fast.clearAll();
     this.tags.fill(INVALID_TAG);
     this.largeTags.fill(INVALID_TAG);
   }
@@ -250,6 +264,7 @@ export class Tlb {
     this.counters.tlbFlushesFull++;
     if (this.dropped(force)) return;
     this.generation++;
+    this.fast.clearAll();
     dropPcid(this.tags, this.pcids, pcid);
     dropPcid(this.largeTags, this.largePcids, pcid);
   }
@@ -263,6 +278,7 @@ export class Tlb {
     if (this.dropped(false)) return;
     this.generation++;
     const tag = va >>> PAGE_SHIFT;
+    this.fast.clearPage(tag);
     let i = (tag & this.setMask) * this.ways;
     for (const end = i + this.ways; i < end; i++) {
       const p = this.pcids[i];
@@ -272,8 +288,17 @@ export class Tlb {
     i = (largeTag & this.largeSetMask) * this.largeWays;
     for (const end = i + this.largeWays; i < end; i++) {
       const p = this.largePcids[i];
-      if (this.largeTags[i] === largeTag && (p === pcid || p === GLOBAL_PCID)) this.largeTags[i] = INVALID_TAG;
+      if (this.largeTags[i] === largeTag && (p === pcid || p === GLOBAL_PCID)) {
+        this.largeTags[i] = INVALID_TAG;
+        this.fast.clearAll();
+      }
     }
+  }
+
+  /** Add the fast front's hits to the counters (they are counted in bulk). */
+  drainFastHits(): void {
+    this.counters.tlbHits += this.fast.hits;
+    this.fast.hits = 0;
   }
 
   /** Valid entries in both arrays (tests, diagnostics). */

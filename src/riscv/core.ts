@@ -72,7 +72,7 @@ import type { Hart } from './hart.js';
 import { CSR_CYCLE, CSR_CYCLEH, CSR_INSTRET, CSR_INSTRETH, CSR_TIME, CSR_TIMEH } from './isa.js';
 import { EXIT_PAGE, HOT_BLOCK, compileBlock } from './jit.js';
 import { RV_CTL } from './layout.js';
-import { RvMemory } from './memory.js';
+import { RvMemory, type InlineMemory } from './memory.js';
 import { mulDiv } from './muldiv.js';
 import { AmoKind, Reservations } from './reservation.js';
 
@@ -150,6 +150,8 @@ export class RvCore {
   readonly decodeCache: DecodeCache;
   readonly reservations: Reservations;
   readonly memory: RvMemory;
+  /** The memory arrays compiled blocks access inline (jit.ts). */
+  private readonly inline: InlineMemory;
 
   private readonly mmu: Mmu;
   private readonly tlb: Tlb;
@@ -186,6 +188,7 @@ export class RvCore {
     this.decodeCache = new DecodeCache(opts.ram.i32, opts.ram.frames);
     this.reservations = new Reservations(this.shared, opts.ram.i32, opts.cpu, opts.cpus);
     this.memory = new RvMemory(opts.mmu, opts.ram, this.decodeCache, this.reservations);
+    this.inline = this.memory.inlineView();
     // ORDERING: pairs with flushIcacheAll's Atomics.add: flushes before this core existed are moot.
     this.seenIcacheGen = Atomics.load(this.shared, RV_CTL.icacheGen);
   }
@@ -262,6 +265,7 @@ export class RvCore {
     /** While a compiled block runs: its entry slot and length (-1: none runs). */
     let blockStart = -1;
     let blockLen = 0;
+    let blockLoops = false;
 
     outer: for (;;) {
       if (n === 0) {
@@ -336,7 +340,10 @@ export class RvCore {
               n -= len;
               blockStart = i;
               blockLen = len;
-              const next = fn(x, mem, pageVa);
+              blockLoops = cp.blockLoop[i] !== 0;
+              // A looping block may go round as often as the slice has room for.
+              const next = fn(x, mem, pageVa, blockLoops ? 1 + Math.floor(n / len) : 1);
+              if (blockLoops) n -= (mem.iter - 1) * len;
               blockStart = -1;
               if (next >= 0) {
                 i = next;
@@ -665,8 +672,9 @@ export class RvCore {
       } catch (e) {
         if (!(e instanceof GuestSegfault)) throw e;
         if (blockStart >= 0) {
-          // A compiled block faulted at mem.slot: the slots before it retired.
-          n += blockLen - (mem.slot - blockStart);
+          // A compiled block faulted at mem.slot: the slots before it retired (and, in a looping
+          // block, the rounds before mem.iter).
+          n += blockLen - (mem.slot - blockStart) - (blockLoops ? (mem.iter - 1) * blockLen : 0);
           i = mem.slot;
           s = i * DECODED_STRIDE;
           blockStart = -1;
@@ -685,6 +693,8 @@ export class RvCore {
     hart.pc = pc >>> 0;
     hart.instret += budget - left - n;
     if (reason !== StopReason.Budget) this.reservations.clear();
+    // The fast TLB front's hits join the TLB's count here, once per run.
+    tlb.drainFastHits();
     return reason;
   }
 
@@ -702,13 +712,14 @@ export class RvCore {
   }
 
   private compile(cp: CodePage, slot: number): void {
-    const block = compileBlock(cp, slot, this.ram32);
+    const block = compileBlock(cp, slot, this.ram32, this.inline);
     if (block === null) {
       cp.heat[slot] = HEAT_NEVER;
       return;
     }
     cp.blocks[slot] = block.fn;
     cp.blockLen[slot] = block.len;
+    cp.blockLoop[slot] = block.loop ? 1 : 0;
     cp.compiled++;
     this.blocksCompiled++;
   }

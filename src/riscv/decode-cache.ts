@@ -29,7 +29,11 @@ import { DECODED_STRIDE, Op, decodeInto } from './decode.js';
 import type { RvMemory } from './memory.js';
 
 /** A compiled block (src/riscv/jit.ts): runs from its entry slot; returns the next slot or an exit code. */
-export type BlockFn = (x: Int32Array, m: RvMemory, pageVa: number) => number;
+/**
+ * A compiled block (jit.ts): registers, memory, the page's virtual address and, for a block
+ * that loops on itself, how many times it may go round (m.iter says how many it did).
+ */
+export type BlockFn = (x: Int32Array, m: RvMemory, pageVa: number, limit: number) => number;
 
 /** Instruction slots per 4 KiB page. */
 export const PAGE_SLOTS = 1024;
@@ -56,6 +60,8 @@ export class CodePage {
   readonly blocks: (BlockFn | undefined)[] = new Array<BlockFn | undefined>(PAGE_SLOTS + 1).fill(undefined);
   /** Instructions in blocks[slot]. */
   readonly blockLen = new Int32Array(PAGE_SLOTS + 1);
+  /** 1 where blocks[slot] is a loop that branches back to its own start (it runs `limit` rounds at most). */
+  readonly blockLoop = new Uint8Array(PAGE_SLOTS + 1);
   /** Interpreted entries into a block at each slot, or HEAT_NEVER. */
   readonly heat = new Uint16Array(PAGE_SLOTS + 1);
   /** Compiled blocks held (0: skip dropBlocks). */
@@ -77,6 +83,7 @@ export class CodePage {
     if (this.compiled === 0) return;
     this.blocks.fill(undefined);
     this.blockLen.fill(0);
+    this.blockLoop.fill(0);
     this.heat.fill(0);
     this.compiled = 0;
   }

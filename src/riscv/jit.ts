@@ -6,18 +6,26 @@
  * A block starts at an entry slot and runs straight to the first control transfer (a branch,
  * JAL or JALR, included as its last instruction), to the page's end, or to MAX_BLOCK_INSNS
  * instructions. It stops before anything it leaves to the interpreter: ECALL, EBREAK, FENCE.I,
- * counter CSRs, LR/SC/AMOs, illegal and misaligned-target encodings. A block whose first slot
- * is one of those is not compiled (HEAT_NEVER).
+ * counter CSRs, illegal and misaligned-target encodings. A block whose first slot is one of
+ * those is not compiled (HEAT_NEVER). LR/SC and AMOs call RvMemory's, as the interpreter does;
+ * a misaligned one hands its slot back to the interpreter (EXIT_REDO), which raises SIGBUS.
+ * A block that ends with a branch or JAL back to its own first instruction loops by itself,
+ * up to the limit the core gives it (the instructions left in its slice), and says in m.iter
+ * how many rounds it ran.
  *
- * The generated function, `(x, m, v) => next`, gets the hart's registers `x`, the vCPU's
- * RvMemory `m` and the page's virtual address `v` (a frame may be mapped at several addresses,
- * so pc-relative results are computed from v at run time). It keeps registers in locals, writes
- * back the ones it changed before any access that may throw and at its end, and returns:
+ * The generated function, `(x, m, v, limit) => next`, gets the hart's registers `x`, the vCPU's
+ * RvMemory `m`, the page's virtual address `v` (a frame may be mapped at several addresses,
+ * so pc-relative results are computed from v at run time) and a looping block's round limit.
+ * Loads and stores try the TLB's direct-mapped front inline (hw/fast-tlb.ts, the arrays closed
+ * over from RvMemory.inlineView: a tag compare and a typed-array access) and call RvMemory's
+ * full path otherwise. It keeps registers in locals, writes back the ones it changed before
+ * any call that may throw and at its end, and returns:
  *   0..PAGE_SLOTS   the next slot in this page (PAGE_SLOTS: fell off the end — the PageEnd
  *                   sentinel sends the core to the next page)
  *   EXIT_PAGE       the next pc is m.nextPc, in another page
- *   EXIT_REDO       stopped before slot m.slot (a JALR to a misaligned target), which the
- *                   interpreter must execute to raise the fault; slots before it retired
+ *   EXIT_REDO       stopped before slot m.slot (a JALR to a misaligned target, a misaligned
+ *                   LR/SC/AMO), which the interpreter must execute to raise the fault; slots
+ *                   before it retired
  * Before each access that may fault it sets m.slot, so a GuestSegfault escaping the block names
  * the faulting instruction; nothing after the last write-back has changed a register. The
  * semantics are the interpreter's (core.ts), instruction for instruction; the tests run both on
@@ -34,6 +42,10 @@ import { InternalError } from '../lib/errors.js';
 import { DECODED_STRIDE, Op, X_SINK } from './decode.js';
 import { PAGE_SLOTS, type BlockFn, type CodePage } from './decode-cache.js';
 import { mulDiv } from './muldiv.js';
+import { FAST_TLB_MASK } from '../hw/fast-tlb.js';
+import { RESV_BUCKET, RESV_MASK } from './layout.js';
+import type { InlineMemory } from './memory.js';
+import { AmoKind } from './reservation.js';
 
 /** Return value: the block left its page; the next pc is in m.nextPc. */
 export const EXIT_PAGE = -1;
@@ -56,8 +68,27 @@ export interface CompiledBlock {
   fn: BlockFn;
   /** Instructions in the block. */
   len: number;
+  /** It ends with a branch or JAL back to its own first instruction and runs rounds in one call. */
+  loop: boolean;
   /** The generated source (tests, debugging). */
   source: string;
+}
+
+/**
+ * Whether the block entered at `start` would end with a branch or JAL back to `start` (a loop
+ * the block can run round by itself): the same walk compileBlock makes, without emitting.
+ */
+function loopsToStart(page: CodePage, start: number, ram: Int32Array): boolean {
+  const d = page.decoded;
+  for (let slot = start; slot < PAGE_SLOTS && slot - start < MAX_BLOCK_INSNS; slot++) {
+    page.ensureDecoded(slot, ram);
+    const at = slot * DECODED_STRIDE;
+    const op = (d[at]! & 0xff) as Op;
+    if (interpreterOnly(op)) return false;
+    if (op === Op.Jal || BRANCH_CONDITIONS[op] !== undefined) return slot + d[at + 3]! === start;
+    if (op === Op.Jalr) return false;
+  }
+  return false;
 }
 
 /** Whether the interpreter must run `op` (a block stops before it). */
@@ -72,28 +103,29 @@ function interpreterOnly(op: Op): boolean {
     case Op.Ebreak:
     case Op.FenceI:
     case Op.CsrRead:
-    case Op.LrW:
-    case Op.ScW:
-    case Op.AmoSwap:
-    case Op.AmoAdd:
-    case Op.AmoXor:
-    case Op.AmoAnd:
-    case Op.AmoOr:
-    case Op.AmoMin:
-    case Op.AmoMax:
-    case Op.AmoMinu:
-    case Op.AmoMaxu:
       return true;
     default:
       return false;
   }
 }
 
+/** A looping block's write-back, replaced by the stores of every register it changes. */
+const WRITE_BACK_ALL = '/* write back all */';
+
 /** Builds one block's source: register locals, write-backs, exits. */
 class BlockWriter {
   readonly lines: string[] = [];
   private readonly used = new Set<number>();
   private readonly dirty = new Set<number>();
+  /** Every register the block changes anywhere. */
+  private readonly changed = new Set<number>();
+
+  /**
+   * A block that loops on itself: a register changed late in one round is stale in x early in
+   * the next, so every write-back writes all the registers the block changes anywhere
+   * (WRITE_BACK_ALL, filled in by source()) and says which round it is in.
+   */
+  constructor(private readonly loop: boolean) {}
 
   /** The expression reading register r. */
   get(r: number): string {
@@ -107,6 +139,7 @@ class BlockWriter {
     if (rd === X_SINK || rd === 0) return;
     this.used.add(rd);
     this.dirty.add(rd);
+    this.changed.add(rd);
     this.lines.push(`r${rd} = ${expr};`);
   }
 
@@ -115,6 +148,10 @@ class BlockWriter {
    * `keep`: they stay marked changed (an exit on one arm of a branch; the other arm needs them).
    */
   writeBack(keep = false): void {
+    if (this.loop) {
+      this.lines.push(WRITE_BACK_ALL, 'm.iter = it;');
+      return;
+    }
     for (const r of this.dirty) this.lines.push(`x[${r}] = r${r};`);
     if (!keep) this.dirty.clear();
   }
@@ -131,7 +168,9 @@ class BlockWriter {
 
   source(): string {
     const decls = [...this.used].sort((a, b) => a - b).map((r) => `r${r} = x[${r}]`);
-    return (decls.length > 0 ? [`let ${decls.join(', ')};`] : []).concat(this.lines).join('\n');
+    const all = [...this.changed].sort((a, b) => a - b).map((r) => `x[${r}] = r${r};`).join(' ');
+    const body = this.lines.map((l) => (l === WRITE_BACK_ALL ? all : l));
+    return (decls.length > 0 ? [`let ${decls.join(', ')};`] : []).concat(body).join('\n');
   }
 }
 
@@ -149,13 +188,36 @@ const LOADS: Readonly<Partial<Record<Op, string>>> = {
 };
 const STORES: Readonly<Partial<Record<Op, string>>> = { [Op.Sw]: 'st32', [Op.Sh]: 'st16', [Op.Sb]: 'st8' };
 
+/** The AmoKind RvMemory.amo takes for each AMO. */
+const AMO_KINDS: Readonly<Partial<Record<Op, AmoKind>>> = {
+  [Op.AmoSwap]: AmoKind.Swap, [Op.AmoAdd]: AmoKind.Add, [Op.AmoXor]: AmoKind.Xor, [Op.AmoAnd]: AmoKind.And, [Op.AmoOr]: AmoKind.Or,
+  [Op.AmoMin]: AmoKind.Min, [Op.AmoMax]: AmoKind.Max, [Op.AmoMinu]: AmoKind.Minu, [Op.AmoMaxu]: AmoKind.Maxu,
+};
+
+/** Inline loads: the tag mask (page bits and the alignment bits that must be 0) and the read. */
+const INLINE_LOADS: Readonly<Partial<Record<Op, { mask: number; read: string }>>> = {
+  [Op.Lw]: { mask: 0xfffff003 | 0, read: 'R32[(a + AD[f]) >>> 2]' },
+  [Op.Lh]: { mask: 0xfffff001 | 0, read: 'R16[(a + AD[f]) >>> 1]' },
+  [Op.Lhu]: { mask: 0xfffff001 | 0, read: '(R16[(a + AD[f]) >>> 1] & 0xffff)' },
+  [Op.Lb]: { mask: 0xfffff000 | 0, read: 'R8[(a + AD[f]) >>> 0]' },
+  [Op.Lbu]: { mask: 0xfffff000 | 0, read: 'RB[(a + AD[f]) >>> 0]' },
+};
+/** Inline stores: the tag mask, the typed array, and how the byte address becomes its index. */
+const INLINE_STORES: Readonly<Partial<Record<Op, { mask: number; write: string; shift: string }>>> = {
+  [Op.Sw]: { mask: 0xfffff003 | 0, write: 'R32', shift: ' >>> 2' },
+  [Op.Sh]: { mask: 0xfffff001 | 0, write: 'R16', shift: ' >>> 1' },
+  [Op.Sb]: { mask: 0xfffff000 | 0, write: 'RB', shift: '' },
+};
+
 /**
  * Compile the block entered at `start` of `page` (slots decoded on the way from `ram`).
  * Returns null when the first slot is an op the interpreter must run.
  */
-export function compileBlock(page: CodePage, start: number, ram: Int32Array): CompiledBlock | null {
+export function compileBlock(page: CodePage, start: number, ram: Int32Array, mem: InlineMemory): CompiledBlock | null {
   const d = page.decoded;
-  const b = new BlockWriter();
+  const loop = loopsToStart(page, start, ram);
+  const b = new BlockWriter(loop);
+  if (loop) b.lines.push('let it = 0;', 'round: for (;;) {', 'it++;');
   let slot = start;
   let ended = false;
   while (!ended) {
@@ -214,24 +276,52 @@ export function compileBlock(page: CodePage, start: number, ram: Int32Array): Co
         b.lines.push('m.fence();');
         break;
       case Op.Lw: case Op.Lh: case Op.Lhu: case Op.Lb: case Op.Lbu: {
-        const va = `(${rs1()} + ${imm}) | 0`;
-        b.writeBack();
+        // The fast TLB front inline (memory.ts does the same): a tag compare that includes the
+        // alignment bits, then a typed-array read; anything else is RvMemory's full path,
+        // with the registers written back first since it may fault.
+        const { mask, read } = INLINE_LOADS[op]!;
+        b.lines.push(`a = (${rs1()} + ${imm}) | 0;`, `f = (a >>> 12) & ${FAST_TLB_MASK};`, `if ((a & ${mask}) === RT[f]) {`, 'F.hits++;');
+        if (rd === X_SINK) b.lines.push(`${read};`);
+        else b.lines.push(`r${rd} = ${read};`);
+        b.lines.push('} else {');
+        b.writeBack(true);
         b.lines.push(`m.slot = ${slot};`);
-        const call = `m.${LOADS[op]!}(${va})`;
         // A load into x0 still performs the access (it may fault).
+        if (rd === X_SINK) b.lines.push(`m.${LOADS[op]!}(a);`);
+        else b.lines.push(`r${rd} = m.${LOADS[op]!}(a);`);
+        b.lines.push('}');
+        if (rd !== X_SINK) b.set(rd, `r${rd}`);
+        break;
+      }
+      case Op.Sw: case Op.Sh: case Op.Sb: {
+        const { mask, write, shift } = INLINE_STORES[op]!;
+        const value = rs2();
+        b.lines.push(`a = (${rs1()} + ${imm}) | 0;`, `f = (a >>> 12) & ${FAST_TLB_MASK};`, `p = (a + AD[f]) >>> 0;`);
+        // The fast path needs a write entry, a frame without code and a bucket without
+        // reservations (memory.ts's store checks); otherwise RvMemory's store does it all.
+        b.lines.push(`if ((a & ${mask}) === WT[f] && CF[p >>> 12] === 0 && SH[H0 + ((p >>> 2) & ${RESV_MASK}) * ${RESV_BUCKET.WORDS}] === 0) {`);
+        b.lines.push('F.hits++;', `${write}[p${shift}] = ${value};`, '} else {');
+        b.writeBack(true);
+        b.lines.push(`m.slot = ${slot};`, `m.${STORES[op]!}(a, ${value});`, '}');
+        break;
+      }
+      case Op.LrW: case Op.ScW: case Op.AmoSwap: case Op.AmoAdd: case Op.AmoXor: case Op.AmoAnd:
+      case Op.AmoOr: case Op.AmoMin: case Op.AmoMax: case Op.AmoMinu: case Op.AmoMaxu: {
+        // RvMemory's LR/SC and AMOs, the interpreter's own (reservation.ts semantics); a
+        // misaligned address goes back to the interpreter, which raises SIGBUS there.
+        b.lines.push(`a = ${rs1()} | 0;`, 'if ((a & 3) !== 0) {');
+        b.writeBack(true);
+        b.lines.push(`m.slot = ${slot};`, `return ${EXIT_REDO};`, '}');
+        const call = op === Op.LrW ? 'm.lrW(a)' : op === Op.ScW ? `m.scW(a, ${rs2()})` : `m.amo(${AMO_KINDS[op]!}, a, ${rs2()})`;
+        b.writeBack(true);
+        b.lines.push(`m.slot = ${slot};`);
         if (rd === X_SINK) b.lines.push(`${call};`);
         else b.set(rd, call);
         break;
       }
-      case Op.Sw: case Op.Sh: case Op.Sb: {
-        const va = `(${rs1()} + ${imm}) | 0`;
-        const value = rs2();
-        b.writeBack();
-        b.lines.push(`m.slot = ${slot};`, `m.${STORES[op]!}(${va}, ${value});`);
-        break;
-      }
       case Op.Jal:
         b.set(rd, `(v + ${off + 4}) | 0`);
+        if (loop) b.lines.push('if (it < limit) continue round;');
         b.exitToSlot(slot + d[at + 3]!);
         ended = true;
         break;
@@ -248,6 +338,8 @@ export function compileBlock(page: CodePage, start: number, ram: Int32Array): Co
       }
       case Op.Beq: case Op.Bne: case Op.Blt: case Op.Bge: case Op.Bltu: case Op.Bgeu:
         b.lines.push(`if (${BRANCH_CONDITIONS[op]!(rs1(), rs2())}) {`);
+        // A loop goes round again while its limit allows; registers stay in locals.
+        if (loop) b.lines.push('if (it < limit) continue round;');
         b.exitToSlot(slot + d[at + 3]!, true);
         b.lines.push('}');
         b.exitToSlot(slot + 1);
@@ -258,7 +350,12 @@ export function compileBlock(page: CodePage, start: number, ram: Int32Array): Co
     }
     slot++;
   }
-  const source = b.source();
-  const factory = new Function('mulDiv', `return function rv32Block(x, m, v) {\n${source}\n};`) as (md: typeof mulDiv) => BlockFn;
-  return { fn: factory(mulDiv), len: slot - start, source };
+  if (loop) b.lines.push('}');
+  const source = `let a = 0, f = 0, p = 0;\n${b.source()}`;
+  const factory = new Function(
+    'mulDiv', 'F', 'RT', 'WT', 'AD', 'R32', 'R16', 'R8', 'RB', 'CF', 'SH', 'H0',
+    `return function rv32Block(x, m, v, limit) {\n${source}\n};`,
+  ) as (md: typeof mulDiv, ...arrays: unknown[]) => BlockFn;
+  const fn = factory(mulDiv, mem.fast, mem.readTag, mem.writeTag, mem.addend, mem.ram32, mem.ram16, mem.ram8, mem.bytes, mem.codeFrames, mem.shared, mem.holders0);
+  return { fn, len: slot - start, loop, source };
 }

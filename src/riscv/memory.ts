@@ -4,7 +4,8 @@
  * both have exactly one implementation of the memory semantics. Runs only on the owning vCPU's
  * worker.
  *
- * Every access translates with mmu.translate: a TLB hit (with the permission the access needs)
+ * Every access first tries the TLB's direct-mapped front (hw/fast-tlb.ts: a tag compare and an
+ * add), then translates with mmu.translate: a TLB hit (with the permission the access needs)
  * gives the physical address with no allocation and no Atomics; anything else — a miss, a dirty
  * assist, a page fault run by the kernel's handler (demand paging, COW), the --check coherence
  * checker — is the MMU's own path, so an RV32 access behaves like the TS workloads' accesses.
@@ -22,6 +23,7 @@
 import type { Mmu } from '../hw/mmu.js';
 import type { GuestRam } from '../hw/memory.js';
 import { RESV_BUCKET, RESV_MASK } from './layout.js';
+import { FAST_TLB_MASK, type FastTlb } from '../hw/fast-tlb.js';
 import { AmoKind, type Reservations } from './reservation.js';
 
 const OFFSET_MASK = 0xfff;
@@ -36,6 +38,26 @@ export interface CodeStoreObserver {
   invalidateStore(pa: number, bytes: number): void;
 }
 
+/**
+ * What a compiled block needs to do RvMemory's fast paths inline (jit.ts): the fast TLB
+ * front's arrays, the RAM views, and the two store checks' arrays. The same objects RvMemory
+ * uses, so the two paths cannot disagree.
+ */
+export interface InlineMemory {
+  readonly fast: FastTlb;
+  readonly readTag: Int32Array;
+  readonly writeTag: Int32Array;
+  readonly addend: Int32Array;
+  readonly ram32: Int32Array;
+  readonly ram16: Int16Array;
+  readonly ram8: Int8Array;
+  readonly bytes: Uint8Array;
+  readonly codeFrames: Uint8Array;
+  /** The reservation words, and the index of bucket 0's holders word in them. */
+  readonly shared: Int32Array;
+  readonly holders0: number;
+}
+
 export class RvMemory {
   /**
    * Compiled blocks' side channel (jit.ts): the slot of the instruction a block is executing
@@ -43,7 +65,13 @@ export class RvMemory {
    */
   slot = 0;
   nextPc = 0;
+  /** A looping block's rounds: done when it returned, or the one it was in when it faulted (1-based). */
+  iter = 1;
 
+  private readonly fast: FastTlb;
+  private readonly readTag: Int32Array;
+  private readonly writeTag: Int32Array;
+  private readonly addend: Int32Array;
   private readonly ram32: Int32Array;
   private readonly ram16: Int16Array;
   private readonly ram8: Int8Array;
@@ -59,6 +87,10 @@ export class RvMemory {
     private readonly dc: CodeStoreObserver,
     readonly reservations: Reservations,
   ) {
+    this.fast = mmu.tlb.fast;
+    this.readTag = this.fast.readTag;
+    this.writeTag = this.fast.writeTag;
+    this.addend = this.fast.addend;
     this.ram32 = ram.i32;
     this.ram16 = new Int16Array(ram.sab);
     this.ram8 = new Int8Array(ram.sab);
@@ -68,39 +100,83 @@ export class RvMemory {
     this.holders0 = reservations.base + RESV_BUCKET.holders;
   }
 
+  /** The arrays a compiled block's inline accesses use. */
+  inlineView(): InlineMemory {
+    return {
+      fast: this.fast, readTag: this.readTag, writeTag: this.writeTag, addend: this.addend, ram32: this.ram32,
+      ram16: this.ram16, ram8: this.ram8, bytes: this.bytes, codeFrames: this.codeFrames, shared: this.shared, holders0: this.holders0,
+    };
+  }
+
   // --- loads (values as the register gets them: sign- or zero-extended to int32) ---
+  //
+  // Each access first tries the TLB's direct-mapped front (hw/fast-tlb.ts): the tag compare
+  // includes the alignment bits, so a misaligned access falls to the slow path, which handles
+  // it; the slow path translates through the TLB and refills the front.
 
   ld32(va: number): number {
+    const i = (va >>> 12) & FAST_TLB_MASK;
+    if ((va & 0xfffff003) === this.readTag[i]) {
+      this.fast.hits++;
+      return this.ram32[(va + this.addend[i]!) >>> 2]!;
+    }
     if ((va & 3) !== 0) return this.loadMisaligned(va, 4);
-    return this.ram32[this.mmu.translate(va, false) >>> 2]!;
+    return this.ram32[this.translate(va, false) >>> 2]!;
   }
 
   ld16(va: number): number {
+    const i = (va >>> 12) & FAST_TLB_MASK;
+    if ((va & 0xfffff001) === this.readTag[i]) {
+      this.fast.hits++;
+      return this.ram16[(va + this.addend[i]!) >>> 1]!;
+    }
     if ((va & 1) !== 0) return (this.loadMisaligned(va, 2) << 16) >> 16;
-    return this.ram16[this.mmu.translate(va, false) >>> 1]!;
+    return this.ram16[this.translate(va, false) >>> 1]!;
   }
 
   ld16u(va: number): number {
+    const i = (va >>> 12) & FAST_TLB_MASK;
+    if ((va & 0xfffff001) === this.readTag[i]) {
+      this.fast.hits++;
+      return this.ram16[(va + this.addend[i]!) >>> 1]! & 0xffff;
+    }
     if ((va & 1) !== 0) return this.loadMisaligned(va, 2);
-    return this.ram16[this.mmu.translate(va, false) >>> 1]! & 0xffff;
+    return this.ram16[this.translate(va, false) >>> 1]! & 0xffff;
   }
 
   ld8(va: number): number {
-    return this.ram8[this.mmu.translate(va, false)]!;
+    const i = (va >>> 12) & FAST_TLB_MASK;
+    if ((va & 0xfffff000) === this.readTag[i]) {
+      this.fast.hits++;
+      return this.ram8[(va + this.addend[i]!) >>> 0]!;
+    }
+    return this.ram8[this.translate(va, false)]!;
   }
 
   ld8u(va: number): number {
-    return this.bytes[this.mmu.translate(va, false)]!;
+    const i = (va >>> 12) & FAST_TLB_MASK;
+    if ((va & 0xfffff000) === this.readTag[i]) {
+      this.fast.hits++;
+      return this.bytes[(va + this.addend[i]!) >>> 0]!;
+    }
+    return this.bytes[this.translate(va, false)]!;
   }
 
   // --- stores ---
 
   st32(va: number, value: number): void {
-    if ((va & 3) !== 0) {
-      this.storeMisaligned(va, 4, value);
-      return;
+    const i = (va >>> 12) & FAST_TLB_MASK;
+    let pa: number;
+    if ((va & 0xfffff003) === this.writeTag[i]) {
+      this.fast.hits++;
+      pa = (va + this.addend[i]!) >>> 0;
+    } else {
+      if ((va & 3) !== 0) {
+        this.storeMisaligned(va, 4, value);
+        return;
+      }
+      pa = this.translate(va, true);
     }
-    const pa = this.mmu.translate(va, true);
     // ORDERING: reservation step S1, a plain load of the bucket's holders on purpose (an Atomics
     // load would cost every store about 10 ns); pairs with an LR's Atomics.add of holders (L1).
     // What a stale 0 here can cost is case 3 of reservation.ts. Same in st16 and st8.
@@ -111,11 +187,18 @@ export class RvMemory {
   }
 
   st16(va: number, value: number): void {
-    if ((va & 1) !== 0) {
-      this.storeMisaligned(va, 2, value);
-      return;
+    const i = (va >>> 12) & FAST_TLB_MASK;
+    let pa: number;
+    if ((va & 0xfffff001) === this.writeTag[i]) {
+      this.fast.hits++;
+      pa = (va + this.addend[i]!) >>> 0;
+    } else {
+      if ((va & 1) !== 0) {
+        this.storeMisaligned(va, 2, value);
+        return;
+      }
+      pa = this.translate(va, true);
     }
-    const pa = this.mmu.translate(va, true);
     // ORDERING: S1, a plain load of holders (see st32).
     if (this.codeFrames[pa >>> 12] !== 0 || this.shared[this.holders0 + ((pa >>> 2) & RESV_MASK) * RESV_BUCKET.WORDS] !== 0) {
       this.beforeStore(pa, 2);
@@ -124,12 +207,26 @@ export class RvMemory {
   }
 
   st8(va: number, value: number): void {
-    const pa = this.mmu.translate(va, true);
+    const i = (va >>> 12) & FAST_TLB_MASK;
+    let pa: number;
+    if ((va & 0xfffff000) === this.writeTag[i]) {
+      this.fast.hits++;
+      pa = (va + this.addend[i]!) >>> 0;
+    } else {
+      pa = this.translate(va, true);
+    }
     // ORDERING: S1, a plain load of holders (see st32).
     if (this.codeFrames[pa >>> 12] !== 0 || this.shared[this.holders0 + ((pa >>> 2) & RESV_MASK) * RESV_BUCKET.WORDS] !== 0) {
       this.beforeStore(pa, 1);
     }
     this.bytes[pa] = value;
+  }
+
+  /** The TLB's translation of an aligned `va` (faulting as the access would), refilling the fast front. */
+  private translate(va: number, write: boolean): number {
+    const pa = this.mmu.translate(va, write);
+    this.fast.fill(va, pa, write);
+    return pa;
   }
 
   /** FENCE (any predecessor/successor sets): a full barrier. */

@@ -163,12 +163,13 @@ const SHIFTS = ['slli', 'srli', 'srai'] as const;
 const LOADS = ['lb', 'lbu', 'lh', 'lhu', 'lw'] as const;
 const STORES = ['sb', 'sh', 'sw'] as const;
 const BRANCHES = ['beq', 'bne', 'blt', 'bge', 'bltu', 'bgeu'] as const;
+const AMOS = ['amoswapW', 'amoaddW', 'amoxorW', 'amoandW', 'amoorW', 'amominW', 'amomaxW', 'amominuW', 'amomaxuW'] as const;
 
 /** An op that prints as its assembly in a counterexample. */
 const named = (text: string, emit: RandomOp): RandomOp => Object.assign(emit, { [fc.toStringMethod]: () => text });
 const r = (n: number): string => Object.keys(X)[n]!;
 
-const randomOp: fc.Arbitrary<RandomOp> = fc.oneof(
+const straightOps: fc.Arbitrary<RandomOp>[] = [
   fc.tuple(fc.constantFrom(...R_OPS), dest, reg, reg).map(([op, d, s1, s2]) => named(`${op} ${r(d)}, ${r(s1)}, ${r(s2)}`, (a) => { a[op](d, s1, s2); })),
   fc.tuple(fc.constantFrom(...I_OPS), dest, reg, imm12).map(([op, d, s1, i]) => named(`${op} ${r(d)}, ${r(s1)}, ${i}`, (a) => { a[op](d, s1, i); })),
   fc.tuple(fc.constantFrom(...SHIFTS), dest, reg, fc.integer({ min: 0, max: 31 })).map(([op, d, s1, i]) => named(`${op} ${r(d)}, ${r(s1)}, ${i}`, (a) => { a[op](d, s1, i); })),
@@ -176,6 +177,13 @@ const randomOp: fc.Arbitrary<RandomOp> = fc.oneof(
   fc.tuple(dest, fc.integer({ min: 0, max: 0xfffff })).map(([d, i]) => named(`auipc ${r(d)}, ${i}`, (a) => { a.auipc(d, i); })),
   fc.tuple(fc.constantFrom(...LOADS), dest, offset).map(([op, d, o]) => named(`${op} ${r(d)}, ${o}(s0)`, (a) => { a[op](d, o, X.s0); })),
   fc.tuple(fc.constantFrom(...STORES), reg, offset).map(([op, s, o]) => named(`${op} ${r(s)}, ${o}(s0)`, (a) => { a[op](s, o, X.s0); })),
+  // LR/SC and AMOs on the data page's first word (they take no offset).
+  fc.tuple(fc.constantFrom(...AMOS), dest, reg).map(([op, d, s2]) => named(`${op} ${r(d)}, ${r(s2)}, (s0)`, (a) => { a[op](d, s2, X.s0); })),
+  dest.map((d) => named(`lr.w ${r(d)}, (s0)`, (a) => { a.lrW(d, X.s0); })),
+  fc.tuple(dest, reg).map(([d, s2]) => named(`sc.w ${r(d)}, ${r(s2)}, (s0)`, (a) => { a.scW(d, s2, X.s0); })),
+];
+const randomOp: fc.Arbitrary<RandomOp> = fc.oneof(
+  ...straightOps,
   fc.tuple(fc.constantFrom(...BRANCHES), reg, reg).map(([op, s1, s2]) => named(`${op} ${r(s1)}, ${r(s2)}, +8`, (a, skip) => { a[op](s1, s2, skip); })),
 );
 
@@ -214,5 +222,75 @@ describe('riscv engines agree', () => {
         expect(compiled).toEqual(interpreted);
       },
     ), { numRuns: 150 });
+  });
+});
+
+/**
+ * A loop body of random ALU ops, loads and stores with no branch of its own, closed by
+ * `addi s1, s1, -1; bnez s1, top`: compiled, the whole loop is one block that goes round by
+ * itself (jit.ts, loopsToStart), as often as each run's budget allows.
+ */
+function runLoop(hotBlock: number, body: RandomOp[], rounds: number, budget: number, init: number[], data: number[]): { x: number[]; data: number[]; instret: number; pc: number } {
+  const m = new RvMachine(1, hotBlock);
+  m.poke(DATA, data);
+  const { hart } = program(m, (a) => {
+    a.li(X.s0, DATA).li(X.s1, rounds).label('top');
+    body.forEach((op) => op(a, 'unused'));
+    a.addi(X.s1, X.s1, -1).bnez(X.s1, 'top').label('unused').ecall();
+  });
+  DEST.forEach((r, k) => hart.set(r, init[k]!));
+  const r = m.runToStop(hart, 0, budget, 1_000_000);
+  if (r !== StopReason.Ecall) throw new Error(`loop stopped with ${r}: ${m.cores[0]!.describeFault()}`);
+  return { x: Array.from(hart.x.subarray(0, 32)), data: Array.from({ length: 256 }, (_, k) => m.peek(DATA + 4 * k)), instret: hart.instret, pc: hart.pc };
+}
+
+const straightOp = fc.oneof(...straightOps);
+
+describe('riscv looping blocks', () => {
+  it('a loop compiled as one self-looping block gives the interpreter\'s registers, memory and instret, whatever the budget cuts', () => {
+    fc.assert(fc.property(
+      fc.array(straightOp, { minLength: 1, maxLength: 20 }),
+      fc.integer({ min: 1, max: 300 }),
+      fc.integer({ min: 1, max: 400 }),
+      fc.array(fc.integer({ min: -0x80000000, max: 0x7fffffff }), { minLength: DEST.length, maxLength: DEST.length }),
+      fc.array(fc.integer({ min: -0x80000000, max: 0x7fffffff }), { minLength: 256, maxLength: 256 }),
+      (body, rounds, budget, init, data) => {
+        expect(runLoop(1, body, rounds, budget, init, data)).toEqual(runLoop(0, body, rounds, budget, init, data));
+      },
+    ), { numRuns: 120 });
+  });
+
+  it('a misaligned AMO inside a compiled loop hands its slot back: SIGBUS at the same pc and instret as the interpreter', () => {
+    const run = (hotBlock: number): { pc: number; a0: number; instret: number; signal: number | undefined } => {
+      const m = new RvMachine(1, hotBlock);
+      m.map(DATA);
+      const { hart } = program(m, (a) => a
+        .li(X.t0, DATA).li(X.a0, 0)
+        // Round 100 moves t0 off alignment: the AMO then faults.
+        .label('top').amoaddW(X.zero, X.a0, X.t0).addi(X.a0, X.a0, 1).li(X.t1, 100).bne(X.a0, X.t1, 'same').addi(X.t0, X.t0, 2)
+        .label('same').j('top'));
+      expect(m.runToStop(hart, 0, 333, 100)).toBe(StopReason.Fault);
+      return { pc: hart.pc, a0: hart.x[X.a0]!, instret: hart.instret, signal: m.cores[0]!.fault?.signal };
+    };
+    const interpreted = run(0);
+    expect(interpreted).toMatchObject({ a0: 100, signal: 7 });
+    expect(run(1)).toEqual(interpreted);
+  });
+
+  it('a self-looping block that faults in a later round stops exactly where the interpreter does: pc, registers and instret', () => {
+    const run = (hotBlock: number): { pc: number; a0: number; t0: number; instret: number } => {
+      const m = new RvMachine(1, hotBlock);
+      // Two data pages mapped, the third not: the store loop faults on its 2049th round.
+      m.map(DATA);
+      m.map(DATA + 0x1000);
+      const { hart } = program(m, (a) => a
+        .li(X.t0, DATA).li(X.a0, 0)
+        .label('top').sw(X.a0, 0, X.t0).addi(X.a0, X.a0, 1).addi(X.t0, X.t0, 4).j('top'));
+      expect(m.runToStop(hart, 0, 700, 100)).toBe(StopReason.Fault);
+      return { pc: hart.pc, a0: hart.x[X.a0]!, t0: hart.x[X.t0]!, instret: hart.instret };
+    };
+    const interpreted = run(0);
+    expect(interpreted).toMatchObject({ a0: 2048, t0: DATA + 0x2000 });
+    expect(run(1)).toEqual(interpreted);
   });
 });
