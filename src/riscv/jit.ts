@@ -111,6 +111,8 @@ function interpreterOnly(op: Op): boolean {
 
 /** A looping block's write-back, replaced by the stores of every register it changes. */
 const WRITE_BACK_ALL = '/* write back all */';
+/** Where the hit counter goes to F.hits: before anything that may throw, and at every exit. */
+const HAND_OVER_HITS = '/* hand over hits */';
 
 /** Builds one block's source: register locals, write-backs, exits. */
 class BlockWriter {
@@ -119,6 +121,8 @@ class BlockWriter {
   private readonly dirty = new Set<number>();
   /** Every register the block changes anywhere. */
   private readonly changed = new Set<number>();
+  /** The block has an inline load or store (and so a hit counter `h`). */
+  accesses = false;
 
   /**
    * A block that loops on itself: a register changed late in one round is stale in x early in
@@ -148,6 +152,8 @@ class BlockWriter {
    * `keep`: they stay marked changed (an exit on one arm of a branch; the other arm needs them).
    */
   writeBack(keep = false): void {
+    // The inline accesses' TLB hits, counted in a local and handed over here (if it has any).
+    this.lines.push(HAND_OVER_HITS);
     if (this.loop) {
       this.lines.push(WRITE_BACK_ALL, 'm.iter = it;');
       return;
@@ -169,7 +175,8 @@ class BlockWriter {
   source(): string {
     const decls = [...this.used].sort((a, b) => a - b).map((r) => `r${r} = x[${r}]`);
     const all = [...this.changed].sort((a, b) => a - b).map((r) => `x[${r}] = r${r};`).join(' ');
-    const body = this.lines.map((l) => (l === WRITE_BACK_ALL ? all : l));
+    const hits = this.accesses ? 'F.hits += h; h = 0;' : '';
+    const body = this.lines.map((l) => (l === WRITE_BACK_ALL ? all : l === HAND_OVER_HITS ? hits : l));
     return (decls.length > 0 ? [`let ${decls.join(', ')};`] : []).concat(body).join('\n');
   }
 }
@@ -280,7 +287,8 @@ export function compileBlock(page: CodePage, start: number, ram: Int32Array, mem
         // alignment bits, then a typed-array read; anything else is RvMemory's full path,
         // with the registers written back first since it may fault.
         const { mask, read } = INLINE_LOADS[op]!;
-        b.lines.push(`a = (${rs1()} + ${imm}) | 0;`, `f = (a >>> 12) & ${FAST_TLB_MASK};`, `if ((a & ${mask}) === RT[f]) {`, 'F.hits++;');
+        b.accesses = true;
+        b.lines.push(`a = (${rs1()} + ${imm}) | 0;`, `f = (a >>> 12) & ${FAST_TLB_MASK};`, `if ((a & ${mask}) === RT[f]) {`, 'h++;');
         if (rd === X_SINK) b.lines.push(`${read};`);
         else b.lines.push(`r${rd} = ${read};`);
         b.lines.push('} else {');
@@ -296,11 +304,12 @@ export function compileBlock(page: CodePage, start: number, ram: Int32Array, mem
       case Op.Sw: case Op.Sh: case Op.Sb: {
         const { mask, write, shift } = INLINE_STORES[op]!;
         const value = rs2();
+        b.accesses = true;
         b.lines.push(`a = (${rs1()} + ${imm}) | 0;`, `f = (a >>> 12) & ${FAST_TLB_MASK};`, `p = (a + AD[f]) >>> 0;`);
         // The fast path needs a write entry, a frame without code and a bucket without
         // reservations (memory.ts's store checks); otherwise RvMemory's store does it all.
         b.lines.push(`if ((a & ${mask}) === WT[f] && CF[p >>> 12] === 0 && SH[H0 + ((p >>> 2) & ${RESV_MASK}) * ${RESV_BUCKET.WORDS}] === 0) {`);
-        b.lines.push('F.hits++;', `${write}[p${shift}] = ${value};`, '} else {');
+        b.lines.push('h++;', `${write}[p${shift}] = ${value};`, '} else {');
         b.writeBack(true);
         b.lines.push(`m.slot = ${slot};`, `m.${STORES[op]!}(a, ${value});`, '}');
         break;
@@ -351,7 +360,7 @@ export function compileBlock(page: CodePage, start: number, ram: Int32Array, mem
     slot++;
   }
   if (loop) b.lines.push('}');
-  const source = `let a = 0, f = 0, p = 0;\n${b.source()}`;
+  const source = `let a = 0, f = 0, p = 0, h = 0;\n${b.source()}`;
   const factory = new Function(
     'mulDiv', 'F', 'RT', 'WT', 'AD', 'R32', 'R16', 'R8', 'RB', 'CF', 'SH', 'H0',
     `return function rv32Block(x, m, v, limit) {\n${source}\n};`,
