@@ -91,6 +91,10 @@ export class FrameAllocator {
     const old = Atomics.sub(i32, layout.pageRefs + frame, 1);
     if (old > 1) return;
     if (old !== 1) throw new InternalError(`cpu ${cpu}: put_page on free frame ${frame}`);
+    // ORDERING: bumped before the frame can be allocated again (the zone lock below publishes
+    // it with the free stack); pairs with the decode cache's Atomics.load when it enters the
+    // frame as code: new contents in a reused frame are never run from old decoded slots.
+    Atomics.add(i32, layout.frameGens + frame, 1);
     spinLock(i32, this.lockWord, cpu, spinner);
     const n = i32[this.countWord]!;
     i32[layout.freeStack + n] = frame;

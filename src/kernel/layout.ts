@@ -15,6 +15,7 @@
  *        ...         vmalloc bitmap, one bit per vmalloc-area page
  *        ...         free stack   one word per RAM frame (the zone's free list)
  *        ...         page refs    one word per RAM frame (page->_refcount)
+ *        ...         frame gens   one word per RAM frame: bumped each time the frame is freed
  *        ...         swapper_pg_dir, vmalloc page tables
  *        firstFree   ... allocatable frames up to the end of RAM
  *
@@ -474,6 +475,11 @@ export class KernelLayout {
   readonly vmallocBitmap: number;
   readonly freeStack: number;
   readonly pageRefs: number;
+  /**
+   * Per frame, how many times it was freed: a decoded-code cache (src/riscv/decode-cache.ts)
+   * that saw one value knows the frame has held nothing else since.
+   */
+  readonly frameGens: number;
   /** Physical address of swapper_pg_dir. */
   readonly swapperPgDir: number;
   /** First frame of the vmalloc page tables. */
@@ -505,6 +511,7 @@ export class KernelLayout {
     this.vmallocBitmap = take((VMALLOC_END - VMALLOC_START) / PAGE_SIZE / 32);
     this.freeStack = take(this.totalFrames);
     this.pageRefs = take(this.totalFrames);
+    this.frameGens = take(this.totalFrames);
     const wordsPerFrame = PAGE_SIZE / 4;
     w = Math.ceil(w / wordsPerFrame) * wordsPerFrame;
     this.swapperPgDir = take(wordsPerFrame) * 4;

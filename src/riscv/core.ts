@@ -65,7 +65,8 @@ import type { GuestRam } from '../hw/memory.js';
 import type { Mmu } from '../hw/mmu.js';
 import type { Tlb } from '../hw/tlb.js';
 import { DECODED_STRIDE, Op, decodeInto } from './decode.js';
-import { DecodeCache, HEAT_NEVER, PAGE_SLOTS, type CodePage } from './decode-cache.js';
+import { FAST_TLB_MASK } from '../hw/fast-tlb.js';
+import { DecodeCache, type FrameGens, HEAT_NEVER, PAGE_SLOTS, type CodePage } from './decode-cache.js';
 import { SIGBUS, SIGILL, SIGKILL, SIGSEGV } from '../uapi/signal.js';
 import { describeFault, type RvCause, type RvFault, type RvSignal } from './fault.js';
 import type { Hart } from './hart.js';
@@ -124,6 +125,8 @@ export interface RvCoreOptions {
   onPendingWork(): boolean;
   /** Interpreted entries before a block is compiled (default HOT_BLOCK; 0: never compile). */
   hotBlock?: number;
+  /** The kernel's per-frame free counts, when it keeps them (decode-cache.ts FrameGens). */
+  frameGens?: FrameGens;
 }
 
 /** What the engine did, for reports and tests. */
@@ -185,7 +188,7 @@ export class RvCore {
     this.pollIndex = opts.pollIndex;
     this.clock = opts.clock;
     this.onPendingWork = opts.onPendingWork;
-    this.decodeCache = new DecodeCache(opts.ram.i32, opts.ram.frames);
+    this.decodeCache = new DecodeCache(opts.ram.i32, opts.ram.frames, opts.frameGens ?? null);
     this.reservations = new Reservations(this.shared, opts.ram.i32, opts.cpu, opts.cpus);
     this.memory = new RvMemory(opts.mmu, opts.ram, this.decodeCache, this.reservations);
     this.inline = this.memory.inlineView();
@@ -194,11 +197,12 @@ export class RvCore {
   }
 
   /** A core over one vCPU's hardware, polling its APIC and reading its pvclock. */
-  static forHardware(hw: VcpuHardware, shared: SharedArrayBuffer, onPendingWork: () => boolean, hotBlock?: number): RvCore {
+  static forHardware(hw: VcpuHardware, shared: SharedArrayBuffer, onPendingWork: () => boolean, hotBlock?: number, frameGens?: FrameGens): RvCore {
     return new RvCore({
       cpu: hw.cpu, cpus: hw.cpus, ram: hw.ram, mmu: hw.mmu, tlb: hw.tlb, shared,
       pollWords: hw.machineWords, pollIndex: hw.apic.summaryIndex, clock: hw.pvclock, onPendingWork,
       ...(hotBlock === undefined ? {} : { hotBlock }),
+      ...(frameGens === undefined ? {} : { frameGens }),
     });
   }
 
@@ -252,6 +256,9 @@ export class RvCore {
     const ram32 = this.ram32;
     const dc = this.decodeCache;
     const hot = this.hotBlock;
+    const fast = tlb.fast;
+    const fastRead = fast.readTag;
+    const fastAddend = fast.addend;
 
     let pc = hart.pc | 0;
     /** Instructions not yet handed to a slice. */
@@ -303,7 +310,16 @@ export class RvCore {
       }
       let pa: number;
       try {
-        pa = mmu.translate(pc, false);
+        // Instruction fetch: the TLB's fast front first (a fetch needs read permission only:
+        // i386 paging has no NX), as a data load would.
+        const fi = (pc >>> 12) & FAST_TLB_MASK;
+        if ((pc & ~OFFSET_MASK) === fastRead[fi]) {
+          fast.hits++;
+          pa = (pc + fastAddend[fi]!) >>> 0;
+        } else {
+          pa = mmu.translate(pc, false);
+          fast.fill(pc, pa, false);
+        }
       } catch (e) {
         if (!(e instanceof GuestSegfault)) throw e;
         this.raise(faultSignal(e), 'instruction page fault', pc, null, e.address, e.errorCode, e.mapped);
@@ -700,6 +716,8 @@ export class RvCore {
 
   /** Move the decode-cache epoch if the TLB was flushed or CR3/PCID changed since last time. */
   private syncEpoch(): void {
+    // With frame reuse tracked, the decode cache checks each frame itself.
+    if (this.decodeCache.tracksReuse) return;
     const g = this.tlb.generation;
     const cr3 = this.mmu.cr3;
     const pcid = this.mmu.pcid;

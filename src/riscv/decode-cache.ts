@@ -20,15 +20,16 @@
  *  - Everything else — other vCPUs' stores, the kernel writing a frame it then maps as code
  *    (exec, copy-on-write) — is caught by revalidation: a page entered at a newer epoch than its
  *    own is compared slot by slot with RAM, and slots whose raw word changed go back to
- *    Undecoded. The core moves the epoch on FENCE.I, on a remote instruction-cache flush, and
- *    whenever its TLB was flushed or CR3/PCID changed (a frame can only be reused for new code
- *    after the old mapping is gone, and that removal flushes this vCPU's TLB before it can run
- *    the new code: it shot the old translation down, or it switched CR3 since).
+ *    Undecoded. The core moves the epoch on FENCE.I and on a remote instruction-cache flush.
+ *    A frame reused for new code is caught by its generation when the kernel counts frees
+ *    (FrameGens: a page whose frame was freed since it was validated is revalidated on entry);
+ *    without that count, the core moves the epoch whenever its TLB was flushed or CR3/PCID
+ *    changed (a frame can only be reused after the old mapping is gone, and that removal
+ *    flushes this vCPU's TLB before it can run the new code).
  */
 import { DECODED_STRIDE, Op, decodeInto } from './decode.js';
 import type { RvMemory } from './memory.js';
 
-/** A compiled block (src/riscv/jit.ts): runs from its entry slot; returns the next slot or an exit code. */
 /**
  * A compiled block (jit.ts): registers, memory, the page's virtual address and, for a block
  * that loops on itself, how many times it may go round (m.iter says how many it did).
@@ -67,6 +68,9 @@ export class CodePage {
   /** Compiled blocks held (0: skip dropBlocks). */
   compiled = 0;
 
+  /** The frame's generation (FrameGens) when the page was last validated. */
+  frameGen = 0;
+
   constructor(readonly frame: number, epoch: number) {
     this.decoded[PAGE_SLOTS * DECODED_STRIDE] = Op.PageEnd;
     this.decoded[EPOCH_WORD] = epoch;
@@ -89,6 +93,16 @@ export class CodePage {
   }
 }
 
+/**
+ * Where the kernel counts, per frame, how often it freed it (src/kernel/layout.ts frameGens):
+ * `words[base + frame]`, in guest memory. A page validated at one count can only hold other
+ * code once the count moved.
+ */
+export interface FrameGens {
+  readonly words: Int32Array;
+  readonly base: number;
+}
+
 export class DecodeCache {
   /** Code page by frame number. */
   private readonly pages: (CodePage | undefined)[];
@@ -102,9 +116,20 @@ export class DecodeCache {
   slotsDropped = 0;
   restarts = 0;
 
-  constructor(private readonly ram: Int32Array, frames: number) {
+  constructor(private readonly ram: Int32Array, frames: number, private readonly gens: FrameGens | null = null) {
     this.pages = new Array<CodePage | undefined>(frames).fill(undefined);
     this.codeFrames = new Uint8Array(frames);
+  }
+
+  /** Whether frames' reuse is tracked (FrameGens), so TLB flushes need not move the epoch. */
+  get tracksReuse(): boolean {
+    return this.gens !== null;
+  }
+
+  /** The frame's current generation, or 0 without FrameGens. */
+  private genOf(frame: number): number {
+    // ORDERING: pairs with the frame allocator's Atomics.add when it frees the frame.
+    return this.gens === null ? 0 : Atomics.load(this.gens.words, this.gens.base + frame);
   }
 
   /**
@@ -116,12 +141,22 @@ export class DecodeCache {
     if (page === undefined) {
       if (this.live.length >= MAX_DECODED_PAGES) this.dropAll();
       page = new CodePage(frame, this.epoch);
+      page.frameGen = this.genOf(frame);
       this.pages[frame] = page;
       this.codeFrames[frame] = 1;
       this.live.push(frame);
       return page;
     }
-    if (page.decoded[EPOCH_WORD] !== this.epoch) this.revalidate(page);
+    if (page.decoded[EPOCH_WORD] !== this.epoch) {
+      this.revalidate(page);
+    } else if (this.gens !== null) {
+      // The frame was freed (and perhaps refilled) since the page was validated.
+      const gen = this.genOf(frame);
+      if (gen !== page.frameGen) {
+        page.frameGen = gen;
+        this.revalidate(page);
+      }
+    }
     return page;
   }
 

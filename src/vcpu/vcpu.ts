@@ -131,7 +131,7 @@ export class Vcpu implements WorkMeter, MachinePort {
       this.hw.tlb.dropAfter = args.inject.dropFlushesAfter ?? 0;
     }
     const entry = { syscall: this.syscallEntry() };
-    this.kernel = new Kernel(ctx, { hz: args.hz, loader: this.programLoader(entry, workload) });
+    this.kernel = new Kernel(ctx, { hz: args.hz, loader: this.programLoader(entry, workload, ctx.layout.frameGens) });
     this.kernel.lendServices(guest);
     // Signal handlers run on a user stack: riscv32 programs have one, TypeScript programs do not.
     this.kernel.signals.handlersRun = args.program !== undefined;
@@ -142,7 +142,7 @@ export class Vcpu implements WorkMeter, MachinePort {
    * How tasks start: the riscv32 program's loader (--program) or the workload's harness. The
    * kernel calls it only after construction, when this.kernel exists.
    */
-  private programLoader(entry: SyscallEntry, workload: Workload | undefined): ProgramLoader {
+  private programLoader(entry: SyscallEntry, workload: Workload | undefined, frameGensBase: number): ProgramLoader {
     const program = this.args.program;
     if (program === undefined) {
       if (workload === undefined) throw new InternalError(`cpu ${this.args.cpu}: no workload and no program to run`);
@@ -150,10 +150,12 @@ export class Vcpu implements WorkMeter, MachinePort {
       return (_tid, userSp) => startProgram(new Sys(entry, this.hw.mmu, this), userSp, harness);
     }
     const { riscvShared } = program;
+    // The kernel counts frame frees, so the decode cache revalidates a page only when its frame
+    // was reused, not after every TLB flush.
     const core = RvCore.forHardware(this.hw, riscvShared, () => {
       this.hw.takeInterrupts();
       return this.kernel.sched.needResched;
-    });
+    }, undefined, { words: this.hw.ram.i32, base: frameGensBase });
     let programs: RvPrograms | null = null;
     return (tid, userSp, kernelStackTop) => {
       if (programs === null) {
