@@ -8,6 +8,7 @@ import { loadCase } from './load.js';
 import { mergeCase } from './merge.js';
 import { mipsCase } from './mips.js';
 import { overcommitCase } from './overcommit.js';
+import { elfCase } from './elf.js';
 import { programsCase } from './programs.js';
 import { scalingCase } from './scaling.js';
 import { shootdownCase } from './shootdown.js';
@@ -27,6 +28,7 @@ export const benchCases: Readonly<Record<string, BenchCase>> = Object.freeze({
   soak: soakCase,
   mips: mipsCase,
   programs: programsCase,
+  elf: elfCase,
 });
 
 export function findBenchCase(name: string): BenchCase | undefined {
