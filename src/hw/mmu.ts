@@ -34,6 +34,7 @@ import type { VcpuCounters } from '../stats/counters.js';
 import type { GuestRam } from './memory.js';
 import { PAGE_SHIFT, PTE_D, PTE_G, PTE_RW, PTE_US } from './paging.js';
 import { MAX_PCID, type Tlb } from './tlb.js';
+import { FAST_TLB_MASK } from './fast-tlb.js';
 import { WALK_MACHINE_CHECK, WalkResult, peekWalk, walk } from './walker.js';
 
 export interface MmuHooks {
@@ -102,6 +103,11 @@ const READ_OK = PTE_US;
 /** TLB flags a user write needs: writable, user, and already dirty (else a dirty assist). */
 const WRITE_OK = PTE_US | PTE_RW | PTE_D;
 const OFFSET_MASK = (1 << PAGE_SHIFT) - 1;
+/**
+ * Plain user accesses between two looks for pending work (an Atomics.load of the APIC summary
+ * word): an interrupt waits at most this many accesses longer, a few hundred nanoseconds.
+ */
+export const POLL_EVERY = 32;
 
 export class Mmu {
   /** CR3: guest-physical address of the current page directory. */
@@ -129,6 +135,12 @@ export class Mmu {
   private checking = false;
   private checker: CoherenceSource | null = null;
   private readonly peekOut = new WalkResult();
+  /** Plain accesses left before the next look for pending work (poll). */
+  private pollCountdown = POLL_EVERY;
+  /** The TLB's fast front (fast-tlb.ts), for the 32-bit hot paths. */
+  private readonly fastRead: Int32Array;
+  private readonly fastWrite: Int32Array;
+  private readonly fastAddend: Int32Array;
 
   constructor(
     ram: GuestRam,
@@ -146,6 +158,9 @@ export class Mmu {
     this.i32 = ram.i32;
     this.u16 = new Uint16Array(ram.sab);
     this.guestFrames = ram.frames;
+    this.fastRead = tlb.fast.readTag;
+    this.fastWrite = tlb.fast.writeTag;
+    this.fastAddend = tlb.fast.addend;
   }
 
   /** The hypervisor's memory map: frames from `frames` up are not the guest's (boot, once). */
@@ -272,53 +287,60 @@ export class Mmu {
   }
 
   load8(va: number): number {
-    this.poll();
+    if (--this.pollCountdown === 0) this.poll();
     return this.bytes[this.translateRead(va)];
   }
 
   load16(va: number): number {
-    this.poll();
+    if (--this.pollCountdown === 0) this.poll();
     if ((va & 1) !== 0) return this.loadBytes(va, 2);
     return this.u16[this.translateRead(va) >>> 1];
   }
 
-  /** Hot path: aligned 32-bit user load. Poll, TLB hit with US, one typed-array read. */
+  /**
+   * Hot path: aligned 32-bit user load. A poll every POLL_EVERY accesses, then the TLB's fast
+   * front (a tag compare: the entry is one the TLB holds with read permission), else the TLB.
+   */
   load32(va: number): number {
-    // ORDERING: pairs with the APIC sender's Atomics.store of the summary word after it sets
-    // the IRR bit, so seeing the word non-zero means the IRR bit is visible to onPendingWork.
-    if (Atomics.load(this.pollWords, this.pollIndex) !== 0) this.hooks.onPendingWork();
-    if ((va & 3) !== 0) return this.loadBytes(va, 4);
-    const pfn = this.tlb.lookup(va >>> PAGE_SHIFT, this.pcid);
-    if (pfn >= 0 && (this.tlb.hitFlags & READ_OK) !== 0) {
-      if (this.checking) this.checkHit(va, pfn);
-      return this.i32[(pfn << (PAGE_SHIFT - 2)) | ((va & OFFSET_MASK) >>> 2)];
+    if (--this.pollCountdown === 0) this.poll();
+    const i = (va >>> PAGE_SHIFT) & FAST_TLB_MASK;
+    if ((va & 0xfffff003) === this.fastRead[i]) {
+      this.counters.tlbHits++;
+      return this.i32[(va + this.fastAddend[i]!) >>> 2];
     }
-    return this.i32[this.translateSlow(va, false) >>> 2];
+    if ((va & 3) !== 0) return this.loadBytes(va, 4);
+    return this.i32[this.translateFill(va, false) >>> 2];
   }
 
   store8(va: number, value: number): void {
-    this.poll();
+    if (--this.pollCountdown === 0) this.poll();
     this.bytes[this.translateWrite(va)] = value;
   }
 
   store16(va: number, value: number): void {
-    this.poll();
+    if (--this.pollCountdown === 0) this.poll();
     if ((va & 1) !== 0) return this.storeBytes(va, 2, value);
     this.u16[this.translateWrite(va) >>> 1] = value;
   }
 
-  /** Hot path: aligned 32-bit user store. Poll, TLB hit with US|RW|D, one typed-array write. */
+  /** Hot path: aligned 32-bit user store. A poll every POLL_EVERY accesses, the fast front (write entries only), else the TLB. */
   store32(va: number, value: number): void {
-    // ORDERING: pairs with the APIC sender's Atomics.store of the summary word (see load32).
-    if (Atomics.load(this.pollWords, this.pollIndex) !== 0) this.hooks.onPendingWork();
-    if ((va & 3) !== 0) return this.storeBytes(va, 4, value);
-    const pfn = this.tlb.lookup(va >>> PAGE_SHIFT, this.pcid);
-    if (pfn >= 0 && (this.tlb.hitFlags & WRITE_OK) === WRITE_OK) {
-      if (this.checking) this.checkHit(va, pfn);
-      this.i32[(pfn << (PAGE_SHIFT - 2)) | ((va & OFFSET_MASK) >>> 2)] = value;
+    if (--this.pollCountdown === 0) this.poll();
+    const i = (va >>> PAGE_SHIFT) & FAST_TLB_MASK;
+    if ((va & 0xfffff003) === this.fastWrite[i]) {
+      this.counters.tlbHits++;
+      this.i32[(va + this.fastAddend[i]!) >>> 2] = value;
       return;
     }
-    this.i32[this.translateSlow(va, true) >>> 2] = value;
+    if ((va & 3) !== 0) return this.storeBytes(va, 4, value);
+    this.i32[this.translateFill(va, true) >>> 2] = value;
+  }
+
+  /** translate, then record the translation in the TLB's fast front. */
+  private translateFill(va: number, write: boolean): number {
+    const pa = this.translate(va, write);
+    this.tlb.fast.fill(va, pa, write);
+    return pa;
   }
 
   /** Sequentially consistent 32-bit load of an aligned guest word (guest locks, flags). */
@@ -393,7 +415,12 @@ export class Mmu {
     return this.i32[(out.pfn << (PAGE_SHIFT - 2)) | ((va & OFFSET_MASK) >>> 2)]!;
   }
 
+  /**
+   * Look for pending work (an interrupt): every POLL_EVERY plain accesses (countdown), and
+   * before every atomic access (guest locks and flags, which spin loops wait on).
+   */
   private poll(): void {
+    this.pollCountdown = POLL_EVERY;
     // ORDERING: pairs with the APIC sender's Atomics.store of the summary word after it sets
     // the IRR bit, so seeing the word non-zero means the IRR bit is visible to onPendingWork.
     if (Atomics.load(this.pollWords, this.pollIndex) !== 0) this.hooks.onPendingWork();

@@ -4,7 +4,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { GuestSegfault, InternalError } from '../../src/lib/errors.js';
-import { Mmu, type MmuHooks } from '../../src/hw/mmu.js';
+import { Mmu, POLL_EVERY, type MmuHooks } from '../../src/hw/mmu.js';
 import { PTE_A, PTE_D, PTE_G, PTE_P, PTE_RW, PTE_US, makePte } from '../../src/hw/paging.js';
 import { DEFAULT_TLB, Tlb } from '../../src/hw/tlb.js';
 import { pfn } from '../../src/hw/types.js';
@@ -178,15 +178,18 @@ describe('mmu', () => {
     expect(() => mmu.writeCr3(pt.pd, 1)).toThrow(InternalError);
   });
 
-  it('the pending-work hook runs before the access when the poll word is non-zero, and not otherwise', () => {
+  it('the pending-work hook runs before an atomic access when the poll word is non-zero, and within POLL_EVERY plain accesses; never when it is zero', () => {
     pt.map(VA, FRAME, USER_RW);
-    mmu.load32(VA);
+    for (let k = 0; k < 3 * POLL_EVERY; k++) mmu.load32(VA);
     expect(hooks.pendingCalls).toBe(0);
     Atomics.store(poll, 2, 1);
-    mmu.load32(VA);
-    mmu.store8(VA, 1);
     mmu.atomicAdd32(VA, 1);
-    expect(hooks.pendingCalls).toBe(3);
+    expect(hooks.pendingCalls).toBe(1);
+    for (let k = 0; k < POLL_EVERY; k++) {
+      if (k % 2 === 0) mmu.load32(VA);
+      else mmu.store8(VA, 1);
+    }
+    expect(hooks.pendingCalls).toBe(2);
   });
 
   it('the pending-work hook may flush the TLB and the access still translates afterwards', () => {
