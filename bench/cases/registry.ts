@@ -8,6 +8,7 @@ import { loadCase } from './load.js';
 import { mergeCase } from './merge.js';
 import { mipsCase } from './mips.js';
 import { overcommitCase } from './overcommit.js';
+import { contentionCase } from './contention.js';
 import { elfCase } from './elf.js';
 import { programsCase } from './programs.js';
 import { scalingCase } from './scaling.js';
@@ -29,6 +30,7 @@ export const benchCases: Readonly<Record<string, BenchCase>> = Object.freeze({
   mips: mipsCase,
   programs: programsCase,
   elf: elfCase,
+  contention: contentionCase,
 });
 
 export function findBenchCase(name: string): BenchCase | undefined {

@@ -123,6 +123,15 @@ export class ApicBus {
     this.ring(dest);
   }
 
+  /**
+   * Wake `dest` if it is halted on its doorbell waiting for a word the caller has just written
+   * (LocalApic.halt's `until`): one load when it is not. Dekker with halt: the caller's store
+   * to that word, then this waiter load; halt's waiter store, then its load of the word.
+   */
+  wakeIfHalted(dest: number): void {
+    if (Atomics.load(this.words, vcpuBase(dest) + VCPU_BLOCK.waiter) !== 0) this.ring(dest);
+  }
+
   /** Wake `dest` if it sleeps on its doorbell. */
   ring(dest: number): void {
     const base = vcpuBase(dest);
@@ -371,15 +380,19 @@ export class LocalApic {
 
   /**
    * Sleep until an interrupt may be pending or `timeoutMs` passes (the caller's watchdog or
-   * next deadline). Returns at once if something is already pending.
+   * next deadline). Returns at once if something is already pending, or if `until` is given and
+   * `until[index] & mask` is already 0 (the word a wait is for; its writer rings this doorbell).
    */
-  halt(timeoutMs: number): void {
+  halt(timeoutMs: number, until: Int32Array | null = null, index = 0, mask = 0): void {
     const b = this.base;
-    // ORDERING: waiter store before the doorbell load and the IRR check; pairs with
-    // ApicBus.ring's doorbell add before its waiter load.
+    // ORDERING: waiter store before the doorbell load, the IRR check and the `until` word's
+    // load; pairs with ApicBus.ring's doorbell add before its waiter load, which a thread that
+    // cleared the `until` word does after clearing it (VcpuWait.wake): either that ring moves
+    // the doorbell past `bell`, or this load sees the word cleared.
     Atomics.store(this.words, b + VCPU_BLOCK.waiter, 1);
     const bell = Atomics.load(this.words, b + VCPU_BLOCK.doorbell);
-    if (!this.hasPending()) Atomics.wait(this.words, b + VCPU_BLOCK.doorbell, bell, timeoutMs);
+    const still = until === null || (Atomics.load(until, index) & mask) !== 0;
+    if (still && !this.hasPending()) Atomics.wait(this.words, b + VCPU_BLOCK.doorbell, bell, timeoutMs);
     Atomics.store(this.words, b + VCPU_BLOCK.waiter, 0);
   }
 

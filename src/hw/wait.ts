@@ -11,10 +11,12 @@
  *   1. spin: `pause()` in the caller's loop. It takes this CPU's pending work as the site asks
  *      (guest interrupts if IF is set, hypervisor requests whatever IF says), so two vCPUs waiting
  *      on each other's requests both make progress — the rule that keeps shootdowns deadlock-free.
- *   2. give the core away: once the wait has lasted policy.spinBeforeYieldMs, each look at the
- *      clock also sleeps YIELD_SLICE_MS on this vCPU's doorbell (an IPI or a kick to it rings it
- *      early), publishing the vCPU as halted meanwhile. On an overcommitted host the thread we
- *      wait for may need this core; with a core per vCPU the wait is microseconds, so spin longer.
+ *   2. give the core away: once the wait has lasted the spin window (spinBeforeYieldMs, adapted
+ *      wait by wait between a few µs and the policy's value), each look at the clock also sleeps
+ *      YIELD_SLICE_MS on this vCPU's doorbell (an IPI, a kick, or the thread it waits for ringing
+ *      it with wake() rings it early), publishing the vCPU as halted meanwhile. On an
+ *      overcommitted or busy host the thread we wait for may need this core; with a core per
+ *      vCPU the wait is microseconds, so spin longer.
  *   3. sleep: `sleep(words, index, value, sliceMs)` blocks in Atomics.wait on the word the
  *      awaited thread changes (and notifies, or not: the slice bounds the sleep either way).
  * Every look at the clock (every CLOCK_CHECK_EVERY spins, and every sleep):
@@ -58,7 +60,9 @@ export interface WaitPolicy {
  */
 export const SPIN_BEFORE_YIELD_DEDICATED_MS = 0.5;
 export const SPIN_BEFORE_YIELD_OVERCOMMITTED_MS = 0.02;
-/** Each give-away sleeps at most this long, in ms, on our own doorbell (IPIs and kicks end it early). */
+/** The shortest the adaptive spin window gets, in ms: about ten Atomics round trips. */
+export const SPIN_WINDOW_MIN_MS = 0.003;
+/** Each give-away sleeps at most this long, in ms, on our own doorbell (IPIs, kicks and wakes end it early). */
 const YIELD_SLICE_MS = 0.05;
 /** Look at the clock every this many spins (a performance.now() costs about what 64 spins do). */
 const CLOCK_CHECK_EVERY = 64;
@@ -120,11 +124,20 @@ export interface WaitSite {
 
 export class VcpuWait {
   readonly watchdogMs: number;
-  readonly spinBeforeYieldMs: number;
+  /**
+   * How long to spin before giving the core away, adapted to the host (pause-loop exiting's
+   * window, tuned as KVM's halt-polling is): halved after a wait that had to give the core away,
+   * doubled after one that ended while still spinning, between SPIN_WINDOW_MIN_MS and the
+   * policy's spinBeforeYieldMs. On a quiet host with a core per vCPU waits end spinning and the
+   * window stays long; beside a busy process they do not, and the window shrinks to a few µs.
+   */
+  spinBeforeYieldMs: number;
   private site: WaitSite | null = null;
   private target = 0;
   private startMs = 0;
   private spins = 0;
+  /** The wait in progress gave the core away at least once. */
+  private yielded = false;
 
   constructor(private readonly c: WaitingCpu, readonly policy: WaitPolicy) {
     this.watchdogMs = policy.watchdogMs;
@@ -142,17 +155,33 @@ export class VcpuWait {
     this.target = target;
     this.spins = 0;
     this.startMs = 0;
+    this.yielded = false;
   }
 
-  /** End the wait begun last; clears what it published. */
+  /** End the wait begun last; clears what it published, and adapts the spin window. */
   end(): void {
-    if (this.startMs !== 0) this.c.activity.waiting(WaitKind.None, 0);
+    if (this.startMs !== 0) {
+      this.c.activity.waiting(WaitKind.None, 0);
+      // Only waits that lasted past the first look at the clock say anything about the host.
+      this.spinBeforeYieldMs = this.yielded
+        ? Math.max(SPIN_WINDOW_MIN_MS, this.spinBeforeYieldMs / 2)
+        : Math.min(this.policy.spinBeforeYieldMs, this.spinBeforeYieldMs * 2);
+    }
     this.site = null;
     this.startMs = 0;
   }
 
   /** Phase 1 and 2: one iteration of a spin loop. */
   pause(): void {
+    this.pauseOn(null, 0, 0);
+  }
+
+  /**
+   * pause() for a wait on `words[index] & mask` becoming 0 (a call's acknowledgement): when it
+   * gives the core away it sleeps only if the word still says wait, after announcing itself
+   * halted, so the thread that clears the word and then rings this vCPU (wake) cannot be missed.
+   */
+  pauseOn(words: Int32Array | null, index: number, mask: number): void {
     const c = this.c;
     const take = this.site!.take;
     if ((take === TakeWhileWaiting.Always || (take === TakeWhileWaiting.IfEnabled && c.interruptsEnabled)) && c.apic.hasPending()) {
@@ -160,11 +189,20 @@ export class VcpuWait {
     }
     if (++this.spins % CLOCK_CHECK_EVERY !== 0) return;
     if (this.look() > this.spinBeforeYieldMs) {
+      this.yielded = true;
       const saved = c.activity.get();
       c.activity.set(VcpuActivity.Halted);
-      c.apic.halt(YIELD_SLICE_MS);
+      c.apic.halt(YIELD_SLICE_MS, words, index, mask);
       c.activity.set(saved);
     }
+  }
+
+  /**
+   * Ring `cpu`'s doorbell: a vCPU that gave its core away in a wait on a word this thread just
+   * changed (pauseOn) wakes now instead of at the end of its slice. Any vCPU's worker.
+   */
+  wake(cpu: number): void {
+    this.c.bus.wakeIfHalted(cpu);
   }
 
   /**

@@ -117,7 +117,7 @@ export class SmpCalls {
       // (and wrote its cost, read below).
       if ((Atomics.load(i32, flags) & CSD_FLAG_LOCK) !== 0) {
         spinner.begin(CALL_ACK_WAIT, c);
-        while ((Atomics.load(i32, flags) & CSD_FLAG_LOCK) !== 0) spinner.pause();
+        while ((Atomics.load(i32, flags) & CSD_FLAG_LOCK) !== 0) spinner.pauseOn(i32, flags, CSD_FLAG_LOCK);
         spinner.end();
       }
       slowest = Math.max(slowest, i32[csd + CSD.cost]!);
@@ -161,6 +161,9 @@ export class SmpCalls {
       // ORDERING: the acknowledgement; pairs with waitForAcks' Atomics.load. Everything the
       // handler did (the TLB flush) happens before it.
       Atomics.store(i32, csd + CSD.flags, 0);
+      // An initiator that gave its core away waiting for this ack wakes now (its halt checks
+      // the flag after announcing itself; this ring follows the store).
+      this.k.spinner.wake(i32[csd + CSD.src]!);
     }
   }
 }

@@ -213,7 +213,8 @@ class ScriptedSpinner extends VcpuWait {
     super.end();
   }
 
-  override pause(): void {
+  /** Every pause (pause() and a wait on a word) runs the script's next step first. */
+  override pauseOn(words: Int32Array | null, index: number, mask: number): void {
     const step = this.nextStep();
     if (step !== undefined) {
       step();
@@ -227,13 +228,13 @@ class ScriptedSpinner extends VcpuWait {
         );
       }
     }
-    super.pause();
+    super.pauseOn(words, index, mask);
   }
 
   /** One real pause() of a CPU waiting further down the stack (no script step). */
   spinOnce(): void {
     if (!this.waiting) throw new Error(`cpu ${this.cpuHw.cpu} is not waiting: spinOnce means nothing here`);
-    super.pause();
+    super.pauseOn(null, 0, 0);
   }
 }
 
