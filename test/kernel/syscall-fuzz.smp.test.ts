@@ -14,6 +14,7 @@ import { describeBackends } from '../../src/hv/registry.js';
 import { runReport } from '../../src/report/build.js';
 import type { MachineConfig } from '../../src/machine/config.js';
 import { ELF_BASE, ELF_CODE_OFFSET, minimalElf, programConfig } from '../helpers/guest-programs.js';
+import { rng } from '../helpers/rng.js';
 
 const SYS = {
   clone: 220, futex: 98, rt_sigaction: 134, sigaltstack: 132, rt_sigprocmask: 135, rt_sigpending: 136, tkill: 130,
@@ -24,18 +25,6 @@ const SIGCHLD = 17;
 const CLONE_BITS = [0x100, 0x200, 0x400, 0x800, 0x4000, 0x10000, 0x80000, 0x100000, 0x200000, 0x1000000];
 const WNOHANG = 1;
 const WEXITED = 4;
-
-/** mulberry32: a small seeded generator, so a failure names the seed that reproduces it. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** An argument: a constant, or an address relative to the child's stack pointer. */
 type Arg = { imm: number } | { sp: number };

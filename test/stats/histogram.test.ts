@@ -5,22 +5,11 @@
 import * as hdr from 'hdr-histogram-js';
 import { describe, expect, it } from 'vitest';
 import { HISTOGRAM_MAX_NS, LatencyHistogram } from '../../src/stats/histogram.js';
+import { rng } from '../helpers/rng.js';
 
 /** Within HDR's 3-significant-digit precision (0.1 %, plus one unit for small values). */
 function expectNear(actual: number, expected: number): void {
   expect(Math.abs(actual - expected)).toBeLessThanOrEqual(expected * 0.001 + 1);
-}
-
-/** A deterministic pseudo-random generator (mulberry32), so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('LatencyHistogram', () => {
