@@ -130,6 +130,7 @@ export class VcpuWait {
    * doubled after one that ended while still spinning, between SPIN_WINDOW_MIN_MS and the
    * policy's spinBeforeYieldMs. On a quiet host with a core per vCPU waits end spinning and the
    * window stays long; beside a busy process they do not, and the window shrinks to a few µs.
+   * With vCPUs overcommitted the policy's short window is kept: there yielding is the rule.
    */
   spinBeforeYieldMs: number;
   private site: WaitSite | null = null;
@@ -163,8 +164,11 @@ export class VcpuWait {
     if (this.startMs !== 0) {
       this.c.activity.waiting(WaitKind.None, 0);
       // Only waits that lasted past the first look at the clock say anything about the host.
+      // Overcommitted, the policy's short window already assumes the awaited CPU may not run:
+      // yielding is the normal case there, and no evidence to spin less.
+      const floor = this.policy.overcommitted ? this.policy.spinBeforeYieldMs : SPIN_WINDOW_MIN_MS;
       this.spinBeforeYieldMs = this.yielded
-        ? Math.max(SPIN_WINDOW_MIN_MS, this.spinBeforeYieldMs / 2)
+        ? Math.max(floor, this.spinBeforeYieldMs / 2)
         : Math.min(this.policy.spinBeforeYieldMs, this.spinBeforeYieldMs * 2);
     }
     this.site = null;
