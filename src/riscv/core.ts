@@ -330,6 +330,8 @@ export class RvCore {
       const cp = dc.enter(pa >>> 12);
       const page = cp.decoded;
       const blocks = cp.blocks;
+      const blockLens = cp.blockLen;
+      const blockLoop = cp.blockLoop;
       const heat = cp.heat;
       const pageVa = pc & ~OFFSET_MASK;
       const pbase = (pa >>> 2) & ~(PAGE_SLOTS - 1);
@@ -345,7 +347,7 @@ export class RvCore {
           }
           const fn = blocks[i];
           if (fn !== undefined) {
-            const len = cp.blockLen[i]!;
+            const len = blockLens[i]!;
             if (len > n && len <= n + left) {
               // The block straddles a poll boundary: run it whole and poll after it (an
               // interrupt waits at most MAX_BLOCK_INSNS more instructions; the budget is exact).
@@ -356,7 +358,7 @@ export class RvCore {
               n -= len;
               blockStart = i;
               blockLen = len;
-              blockLoops = cp.blockLoop[i] !== 0;
+              blockLoops = blockLoop[i] !== 0;
               // A looping block may go round as often as the slice has room for.
               const next = fn(x, mem, pageVa, blockLoops ? 1 + Math.floor(n / len) : 1);
               if (blockLoops) n -= (mem.iter - 1) * len;
