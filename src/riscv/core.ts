@@ -271,8 +271,6 @@ export class RvCore {
     let s = 0;
     /** While a compiled block runs: its entry slot and length (-1: none runs). */
     let blockStart = -1;
-    let blockLen = 0;
-    let blockLoops = false;
 
     outer: for (;;) {
       if (n === 0) {
@@ -331,7 +329,6 @@ export class RvCore {
       const page = cp.decoded;
       const blocks = cp.blocks;
       const blockLens = cp.blockLen;
-      const blockLoop = cp.blockLoop;
       const heat = cp.heat;
       const pageVa = pc & ~OFFSET_MASK;
       const pbase = (pa >>> 2) & ~(PAGE_SLOTS - 1);
@@ -349,19 +346,20 @@ export class RvCore {
           if (fn !== undefined) {
             const len = blockLens[i]!;
             if (len > n && len <= n + left) {
-              // The block straddles a poll boundary: run it whole and poll after it (an
-              // interrupt waits at most MAX_BLOCK_INSNS more instructions; the budget is exact).
-              left -= len - n;
-              n = len;
+              // The block would straddle a poll boundary: poll now and start a fresh slice
+              // with it (an interrupt comes no later; the budget is exact). Borrowing just
+              // enough for one pass instead would leave looping blocks a round per call.
+              left += n;
+              n = 0;
+              pc = (pageVa + (i << 2)) | 0;
+              continue outer;
             }
             if (len <= n) {
-              n -= len;
               blockStart = i;
-              blockLen = len;
-              blockLoops = blockLoop[i] !== 0;
-              // A looping block may go round as often as the slice has room for.
-              const next = fn(x, mem, pageVa, blockLoops ? 1 + Math.floor(n / len) : 1);
-              if (blockLoops) n -= (mem.iter - 1) * len;
+              // The block may leave by a side exit, or loop while a whole pass more fits the
+              // slice: it says in mem.ran how many instructions it retired.
+              const next = fn(x, mem, pageVa, n);
+              n -= mem.ran;
               blockStart = -1;
               if (next >= 0) {
                 i = next;
@@ -375,8 +373,8 @@ export class RvCore {
                 pc = mem.nextPc;
                 continue outer;
               }
-              // EXIT_REDO: the slots before mem.slot retired; interpret mem.slot (it faults).
-              n += len - (mem.slot - i);
+              // EXIT_REDO: the slots before mem.slot retired (counted in mem.ran); interpret
+              // mem.slot (it faults).
               i = mem.slot;
             } else {
               this.blocksDeferred++;
@@ -690,9 +688,8 @@ export class RvCore {
       } catch (e) {
         if (!(e instanceof GuestSegfault)) throw e;
         if (blockStart >= 0) {
-          // A compiled block faulted at mem.slot: the slots before it retired (and, in a looping
-          // block, the rounds before mem.iter).
-          n += blockLen - (mem.slot - blockStart) - (blockLoops ? (mem.iter - 1) * blockLen : 0);
+          // A compiled block faulted at mem.slot: what it retired before is in mem.ran.
+          n -= mem.ran;
           i = mem.slot;
           s = i * DECODED_STRIDE;
           blockStart = -1;
@@ -739,7 +736,6 @@ export class RvCore {
     }
     cp.blocks[slot] = block.fn;
     cp.blockLen[slot] = block.len;
-    cp.blockLoop[slot] = block.loop ? 1 : 0;
     cp.compiled++;
     this.blocksCompiled++;
   }

@@ -31,8 +31,9 @@ import { DECODED_STRIDE, Op, decodeInto } from './decode.js';
 import type { RvMemory } from './memory.js';
 
 /**
- * A compiled block (jit.ts): registers, memory, the page's virtual address and, for a block
- * that loops on itself, how many times it may go round (m.iter says how many it did).
+ * A compiled block (jit.ts): registers, memory, the page's virtual address and the most
+ * instructions it may retire (a looping block goes round while a whole block more fits);
+ * m.ran says how many it did.
  */
 export type BlockFn = (x: Int32Array, m: RvMemory, pageVa: number, limit: number) => number;
 
@@ -61,8 +62,6 @@ export class CodePage {
   readonly blocks: (BlockFn | undefined)[] = new Array<BlockFn | undefined>(PAGE_SLOTS + 1).fill(undefined);
   /** Instructions in blocks[slot]. */
   readonly blockLen = new Int32Array(PAGE_SLOTS + 1);
-  /** 1 where blocks[slot] is a loop that branches back to its own start (it runs `limit` rounds at most). */
-  readonly blockLoop = new Uint8Array(PAGE_SLOTS + 1);
   /** Interpreted entries into a block at each slot, or HEAT_NEVER. */
   readonly heat = new Uint16Array(PAGE_SLOTS + 1);
   /** Compiled blocks held (0: skip dropBlocks). */
@@ -87,7 +86,6 @@ export class CodePage {
     if (this.compiled === 0) return;
     this.blocks.fill(undefined);
     this.blockLen.fill(0);
-    this.blockLoop.fill(0);
     this.heat.fill(0);
     this.compiled = 0;
   }

@@ -3,15 +3,16 @@
  * which V8 then optimises like any other. Runs on the vCPU worker that executes the code
  * (RvCore compiles a block once the interpreter has entered it HOT_BLOCK times).
  *
- * A block starts at an entry slot and runs straight to the first control transfer (a branch,
- * JAL or JALR, included as its last instruction), to the page's end, or to MAX_BLOCK_INSNS
- * instructions. It stops before anything it leaves to the interpreter: ECALL, EBREAK, FENCE.I,
- * counter CSRs, illegal and misaligned-target encodings. A block whose first slot is one of
- * those is not compiled (HEAT_NEVER). LR/SC and AMOs call RvMemory's, as the interpreter does;
- * a misaligned one hands its slot back to the interpreter (EXIT_REDO), which raises SIGBUS.
- * A block that ends with a branch or JAL back to its own first instruction loops by itself,
- * up to the limit the core gives it (the instructions left in its slice), and says in m.iter
- * how many rounds it ran.
+ * A block starts at an entry slot and runs straight through conditional branches (each a side
+ * exit: taken, it leaves; not taken, the block goes on — a superblock) to the first JAL or
+ * JALR (included as its last instruction), the page's end, or MAX_BLOCK_INSNS instructions. It
+ * stops before anything it leaves to the interpreter: ECALL, EBREAK, FENCE.I, counter CSRs,
+ * illegal and misaligned-target encodings. A block whose first slot is one of those is not
+ * compiled (HEAT_NEVER). LR/SC and AMOs call RvMemory's, as the interpreter does; a misaligned
+ * one hands its slot back to the interpreter (EXIT_REDO), which raises SIGBUS. A block with a
+ * branch or JAL back to its own first instruction loops by itself while a whole block more fits
+ * the limit the core gives it (the instructions left in its slice). Every exit says in m.ran
+ * how many instructions the block retired, and so does every call that may throw.
  *
  * The generated function, `(x, m, v, limit) => next`, gets the hart's registers `x`, the vCPU's
  * RvMemory `m`, the page's virtual address `v` (a frame may be mapped at several addresses,
@@ -75,8 +76,10 @@ export interface CompiledBlock {
 }
 
 /**
- * Whether the block entered at `start` would end with a branch or JAL back to `start` (a loop
- * the block can run round by itself): the same walk compileBlock makes, without emitting.
+ * Whether the block entered at `start` branches or jumps back to `start` anywhere (a loop it
+ * can run round by itself): the same walk compileBlock makes — through conditional branches,
+ * to the first JAL, JALR, instruction the interpreter must run, page end or MAX_BLOCK_INSNS —
+ * without emitting.
  */
 function loopsToStart(page: CodePage, start: number, ram: Int32Array): boolean {
   const d = page.decoded;
@@ -84,9 +87,9 @@ function loopsToStart(page: CodePage, start: number, ram: Int32Array): boolean {
     page.ensureDecoded(slot, ram);
     const at = slot * DECODED_STRIDE;
     const op = (d[at]! & 0xff) as Op;
-    if (interpreterOnly(op)) return false;
-    if (op === Op.Jal || BRANCH_CONDITIONS[op] !== undefined) return slot + d[at + 3]! === start;
-    if (op === Op.Jalr) return false;
+    if (interpreterOnly(op) || op === Op.Jalr) return false;
+    if ((op === Op.Jal || BRANCH_CONDITIONS[op] !== undefined) && slot + d[at + 3]! === start) return true;
+    if (op === Op.Jal) return false;
   }
   return false;
 }
@@ -113,6 +116,8 @@ function interpreterOnly(op: Op): boolean {
 const WRITE_BACK_ALL = '/* write back all */';
 /** Where the hit counter goes to F.hits: before anything that may throw, and at every exit. */
 const HAND_OVER_HITS = '/* hand over hits */';
+/** The block's length in a line written before it is known (source() fills it in). */
+const BLOCK_LEN = '__BLOCK_LEN__';
 
 /** Builds one block's source: register locals, write-backs, exits. */
 class BlockWriter {
@@ -123,13 +128,23 @@ class BlockWriter {
   private readonly changed = new Set<number>();
   /** The block has an inline load or store (and so a hit counter `h`). */
   accesses = false;
+  /** Instructions in the block, known once it is compiled (BLOCK_LEN in the lines). */
+  length = 0;
 
   /**
    * A block that loops on itself: a register changed late in one round is stale in x early in
    * the next, so every write-back writes all the registers the block changes anywhere
-   * (WRITE_BACK_ALL, filled in by source()) and says which round it is in.
+   * (WRITE_BACK_ALL, filled in by source()).
    */
-  constructor(private readonly loop: boolean) {}
+  constructor(private readonly loop: boolean, private readonly start: number) {}
+
+  /**
+   * Before a call that may throw: the slot it is for and the instructions retired so far (the
+   * rounds before, and this round's slots before it), for the core's fault recovery.
+   */
+  faultPoint(slot: number): void {
+    this.lines.push(`m.slot = ${slot};`, `m.ran = ex + ${slot - this.start};`);
+  }
 
   /** The expression reading register r. */
   get(r: number): string {
@@ -155,16 +170,20 @@ class BlockWriter {
     // The inline accesses' TLB hits, counted in a local and handed over here (if it has any).
     this.lines.push(HAND_OVER_HITS);
     if (this.loop) {
-      this.lines.push(WRITE_BACK_ALL, 'm.iter = it;');
+      this.lines.push(WRITE_BACK_ALL);
       return;
     }
     for (const r of this.dirty) this.lines.push(`x[${r}] = r${r};`);
     if (!keep) this.dirty.clear();
   }
 
-  /** Write back, then leave for slot `slot` of this page or, outside it, another page. */
-  exitToSlot(slot: number, keep = false): void {
+  /**
+   * Write back, then leave for slot `slot` of this page or, outside it, another page, having
+   * retired `ran` instructions in this round.
+   */
+  exitToSlot(slot: number, ran: number, keep = false): void {
     this.writeBack(keep);
+    this.lines.push(`m.ran = ex + ${ran};`);
     if (slot >= 0 && slot <= PAGE_SLOTS) {
       this.lines.push(`return ${slot};`);
     } else {
@@ -176,7 +195,7 @@ class BlockWriter {
     const decls = [...this.used].sort((a, b) => a - b).map((r) => `r${r} = x[${r}]`);
     const all = [...this.changed].sort((a, b) => a - b).map((r) => `x[${r}] = r${r};`).join(' ');
     const hits = this.accesses ? 'F.hits += h; h = 0;' : '';
-    const body = this.lines.map((l) => (l === WRITE_BACK_ALL ? all : l === HAND_OVER_HITS ? hits : l));
+    const body = this.lines.map((l) => (l === WRITE_BACK_ALL ? all : l === HAND_OVER_HITS ? hits : l.replace(BLOCK_LEN, String(this.length))));
     return (decls.length > 0 ? [`let ${decls.join(', ')};`] : []).concat(body).join('\n');
   }
 }
@@ -223,15 +242,19 @@ const INLINE_STORES: Readonly<Partial<Record<Op, { mask: number; write: string; 
 export function compileBlock(page: CodePage, start: number, ram: Int32Array, mem: InlineMemory): CompiledBlock | null {
   const d = page.decoded;
   const loop = loopsToStart(page, start, ram);
-  const b = new BlockWriter(loop);
-  if (loop) b.lines.push('let it = 0;', 'round: for (;;) {', 'it++;');
+  const b = new BlockWriter(loop, start);
+  if (loop) b.lines.push('round: for (;;) {');
+  /** Back to `start` for another round, `ran` instructions into this one, if the limit has room for a whole block more. */
+  const roundAgain = (ran: number): void => {
+    b.lines.push(`if (ex + ${ran} + ${BLOCK_LEN} <= limit) { ex += ${ran}; continue round; }`);
+  };
   let slot = start;
   let ended = false;
   while (!ended) {
     if (slot === PAGE_SLOTS || slot - start === MAX_BLOCK_INSNS) {
       // The PageEnd sentinel is no instruction: a block cannot start there.
       if (slot === start) return null;
-      b.exitToSlot(slot);
+      b.exitToSlot(slot, slot - start);
       break;
     }
     page.ensureDecoded(slot, ram);
@@ -240,7 +263,7 @@ export function compileBlock(page: CodePage, start: number, ram: Int32Array, mem
     const op = (w & 0xff) as Op;
     if (interpreterOnly(op)) {
       if (slot === start) return null;
-      b.exitToSlot(slot);
+      b.exitToSlot(slot, slot - start);
       break;
     }
     const rd = (w >>> 8) & 63;
@@ -293,7 +316,7 @@ export function compileBlock(page: CodePage, start: number, ram: Int32Array, mem
         else b.lines.push(`r${rd} = ${read};`);
         b.lines.push('} else {');
         b.writeBack(true);
-        b.lines.push(`m.slot = ${slot};`);
+        b.faultPoint(slot);
         // A load into x0 still performs the access (it may fault).
         if (rd === X_SINK) b.lines.push(`m.${LOADS[op]!}(a);`);
         else b.lines.push(`r${rd} = m.${LOADS[op]!}(a);`);
@@ -311,7 +334,8 @@ export function compileBlock(page: CodePage, start: number, ram: Int32Array, mem
         b.lines.push(`if ((a & ${mask}) === WT[f] && CF[p >>> 12] === 0 && SH[H0 + ((p >>> 2) & ${RESV_MASK}) * ${RESV_BUCKET.WORDS}] === 0) {`);
         b.lines.push('h++;', `${write}[p${shift}] = ${value};`, '} else {');
         b.writeBack(true);
-        b.lines.push(`m.slot = ${slot};`, `m.${STORES[op]!}(a, ${value});`, '}');
+        b.faultPoint(slot);
+        b.lines.push(`m.${STORES[op]!}(a, ${value});`, '}');
         break;
       }
       case Op.LrW: case Op.ScW: case Op.AmoSwap: case Op.AmoAdd: case Op.AmoXor: case Op.AmoAnd:
@@ -320,39 +344,40 @@ export function compileBlock(page: CodePage, start: number, ram: Int32Array, mem
         // misaligned address goes back to the interpreter, which raises SIGBUS there.
         b.lines.push(`a = ${rs1()} | 0;`, 'if ((a & 3) !== 0) {');
         b.writeBack(true);
-        b.lines.push(`m.slot = ${slot};`, `return ${EXIT_REDO};`, '}');
+        b.faultPoint(slot);
+        b.lines.push(`return ${EXIT_REDO};`, '}');
         const call = op === Op.LrW ? 'm.lrW(a)' : op === Op.ScW ? `m.scW(a, ${rs2()})` : `m.amo(${AMO_KINDS[op]!}, a, ${rs2()})`;
         b.writeBack(true);
-        b.lines.push(`m.slot = ${slot};`);
+        b.faultPoint(slot);
         if (rd === X_SINK) b.lines.push(`${call};`);
         else b.set(rd, call);
         break;
       }
       case Op.Jal:
         b.set(rd, `(v + ${off + 4}) | 0`);
-        if (loop) b.lines.push('if (it < limit) continue round;');
-        b.exitToSlot(slot + d[at + 3]!);
+        if (slot + d[at + 3]! === start) roundAgain(slot - start + 1);
+        b.exitToSlot(slot + d[at + 3]!, slot - start + 1);
         ended = true;
         break;
       case Op.Jalr: {
         // The target is computed from rs1 before rd is written (rd may be rs1).
         b.lines.push(`const t = (${rs1()} + ${imm}) & ~1;`, 'if ((t & 2) !== 0) {');
         b.writeBack(true);
-        b.lines.push(`m.slot = ${slot};`, `return ${EXIT_REDO};`, '}');
+        b.faultPoint(slot);
+        b.lines.push(`return ${EXIT_REDO};`, '}');
         b.set(rd, `(v + ${off + 4}) | 0`);
         b.writeBack();
-        b.lines.push('if (((t ^ v) & ~0xfff) === 0) return (t & 0xfff) >>> 2;', 'm.nextPc = t;', `return ${EXIT_PAGE};`);
+        b.lines.push(`m.ran = ex + ${slot - start + 1};`, 'if (((t ^ v) & ~0xfff) === 0) return (t & 0xfff) >>> 2;', 'm.nextPc = t;', `return ${EXIT_PAGE};`);
         ended = true;
         break;
       }
       case Op.Beq: case Op.Bne: case Op.Blt: case Op.Bge: case Op.Bltu: case Op.Bgeu:
+        // A side exit: the taken branch leaves (or, back to the start, goes round again while
+        // the limit allows, registers staying in locals); the block goes on with the next slot.
         b.lines.push(`if (${BRANCH_CONDITIONS[op]!(rs1(), rs2())}) {`);
-        // A loop goes round again while its limit allows; registers stay in locals.
-        if (loop) b.lines.push('if (it < limit) continue round;');
-        b.exitToSlot(slot + d[at + 3]!, true);
+        if (slot + d[at + 3]! === start) roundAgain(slot - start + 1);
+        b.exitToSlot(slot + d[at + 3]!, slot - start + 1, true);
         b.lines.push('}');
-        b.exitToSlot(slot + 1);
-        ended = true;
         break;
       default:
         throw new InternalError(`riscv jit: op ${op} reached the block compiler`);
@@ -360,7 +385,8 @@ export function compileBlock(page: CodePage, start: number, ram: Int32Array, mem
     slot++;
   }
   if (loop) b.lines.push('}');
-  const source = `let a = 0, f = 0, p = 0, h = 0;\n${b.source()}`;
+  b.length = slot - start;
+  const source = `let a = 0, f = 0, p = 0, h = 0, ex = 0;\n${b.source()}`;
   const factory = new Function(
     'mulDiv', 'F', 'RT', 'WT', 'AD', 'R32', 'R16', 'R8', 'RB', 'CF', 'SH', 'H0',
     `return function rv32Block(x, m, v, limit) {\n${source}\n};`,

@@ -65,8 +65,11 @@ export class RvMemory {
    */
   slot = 0;
   nextPc = 0;
-  /** A looping block's rounds: done when it returned, or the one it was in when it faulted (1-based). */
-  iter = 1;
+  /**
+   * Instructions a compiled block retired: all of them when it returned, or those before the
+   * access it was making (m.slot) when it threw.
+   */
+  ran = 0;
 
   private readonly fast: FastTlb;
   private readonly readTag: Int32Array;
