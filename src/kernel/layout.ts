@@ -280,6 +280,11 @@ export const enum TaskState {
   New = 4,
 }
 
+/** A task that exists and has not exited (it may run or sleep): what senders, waiters and scans look for. */
+export function taskLive(state: number): boolean {
+  return state === TaskState.Running || state === TaskState.Sleeping;
+}
+
 export const MM = defineStruct(
   'mm_struct',
   {

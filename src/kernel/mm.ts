@@ -89,21 +89,6 @@ export class AddressSpaces {
   }
 
   /**
-   * mmget_not_zero: a reference to an address space only while it still has users (a caller
-   * that holds tableLock also keeps its slot from being reused meanwhile). False once it is gone.
-   */
-  tryGet(mm: MmRef): boolean {
-    const { i32 } = this.k;
-    const word = (mm >>> 2) + MM.users;
-    for (;;) {
-      const users = Atomics.load(i32, word);
-      if (users <= 0) return false;
-      // ORDERING: a CAS, so a put that takes users to 0 cannot be undone by this get.
-      if (Atomics.compareExchange(i32, word, users, users + 1) === users) return true;
-    }
-  }
-
-  /**
    * dup_mmap for fork: a new address space with the parent's VMAs, sharing its pages
    * copy-on-write — private writable PTEs become read-only in both, shared ones stay as they
    * are — then a flush of the parent (its other threads may cache the writable entries) and
@@ -499,8 +484,11 @@ export class AddressSpaces {
     }
   }
 
-  /** mmget_not_zero: take a user reference unless the address space is gone or going. */
-  private getNotZero(mm: MmRef): boolean {
+  /**
+   * mmget_not_zero: take a user reference unless the address space is gone or going (a caller
+   * holding tableLock also keeps its slot from being reused meanwhile).
+   */
+  getNotZero(mm: MmRef): boolean {
     const { i32 } = this.k;
     const w = (mm >>> 2) + MM.users;
     for (;;) {

@@ -9,7 +9,7 @@
  */
 import type { MmRef } from '../pv/ops.js';
 import type { KernelContext } from './context.js';
-import { KGLOBALS, MM, TASK, TaskState } from './layout.js';
+import { KGLOBALS, MM, TASK, taskLive } from './layout.js';
 import { MAX_TASKS } from '../lib/limits.js';
 import type { AddressSpaces } from './mm.js';
 import type { Tasks } from './task.js';
@@ -72,7 +72,7 @@ export class OomKiller {
     for (let s = 0; s < MAX_TASKS; s++) {
       const tb = layout.taskBase(s);
       const state = Atomics.load(i32, tb + TASK.state);
-      if ((state === TaskState.Running || state === TaskState.Sleeping) && i32[tb + TASK.tgid] === tgid && i32[tb + TASK.cpu] !== cpu) return true;
+      if (taskLive(state) && i32[tb + TASK.tgid] === tgid && i32[tb + TASK.cpu] !== cpu) return true;
     }
     return false;
   }
@@ -96,12 +96,12 @@ export class OomKiller {
     for (let s = 0; s < MAX_TASKS; s++) {
       const tb = layout.taskBase(s);
       const state = Atomics.load(i32, tb + TASK.state);
-      if ((state !== TaskState.Running && state !== TaskState.Sleeping) || dying.has(i32[tb + TASK.tgid]!)) continue;
+      if (!taskLive(state) || dying.has(i32[tb + TASK.tgid]!)) continue;
       const mm = i32[tb + TASK.mm]!;
       const badness = Atomics.load(i32, (mm >>> 2) + MM.rss) + Atomics.load(i32, (mm >>> 2) + MM.ptPages);
       if (badness > victim.badness) victim = { tgid: i32[tb + TASK.tgid]!, mm, badness };
     }
-    const held = victim.tgid >= 0 && this.mms.tryGet(victim.mm as MmRef);
+    const held = victim.tgid >= 0 && this.mms.getNotZero(victim.mm as MmRef);
     spinUnlock(i32, lock);
     if (!held) return -1;
     const mm = victim.mm as MmRef;

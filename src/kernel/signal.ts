@@ -35,7 +35,7 @@ import {
   SIGSET_BYTES, SI_KERNEL, SS_AUTODISARM, SS_DISABLE, SS_ONSTACK, TRAP_BRKPT, UAPI_SA_FLAGS, defaultAction,
 } from '../uapi/signal.js';
 import type { Futexes } from './futex.js';
-import { KGLOBALS, TASK, TaskState } from './layout.js';
+import { KGLOBALS, TASK, TaskState, taskLive } from './layout.js';
 import { MAX_TASKS } from '../lib/limits.js';
 import type { Scheduler, TaskRun } from './sched.js';
 import { spinLock, spinUnlock } from './sync.js';
@@ -235,7 +235,7 @@ export class Signals {
 
   private live(tb: number): boolean {
     const state = Atomics.load(this.k.i32, tb + TASK.state);
-    return state === TaskState.Running || state === TaskState.Sleeping;
+    return taskLive(state);
   }
 
   // ---- masks --------------------------------------------------------------------------------
@@ -289,14 +289,9 @@ export class Signals {
     const oldLo = i32[tb + TASK.sigBlocked]!;
     const oldHi = i32[tb + TASK.sigBlocked + 1]!;
     if (set !== 0) {
-      let lo = 0;
-      let hi = 0;
-      const r = uaccess(() => {
-        lo = user.load32(set);
-        hi = user.load32(set + 4);
-        return 0;
-      });
-      if (r < 0) return r;
+      const mask = this.readMask(set, sigsetsize);
+      if (typeof mask === 'number') return mask;
+      const [lo, hi] = mask;
       if (how === SIG_BLOCK) this.setBlocked(run, oldLo | lo, oldHi | hi);
       else if (how === SIG_UNBLOCK) this.setBlocked(run, oldLo & ~lo, oldHi & ~hi);
       else if (how === SIG_SETMASK) this.setBlocked(run, lo, hi);

@@ -9,7 +9,7 @@ import { EAGAIN, EFAULT, EINTR, EINVAL, ERESTARTNOINTR, ERESTARTSYS, ENOMEM, ESR
 import { NSIG, SS_DISABLE } from '../uapi/signal.js';
 import type { FileSystem } from './fs/index.js';
 import type { Futexes } from './futex.js';
-import { KGLOBALS, PERCPU, TASK, TaskState } from './layout.js';
+import { KGLOBALS, PERCPU, TASK, TaskState, taskLive } from './layout.js';
 import { MAX_TASKS } from '../lib/limits.js';
 import type { AddressSpaces } from './mm.js';
 import type { Scheduler, TaskRun } from './sched.js';
@@ -406,7 +406,7 @@ export class Tasks {
     for (let s = 0; s < MAX_TASKS; s++) {
       const sb = layout.taskBase(s);
       const state = i32[sb + TASK.state];
-      if (i32[sb + TASK.tgid] === tgid && (state === TaskState.Running || state === TaskState.Sleeping)) ticks += Atomics.load(i32, sb + TASK.cpuTicks);
+      if (i32[sb + TASK.tgid] === tgid && taskLive(state!)) ticks += Atomics.load(i32, sb + TASK.cpuTicks);
     }
     return ticks;
   }
@@ -509,7 +509,7 @@ export class Tasks {
       // A task still being created (New) is clone's to condemn, under this lock; Free and Dead
       // slots hold no one.
       const seen = Atomics.load(i32, tb + TASK.state);
-      if (seen !== TaskState.Running && seen !== TaskState.Sleeping) continue;
+      if (!taskLive(seen)) continue;
       // ORDERING: killed before the state load; pairs with Kernel.step's load of killed after
       // the sleeper's Sleeping store (Scheduler.prepareToSleep).
       Atomics.store(i32, tb + TASK.killed, 1);
@@ -543,7 +543,7 @@ export class Tasks {
     const parent = i32[tb + TASK.parent]! - 1;
     const pb = parent >= 0 ? layout.taskBase(parent) : 0;
     const parentAlive = parent >= 0 && i32[pb + TASK.tid] === i32[tb + TASK.parentTid]
-      && (i32[pb + TASK.state] === TaskState.Running || i32[pb + TASK.state] === TaskState.Sleeping);
+      && taskLive(i32[pb + TASK.state]!);
     if (parentAlive) {
       Atomics.store(i32, tb + TASK.state, TaskState.Dead);
       if (i32[pb + TASK.waitChild] === 1) {
@@ -575,7 +575,7 @@ export class Tasks {
     for (let s = 0; s < MAX_TASKS; s++) {
       const tb = layout.taskBase(s);
       const state = i32[tb + TASK.state];
-      if ((state === TaskState.Running || state === TaskState.Sleeping) && i32[tb + TASK.tid] === tid) return s;
+      if (taskLive(state!) && i32[tb + TASK.tid] === tid) return s;
     }
     return -1;
   }

@@ -43,14 +43,22 @@ export function expectedOutput(name: string): string {
 /** A machine that runs guest/bin/PROGRAM with the case's arguments and environment as init. */
 export function programConfig(program: string, args: readonly string[], cpus: number, backend = 'native', env: readonly string[] = []): MachineConfig {
   const path = `bin/${program}`;
+  return elfConfig(program, new Uint8Array(readFileSync(`${GUEST_DIR}${path}`)), cpus, backend, [path, ...args], env);
+}
+
+/**
+ * A machine that runs the riscv32 ELF `bytes` as init, reported as `name` (argv[0] too unless
+ * `argv` is given): 64 MiB, a 30 s watchdog, no time limit (a caller sets `seconds` for one).
+ */
+export function elfConfig(name: string, bytes: Uint8Array, cpus: number, backend = 'native', argv: readonly string[] = [name], envp: readonly string[] = []): MachineConfig {
   const cfg: MachineConfig = {
     ...defaultConfig(),
     backend,
     cpus,
     memBytes: 64 * 1024 * 1024,
     watchdogMs: 30_000,
-    workload: program,
-    program: { name: program, bytes: new Uint8Array(readFileSync(`${GUEST_DIR}${path}`)), argv: [path, ...args], envp: [...env] },
+    workload: name,
+    program: { name, bytes, argv: [...argv], envp: [...envp] },
   };
   delete cfg.seconds;
   return cfg;

@@ -12,7 +12,7 @@ import { Asm, X } from '../../src/riscv/asm.js';
 import { buildReport } from '../../src/report/build.js';
 import { Machine } from '../../src/machine/machine.js';
 import type { MachineConfig } from '../../src/machine/config.js';
-import { ELF_BASE, ELF_CODE_OFFSET, minimalElf, programConfig } from './guest-programs.js';
+import { ELF_BASE, ELF_CODE_OFFSET, elfConfig, minimalElf } from './guest-programs.js';
 
 /** Bytes of the scratch buffer at s1. */
 export const BUF_BYTES = 48 * 1024;
@@ -165,10 +165,7 @@ class ScriptAsm {
 
 /** A machine running `steps` as init on `cpus` vCPUs. */
 export function scriptConfig(name: string, steps: readonly Step[], cpus = 2): MachineConfig {
-  const cfg = programConfig('hello.elf', [], cpus);
-  cfg.program = { name, bytes: new ScriptAsm().assemble(steps), argv: [name], envp: [] };
-  cfg.workload = name;
-  return cfg;
+  return elfConfig(name, new ScriptAsm().assemble(steps), cpus);
 }
 
 /** Run the script; its verdict ('ok' or the failing step), the machine's result and report. */

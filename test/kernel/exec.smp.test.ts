@@ -8,16 +8,13 @@ import { describe, expect, it } from 'vitest';
 import { STACK_BYTES, STACK_TOP } from '../../src/kernel/exec.js';
 import { Machine } from '../../src/machine/machine.js';
 import { Asm, X } from '../../src/riscv/asm.js';
-import { ELF_BASE, ELF_CODE_OFFSET, minimalElf, programConfig } from '../helpers/guest-programs.js';
+import { ELF_BASE, ELF_CODE_OFFSET, elfConfig, minimalElf } from '../helpers/guest-programs.js';
 
 const SYS_exit_group = 94;
 const SYS_brk = 214;
 
 async function runInit(a: Asm, argv = ['exec-test']) {
-  const cfg = programConfig('hello.elf', [], 1);
-  cfg.program = { name: 'exec-test', bytes: minimalElf([...a.assemble()]), argv, envp: [] };
-  cfg.workload = 'exec-test';
-  return new Machine(cfg).run();
+  return new Machine(elfConfig('exec-test', minimalElf([...a.assemble()]), 1, 'native', argv)).run();
 }
 
 describe('exec of a riscv32 ELF as init', () => {

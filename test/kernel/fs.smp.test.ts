@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { Machine } from '../../src/machine/machine.js';
 import { Asm, X } from '../../src/riscv/asm.js';
 import { buildReport } from '../../src/report/build.js';
-import { ELF_BASE, ELF_CODE_OFFSET, minimalElf, programConfig } from '../helpers/guest-programs.js';
+import { ELF_BASE, ELF_CODE_OFFSET, elfConfig, minimalElf } from '../helpers/guest-programs.js';
 
 const SYS = {
   dup3: 24, fcntl64: 25, pselect6_time64: 413,
@@ -70,9 +70,7 @@ function checkNonNegative(a: Asm, reg: number, status: number): void {
 }
 
 async function run(p: { name: string; bytes: Uint8Array }) {
-  const cfg = programConfig('hello.elf', [], 2);
-  cfg.program = { name: p.name, bytes: p.bytes, argv: [p.name], envp: [] };
-  cfg.workload = p.name;
+  const cfg = elfConfig(p.name, p.bytes, 2);
   const result = await new Machine(cfg).run();
   return { result, report: buildReport(cfg, result, undefined, result.conservation) };
 }

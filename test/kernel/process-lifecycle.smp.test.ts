@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Asm, X } from '../../src/riscv/asm.js';
-import { ELF_BASE, ELF_CODE_OFFSET, minimalElf, programConfig } from '../helpers/guest-programs.js';
+import { ELF_BASE, ELF_CODE_OFFSET, elfConfig, minimalElf } from '../helpers/guest-programs.js';
 import { runReport } from '../../src/report/build.js';
 import type { MachineConfig } from '../../src/machine/config.js';
 
@@ -30,9 +30,7 @@ function fail(a: Asm, status: number): Asm {
 }
 
 function program(name: string, a: Asm, cpus: number, seconds?: number): MachineConfig {
-  const cfg = programConfig('hello.elf', [], cpus);
-  cfg.program = { name, bytes: minimalElf([...a.assemble()]), argv: [name], envp: [] };
-  cfg.workload = name;
+  const cfg = elfConfig(name, minimalElf([...a.assemble()]), cpus);
   if (seconds !== undefined) cfg.seconds = seconds;
   return cfg;
 }

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Asm, X } from '../../src/riscv/asm.js';
-import { ELF_BASE, ELF_CODE_OFFSET, minimalElf, programConfig } from '../helpers/guest-programs.js';
+import { ELF_BASE, ELF_CODE_OFFSET, elfConfig, minimalElf } from '../helpers/guest-programs.js';
 import { runReport } from '../../src/report/build.js';
 
 const SYS = {
@@ -69,10 +69,7 @@ describe('riscv32 system calls beyond the guest runtime', () => {
       .beq(X.a0, X.zero, 'past').li(X.a0, 12).li(X.a7, SYS.exit_group).ecall().label('past');
     a.addi(X.s4, X.s1, 32);
     checks(a);
-    const cfg = programConfig('hello.elf', [], 2);
-    cfg.program = { name: 'syscalls-extra', bytes: minimalElf([...a.assemble()]), argv: ['syscalls-extra'], envp: [] };
-    cfg.workload = 'syscalls-extra';
-    const report = await runReport(cfg);
+    const report = await runReport(elfConfig('syscalls-extra', minimalElf([...a.assemble()]), 2));
     expect(report.exitStatus).toBe(0);
     expect(report.unknownSyscalls).toEqual({ 999: 1 });
   });

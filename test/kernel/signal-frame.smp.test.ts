@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { Asm, X } from '../../src/riscv/asm.js';
 import { runReport } from '../../src/report/build.js';
 import type { MachineConfig } from '../../src/machine/config.js';
-import { ELF_BASE, ELF_CODE_OFFSET, minimalElf, programConfig } from '../helpers/guest-programs.js';
+import { ELF_BASE, ELF_CODE_OFFSET, elfConfig, minimalElf } from '../helpers/guest-programs.js';
 import { VDSO_RT_SIGRETURN } from '../../src/kernel/vdso.js';
 
 const SYS = { rt_sigaction: 134, tkill: 130, gettid: 178, exit_group: 94, clone: 220, sched_yield: 124 } as const;
@@ -27,9 +27,7 @@ function fail(a: Asm, status: number): Asm {
 }
 
 function program(name: string, a: Asm, cpus: number): MachineConfig {
-  const cfg = programConfig('hello.elf', [], cpus);
-  cfg.program = { name, bytes: minimalElf([...a.assemble()]), argv: [name], envp: [] };
-  cfg.workload = name;
+  const cfg = elfConfig(name, minimalElf([...a.assemble()]), cpus);
   cfg.seconds = 60;
   return cfg;
 }

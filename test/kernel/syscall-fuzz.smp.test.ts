@@ -13,7 +13,7 @@ import { Asm, X } from '../../src/riscv/asm.js';
 import { describeBackends } from '../../src/hv/registry.js';
 import { runReport } from '../../src/report/build.js';
 import type { MachineConfig } from '../../src/machine/config.js';
-import { ELF_BASE, ELF_CODE_OFFSET, minimalElf, programConfig } from '../helpers/guest-programs.js';
+import { ELF_BASE, ELF_CODE_OFFSET, elfConfig, minimalElf } from '../helpers/guest-programs.js';
 import { rng } from '../helpers/rng.js';
 
 const SYS = {
@@ -155,10 +155,7 @@ function fuzzProgram(seed: number, children: number, calls: number): Uint8Array 
 }
 
 function config(seed: number, backend: string): MachineConfig {
-  const cfg = programConfig('hello.elf', [], 2, backend);
-  const name = `fuzz-${seed}`;
-  cfg.program = { name, bytes: fuzzProgram(seed, 6, 14), argv: [name], envp: [] };
-  cfg.workload = name;
+  const cfg = elfConfig(`fuzz-${seed}`, fuzzProgram(seed, 6, 14), 2, backend);
   // A child left asleep for good (a signal mask that blocks everything, a vfork parent whose
   // child never lets go) ends with the run's limit.
   cfg.seconds = 8;

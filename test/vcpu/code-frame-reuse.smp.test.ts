@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { Asm, X } from '../../src/riscv/asm.js';
 import { runReport } from '../../src/report/build.js';
-import { ELF_BASE, ELF_CODE_OFFSET, minimalElf, programConfig } from '../helpers/guest-programs.js';
+import { ELF_BASE, ELF_CODE_OFFSET, elfConfig, minimalElf } from '../helpers/guest-programs.js';
 
 const SYS = { mmap2: 222, munmap: 215, pipe2: 59, write: 64, read: 63, exit_group: 94, riscv_flush_icache: 259 } as const;
 const PROT_RWX = 7;
@@ -45,9 +45,7 @@ describe('code in a reused frame', () => {
     a.jalr(X.ra, X.s0, 0);
     // Exit with what the new code returned: 2 unless the old decoded code ran.
     a.li(X.a7, SYS.exit_group).ecall();
-    const cfg = programConfig('hello.elf', [], 1);
-    cfg.program = { name: 'reuse', bytes: minimalElf([...a.assemble()]), argv: ['reuse'], envp: [] };
-    cfg.workload = 'reuse';
+    const cfg = elfConfig('reuse', minimalElf([...a.assemble()]), 1);
     cfg.seconds = 30;
     const report = await runReport(cfg);
     expect(report.exitStatus).toBe(2);

@@ -10,9 +10,9 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { describeBackends } from '../../src/hv/registry.js';
-import { defaultConfig, type MachineConfig } from '../../src/machine/config.js';
+import type { MachineConfig } from '../../src/machine/config.js';
 import { runReport } from '../../src/report/build.js';
-import { GUEST_DIR } from '../helpers/guest-programs.js';
+import { GUEST_DIR, elfConfig } from '../helpers/guest-programs.js';
 
 const BIN = `${GUEST_DIR}build/musl-bin/`;
 const EXPECTED = `${GUEST_DIR}musl-tests/expected/`;
@@ -24,17 +24,9 @@ const built = SUPPORTED.every((p) => existsSync(`${BIN}${p}`));
 const missing = built ? '' : ' (skipped: guest/build/musl-bin is not built; run guest/musl/run-qemu.sh --build-only)';
 
 function config(name: string, cpus: number, backend: string): MachineConfig {
-  const cfg: MachineConfig = {
-    ...defaultConfig(),
-    backend,
-    cpus,
-    memBytes: 64 * 1024 * 1024,
-    watchdogMs: 30_000,
-    workload: name,
-    // A limit, so a hang fails the test instead of stalling the suite.
-    seconds: 60,
-    program: { name, bytes: new Uint8Array(readFileSync(`${BIN}${name}`)), argv: [name], envp: [] },
-  };
+  const cfg = elfConfig(name, new Uint8Array(readFileSync(`${BIN}${name}`)), cpus, backend);
+  // A limit, so a hang fails the test instead of stalling the suite.
+  cfg.seconds = 60;
   return cfg;
 }
 

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { describeBackends } from '../../src/hv/registry.js';
 import { Machine } from '../../src/machine/machine.js';
 import { Asm, X } from '../../src/riscv/asm.js';
-import { ELF_BASE, ELF_CODE_OFFSET, GUEST_DIR, expectedOutput, guestCases, minimalElf, programConfig } from '../helpers/guest-programs.js';
+import { ELF_BASE, ELF_CODE_OFFSET, GUEST_DIR, expectedOutput, guestCases, elfConfig, minimalElf, programConfig } from '../helpers/guest-programs.js';
 import { runReport } from '../../src/report/build.js';
 
 const single = guestCases().filter((c) => c.threads === 0);
@@ -103,10 +103,7 @@ describe('a faulting riscv32 program', () => {
       .label('msg');
     const code = [...a.assemble()];
     const childPc = ELF_BASE + ELF_CODE_OFFSET + (code.length - 1) * 4;
-    const cfg = programConfig('hello.elf', [], 2);
-    cfg.program = { name: 'fork-fault', bytes: minimalElf(code, msg), argv: ['fork-fault'], envp: [] };
-    cfg.workload = 'fork-fault';
-    const machine = new Machine(cfg);
+    const machine = new Machine(elfConfig('fork-fault', minimalElf(code, msg), 2));
     const result = await machine.run();
     expect(result.stdout).toBe('parent: child reaped\n');
     expect(result.exitStatus).toBe(0);
@@ -133,9 +130,7 @@ describe('a riscv32 program under --seconds', () => {
     const a = new Asm(ELF_BASE + ELF_CODE_OFFSET)
       .addi(X.a0, X.sp, -16).sw(X.zero, 0, X.a0).li(X.a1, 0).li(X.a2, 0).li(X.a3, 0).li(X.a7, SYS_futex_time64).ecall()
       .li(X.a0, 0).li(X.a7, 94).ecall();
-    const cfg = programConfig('hello.elf', [], 2);
-    cfg.program = { name: 'sleeper', bytes: minimalElf([...a.assemble()]), argv: ['sleeper'], envp: [] };
-    cfg.workload = 'sleeper';
+    const cfg = elfConfig('sleeper', minimalElf([...a.assemble()]), 2);
     cfg.seconds = 0.3;
     const result = await new Machine(cfg).run();
     expect(result.exitStatus).toBe(137);
