@@ -2,24 +2,43 @@
  * The local APIC: per-vCPU interrupt controller registers in the machine block.
  *
  * Two sides, named for their threading contract:
- * - `ApicBus` (any thread): raise a vector on a destination CPU — set the IRR bit, publish the
- *   summary word, ring the doorbell. This is what a sender's ICR write, the main thread's timer
- *   and a hypervisor do.
- * - `LocalApic` (owning vCPU only): accept the highest pending vector into the ISR, EOI, TPR,
- *   the ICR write that sends IPIs, the timer registers, and halting on the doorbell.
+ * - `ApicBus` (any thread): raise a vector on a destination CPU, post hypervisor work, ring a
+ *   sleeping CPU. This is what a sender's ICR write, the main thread's timer and a hypervisor do.
+ * - `LocalApic` (owning vCPU only): take what was posted into the IRR, accept the highest
+ *   pending vector into the ISR, EOI, TPR, the ICR write that sends IPIs, the timer registers,
+ *   and halting on the doorbell.
  *
- * Delivery protocol (sender S, target T):
+ * Delivery is built to cost one locked instruction on the target's cache line per IPI, because
+ * that line is what the target polls: every further locked access by the sender (or by the
+ * target while the sender works) makes the line cross between the cores again, and each
+ * crossing costs about as much as the whole raw round trip's one-way trip (pvemu's issue 14
+ * measured four read-modify-writes per IPI at 2-3x the raw Atomics round trip).
  *
- *   S: Atomics.add(ipiArrivals)    (IPIs only: accounting)
- *   S: Atomics.or(irr[v/32], bit)  ─┐ ORDERING: the IRR bit is set before the summary word is,
- *   S: Atomics.store(summary, 1)   ─┘ so a T that sees summary != 0 will find the bit.
- *   S: Atomics.add(doorbell, 1); if Atomics.load(waiter): Atomics.notify(doorbell)
+ * The target's `pending` word (VCPU_BLOCK.pending) carries:
+ *   bits 0..15       IPIs of vectors 0xf0..0xff, the top priority class, where Linux puts its
+ *                    IPI vectors (CALL_FUNCTION, RESCHEDULE, INVALIDATE_TLB, ERROR, SPURIOUS)
+ *   PENDING_IRR      some IPI of a lower vector is set in the `irr` words
+ *   PENDING_EXT      some interrupt that is not an IPI (the LAPIC timer) is set in `extIrr`
+ *   PENDING_HV       hypervisor requests are waiting in `hvPending`
+ *   PENDING_LOCAL    set by the owner itself: its latched IRR still holds an unaccepted vector
+ *   PENDING_HALTED   the owner is (about to be) asleep on its doorbell
  *
- *   T: Atomics.store(summary, 0), then scan IRR  — a bit set after T's clear also set summary
- *      again after it (sender order above), so nothing is missed: T sees it now or next poll.
- *   T halting: store(waiter, 1); d = load(doorbell); if IRR empty: Atomics.wait(doorbell, d)
- *      — a sender that read waiter == 0 did its doorbell add before T's waiter store (SC order),
- *      so T's wait sees a changed doorbell and returns at once, or T's IRR scan sees the bit.
+ * Sender S, target T:
+ *   S: old = Atomics.or(pending, 1 << (v - 0xf0))        a top-class IPI: one locked op
+ *      (else: Atomics.or(irr[v/32] or extIrr[v/32], bit), then Atomics.or(pending, PENDING_IRR/EXT))
+ *      if old has the vector's bit: the IPI coalesced with one not yet taken (counted by S)
+ *      if old has PENDING_HALTED: Atomics.add(doorbell, 1); Atomics.notify(doorbell)
+ *   T: poll: Atomics.load(pending) != 0
+ *      take: p = Atomics.exchange(pending, 0); the vector bits of p, and of every word p
+ *      flags (each taken with Atomics.exchange), go into the owner's IRR (`irrLatched`).
+ *      Everything after that — priority, ISR, TPR, EOI — is the owner's alone, plain stores.
+ *   T halting: bell = Atomics.load(doorbell); old = Atomics.or(pending, PENDING_HALTED);
+ *      sleep on (doorbell, bell) only if old had nothing else. A sender whose or came first is
+ *      in `old`; one whose or came after sees PENDING_HALTED and moves the doorbell past `bell`.
+ *
+ * IPI accounting stays exact without a shared counter: a sender counts what it sent and which
+ * of its sends found the bit already set (coalesced into an IPI in flight); the target counts
+ * every bit it takes from the IPI words. At rest, sent = taken + coalesced.
  *
  * Vectors with a lower number are lower priority (class = vector >> 4), as on x86.
  */
@@ -82,6 +101,26 @@ export const APIC_LVT_TIMER_PERIODIC = 1 << 17;
  */
 export const APIC_BUS_HZ = 1_000_000_000;
 
+/** First vector of the class delivered in the pending word itself (bits 0..15). */
+export const PENDING_VECTOR_BASE = 0xf0;
+const PENDING_VECTORS = 0xffff;
+/** Some IPI below PENDING_VECTOR_BASE is set in the `irr` words. */
+export const PENDING_IRR = 1 << 16;
+/** Some interrupt that is not an IPI is set in the `extIrr` words. */
+export const PENDING_EXT = 1 << 17;
+/** Hypervisor requests wait in `hvPending`. */
+export const PENDING_HV = 1 << 18;
+/** Set by the owner: its latched IRR holds a vector it has not accepted yet (priority held it back). */
+export const PENDING_LOCAL = 1 << 19;
+/** The owner is (about to be) asleep on its doorbell: a sender must ring it. */
+export const PENDING_HALTED = 1 << 31;
+
+/** Counts a sender keeps (VcpuCounters has them). */
+export interface ApicSenderCounters {
+  /** IPIs that found their vector already posted and not yet taken: merged into that one. */
+  ipisCoalesced: number;
+}
+
 /** Cross-thread side: deliver interrupts to any CPU. Safe on any thread. */
 export class ApicBus {
   constructor(
@@ -89,11 +128,13 @@ export class ApicBus {
     readonly cpus: number,
     /** --trace: the sending vCPU's recorder (null: off, and on the main thread's bus). */
     private readonly trace: TraceBuffer | null = null,
+    /** The sending vCPU's counters (the main thread's bus sends no IPIs). */
+    private readonly counters: ApicSenderCounters = { ipisCoalesced: 0 },
   ) {}
 
   /**
-   * Raise `vector` on `dest`. `isIpi` counts it in the target's IPI accounting, so IPIs sent can
-   * be matched with IPIs handled even when two coalesce into one IRR bit.
+   * Raise `vector` on `dest`. `isIpi`: it is an IPI, counted in the sender's and the target's
+   * IPI accounting; otherwise (the LAPIC timer, an injected vector) it is not.
    */
   raise(dest: number, vector: number, isIpi: boolean): void {
     const trace = this.trace;
@@ -110,43 +151,51 @@ export class ApicBus {
 
   private raiseVector(dest: number, vector: number, isIpi: boolean): void {
     const base = vcpuBase(dest);
-    if (isIpi) {
-      // ORDERING: counted before the IRR bit is visible; the target's acceptHighest exchanges
-      // the count after clearing a bit, so every counted IPI is taken by some acceptance (at
-      // the latest its own) — exact once the machine is quiet.
-      Atomics.add(this.words, base + VCPU_BLOCK.ipiArrivals, 1);
+    const words = this.words;
+    let old: number;
+    if (isIpi && vector >= PENDING_VECTOR_BASE) {
+      // The common IPI: the vector's own bit in the word the target polls, one locked op.
+      // ORDERING: pairs with LocalApic.take's Atomics.exchange of the pending word.
+      const bit = 1 << (vector - PENDING_VECTOR_BASE);
+      old = Atomics.or(words, base + VCPU_BLOCK.pending, bit);
+      if ((old & bit) !== 0) this.counters.ipisCoalesced++;
+    } else {
+      const bit = 1 << (vector & 31);
+      const at = base + (isIpi ? VCPU_BLOCK.irr : VCPU_BLOCK.extIrr) + (vector >>> 5);
+      // ORDERING: the IRR bit before the pending flag, so a target that takes the flag finds
+      // the bit (LocalApic.take exchanges the flag first, then the words it names).
+      const prev = Atomics.or(words, at, bit);
+      if (isIpi && (prev & bit) !== 0) this.counters.ipisCoalesced++;
+      old = Atomics.or(words, base + VCPU_BLOCK.pending, isIpi ? PENDING_IRR : PENDING_EXT);
     }
-    // ORDERING: IRR bit before summary (see the protocol in the header); pairs with
-    // LocalApic.acceptHighest's summary clear then IRR scan.
-    Atomics.or(this.words, base + VCPU_BLOCK.irr + (vector >>> 5), 1 << (vector & 31));
-    Atomics.store(this.words, base + VCPU_BLOCK.summary, 1);
-    this.ring(dest);
+    if ((old & PENDING_HALTED) !== 0) this.ring(dest);
   }
 
   /**
-   * Wake `dest` if it is halted on its doorbell waiting for a word the caller has just written
+   * Wake `dest` if it is halted waiting for a word the caller has just written
    * (LocalApic.halt's `until`): one load when it is not. Dekker with halt: the caller's store
-   * to that word, then this waiter load; halt's waiter store, then its load of the word.
+   * to that word, then this load of the halted bit; halt's Atomics.or of the bit, then its load
+   * of the word.
    */
   wakeIfHalted(dest: number): void {
-    if (Atomics.load(this.words, vcpuBase(dest) + VCPU_BLOCK.waiter) !== 0) this.ring(dest);
+    if ((Atomics.load(this.words, vcpuBase(dest) + VCPU_BLOCK.pending) & PENDING_HALTED) !== 0) this.ring(dest);
   }
 
-  /** Wake `dest` if it sleeps on its doorbell. */
+  /**
+   * Wake `dest` if it sleeps on its doorbell: moving the doorbell makes a halt that read it
+   * before return at once, and the notify wakes one already asleep.
+   */
   ring(dest: number): void {
-    const base = vcpuBase(dest);
-    // ORDERING: the doorbell add comes before the waiter load; pairs with LocalApic.halt's
-    // waiter store before its doorbell load (Dekker: one of the two sees the other).
-    Atomics.add(this.words, base + VCPU_BLOCK.doorbell, 1);
-    if (Atomics.load(this.words, base + VCPU_BLOCK.waiter) !== 0) {
-      Atomics.notify(this.words, base + VCPU_BLOCK.doorbell);
-    }
+    const at = vcpuBase(dest) + VCPU_BLOCK.doorbell;
+    // ORDERING: pairs with LocalApic.halt's load of the doorbell before it set PENDING_HALTED.
+    Atomics.add(this.words, at, 1);
+    Atomics.notify(this.words, at);
   }
 
   /**
    * Post hypervisor work to `dest` (HV_* bits): not a guest interrupt, so it is taken at the
-   * next boundary whatever the guest's IF, and no guest handler runs. Same publication order as
-   * raise(): request bits, then summary, then doorbell.
+   * next boundary whatever the guest's IF, and no guest handler runs. Published as a vector
+   * below 0xf0 is: request bits, then the pending flag.
    */
   kick(dest: number, bits: number): void {
     const trace = this.trace;
@@ -163,23 +212,35 @@ export class ApicBus {
 
   private postRequest(dest: number, bits: number): void {
     const base = vcpuBase(dest);
-    // ORDERING: pairs with VcpuHardware.takeInterrupts' Atomics.exchange of hvPending after it
-    // saw the summary word.
+    // ORDERING: pairs with LocalApic.takeHypervisorRequests, which clears the flag before it
+    // exchanges the request word: a request is either taken there or flagged again after.
     Atomics.or(this.words, base + VCPU_BLOCK.hvPending, bits);
-    Atomics.store(this.words, base + VCPU_BLOCK.summary, 1);
-    this.ring(dest);
+    const old = Atomics.or(this.words, base + VCPU_BLOCK.pending, PENDING_HV);
+    if ((old & PENDING_HALTED) !== 0) this.ring(dest);
   }
 
   /** Deliver a STARTUP IPI: the target's bring-up loop waits for this word. */
   startup(dest: number, vector: number): void {
-    // ORDERING: pairs with LocalApic.waitForStartup's Atomics.load of `startup`.
+    // ORDERING: pairs with LocalApic.waitForStartup's load of `startup` after it set
+    // PENDING_HALTED; wakeIfHalted loads that bit after this store (Dekker).
     Atomics.store(this.words, vcpuBase(dest) + VCPU_BLOCK.startup, (vector & 0xff) | 0x100);
-    this.ring(dest);
+    this.wakeIfHalted(dest);
   }
 
-  /** Pending IRR vectors of `cpu`, for diagnostics (watchdog reports). */
+  /**
+   * Vectors requested on `cpu` and not yet accepted, wherever they are (posted by a sender, or
+   * taken into its IRR): for diagnostics (watchdog reports) and the overcommit scheduler.
+   */
   pendingVectors(cpu: number): number[] {
-    return bitmapVectors(this.words, vcpuBase(cpu) + VCPU_BLOCK.irr);
+    const b = vcpuBase(cpu);
+    const words = this.words;
+    const out = new Set<number>();
+    const pending = Atomics.load(words, b + VCPU_BLOCK.pending);
+    for (let i = 0; i < 16; i++) if (((pending >>> i) & 1) !== 0) out.add(PENDING_VECTOR_BASE + i);
+    for (const at of [VCPU_BLOCK.irr, VCPU_BLOCK.extIrr, VCPU_BLOCK.irrLatched]) {
+      for (const v of bitmapVectors(words, b + at)) out.add(v);
+    }
+    return [...out].sort((x, y) => x - y);
   }
 
   /** In-service vectors of `cpu`, for diagnostics. */
@@ -191,6 +252,7 @@ export class ApicBus {
 function bitmapVectors(words: Int32Array, at: number): number[] {
   const out: number[] = [];
   for (let w = 0; w < APIC_BITMAP_WORDS; w++) {
+    // Another thread's registers, read for a report: a torn view is fine, a stale one too.
     const bits = Atomics.load(words, at + w);
     for (let b = 0; b < 32; b++) if ((bits >>> b) & 1) out.push(w * 32 + b);
   }
@@ -206,11 +268,23 @@ function highestBit(words: Int32Array, at: number): number {
   return -1;
 }
 
+/** Set bits in a 32-bit word. */
+function popcount(v: number): number {
+  v -= (v >>> 1) & 0x55555555;
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
+}
+
 /** The owning vCPU's side of its local APIC. Only the vCPU `cpu` may call these. */
 export class LocalApic {
   private readonly base: number;
-  /** IPIs accepted by this APIC (sum of per-vector accounting), for conservation checks. */
+  private readonly pendingAt: number;
+  /** IPIs taken from this APIC's incoming words (and STARTUP IPIs accepted), for conservation checks. */
   ipisAccepted = 0;
+  /** The latched IRR holds something (owner-local summary of `irrLatched`). */
+  private latched = false;
+  /** A take found PENDING_HV: requests wait in hvPending for takeHypervisorRequests. */
+  private hvFlagged = false;
   /** Send errors since the last ESR write, and what that write latched (worker-local registers). */
   private esrPending = 0;
   private esrLatched = 0;
@@ -223,24 +297,68 @@ export class LocalApic {
     private readonly counters: { ipiSendErrors: number } = { ipiSendErrors: 0 },
   ) {
     this.base = vcpuBase(cpu);
+    this.pendingAt = this.base + VCPU_BLOCK.pending;
   }
 
-  /** Word index of the summary word, for the MMU's per-access poll. */
-  get summaryIndex(): number {
-    return this.base + VCPU_BLOCK.summary;
+  /** Word index of the pending word, for the cores' polls (non-zero: come to takeInterrupts). */
+  get pendingIndex(): number {
+    return this.pendingAt;
+  }
+
+  /** Cheap check: may there be something to take or accept? */
+  hasPending(): boolean {
+    // ORDERING: pairs with the senders' Atomics.or of the pending word.
+    return this.hvFlagged || Atomics.load(this.words, this.pendingAt) !== 0;
   }
 
   /** Take this vCPU's pending hypervisor requests (HV_* bits), clearing them. */
   takeHypervisorRequests(): number {
-    if (Atomics.load(this.words, this.base + VCPU_BLOCK.hvPending) === 0) return 0;
-    // ORDERING: pairs with ApicBus.kick's Atomics.or.
+    if (!this.hvFlagged) {
+      if ((Atomics.load(this.words, this.pendingAt) & PENDING_HV) === 0) return 0;
+      // ORDERING: clear the flag, then take the requests; pairs with ApicBus.postRequest's
+      // request or then flag or, so a request is taken now or flagged again after this.
+      Atomics.and(this.words, this.pendingAt, ~PENDING_HV);
+    }
+    this.hvFlagged = false;
     return Atomics.exchange(this.words, this.base + VCPU_BLOCK.hvPending, 0);
   }
 
-  /** Cheap check: may the IRR hold something? */
-  hasPending(): boolean {
-    // ORDERING: pairs with ApicBus.raise's summary store after the IRR bit.
-    return Atomics.load(this.words, this.base + VCPU_BLOCK.summary) !== 0;
+  /**
+   * Move everything posted to this APIC into the latched IRR. Hypervisor requests stay where
+   * they are, flagged for takeHypervisorRequests.
+   */
+  private take(): void {
+    const words = this.words;
+    const b = this.base;
+    // ORDERING: pairs with every sender's Atomics.or of the pending word; the words the flags
+    // name were written before those ors (ApicBus.raiseVector).
+    const p = Atomics.exchange(words, this.pendingAt, 0);
+    if ((p & PENDING_HV) !== 0) this.hvFlagged = true;
+    const ipis = p & PENDING_VECTORS;
+    if (ipis !== 0) {
+      const at = b + VCPU_BLOCK.irrLatched + (PENDING_VECTOR_BASE >>> 5);
+      words[at] = words[at]! | (ipis << (PENDING_VECTOR_BASE & 31));
+      this.ipisAccepted += popcount(ipis);
+      this.latched = true;
+    }
+    if ((p & PENDING_IRR) !== 0) this.ipisAccepted += this.takeWords(b + VCPU_BLOCK.irr);
+    if ((p & PENDING_EXT) !== 0) this.takeWords(b + VCPU_BLOCK.extIrr);
+  }
+
+  /** Latch one incoming bitmap; returns how many bits it held. */
+  private takeWords(from: number): number {
+    const words = this.words;
+    const into = this.base + VCPU_BLOCK.irrLatched;
+    let taken = 0;
+    for (let w = 0; w < APIC_BITMAP_WORDS; w++) {
+      if (Atomics.load(words, from + w) === 0) continue;
+      // ORDERING: pairs with the sender's Atomics.or of this word before its pending flag.
+      const bits = Atomics.exchange(words, from + w, 0);
+      words[into + w] = words[into + w]! | bits;
+      taken += popcount(bits);
+      this.latched = true;
+    }
+    return taken;
   }
 
   /**
@@ -249,40 +367,38 @@ export class LocalApic {
    * Interrupts remain in the IRR while a higher class is in service.
    */
   acceptHighest(): number {
-    const irr = this.base + VCPU_BLOCK.irr;
-    // ORDERING: clear summary before scanning (see the header); if a vector stays pending
-    // because it is masked by priority, summary is set again below so the poll comes back.
-    Atomics.store(this.words, this.base + VCPU_BLOCK.summary, 0);
-    // Hypervisor requests share the summary word: keep it up for them (pairs with kick's or
-    // before its summary store: either we see the bits here, or its store follows our clear).
-    if (Atomics.load(this.words, this.base + VCPU_BLOCK.hvPending) !== 0) {
-      Atomics.store(this.words, this.base + VCPU_BLOCK.summary, 1);
+    if ((Atomics.load(this.words, this.pendingAt) & ~PENDING_HV) !== 0) this.take();
+    if (!this.latched) return -1;
+    const words = this.words;
+    const irr = this.base + VCPU_BLOCK.irrLatched;
+    const vector = highestBit(words, irr);
+    if (vector < 0) {
+      this.latched = false;
+      return -1;
     }
-    const inService = highestBit(this.words, this.base + VCPU_BLOCK.isr);
-    const floor = Math.max(inService >= 0 ? inService >>> 4 : -1, (this.words[this.base + VCPU_BLOCK.tpr]! >>> 4) & 0xf);
-    for (let w = APIC_BITMAP_WORDS - 1; w >= 0; w--) {
-      const bits = Atomics.load(this.words, irr + w);
-      if (bits === 0) continue;
-      const vector = w * 32 + (31 - Math.clz32(bits));
-      if (vector >>> 4 <= floor) {
-        // Masked by priority: keep it pending and keep the poll alive until EOI.
-        Atomics.store(this.words, this.base + VCPU_BLOCK.summary, 1);
-        return -1;
-      }
-      const bit = 1 << (vector & 31);
-      // ORDERING: test-and-clear; a concurrent sender's Atomics.or of the same bit either lands
-      // before (coalesced into this acceptance, its arrival taken below) or after (a new pending
-      // interrupt with its own summary store).
-      const old = Atomics.and(this.words, irr + w, ~bit);
-      if ((old & bit) === 0) return -1; // cannot happen: only the owner clears IRR bits
-      this.words[this.base + VCPU_BLOCK.isr + w] = this.words[this.base + VCPU_BLOCK.isr + w]! | bit;
-      this.ipisAccepted += Atomics.exchange(this.words, this.base + VCPU_BLOCK.ipiArrivals, 0);
-      if (highestBit(this.words, irr) >= 0) {
-        Atomics.store(this.words, this.base + VCPU_BLOCK.summary, 1);
-      }
-      return vector;
+    const inService = highestBit(words, this.base + VCPU_BLOCK.isr);
+    const floor = Math.max(inService >= 0 ? inService >>> 4 : -1, (words[this.base + VCPU_BLOCK.tpr]! >>> 4) & 0xf);
+    if (vector >>> 4 <= floor) {
+      // Masked by priority: keep it pending and keep the polls coming back until EOI or TPR.
+      this.flagLatched();
+      return -1;
     }
-    return -1;
+    const w = vector >>> 5;
+    const bit = 1 << (vector & 31);
+    words[irr + w] = words[irr + w]! & ~bit;
+    words[this.base + VCPU_BLOCK.isr + w] = words[this.base + VCPU_BLOCK.isr + w]! | bit;
+    this.latched = highestBit(words, irr) >= 0;
+    return vector;
+  }
+
+  /**
+   * The latched IRR still holds a vector: raise PENDING_LOCAL so the cores' polls, which read
+   * only the pending word, come back for it. Only when priority held one back, so off the
+   * common path.
+   */
+  private flagLatched(): void {
+    // ORDERING: the owner's own flag; pairs with its next take's exchange.
+    Atomics.or(this.words, this.pendingAt, PENDING_LOCAL);
   }
 
   /** End of interrupt: retire the highest in-service vector. */
@@ -292,9 +408,7 @@ export class LocalApic {
     if (v < 0) return;
     this.words[isr + (v >>> 5)] = this.words[isr + (v >>> 5)]! & ~(1 << (v & 31));
     // Something may have been held back by the in-service priority: look again.
-    if (highestBit(this.words, this.base + VCPU_BLOCK.irr) >= 0) {
-      Atomics.store(this.words, this.base + VCPU_BLOCK.summary, 1);
-    }
+    if (this.latched) this.flagLatched();
   }
 
   /** Register read (pv_apic_ops.apicRead native). */
@@ -311,7 +425,12 @@ export class LocalApic {
       case APIC_TDCR: return Atomics.load(this.words, b + VCPU_BLOCK.timerDivide);
       default:
         if (reg >= APIC_ISR && reg < APIC_ISR + 0x80) return this.words[b + VCPU_BLOCK.isr + ((reg - APIC_ISR) >>> 4)]!;
-        if (reg >= APIC_IRR && reg < APIC_IRR + 0x80) return Atomics.load(this.words, b + VCPU_BLOCK.irr + ((reg - APIC_IRR) >>> 4));
+        if (reg >= APIC_IRR && reg < APIC_IRR + 0x80) {
+          // What was posted counts as requested: take it in first, as the hardware's IRR has it.
+          this.take();
+          if (this.latched) this.flagLatched();
+          return this.words[b + VCPU_BLOCK.irrLatched + ((reg - APIC_IRR) >>> 4)]!;
+        }
         return 0;
     }
   }
@@ -323,7 +442,11 @@ export class LocalApic {
   write(reg: number, value: number): number {
     const b = this.base;
     switch (reg) {
-      case APIC_TASKPRI: this.words[b + VCPU_BLOCK.tpr] = value & 0xff; return 0;
+      case APIC_TASKPRI:
+        this.words[b + VCPU_BLOCK.tpr] = value & 0xff;
+        // A lower priority may let a held-back vector through: look again.
+        if (this.latched) this.flagLatched();
+        return 0;
       case APIC_EOI: this.eoi(); return 0;
       case APIC_ICR2: this.words[b + VCPU_BLOCK.icrHi] = value; return 0;
       case APIC_ESR:
@@ -384,16 +507,17 @@ export class LocalApic {
    * `until[index] & mask` is already 0 (the word a wait is for; its writer rings this doorbell).
    */
   halt(timeoutMs: number, until: Int32Array | null = null, index = 0, mask = 0): void {
-    const b = this.base;
-    // ORDERING: waiter store before the doorbell load, the IRR check and the `until` word's
-    // load; pairs with ApicBus.ring's doorbell add before its waiter load, which a thread that
-    // cleared the `until` word does after clearing it (VcpuWait.wake): either that ring moves
-    // the doorbell past `bell`, or this load sees the word cleared.
-    Atomics.store(this.words, b + VCPU_BLOCK.waiter, 1);
-    const bell = Atomics.load(this.words, b + VCPU_BLOCK.doorbell);
+    const words = this.words;
+    const bell = this.base + VCPU_BLOCK.doorbell;
+    // ORDERING: the doorbell is read before PENDING_HALTED is set, and the `until` word after:
+    // a sender's or that comes before ours is in `old`; one after it sees the halted bit and
+    // moves the doorbell past `seen` (ApicBus.ring). A thread that cleared the `until` word
+    // then loads the halted bit (wakeIfHalted): it sees ours, or our load sees its store.
+    const seen = Atomics.load(words, bell);
+    const old = Atomics.or(words, this.pendingAt, PENDING_HALTED);
     const still = until === null || (Atomics.load(until, index) & mask) !== 0;
-    if (still && !this.hasPending()) Atomics.wait(this.words, b + VCPU_BLOCK.doorbell, bell, timeoutMs);
-    Atomics.store(this.words, b + VCPU_BLOCK.waiter, 0);
+    if (still && old === 0 && !this.hvFlagged) Atomics.wait(words, bell, seen, timeoutMs);
+    Atomics.and(words, this.pendingAt, ~PENDING_HALTED);
   }
 
   /** AP bring-up: the STARTUP vector once it has arrived, or -1. */
@@ -416,10 +540,13 @@ export class LocalApic {
 
   /** Sleep on the doorbell until a STARTUP IPI arrives or `timeoutMs` passes. */
   waitForStartup(timeoutMs: number): void {
-    const b = this.base;
-    Atomics.store(this.words, b + VCPU_BLOCK.waiter, 1);
-    const bell = Atomics.load(this.words, b + VCPU_BLOCK.doorbell);
-    if (this.startupVector() < 0) Atomics.wait(this.words, b + VCPU_BLOCK.doorbell, bell, timeoutMs);
-    Atomics.store(this.words, b + VCPU_BLOCK.waiter, 0);
+    const words = this.words;
+    const bell = this.base + VCPU_BLOCK.doorbell;
+    // ORDERING: as halt: doorbell, then the halted bit, then the awaited word (ApicBus.startup
+    // stores it, then loads the halted bit).
+    const seen = Atomics.load(words, bell);
+    Atomics.or(words, this.pendingAt, PENDING_HALTED);
+    if (this.startupVector() < 0) Atomics.wait(words, bell, seen, timeoutMs);
+    Atomics.and(words, this.pendingAt, ~PENDING_HALTED);
   }
 }

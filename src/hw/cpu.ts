@@ -3,7 +3,7 @@
  * APIC and the pvclock reader. Lives in the vCPU's worker; only that worker touches it (the TLB
  * and the control registers are worker-local memory, so no other thread can even reach them).
  *
- * Interrupts are taken at boundaries: every MMU access polls the APIC summary word, and the
+ * Interrupts are taken at boundaries: every MMU access polls the APIC pending word, and the
  * kernel polls at system-call and scheduling boundaries. Taking one: accept the vector, clear IF,
  * call the IDT entry (which EOIs), set IF again (iret).
  */
@@ -98,13 +98,13 @@ export class VcpuHardware {
     this.machineWords = opts.machineWords;
     this.counters = opts.counters;
     this.trace = opts.trace ?? null;
-    this.bus = new ApicBus(opts.machineWords, opts.cpus, this.trace);
+    this.bus = new ApicBus(opts.machineWords, opts.cpus, this.trace, opts.counters);
     this.apic = new LocalApic(opts.machineWords, opts.cpu, this.bus, this.counters);
     this.tlb = new Tlb(opts.tlb ?? DEFAULT_TLB, opts.counters);
     this.pvclock = new PvclockReader(opts.machineWords, opts.cpu);
     this.activity = new ActivityPublisher(opts.machineWords, opts.cpu);
     this.cost = new CostMeter(opts.costs ?? defaultCostTable(), opts.counters, this.trace);
-    this.mmu = new Mmu(opts.ram, this.tlb, opts.counters, opts.machineWords, this.apic.summaryIndex, {
+    this.mmu = new Mmu(opts.ram, this.tlb, opts.counters, opts.machineWords, this.apic.pendingIndex, {
       onPendingWork: () => this.takeInterrupts(),
       onPageFault: (va, errorCode) => this.raisePageFault(va, errorCode),
     });
@@ -131,13 +131,15 @@ export class VcpuHardware {
    * runs with IF clear and must EOI through pv_apic_ops.
    */
   takeInterrupts(): void {
-    if (!this.apic.hasPending()) return;
-    const requests = this.apic.takeHypervisorRequests();
-    if (requests !== 0) this.serviceHypervisor(requests);
-    while (this.interruptsEnabled && this.apic.hasPending()) {
-      const vector = this.apic.acceptHighest();
+    const apic = this.apic;
+    if (!apic.hasPending()) return;
+    for (;;) {
+      const requests = apic.takeHypervisorRequests();
+      if (requests !== 0) this.serviceHypervisor(requests);
+      if (!this.interruptsEnabled) return;
+      const vector = apic.acceptHighest();
+      this.counters.ipisHandled = apic.ipisAccepted;
       if (vector < 0) return;
-      this.counters.ipisHandled = this.apic.ipisAccepted;
       this.cost.charge('ipiDeliver');
       const handler = this.idt[vector];
       if (handler === undefined) {

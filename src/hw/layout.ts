@@ -60,27 +60,34 @@ export const VCPU_BLOCK = defineStruct(
   'vcpu_block',
   {
     // --- local APIC, line 0: every word a sender touches, so an IPI moves one cache line ---
-    /** Interrupt Request Register: bit v set = vector v pending. Set by senders (Atomics.or). */
+    /**
+     * The word a running vCPU polls and senders publish with one Atomics.or: bits 0..15 are
+     * IPIs of vectors 0xf0..0xff themselves, the rest say where else to look and whether the
+     * owner sleeps (PENDING_* in src/hw/apic.ts).
+     */
+    pending: 1,
+    /** Incoming IPIs of vectors below 0xf0: bit v set = vector v sent. Senders Atomics.or, the owner takes them with Atomics.exchange. */
     irr: APIC_BITMAP_WORDS,
-    /** Non-zero when the IRR may hold something: the cheap word a running vCPU polls. */
-    summary: 1,
-    /** Futex word a halted vCPU sleeps on; senders bump it and notify. */
-    doorbell: 1,
-    /** 1 while the owner is (about to be) asleep on the doorbell: senders must notify. */
-    waiter: 1,
-    /** IPIs sent here and not yet accounted as handled (senders add, the owner takes them at acceptance). */
-    ipiArrivals: 1,
-    /** STARTUP IPI received: start vector | 0x100 (0 = still waiting for SIPI). */
-    startup: 1,
     /**
      * Hypervisor requests for this vCPU (HV_* bits, src/hw/cpu.ts): work the hypervisor does on
      * the vCPU's own thread at its next boundary, whatever its IF — a remote TLB flush, a park.
      */
     hvPending: 1,
-    pad0: 2,
+    /** STARTUP IPI received: start vector | 0x100 (0 = still waiting for SIPI). */
+    startup: 1,
+    /** Futex word a halted vCPU sleeps on; a sender that finds it halted bumps it and notifies. */
+    doorbell: 1,
+    pad0: 4,
     // --- local APIC, owner-side registers ---
+    /**
+     * The IRR proper: every vector taken from the incoming words and not yet accepted. Written
+     * only by the owner (plain stores); other threads read it for diagnostics only.
+     */
+    irrLatched: APIC_BITMAP_WORDS,
     /** In-Service Register: vectors accepted and not yet EOI'd. Written only by the owner. */
     isr: APIC_BITMAP_WORDS,
+    /** Incoming interrupts that are not IPIs (the LAPIC timer, injected vectors), as `irr`. */
+    extIrr: APIC_BITMAP_WORDS,
     /** Task Priority Register (vector class 0..15 in bits 7..4). Owner only. */
     tpr: 1,
     /** Interrupt Command Register, low and high halves (high: destination in bits 31..24). */

@@ -5,7 +5,7 @@
  * thread can reach this object to call it).
  *
  * Every access, in order:
- *   1. Poll the vCPU's interrupt-summary word; if non-zero, call hooks.onPendingWork() (the vCPU
+ *   1. Poll the vCPU's APIC pending word; if non-zero, call hooks.onPendingWork() (the vCPU
  *      takes its interrupts there, which may flush this TLB) before translating.
  *   2. TLB lookup under the current PCID. A hit whose flags allow the access (US for a read;
  *      US, RW and D for a write) gives the frame: the hit path ends here.
@@ -39,7 +39,7 @@ import { WALK_MACHINE_CHECK, WalkResult, peekWalk, walk } from './walker.js';
 
 export interface MmuHooks {
   /**
-   * The interrupt-summary word was non-zero at an access boundary: take pending interrupts now.
+   * The APIC pending word was non-zero at an access boundary: take pending interrupts now.
    * May flush this MMU's TLB (a shootdown) or write CR3; the access translates afterwards.
    */
   onPendingWork(): void;
@@ -104,7 +104,7 @@ const READ_OK = PTE_US;
 const WRITE_OK = PTE_US | PTE_RW | PTE_D;
 const OFFSET_MASK = (1 << PAGE_SHIFT) - 1;
 /**
- * Plain user accesses between two looks for pending work (an Atomics.load of the APIC summary
+ * Plain user accesses between two looks for pending work (an Atomics.load of the APIC pending
  * word): an interrupt waits at most this many accesses longer, a few hundred nanoseconds.
  */
 export const POLL_EVERY = 32;
@@ -421,8 +421,8 @@ export class Mmu {
    */
   private poll(): void {
     this.pollCountdown = POLL_EVERY;
-    // ORDERING: pairs with the APIC sender's Atomics.store of the summary word after it sets
-    // the IRR bit, so seeing the word non-zero means the IRR bit is visible to onPendingWork.
+    // ORDERING: pairs with the APIC senders' Atomics.or of the pending word (src/hw/apic.ts),
+    // after which what they posted is visible to onPendingWork.
     if (Atomics.load(this.pollWords, this.pollIndex) !== 0) this.hooks.onPendingWork();
   }
 

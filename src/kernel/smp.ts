@@ -40,6 +40,12 @@ export type CallHandler = (func: CallFunc, info: FlushInfo, src: number) => void
 export class SmpCalls {
   private readonly targets = new CpuMask();
   private readonly ipiMask = new CpuMask();
+  /**
+   * Targets whose call_single_data this CPU has queued and not yet seen acknowledged: the
+   * CSD_FLAG_LOCK it set, remembered here so a call does not re-read the flag the target wrote
+   * last (a cache line fetched from the other core only to find it clear).
+   */
+  private readonly unacknowledged = new CpuMask();
   /** Scratch FlushInfo for the receiving side (never retained by handlers). */
   private readonly incoming: FlushInfo = { mm: 0 as MmRef, start: 0, end: 0, newTlbGen: 0, freedTables: false };
   private readonly drained: number[] = [];
@@ -71,10 +77,11 @@ export class SmpCalls {
     for (let c = this.targets.next(0); c >= 0; c = this.targets.next(c + 1)) {
       const index = layout.csdIndex(cpu, c);
       const csd = layout.csdBase(index);
-      // ORDERING: pairs with the target's Atomics.store(flags, 0) in runQueue: the CSD is ours again.
-      if ((Atomics.load(i32, csd + CSD.flags) & CSD_FLAG_LOCK) !== 0) {
+      // The CSD is ours again once waitForAcks saw its flag clear (it clears our record then).
+      if (this.unacknowledged.has(c)) {
         throw new InternalError(`cpu ${cpu}: call_single_data for cpu ${c} still locked (nested smp_call_function_many?)`);
       }
+      this.unacknowledged.set(c);
       i32[csd + CSD.func] = func;
       i32[csd + CSD.src] = cpu;
       i32[csd + CSD.mm] = info.mm;
@@ -99,11 +106,18 @@ export class SmpCalls {
   /** llist_add: push `value` (CSD index + 1) on the queue at `headWord`. True if it was empty. */
   private llistAdd(headWord: number, nextWord: number, value: number): boolean {
     const i32 = this.k.i32;
+    // The usual case first: an empty queue, taken with the one locked operation (a load first
+    // would fetch the target's line only to have the CAS fetch it again for writing).
+    Atomics.store(i32, nextWord, 0);
+    // ORDERING: the CAS publishes the CSD; pairs with runQueue's Atomics.exchange of the head.
+    let old = Atomics.compareExchange(i32, headWord, 0, value);
+    if (old === 0) return true;
+    // Not empty: the CAS returned the head it found; link behind it and try again.
     for (;;) {
-      const old = Atomics.load(i32, headWord);
       Atomics.store(i32, nextWord, old);
-      // ORDERING: the CAS publishes the CSD; pairs with runQueue's Atomics.exchange of the head.
-      if (Atomics.compareExchange(i32, headWord, old, value) === old) return old === 0;
+      const seen = Atomics.compareExchange(i32, headWord, old, value);
+      if (seen === old) return old === 0;
+      old = seen;
     }
   }
 
@@ -120,6 +134,7 @@ export class SmpCalls {
         while ((Atomics.load(i32, flags) & CSD_FLAG_LOCK) !== 0) spinner.pauseOn(i32, flags, CSD_FLAG_LOCK);
         spinner.end();
       }
+      this.unacknowledged.clear(c);
       slowest = Math.max(slowest, i32[csd + CSD.cost]!);
     }
     this.lastRemoteCycles = slowest;

@@ -151,7 +151,7 @@ export function buildReport(
       flushesSingle: total.tlbFlushesSingle,
       flushesGlobal: total.tlbFlushesGlobal,
     },
-    ipis: { sent: total.ipisSent, handled: total.ipisHandled, refused: total.ipiSendErrors },
+    ipis: { sent: total.ipisSent, handled: total.ipisHandled, coalesced: total.ipisCoalesced, refused: total.ipiSendErrors },
     ...(conservation !== undefined ? { conservation } : {}),
     ...(config.check === true
       ? { check: { enabled: true, violations: total.coherenceViolations, first: [...(result.violations ?? [])] } }

@@ -103,7 +103,7 @@ export function formatReport(r: Report): string {
     ['smp call round trip p50/p90/p99/max (µs)', latencyRow(r.smpCallNs)],
     ['TLB (hits, misses, walks)', `${r.tlb.hits}, ${r.tlb.misses}, ${r.tlb.walks}`],
     ['TLB flushes (full, single, global)', `${r.tlb.flushesFull}, ${r.tlb.flushesSingle}, ${r.tlb.flushesGlobal}`],
-    ['IPIs (sent, handled, refused)', `${r.ipis.sent}, ${r.ipis.handled}, ${r.ipis.refused}`],
+    ['IPIs (sent, handled, coalesced, refused)', `${r.ipis.sent}, ${r.ipis.handled}, ${r.ipis.coalesced}, ${r.ipis.refused}`],
     ['faults (total, demand-zero, SIGSEGV, SIGBUS)', `${r.faults}, ${r.faultsDetail.demandZero}, ${r.faultsDetail.segv}, ${r.faultsDetail.machineChecks + r.faultsDetail.sigbus}`],
     ['syscalls, context switches, timer IRQs', `${r.syscalls}, ${r.contextSwitches}, ${r.timerInterrupts}`],
     ['modelled cycles (total)', cycles(r.modeledCycles)],

@@ -144,7 +144,7 @@ export interface Report {
   smpCallNs: LatencySummaryNs;
   tlb: { hits: number; misses: number; walks: number; flushesFull: number; flushesSingle: number; flushesGlobal: number };
   /** IPIs sent and handled; `refused`: addressed to no CPU (APIC send errors), never sent. */
-  ipis: { sent: number; handled: number; refused: number };
+  ipis: { sent: number; handled: number; coalesced: number; refused: number };
   /**
    * The conservation laws checked at the end of the run (src/machine/conservation.ts). Every
    * report from Machine.run() carries it (a run that violates one throws instead); absent only on

@@ -17,7 +17,7 @@
  *   EBREAK and faults leave pc on the instruction that trapped, as sepc would; they do not
  *   retire (instret counts retired instructions only).
  * - Interrupts are taken between instructions: every POLL_INTERVAL instructions the core polls
- *   the vCPU's APIC summary word (the word the MMU's accessors poll) and calls the pending-work
+ *   the vCPU's APIC pending word (the word the MMU's accessors poll) and calls the pending-work
  *   hook, which takes them (a shootdown IPI flushes this TLB there). A trap drops the LR
  *   reservation (Linux's ret_from_exception does it with a dummy SC).
  * - Fetch. The core executes from one code page at a time: entering a page, it translates pc
@@ -113,13 +113,13 @@ export interface RvCoreOptions {
   tlb: Tlb;
   /** The RISC-V block (layout.ts), shared by every vCPU. */
   shared: SharedArrayBuffer;
-  /** The word array and index of this vCPU's APIC summary word (polled between instructions). */
+  /** The word array and index of this vCPU's APIC pending word (polled between instructions). */
   pollWords: Int32Array;
   pollIndex: number;
   /** Guest nanoseconds for the time CSR (the vCPU's PvclockReader); -1 before it is published. */
   clock: { read(): number };
   /**
-   * Called at an instruction boundary when the summary word is non-zero: take the pending
+   * Called at an instruction boundary when the pending word is non-zero: take the pending
    * interrupts. Return true to end the run with StopReason.Interrupt (a reschedule is due).
    */
   onPendingWork(): boolean;
@@ -200,7 +200,7 @@ export class RvCore {
   static forHardware(hw: VcpuHardware, shared: SharedArrayBuffer, onPendingWork: () => boolean, hotBlock?: number, frameGens?: FrameGens): RvCore {
     return new RvCore({
       cpu: hw.cpu, cpus: hw.cpus, ram: hw.ram, mmu: hw.mmu, tlb: hw.tlb, shared,
-      pollWords: hw.machineWords, pollIndex: hw.apic.summaryIndex, clock: hw.pvclock, onPendingWork,
+      pollWords: hw.machineWords, pollIndex: hw.apic.pendingIndex, clock: hw.pvclock, onPendingWork,
       ...(hotBlock === undefined ? {} : { hotBlock }),
       ...(frameGens === undefined ? {} : { frameGens }),
     });
@@ -276,8 +276,8 @@ export class RvCore {
       if (n === 0) {
         // A poll boundary.
         if (left === 0) break;
-        // ORDERING: pairs with the APIC sender's Atomics.store of the summary word after it
-        // sets the IRR bit (as the MMU's poll does), so onPendingWork sees the IRR bit.
+        // ORDERING: pairs with the APIC senders' Atomics.or of the pending word (as the MMU's
+        // poll does), so onPendingWork finds what they posted.
         if (Atomics.load(this.pollWords, this.pollIndex) !== 0) {
           hart.pc = pc >>> 0;
           hart.instret += budget - left;

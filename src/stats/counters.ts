@@ -24,7 +24,12 @@ export class VcpuCounters {
    * APIC's ESR send-accept error; a short count from KVM's PV send-IPI).
    */
   ipiSendErrors = 0;
-  /** IPIs this vCPU accepted from its IRR and handled. */
+  /**
+   * IPIs this vCPU sent that found the same vector already posted to the target and not yet
+   * taken: merged into that one, as two sends of one vector before the target looks are on x86.
+   */
+  ipisCoalesced = 0;
+  /** IPIs that reached this vCPU's IRR (and were handled from it). */
   ipisHandled = 0;
   /** Remote flush requests this vCPU served and acknowledged. */
   flushRequestsHandled = 0;

@@ -6,7 +6,7 @@ import { formatCheck } from '../../bench/lib/target.js';
 
 function conservation(overrides: Partial<ConservationReport> = {}): ConservationReport {
   const base: ConservationReport = {
-    ipis: { sent: 10, handled: 10, ok: true },
+    ipis: { sent: 10, handled: 10, coalesced: 0, ok: true },
     flushes: { requests: 6, acks: 6, ok: true },
     frames: { allocated: 5, freed: 4, inUse: 1, kept: 1, ok: true },
     hypervisor: [],
@@ -27,9 +27,9 @@ describe('reportStatus', () => {
   });
 
   it('names a broken law with both numbers, before a failed self-check', () => {
-    const broken = conservation({ ipis: { sent: 10, handled: 9, ok: false }, ok: false });
+    const broken = conservation({ ipis: { sent: 10, handled: 9, coalesced: 0, ok: false }, ok: false });
     expect(reportStatus({ conservation: broken, selfCheck: { passed: false, message: 'FAIL: x' } }))
-      .toEqual({ kind: 'conservation-violated', message: 'IPIs sent 10 != handled 9' });
+      .toEqual({ kind: 'conservation-violated', message: 'IPIs sent 10 != handled 9 + coalesced 0' });
   });
 
   it('counts a report without conservation figures as violated', () => {

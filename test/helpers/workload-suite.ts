@@ -43,7 +43,7 @@ export function describeWorkloadsOn(backend: string, extra?: (workload: string, 
       expect(report.backend).toBe(backend);
       expect(report.selfCheck.passed, report.selfCheck.message).toBe(true);
       expect(report.ops).toBeGreaterThan(0);
-      expect(report.ipis.handled).toBe(report.ipis.sent);
+      expect(report.ipis.handled + report.ipis.coalesced).toBe(report.ipis.sent);
       expect(report.counters.callRequestsHandled).toBe(report.counters.callRequestsSent);
       extra?.(workload, report);
     });

@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { MACHINE_CTL, PVCLOCK, STEAL_TIME, VCPU_BLOCK, machineBlockBytes, vcpuBase } from '../../src/hw/layout.js';
 
 describe('machine block layout', () => {
-  it('keeps every APIC word an IPI sender writes in the block\'s first 64-byte line', () => {
-    for (const word of [VCPU_BLOCK.irr + 7, VCPU_BLOCK.summary, VCPU_BLOCK.doorbell, VCPU_BLOCK.waiter, VCPU_BLOCK.ipiArrivals, VCPU_BLOCK.startup]) {
+  it('keeps every APIC word a sender writes in the block\'s first 64-byte line, and the owner\'s registers off it', () => {
+    for (const word of [VCPU_BLOCK.pending, VCPU_BLOCK.irr + 7, VCPU_BLOCK.hvPending, VCPU_BLOCK.doorbell, VCPU_BLOCK.startup]) {
       expect(word).toBeLessThan(16);
     }
-    expect(VCPU_BLOCK.isr).toBeGreaterThanOrEqual(16);
+    for (const word of [VCPU_BLOCK.irrLatched, VCPU_BLOCK.isr, VCPU_BLOCK.tpr]) expect(word).toBeGreaterThanOrEqual(16);
   });
 
   it('keeps the KVM ABI record sizes: pvclock 32 bytes, steal time 64 bytes', () => {
@@ -26,7 +26,7 @@ describe('machine block layout', () => {
     const fields = Object.entries(VCPU_BLOCK).filter(([k]) => k !== 'WORDS' && k !== 'NAME') as [string, number][];
     const offsets = fields.map(([, o]) => o);
     expect(new Set(offsets).size).toBe(offsets.length);
-    expect(VCPU_BLOCK.irr).toBe(0);
+    expect(VCPU_BLOCK.pending).toBe(0);
     expect(VCPU_BLOCK.stealTime - VCPU_BLOCK.pvclock).toBe(PVCLOCK.WORDS);
     expect(Math.max(...offsets)).toBeLessThan(VCPU_BLOCK.WORDS);
   });

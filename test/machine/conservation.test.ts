@@ -11,11 +11,11 @@ function cpu(fields: Partial<CounterSnapshot>): { counters: CounterSnapshot } {
   return { counters: { ...snapshotCounters(new VcpuCounters()), ...fields } };
 }
 
-/** Balanced books: 2 CPUs that sent and handled each other's IPIs and requests; 10 frames out, 9 back. */
+/** Balanced books: 2 CPUs that sent and handled each other's IPIs (one coalesced) and requests; 10 frames out, 9 back. */
 function balanced(): { counters: CounterSnapshot }[] {
   return [
-    cpu({ ipisSent: 5, ipisHandled: 3, callRequestsSent: 4, callRequestsHandled: 2, framesAllocated: 8, framesFreed: 2 }),
-    cpu({ ipisSent: 3, ipisHandled: 5, callRequestsSent: 2, callRequestsHandled: 4, framesAllocated: 2, framesFreed: 7 }),
+    cpu({ ipisSent: 5, ipisHandled: 2, callRequestsSent: 4, callRequestsHandled: 2, framesAllocated: 8, framesFreed: 2 }),
+    cpu({ ipisSent: 3, ipisHandled: 5, ipisCoalesced: 1, callRequestsSent: 2, callRequestsHandled: 4, framesAllocated: 2, framesFreed: 7 }),
   ];
 }
 
@@ -26,14 +26,14 @@ describe('checkConservation', () => {
   it('passes balanced books', () => {
     const r = checkConservation(balanced(), memory);
     expect(r).toEqual({
-      ipis: { sent: 8, handled: 8, ok: true },
+      ipis: { sent: 8, handled: 7, coalesced: 1, ok: true },
       flushes: { requests: 6, acks: 6, ok: true },
       frames: { allocated: 10, freed: 9, inUse: 1, kept: 1, ok: true },
       hypervisor: [],
       ok: true,
     });
     expect(conservationViolations(r)).toEqual([]);
-    expect(conservationText(r)).toMatch(/^OK: IPIs 8 = 8, call requests 6 = 6, frames 10 - 9 = 1 in use \(1 kept\)$/);
+    expect(conservationText(r)).toMatch(/^OK: IPIs 8 = 7 \+ 1 coalesced, call requests 6 = 6, frames 10 - 9 = 1 in use \(1 kept\)$/);
   });
 
   it('names a lost IPI with both numbers', () => {
@@ -43,7 +43,7 @@ describe('checkConservation', () => {
     expect(r.ok).toBe(false);
     expect(r.ipis.ok).toBe(false);
     expect(r.flushes.ok && r.frames.ok).toBe(true);
-    expect(conservationViolations(r)).toEqual(['IPIs sent 8 != handled 7']);
+    expect(conservationViolations(r)).toEqual(['IPIs sent 8 != handled 6 + coalesced 1']);
   });
 
   it('names an unacknowledged call/flush request with both numbers', () => {
@@ -90,7 +90,7 @@ describe('checkConservation', () => {
     perCpu[0]!.counters.framesAllocated += 1;
     const v = conservationViolations(checkConservation(perCpu, memory));
     expect(v).toHaveLength(3);
-    expect(v[0]).toContain('IPIs sent 10 != handled 8');
+    expect(v[0]).toContain('IPIs sent 10 != handled 7 + coalesced 1');
     expect(v[1]).toContain('requests 6 != acknowledged 7');
     expect(v[2]).toContain('frames allocated 11 - freed 9 = 2 != 1 in use');
   });
@@ -108,7 +108,7 @@ describe('conservation on a real run', () => {
     const c = r.conservation;
     expect(c).toBeDefined();
     expect(c!.ok).toBe(true);
-    expect(c!.ipis).toEqual({ sent: r.ipis.sent, handled: r.ipis.handled, ok: true });
+    expect(c!.ipis).toEqual({ sent: r.ipis.sent, handled: r.ipis.handled, coalesced: r.ipis.coalesced, ok: true });
     expect(c!.flushes.requests).toBe(r.counters.callRequestsSent);
     expect(c!.flushes.requests).toBeGreaterThan(0);
     expect(c!.frames.allocated - c!.frames.freed).toBe(c!.frames.inUse);

@@ -138,7 +138,7 @@ describe('buildReport', () => {
     expect(r.ops).toBe(1000);
     expect(r.shootdowns).toMatchObject({ count: 160, targets: 160, ipis: 130, deferred: 30 });
     expect(r.tlb).toEqual({ hits: 15_000, misses: 80, walks: 81, flushesFull: 5, flushesSingle: 200, flushesGlobal: 1 });
-    expect(r.ipis).toEqual({ sent: 135, handled: 135, refused: 0 });
+    expect(r.ipis).toEqual({ sent: 135, handled: 135, coalesced: 0, refused: 0 });
     expect(r.faults).toBe(27);
     expect(r.faultsDetail).toEqual({ demandZero: 26, segv: 1, machineChecks: 0, sigbus: 0 });
     expect(r.syscalls).toBe(1000);
@@ -282,7 +282,7 @@ describe('formatReport', () => {
     expect(text).toMatch(/shootdowns \(count, targets, IPIs, deferred\)\s+160, 160, 130, 30/);
     expect(text).toMatch(/shootdown latency p50\/p90\/p99\/max \(µs\)\s+1\.00 \/ 1\.50 \/ 1\.90 \/ 1\.90/);
     expect(text).toMatch(/TLB \(hits, misses, walks\)\s+15000, 80, 81/);
-    expect(text).toMatch(/IPIs \(sent, handled, refused\)\s+135, 135, 0/);
+    expect(text).toMatch(/IPIs \(sent, handled, coalesced, refused\)\s+135, 135, 0, 0/);
     expect(text).toMatch(/faults \(total, demand-zero, SIGSEGV, SIGBUS\)\s+27, 26, 1, 0/);
     expect(text).toMatch(/self-check\s+PASS: all pages read back zero/);
   });

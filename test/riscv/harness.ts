@@ -44,7 +44,7 @@ export class RvMachine {
   readonly pendingCalls: number[] = [];
   /** What each core's pending-work hook returns (true: stop the run). */
   stopOnPending = false;
-  /** Run by a core's pending-work hook (an interrupt handler), then the summary word is cleared. */
+  /** Run by a core's pending-work hook (an interrupt handler), then the pending word is cleared. */
   onPending: ((cpu: number) => void) | undefined;
   fixer: FaultFixer | undefined;
   /** Page faults delivered, per cpu. */
@@ -72,7 +72,7 @@ export class RvMachine {
       this.cores.push(RvCore.forHardware(hw, this.shared, () => {
         this.pendingCalls[cpu]!++;
         this.onPending?.(cpu);
-        Atomics.store(hw.machineWords, hw.apic.summaryIndex, 0);
+        Atomics.store(hw.machineWords, hw.apic.pendingIndex, 0);
         return this.stopOnPending;
       }, hotBlock));
     }
@@ -89,10 +89,10 @@ export class RvMachine {
     return f;
   }
 
-  /** Make an interrupt pending on `cpu` (its APIC summary word, as a sender sets it). */
+  /** Make an interrupt pending on `cpu` (its APIC pending word, as a sender sets it). */
   kick(cpu: number): void {
     const hw = this.hw[cpu]!;
-    Atomics.store(hw.machineWords, hw.apic.summaryIndex, 1);
+    Atomics.store(hw.machineWords, hw.apic.pendingIndex, 1);
   }
 
   /** Map the page at `va` to a fresh frame (or `frame`); returns the frame. */
