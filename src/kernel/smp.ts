@@ -21,6 +21,7 @@ import { InternalError } from '../lib/errors.js';
 import { CpuMask } from '../pv/cpumask.js';
 import { TLB_FLUSH_ALL, type FlushInfo, type MmRef } from '../pv/ops.js';
 import type { KernelContext } from './context.js';
+import { MAX_CPUS } from '../lib/limits.js';
 import { CSD, CSD_FLAG_LOCK, CallFunc, PERCPU } from './layout.js';
 import { CALL_ACK_WAIT } from './sync.js';
 
@@ -48,7 +49,8 @@ export class SmpCalls {
   private readonly unacknowledged = new CpuMask();
   /** Scratch FlushInfo for the receiving side (never retained by handlers). */
   private readonly incoming: FlushInfo = { mm: 0 as MmRef, start: 0, end: 0, newTlbGen: 0, freedTables: false };
-  private readonly drained: number[] = [];
+  /** runQueue's scratch: the CSD indices taken, newest first (one CSD per source at most). */
+  private readonly drained = new Int32Array(MAX_CPUS);
   private handler: CallHandler | undefined;
   /** The slowest target's modelled cycles in the last callMany (measurement). */
   lastRemoteCycles = 0;
@@ -149,9 +151,10 @@ export class SmpCalls {
     // ORDERING: llist_del_all; pairs with llistAdd's compareExchange.
     let entry = Atomics.exchange(i32, layout.percpuBase(cpu) + PERCPU.callQueue, 0);
     const list = this.drained;
-    list.length = 0;
+    let taken = 0;
     while (entry !== 0) {
-      list.push(entry - 1);
+      if (taken === list.length) throw new InternalError(`cpu ${cpu}: call queue holds more than ${list.length} requests (a CSD queued twice?)`);
+      list[taken++] = entry - 1;
       entry = Atomics.load(i32, layout.csdBase(entry - 1) + CSD.next);
     }
     const handler = this.handler;
@@ -159,7 +162,7 @@ export class SmpCalls {
     const info = this.incoming;
     // Each target's modelled cost: taking the interrupt and EOI, plus what the function charged.
     const entryCycles = this.k.cost.table.ipiDeliver + this.k.cost.table.eoi;
-    for (let i = list.length - 1; i >= 0; i--) {
+    for (let i = taken - 1; i >= 0; i--) {
       const csd = layout.csdBase(list[i]!);
       const func = i32[csd + CSD.func]! as CallFunc;
       info.mm = i32[csd + CSD.mm]! as MmRef;
