@@ -73,7 +73,7 @@ function runsTable(results: readonly LoadRunResult[]): Table {
       opsPerSec(r.opsPerSec),
       count(r.shootdowns.count),
       usFromNs(r.shootdowns.latencyNs.p50),
-      c !== undefined ? `${count(c.ipis.sent)}=${count(c.ipis.handled)}` : '?',
+      c !== undefined ? `${count(c.ipis.sent)}=${count(c.ipis.handled)}+${count(c.ipis.coalesced)}` : '?',
       c !== undefined ? `${count(c.flushes.requests)}=${count(c.flushes.acks)}` : '?',
       c !== undefined ? `${count(c.frames.allocated)}-${count(c.frames.freed)}=${c.frames.inUse}` : '?',
       statusWord(res.status),
@@ -81,7 +81,7 @@ function runsTable(results: readonly LoadRunResult[]): Table {
   });
   return {
     title: 'runs: host seconds (boot and teardown included), seconds of work, conservation figures at the end',
-    header: ['workload', 'backend', 'vCPUs', 'pCPUs', 'wall s', 'work s', 'ops', 'ops/s', 'shootdowns', 'p50 µs', 'IPIs sent=handled', 'calls=acks', 'frames alloc-freed=in use', 'result'],
+    header: ['workload', 'backend', 'vCPUs', 'pCPUs', 'wall s', 'work s', 'ops', 'ops/s', 'shootdowns', 'p50 µs', 'IPIs sent=handled+coalesced', 'calls=acks', 'frames alloc-freed=in use', 'result'],
     rows,
   };
 }

@@ -133,7 +133,7 @@ export function loadChecks(results: readonly LoadRunResult[]): Check[] {
   const outOf = (n: number, of: number, what: string): string => `${what} on ${n} of ${of} run${of === 1 ? '' : 's'}`;
   return [
     {
-      what: 'conservation laws (IPIs sent = handled, call requests = acks, frames allocated - freed = in use) at the end of every run',
+      what: 'conservation laws (IPIs sent = handled + coalesced, call requests = acks, frames allocated - freed = in use) at the end of every run',
       passed: !none && violated.length === 0,
       detail: none ? 'no run finished' : violated.length === 0
         ? outOf(checked.length, checked.length, 'held')

@@ -1,6 +1,6 @@
 /**
  * Every registered workload, on real vCPU workers under one backend, at 1, 2 and 4 vCPUs: its
- * self-check passes and the machine's books balance (IPIs sent = handled, remote calls sent =
+ * self-check passes and the machine's books balance (IPIs sent = handled + coalesced, remote calls sent =
  * run). One suite for every backend's SMP tests; needs the build (workers run dist/).
  */
 import { describe, expect, it } from 'vitest';
