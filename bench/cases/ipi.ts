@@ -1,8 +1,10 @@
 /**
  * Case `ipi`: pvemu's IPI round trip against the raw Atomics spin round trip it is built on.
  * (a) two workers ping-pong over a SharedArrayBuffer (bench/lib/pingpong-protocol.ts); (b) the
- * membarrier workload on 2 vCPUs, where each membarrier is one smp_call_function_many to the
- * other CPU (queue, IPI, deliver, handle, EOI, acknowledge), timed by pvemu as smpCallNs.
+ * same two workers moving exactly the cache lines pvemu's smp_call_function moves (the `call`
+ * shape: what the protocol costs without pvemu's code around it); (c) the membarrier workload
+ * on 2 vCPUs, where each membarrier is one smp_call_function_many to the other CPU (queue, IPI,
+ * deliver, handle, EOI, acknowledge), timed by pvemu as smpCallNs.
  * Main thread.
  */
 import { ConfigError, PvemuError } from '../../src/lib/errors.js';
@@ -11,6 +13,7 @@ import type { BenchOptions } from '../lib/args.js';
 import type { BenchCase, CaseResult } from '../lib/bench-case.js';
 import { BENCH_BACKEND, runMachine, runNotes, type MachineOutcome } from '../lib/machine-run.js';
 import { clockReadNs } from '../lib/clock.js';
+import type { PingPongShape } from '../lib/pingpong-protocol.js';
 import { runPingPong } from '../lib/pingpong-run.js';
 import { summarize } from '../lib/samples.js';
 import { count, usFromNs } from '../lib/table.js';
@@ -48,6 +51,7 @@ export const ipiCase: BenchCase = {
     // host the two cores' placement and load can change within seconds, and a reader should see
     // whether it did.
     const before = await rawRoundTrips('before');
+    const model = summarize(await pingPong('call', 'the model of smp_call_function\'s cache lines, before'));
     const clockNs = clockReadNs();
     const notes: string[] = [];
     const { outcome, senders } = await runMembarrier(seconds, notes);
@@ -78,7 +82,9 @@ export const ipiCase: BenchCase = {
             return [`raw ping-pong, ${when} pvemu`, count(r.count), usFromNs(r.p50), usFromNs(r.p90), usFromNs(r.p99), usFromNs(r.max)];
           }),
           ['raw ping-pong, pooled', count(raw.count), usFromNs(raw.p50), usFromNs(raw.p90), usFromNs(raw.p99), usFromNs(raw.max)],
+          ['model: smp call\'s lines only', count(model.count), usFromNs(model.p50), usFromNs(model.p90), usFromNs(model.p99), usFromNs(model.max)],
           ['pvemu smp call (IPI)', count(calls), usFromNs(pv.p50), usFromNs(pv.p90), usFromNs(pv.p99), usFromNs(pv.max)],
+          ['ratio model / raw pooled', '', (model.p50 / raw.p50).toFixed(2), (model.p90 / raw.p90).toFixed(2), (model.p99 / raw.p99).toFixed(2), ''],
           ['ratio pvemu / raw pooled', '', ratio.toFixed(2), (pv.p90 / raw.p90).toFixed(2), (pv.p99 / raw.p99).toFixed(2), ''],
           ['pvemu - raw pooled, ns', '', extraNs.toFixed(0), (pv.p90 - raw.p90).toFixed(0), (pv.p99 - raw.p99).toFixed(0), ''],
         ],
@@ -97,6 +103,7 @@ export const ipiCase: BenchCase = {
       verdicts: [judge(RATIO_TARGET, ratio), judge(EXTRA_TARGET, extraNs)],
       figures: {
         raw: { roundTripsPerPass: ROUND_TRIPS, warmupRoundTrips: WARMUP_ROUND_TRIPS, pooledNs: raw, beforeNs: rawBefore, afterNs: rawAfter },
+        callModelNs: model,
         pvemu: {
           backend: BENCH_BACKEND,
           cpus: CPUS,
@@ -119,8 +126,13 @@ export const ipiCase: BenchCase = {
 
 /** One pass of the raw ping-pong: round-trip samples in host ns. */
 function rawRoundTrips(when: 'before' | 'after'): Promise<Float64Array> {
-  process.stderr.write(`bench: raw ping-pong ${when} the pvemu run, ${WARMUP_ROUND_TRIPS} warm-up + ${ROUND_TRIPS} round trips\n`);
-  return runPingPong({ warmupRoundTrips: WARMUP_ROUND_TRIPS, roundTrips: ROUND_TRIPS, deadlineMs: PINGPONG_DEADLINE_MS });
+  return pingPong('raw', `raw ping-pong ${when} the pvemu run`);
+}
+
+/** One pass of a ping-pong shape: round-trip samples in host ns. */
+function pingPong(shape: PingPongShape, what: string): Promise<Float64Array> {
+  process.stderr.write(`bench: ${what}, ${WARMUP_ROUND_TRIPS} warm-up + ${ROUND_TRIPS} round trips\n`);
+  return runPingPong({ shape, warmupRoundTrips: WARMUP_ROUND_TRIPS, roundTrips: ROUND_TRIPS, deadlineMs: PINGPONG_DEADLINE_MS });
 }
 
 function concat(a: Float64Array, b: Float64Array): Float64Array {

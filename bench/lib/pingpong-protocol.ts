@@ -19,7 +19,25 @@
 import { performance } from 'node:perf_hooks';
 import { WatchdogError } from '../../src/lib/errors.js';
 
-export const PINGPONG = Object.freeze({ READY: 0, PING: 16, PONG: 32, WORDS: 48 });
+export const PINGPONG = Object.freeze({ READY: 0, PING: 16, PONG: 32, WORDS: 80 });
+
+/**
+ * The `call` shape: the cache lines pvemu's smp_call_function moves, and only those, so the
+ * `ipi` case can show what the protocol itself costs apart from pvemu's code around it.
+ *
+ *   word 16  PENDING  the target's polled APIC word: the initiator sets a vector bit (Atomics.or),
+ *                     the responder takes it (Atomics.exchange) — src/hw/apic.ts
+ *   word 48  QUEUE    the target's call-queue head: empty-queue CAS, llist_del_all exchange
+ *   word 64  CSD      call_single_data: flags (the lock, then the acknowledgement) and seven
+ *                     fields written plainly by the initiator, read by the responder
+ */
+export const CALL_MODEL = Object.freeze({ PENDING: 16, QUEUE: 48, CSD_FLAGS: 64, CSD_FIELDS: 65, FIELDS: 7 });
+/** The vector bit the model posts (CALL_FUNCTION_VECTOR 0xfb in pvemu's pending word), and its stop bit. */
+const CALL_BIT = 1 << 11;
+const CALL_STOP = 1 << 30;
+
+/** `raw`: one word each way. `call`: smp_call_function's lines (CALL_MODEL). */
+export type PingPongShape = 'raw' | 'call';
 /** PING value that tells the responder to exit. */
 export const PINGPONG_STOP = -1;
 /** Spins between clock reads in a wait: a clock read per spin would slow the round trip itself. */
@@ -30,6 +48,7 @@ export type PingPongRole = 'initiator' | 'responder';
 /** workerData of a ping-pong worker. */
 export interface PingPongTask {
   role: PingPongRole;
+  shape: PingPongShape;
   words: SharedArrayBuffer;
   warmupRoundTrips: number;
   roundTrips: number;
@@ -45,7 +64,7 @@ export type PingPongMessage =
 export function isPingPongTask(v: unknown): v is PingPongTask {
   if (typeof v !== 'object' || v === null) return false;
   const t = v as Record<string, unknown>;
-  return (t.role === 'initiator' || t.role === 'responder') && t.words instanceof SharedArrayBuffer &&
+  return (t.role === 'initiator' || t.role === 'responder') && (t.shape === 'raw' || t.shape === 'call') && t.words instanceof SharedArrayBuffer &&
     typeof t.warmupRoundTrips === 'number' && typeof t.roundTrips === 'number' && typeof t.deadlineMs === 'number';
 }
 
@@ -59,8 +78,8 @@ export function isPingPongMessage(v: unknown): v is PingPongMessage {
 export function runPingPongRole(task: PingPongTask): PingPongMessage {
   const words = new Int32Array(task.words);
   switch (task.role) {
-    case 'initiator': return { kind: 'samples', samplesNs: initiate(words, task) };
-    case 'responder': return { kind: 'stopped', echoed: respond(words, task) };
+    case 'initiator': return { kind: 'samples', samplesNs: task.shape === 'call' ? initiateCall(words, task) : initiate(words, task) };
+    case 'responder': return { kind: 'stopped', echoed: task.shape === 'call' ? respondCall(words, task) : respond(words, task) };
     default: {
       const never: never = task.role;
       return never;
@@ -69,15 +88,9 @@ export function runPingPongRole(task: PingPongTask): PingPongMessage {
 }
 
 function initiate(words: Int32Array, task: PingPongTask): Float64Array {
-  const { READY, PING, PONG } = PINGPONG;
-  const deadline = performance.now() + task.deadlineMs;
+  const { PING, PONG } = PINGPONG;
+  awaitReady(words, task);
   let spins = 0;
-  // ORDERING: pairs with the responder's Atomics.store(READY, 1): it is spinning on PING now.
-  while (Atomics.load(words, READY) === 0) {
-    if (++spins % SPINS_PER_DEADLINE_CHECK === 0 && performance.now() > deadline) {
-      throw new WatchdogError(`ping-pong initiator: the responder did not start within ${task.deadlineMs} ms`);
-    }
-  }
   const total = task.warmupRoundTrips + task.roundTrips;
   const samples = new Float64Array(task.roundTrips);
   let prev = performance.now();
@@ -118,5 +131,73 @@ function respond(words: Int32Array, task: PingPongTask): number {
     } else if (++spins % SPINS_PER_DEADLINE_CHECK === 0 && performance.now() - since > task.deadlineMs) {
       throw new WatchdogError(`ping-pong responder: no ping from the initiator after round trip ${seen} within ${task.deadlineMs} ms`);
     }
+  }
+}
+
+/** Spin until the responder says it is spinning. */
+function awaitReady(words: Int32Array, task: PingPongTask): void {
+  const deadline = performance.now() + task.deadlineMs;
+  let spins = 0;
+  // ORDERING: pairs with the responder's Atomics.store(READY, 1).
+  while (Atomics.load(words, PINGPONG.READY) === 0) {
+    if (++spins % SPINS_PER_DEADLINE_CHECK === 0 && performance.now() > deadline) {
+      throw new WatchdogError(`ping-pong initiator: the responder did not start within ${task.deadlineMs} ms`);
+    }
+  }
+}
+
+/** The `call` shape's initiator: fill the CSD, queue it, post the IPI, wait for the acknowledgement. */
+function initiateCall(words: Int32Array, task: PingPongTask): Float64Array {
+  const { PENDING, QUEUE, CSD_FLAGS, CSD_FIELDS, FIELDS } = CALL_MODEL;
+  awaitReady(words, task);
+  const total = task.warmupRoundTrips + task.roundTrips;
+  const samples = new Float64Array(task.roundTrips);
+  let spins = 0;
+  let prev = performance.now();
+  for (let i = 1; i <= total; i++) {
+    for (let f = 0; f < FIELDS; f++) words[CSD_FIELDS + f] = i + f;
+    Atomics.store(words, CSD_FLAGS, 1);
+    // ORDERING: the CAS publishes the CSD; pairs with the responder's exchange of QUEUE.
+    Atomics.compareExchange(words, QUEUE, 0, i);
+    // ORDERING: the IPI; pairs with the responder's exchange of PENDING.
+    Atomics.or(words, PENDING, CALL_BIT);
+    // ORDERING: pairs with the responder's Atomics.store(CSD_FLAGS, 0), the acknowledgement.
+    while (Atomics.load(words, CSD_FLAGS) !== 0) {
+      if (++spins % SPINS_PER_DEADLINE_CHECK === 0 && performance.now() - prev > task.deadlineMs) {
+        throw new WatchdogError(`ping-pong initiator: no acknowledgement from the responder to call ${i} within ${task.deadlineMs} ms`);
+      }
+    }
+    const now = performance.now();
+    if (i > task.warmupRoundTrips) samples[i - task.warmupRoundTrips - 1] = (now - prev) * 1e6;
+    prev = now;
+  }
+  Atomics.or(words, PENDING, CALL_STOP);
+  return samples;
+}
+
+/** The `call` shape's responder: take the IPI, take the queue, read the CSD, acknowledge. */
+function respondCall(words: Int32Array, task: PingPongTask): number {
+  const { PENDING, QUEUE, CSD_FLAGS, CSD_FIELDS, FIELDS } = CALL_MODEL;
+  Atomics.store(words, PINGPONG.READY, 1);
+  let calls = 0;
+  let spins = 0;
+  let since = performance.now();
+  for (;;) {
+    // ORDERING: the poll; pairs with the initiator's Atomics.or of PENDING.
+    if (Atomics.load(words, PENDING) === 0) {
+      if (++spins % SPINS_PER_DEADLINE_CHECK === 0 && performance.now() - since > task.deadlineMs) {
+        throw new WatchdogError(`ping-pong responder: no call from the initiator after call ${calls} within ${task.deadlineMs} ms`);
+      }
+      continue;
+    }
+    if ((Atomics.exchange(words, PENDING, 0) & CALL_STOP) !== 0) return calls;
+    // ORDERING: llist_del_all; pairs with the initiator's compareExchange of QUEUE.
+    let sum = Atomics.exchange(words, QUEUE, 0);
+    for (let f = 0; f < FIELDS; f++) sum += words[CSD_FIELDS + f]!;
+    if (sum === 0) throw new WatchdogError('ping-pong responder: an IPI with an empty call queue');
+    // ORDERING: the acknowledgement; pairs with the initiator's spin on CSD_FLAGS.
+    Atomics.store(words, CSD_FLAGS, 0);
+    calls++;
+    since = performance.now();
   }
 }

@@ -4,12 +4,14 @@
  */
 import { Worker } from 'node:worker_threads';
 import { InternalError, WatchdogError } from '../../src/lib/errors.js';
-import { PINGPONG, isPingPongMessage, type PingPongMessage, type PingPongRole, type PingPongTask } from './pingpong-protocol.js';
+import { PINGPONG, isPingPongMessage, type PingPongMessage, type PingPongRole, type PingPongShape, type PingPongTask } from './pingpong-protocol.js';
 
 /** Compiled worker entry: dist/bench/workers/pingpong.js beside this file's dist/bench/lib/. */
 const WORKER_URL = new URL('../workers/pingpong.js', import.meta.url);
 
 export interface PingPongRun {
+  /** What goes back and forth (PingPongShape): one word each way, or smp_call_function's lines. */
+  shape: PingPongShape;
   warmupRoundTrips: number;
   roundTrips: number;
   /** Whole run limit in ms, and each worker's limit for one wait. */
