@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  APIC_DEST_ALLBUT, APIC_EOI, APIC_ESR, APIC_ESR_SENDACC, APIC_ESR_SENDILL, APIC_ICR, APIC_ICR2, APIC_IRR, APIC_TASKPRI, ApicBus, CALL_FUNCTION_VECTOR, LocalApic,
+  APIC_DEST_ALLBUT, APIC_DM_STARTUP, APIC_EOI, APIC_ESR, APIC_ESR_SENDACC, APIC_ESR_SENDILL, APIC_ICR, APIC_ICR2, APIC_IRR, APIC_TASKPRI, ApicBus, CALL_FUNCTION_VECTOR, LocalApic,
   LOCAL_TIMER_VECTOR, PENDING_IRR, PENDING_LOCAL, PENDING_VECTOR_BASE, RESCHEDULE_VECTOR, SET_APIC_DEST_FIELD,
 } from '../../src/hw/apic.js';
 import { VCPU_BLOCK, machineBlockBytes, vcpuBase } from '../../src/hw/layout.js';
@@ -137,6 +137,27 @@ describe('local APIC', () => {
     expect(a!.read(APIC_IRR + 0x70)).toBe(1 << (CALL_FUNCTION_VECTOR & 31));
     expect(a!.acceptHighest()).toBe(CALL_FUNCTION_VECTOR);
     expect(a!.read(APIC_IRR + 0x70)).toBe(0);
+  });
+
+  it('sendFixed does exactly what the ICR2 and ICR writes do: registers, delivery, ESR, errors', () => {
+    const cases: [number, number][] = [[1, CALL_FUNCTION_VECTOR], [2, 0x41], [0, RESCHEDULE_VECTOR], [3, CALL_FUNCTION_VECTOR], [1, 3], [1, APIC_DM_STARTUP | 0x12]];
+    for (const [dest, vector] of cases) {
+      const machine = (): { words: Int32Array; apic: LocalApic; counters: { ipiSendErrors: number } } => {
+        const words = new Int32Array(new SharedArrayBuffer(machineBlockBytes(3)));
+        const counters = { ipiSendErrors: 0 };
+        return { words, apic: new LocalApic(words, 0, new ApicBus(words, 3), counters), counters };
+      };
+      const byWrites = machine();
+      byWrites.apic.write(APIC_ICR2, SET_APIC_DEST_FIELD(dest));
+      const sentByWrites = byWrites.apic.write(APIC_ICR, vector);
+      const byCall = machine();
+      expect(byCall.apic.sendFixed(dest, vector), `dest ${dest} vector 0x${vector.toString(16)}`).toBe(sentByWrites);
+      expect(Array.from(byCall.words)).toEqual(Array.from(byWrites.words));
+      expect(byCall.counters).toEqual(byWrites.counters);
+      byWrites.apic.write(APIC_ESR, 0);
+      byCall.apic.write(APIC_ESR, 0);
+      expect(byCall.apic.read(APIC_ESR)).toBe(byWrites.apic.read(APIC_ESR));
+    }
   });
 
   it('halt returns at once when an interrupt is already pending', () => {

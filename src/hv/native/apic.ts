@@ -5,8 +5,7 @@
 import type { BackendContext } from '../backend.js';
 import type { PvApicOps } from '../../pv/ops.js';
 import {
-  APIC_BUS_HZ, APIC_EOI, APIC_ICR, APIC_ICR2, APIC_LVT_TIMER_PERIODIC, APIC_LVTT, APIC_TDCR, APIC_TMICT,
-  LOCAL_TIMER_VECTOR, SET_APIC_DEST_FIELD,
+  APIC_BUS_HZ, APIC_EOI, APIC_LVT_TIMER_PERIODIC, APIC_LVTT, APIC_TDCR, APIC_TMICT, LOCAL_TIMER_VECTOR,
 } from '../../hw/apic.js';
 
 /**
@@ -34,10 +33,13 @@ export function nativeApic(ctx: BackendContext): PvApicOps {
   return {
     apicWrite: write,
     apicRead: (reg) => hw.apic.read(reg),
+    // send_IPI_mask_sequence: ICR2 then ICR per destination (LocalApic.sendFixed does both).
     sendIpiMask: (mask, vector) => {
-      for (let c = mask.next(0); c >= 0; c = mask.next(c + 1)) {
-        write(APIC_ICR2, SET_APIC_DEST_FIELD(c));
-        write(APIC_ICR, vector);
+      let sent = 0;
+      for (let c = mask.next(0); c >= 0; c = mask.next(c + 1)) sent += hw.apic.sendFixed(c, vector);
+      if (sent !== 0) {
+        hw.counters.ipisSent += sent;
+        hw.cost.charge('ipiSend', sent);
       }
     },
     setupBootClock: armTimer,
