@@ -17,7 +17,7 @@
  * loop's own cost, as pvemu's smp-call samples include theirs.
  */
 import { performance } from 'node:perf_hooks';
-import { WatchdogError } from '../../src/lib/errors.js';
+import { InternalError, WatchdogError } from '../../src/lib/errors.js';
 
 export const PINGPONG = Object.freeze({ READY: 0, PING: 16, PONG: 32, WORDS: 80 });
 
@@ -192,9 +192,14 @@ function respondCall(words: Int32Array, task: PingPongTask): number {
     }
     if ((Atomics.exchange(words, PENDING, 0) & CALL_STOP) !== 0) return calls;
     // ORDERING: llist_del_all; pairs with the initiator's compareExchange of QUEUE.
-    let sum = Atomics.exchange(words, QUEUE, 0);
-    for (let f = 0; f < FIELDS; f++) sum += words[CSD_FIELDS + f]!;
-    if (sum === 0) throw new WatchdogError('ping-pong responder: an IPI with an empty call queue');
+    const queued = Atomics.exchange(words, QUEUE, 0);
+    // The call's fields, written before the CAS that queued it, are visible now: the first is
+    // the call's number, as the queue entry is.
+    let fields = 0;
+    for (let f = 0; f < FIELDS; f++) fields += words[CSD_FIELDS + f]! - f;
+    if (queued === 0 || fields !== queued * FIELDS) {
+      throw new InternalError(`ping-pong responder: call ${queued} found fields summing to ${fields}, not ${queued * FIELDS}`);
+    }
     // ORDERING: the acknowledgement; pairs with the initiator's spin on CSD_FLAGS.
     Atomics.store(words, CSD_FLAGS, 0);
     calls++;

@@ -2,12 +2,24 @@
  * Main side of the raw Atomics ping-pong: start the two workers, collect the initiator's
  * samples, and terminate both if either is stuck, naming it. Main thread.
  */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { InternalError, WatchdogError } from '../../src/lib/errors.js';
 import { PINGPONG, isPingPongMessage, type PingPongMessage, type PingPongRole, type PingPongShape, type PingPongTask } from './pingpong-protocol.js';
 
-/** Compiled worker entry: dist/bench/workers/pingpong.js beside this file's dist/bench/lib/. */
-const WORKER_URL = new URL('../workers/pingpong.js', import.meta.url);
+/**
+ * The compiled worker entry, dist/bench/workers/pingpong.js: beside this file's dist/bench/lib/
+ * when it runs built, or in the build output when it runs as TypeScript under the test runner
+ * (workers must run compiled JavaScript).
+ */
+function workerPath(): string {
+  for (const url of [new URL('../workers/pingpong.js', import.meta.url), new URL('../../dist/bench/workers/pingpong.js', import.meta.url)]) {
+    const path = fileURLToPath(url);
+    if (existsSync(path)) return path;
+  }
+  throw new InternalError('the ping-pong worker is not built: run `npm run build` (npm install does it)');
+}
 
 export interface PingPongRun {
   /** What goes back and forth (PingPongShape): one word each way, or smp_call_function's lines. */
@@ -21,10 +33,11 @@ export interface PingPongRun {
 /** Round-trip samples in host ns, one per measured round trip. */
 export async function runPingPong(run: PingPongRun): Promise<Float64Array> {
   const words = new SharedArrayBuffer(PINGPONG.WORDS * 4);
+  const path = workerPath();
   const start = (role: PingPongRole): Worker => {
     const task: PingPongTask = { role, words, ...run };
     // SharedArrayBuffers go in workerData, never a transfer list: both workers share this one.
-    return new Worker(WORKER_URL, { workerData: task });
+    return new Worker(path, { workerData: task });
   };
   const workers: Record<PingPongRole, Worker> = { responder: start('responder'), initiator: start('initiator') };
   const done: Record<PingPongRole, boolean> = { responder: false, initiator: false };
