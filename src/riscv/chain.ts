@@ -10,7 +10,7 @@
  *   block never runs past the slice it was given. A chain of blocks counts its instructions
  *   from the dispatcher's call (the blocks pass the running count `ex` along), so the window is
  *   two counts on that scale: `sliceEnd`, where the current slice ends, and `runEnd`, where the
- *   run's budget ends. A block (or a looping block's next round) that would cross `sliceEnd`
+ *   run's budget ends. A chained call to a block that would cross `sliceEnd`
  *   calls extend(): that is the core's poll boundary, taken early at the block's start exactly
  *   as the dispatcher's straddle rule does — if no interrupt is pending, no remote FENCE.I was
  *   requested and the TLB was not flushed since the page was entered, a fresh slice starts
