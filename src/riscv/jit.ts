@@ -53,7 +53,7 @@ import { FAST_TLB_MASK } from '../hw/fast-tlb.js';
 import { RESV_BUCKET, RESV_MASK } from './layout.js';
 import type { InlineMemory } from './memory.js';
 import { AmoKind } from './reservation.js';
-import { MAX_CHAIN_DEPTH, type ChainContext } from './chain.js';
+import { MAX_CHAIN_DEPTH, POLL_INTERVAL, type ChainContext } from './chain.js';
 
 /** Return value: the block left its page; the next pc is in m.nextPc. */
 export const EXIT_PAGE = -1;
@@ -65,6 +65,16 @@ export const EXIT_REDO = -2;
  * of it) rarely sends the tail of a slice to the interpreter.
  */
 export const MAX_BLOCK_INSNS = 64;
+/**
+ * A looping block goes round past its slice's end, taking the poll boundary itself (chain.ts),
+ * only until the chain it runs in has retired this many instructions; then it returns to the
+ * dispatcher (its exit back to its own start does not chain). Uncapped, a hot loop ran a run's
+ * whole budget in one call, so V8 only ran it in on-stack-replacement code: the mips bench's
+ * compute loop (a fresh core, 25 calls of 1M instructions) fell from ~1,470 to ~1,000 M instr/s.
+ * Going on by chaining into a fresh call of itself instead made ebizzy's memcpy loop (49
+ * instructions and 20 registers loaded per call) 20% slower in most runs.
+ */
+export const LOOP_CALL_INSNS = 8 * POLL_INTERVAL;
 /**
  * Interpreted entries before a block is compiled. Building and parsing the source costs tens of
  * microseconds and V8 optimises the result only once it is warm itself, so code that runs a few
@@ -191,7 +201,11 @@ class BlockWriter {
   exitToSlot(slot: number, ran: number, keep = false): void {
     this.writeBack(keep);
     this.lines.push(`m.ran = ex + ${ran};`);
-    if (slot >= 0 && slot < PAGE_SLOTS) {
+    if (slot === this.start && this.loop) {
+      // A looping block's way back to its own start after its rounds: to the dispatcher (see
+      // LOOP_CALL_INSNS).
+      this.lines.push(`return ${slot};`);
+    } else if (slot >= 0 && slot < PAGE_SLOTS) {
       this.lines.push(chainInPage(`${slot}`, ran), `return ${slot};`);
     } else if (slot === PAGE_SLOTS) {
       // Off the page's end: on into the next page's block, or the PageEnd sentinel sends the
@@ -283,13 +297,9 @@ export function compileBlock(page: CodePage, start: number, ram: Int32Array, mem
   if (loop) b.lines.push('round: for (;;) {');
   /** Back to `start` for another round, `ran` instructions into this one, if the limit has room for a whole block more. */
   const roundAgain = (ran: number): void => {
-    // A round does not take a poll boundary itself: at its slice's end the loop leaves by its
-    // exit to its own start, which chains into a fresh call of itself (chain.ts: the poll
-    // boundary is taken there, up to MAX_CHAIN_DEPTH calls deep). So the round stays a tight
-    // loop with no call in it, and the function is called often enough for V8 to optimise it
-    // whole. With K.extend in the round, a hot loop ran a run's whole budget in one call, in
-    // on-stack-replacement code: the mips bench's compute loop ran at ~1,000 M instr/s (~1,470
-    // with the call capped at 1,024 instructions) instead of ~1,720 this way.
+    // Past its slice's end, a round may take the poll boundary itself (chain.ts) and go on,
+    // until the call has retired LOOP_CALL_INSNS instructions: see there.
+    b.lines.push(`if (ex + ${ran} + ${BLOCK_LEN} > limit && ex < ${LOOP_CALL_INSNS}) limit = K.extend(limit, ex + ${ran}, ${BLOCK_LEN});`);
     b.lines.push(`if (ex + ${ran} + ${BLOCK_LEN} <= limit) { ex += ${ran}; continue round; }`);
   };
   let slot = start;
