@@ -10,8 +10,8 @@
  *   block never runs past the slice it was given. A chain of blocks counts its instructions
  *   from the dispatcher's call (the blocks pass the running count `ex` along), so the window is
  *   two counts on that scale: `sliceEnd`, where the current slice ends, and `runEnd`, where the
- *   run's budget ends. A chained call to a block that would cross `sliceEnd`
- *   calls extend(): that is the core's poll boundary, taken early at the block's start exactly
+ *   run's budget ends. A chained call to a block that would cross `sliceEnd` (or a looping
+ *   block's next round, within jit.ts's LOOP_CALL_INSNS) calls extend(): that is the core's poll boundary, taken early at the block's start exactly
  *   as the dispatcher's straddle rule does — if no interrupt is pending, no remote FENCE.I was
  *   requested and the TLB was not flushed since the page was entered, a fresh slice starts
  *   there and the block goes on; otherwise the block returns and the dispatcher polls (and

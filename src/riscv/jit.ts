@@ -21,7 +21,8 @@
  * dispatcher's call) and its chain depth `d`. Chaining (chain.ts): at an exit to a slot of its
  * page, or to a page the page-entry cache holds, whose block is compiled, fits (or a poll
  * boundary taken there gives it a fresh slice) and the chain is not too deep, the block calls
- * that block and returns what it returns. A looping block goes round only within its slice.
+ * that block and returns what it returns. A looping block goes round past its slice's end the
+ * same way for up to LOOP_CALL_INSNS instructions per call, then returns to the dispatcher.
  * All counts (m.ran, fault points) are the chain's.
  * Loads and stores try the TLB's direct-mapped front inline (hw/fast-tlb.ts, the arrays closed
  * over from RvMemory.inlineView: a tag compare and a typed-array access) and call RvMemory's
