@@ -33,6 +33,12 @@
  *   reference semantics) executes decoded slots and counts how often it enters each block; a
  *   block entered HOT_BLOCK times is compiled by jit.ts into a JavaScript function, which the
  *   dispatcher calls from then on when the slice has room for all of it (so budgets stay exact).
+ *   A compiled block goes on into the next compiled block itself — in its page, or in another
+ *   page the page-entry cache holds — taking poll boundaries on the way (chain.ts), so the
+ *   dispatcher sees a chain of blocks as one call; it reports the instructions retired, the
+ *   slice it ended in and the page it ended in.
+ * - Page entry. A page entered before under the same translation, TLB flush generation and
+ *   decode-cache state comes from the page-entry cache (chain.ts) without translating again.
  *   Both tiers make their data accesses through RvMemory (memory.ts), one implementation of the
  *   memory semantics: TLB, faults, misaligned emulation, code and reservation checks on stores.
  * - Decoded slots and blocks are per physical frame, revalidated against RAM after any TLB
@@ -72,6 +78,7 @@ import { describeFault, type RvCause, type RvFault, type RvSignal } from './faul
 import type { Hart } from './hart.js';
 import { CSR_CYCLE, CSR_CYCLEH, CSR_INSTRET, CSR_INSTRETH, CSR_TIME, CSR_TIMEH } from './isa.js';
 import { EXIT_PAGE, HOT_BLOCK, compileBlock } from './jit.js';
+import { ChainContext, POLL_INTERVAL } from './chain.js';
 import { RV_CTL } from './layout.js';
 import { RvMemory, type InlineMemory } from './memory.js';
 import { mulDiv } from './muldiv.js';
@@ -90,14 +97,7 @@ export const enum StopReason {
   Interrupt = 4,
 }
 
-/**
- * Instructions between interrupt polls. A poll is an Atomics.load (about 10 ns on Node 20)
- * plus a code-page re-translation; every 128 instructions that is well under 0.5 ns per
- * instruction, and an IPI waits at most 128 instructions to be taken (about a microsecond at
- * the interpreter's speed, less in compiled code) — the order of the Atomics round trip the
- * shootdown path itself costs.
- */
-export const POLL_INTERVAL = 128;
+export { POLL_INTERVAL } from './chain.js';
 /** The `time` CSR counts guest nanoseconds from the pvclock: a 1 GHz timebase. */
 export const TIMEBASE_HZ = 1_000_000_000;
 
@@ -137,6 +137,8 @@ export interface RvCoreStats {
   codePages: number;
   revalidations: number;
   slotsDropped: number;
+  /** Poll boundaries compiled blocks passed themselves, without returning to the dispatcher (chain.ts). */
+  chainedPolls: number;
 }
 
 /**
@@ -170,7 +172,8 @@ export class RvCore {
   private seenTlbGen = -1;
   private seenCr3 = -1;
   private seenPcid = -1;
-  private seenIcacheGen = 0;
+  /** Block chaining's slice window and page-entry cache (chain.ts); holds seenIcacheGen. */
+  private readonly chain: ChainContext;
   private blocksCompiled = 0;
   private blocksDeferred = 0;
 
@@ -192,8 +195,9 @@ export class RvCore {
     this.reservations = new Reservations(this.shared, opts.ram.i32, opts.cpu, opts.cpus);
     this.memory = new RvMemory(opts.mmu, opts.ram, this.decodeCache, this.reservations);
     this.inline = this.memory.inlineView();
+    this.chain = new ChainContext(opts.tlb, this.decodeCache, opts.pollWords, opts.pollIndex, this.shared);
     // ORDERING: pairs with flushIcacheAll's Atomics.add: flushes before this core existed are moot.
-    this.seenIcacheGen = Atomics.load(this.shared, RV_CTL.icacheGen);
+    this.chain.seenIcacheGen = Atomics.load(this.shared, RV_CTL.icacheGen);
   }
 
   /** A core over one vCPU's hardware, polling its APIC and reading its pvclock. */
@@ -233,6 +237,7 @@ export class RvCore {
       codePages: this.decodeCache.size,
       revalidations: this.decodeCache.revalidations,
       slotsDropped: this.decodeCache.slotsDropped,
+      chainedPolls: this.chain.polls,
     };
   }
 
@@ -259,6 +264,7 @@ export class RvCore {
     const fast = tlb.fast;
     const fastRead = fast.readTag;
     const fastAddend = fast.addend;
+    const chain = this.chain;
 
     let pc = hart.pc | 0;
     /** Instructions not yet handed to a slice. */
@@ -269,8 +275,10 @@ export class RvCore {
     /** The slot executing, and its first word in the page's decoded array. */
     let i = 0;
     let s = 0;
-    /** While a compiled block runs: its entry slot and length (-1: none runs). */
+    /** While a compiled block runs: its entry slot (-1: none runs). */
     let blockStart = -1;
+    /** While a compiled block runs: the instructions left in the run (n + left) when it was called. */
+    let callTotal = 0;
 
     outer: for (;;) {
       if (n === 0) {
@@ -291,12 +299,13 @@ export class RvCore {
         }
         // ORDERING: pairs with flushIcacheAll's Atomics.add (a remote FENCE.I).
         const icacheGen = Atomics.load(this.shared, RV_CTL.icacheGen);
-        if (icacheGen !== this.seenIcacheGen) {
-          this.seenIcacheGen = icacheGen;
+        if (icacheGen !== chain.seenIcacheGen) {
+          chain.seenIcacheGen = icacheGen;
           dc.newEpoch();
         }
         n = left < POLL_INTERVAL ? left : POLL_INTERVAL;
         left -= n;
+        chain.slice++;
       }
 
       // Enter the code page of pc.
@@ -306,33 +315,44 @@ export class RvCore {
         reason = StopReason.Fault;
         break;
       }
-      let pa: number;
-      try {
-        // Instruction fetch: the TLB's fast front first (a fetch needs read permission only:
-        // i386 paging has no NX), as a data load would.
-        const fi = (pc >>> 12) & FAST_TLB_MASK;
-        if ((pc & ~OFFSET_MASK) === fastRead[fi]) {
-          fast.hits++;
-          pa = (pc + fastAddend[fi]!) >>> 0;
-        } else {
-          pa = mmu.translate(pc, false);
-          fast.fill(pc, pa, false);
-        }
-      } catch (e) {
-        if (!(e instanceof GuestSegfault)) throw e;
-        this.raise(faultSignal(e), 'instruction page fault', pc, null, e.address, e.errorCode, e.mapped);
-        reason = StopReason.Fault;
-        break;
-      }
+      let pageVa = pc & ~OFFSET_MASK;
       this.syncEpoch();
-      const cp = dc.enter(pa >>> 12);
-      const page = cp.decoded;
-      const blocks = cp.blocks;
-      const blockLens = cp.blockLen;
-      const heat = cp.heat;
-      const pageVa = pc & ~OFFSET_MASK;
-      const pbase = (pa >>> 2) & ~(PAGE_SLOTS - 1);
+      // The page-entry cache first (chain.ts): a page entered before under the same
+      // translation, TLB generation and decode-cache state needs neither again.
+      let cp = chain.lookup(pageVa);
+      if (cp === undefined) {
+        let pa: number;
+        try {
+          // Instruction fetch: the TLB's fast front first (a fetch needs read permission only:
+          // i386 paging has no NX), as a data load would.
+          const fi = (pc >>> 12) & FAST_TLB_MASK;
+          if (pageVa === fastRead[fi]) {
+            fast.hits++;
+            pa = (pc + fastAddend[fi]!) >>> 0;
+          } else {
+            pa = mmu.translate(pc, false);
+            fast.fill(pc, pa, false);
+          }
+        } catch (e) {
+          if (!(e instanceof GuestSegfault)) throw e;
+          this.raise(faultSignal(e), 'instruction page fault', pc, null, e.address, e.errorCode, e.mapped);
+          reason = StopReason.Fault;
+          break;
+        }
+        // The translation may have run the page-fault handler, which may have flushed.
+        this.syncEpoch();
+        cp = dc.enter(pa >>> 12);
+        chain.fill(pageVa, cp);
+      } else {
+        fast.hits++;
+      }
+      let page = cp.decoded;
+      let blocks = cp.blocks;
+      let blockLens = cp.blockLen;
+      let heat = cp.heat;
+      let pbase = cp.frame * PAGE_SLOTS;
       const gen = tlb.generation;
+      chain.pageGen = gen;
       i = (pc & OFFSET_MASK) >>> 2;
 
       try {
@@ -356,11 +376,29 @@ export class RvCore {
             }
             if (len <= n) {
               blockStart = i;
-              // The block may leave by a side exit, or loop while a whole pass more fits the
-              // slice: it says in mem.ran how many instructions it retired.
-              const next = fn(x, mem, pageVa, n);
-              n -= mem.ran;
+              // The block may leave by a side exit, loop while a whole pass more fits the
+              // slice, or chain into further blocks, in this page or others, taking poll
+              // boundaries on the way (chain.ts): mem.ran says how many instructions they
+              // retired, chain.sliceEnd where the slice they ended in ends, and chain.pageVa
+              // the page the last of them ran in, whose slot `next` is.
+              callTotal = n + left;
+              chain.sliceEnd = n;
+              chain.runEnd = callTotal;
+              chain.pageVa = pageVa;
+              chain.page = cp;
+              const next = fn(x, mem, pageVa, n, 0, 0);
+              n = chain.sliceEnd - mem.ran;
+              left = callTotal - chain.sliceEnd;
               blockStart = -1;
+              if (chain.pageVa !== pageVa) {
+                cp = chain.page!;
+                pageVa = chain.pageVa;
+                page = cp.decoded;
+                blocks = cp.blocks;
+                blockLens = cp.blockLen;
+                heat = cp.heat;
+                pbase = cp.frame * PAGE_SLOTS;
+              }
               if (next >= 0) {
                 i = next;
                 if (tlb.generation !== gen) {
@@ -688,8 +726,14 @@ export class RvCore {
       } catch (e) {
         if (!(e instanceof GuestSegfault)) throw e;
         if (blockStart >= 0) {
-          // A compiled block faulted at mem.slot: what it retired before is in mem.ran.
-          n -= mem.ran;
+          // A compiled block faulted at mem.slot of the page the chain was running in: what
+          // the chain retired before is in mem.ran.
+          n = chain.sliceEnd - mem.ran;
+          left = callTotal - chain.sliceEnd;
+          if (chain.pageVa !== pageVa) {
+            pageVa = chain.pageVa;
+            page = chain.page!.decoded;
+          }
           i = mem.slot;
           s = i * DECODED_STRIDE;
           blockStart = -1;
@@ -729,7 +773,7 @@ export class RvCore {
   }
 
   private compile(cp: CodePage, slot: number): void {
-    const block = compileBlock(cp, slot, this.ram32, this.inline);
+    const block = compileBlock(cp, slot, this.ram32, this.inline, this.chain);
     if (block === null) {
       cp.heat[slot] = HEAT_NEVER;
       return;

@@ -31,11 +31,12 @@ import { DECODED_STRIDE, Op, decodeInto } from './decode.js';
 import type { RvMemory } from './memory.js';
 
 /**
- * A compiled block (jit.ts): registers, memory, the page's virtual address and the most
- * instructions it may retire (a looping block goes round while a whole block more fits);
- * m.ran says how many it did.
+ * A compiled block (jit.ts): registers, memory, the page's virtual address, the end of its
+ * slice and the instructions the chain it is part of retired before it (both counted from the
+ * dispatcher's call; a looping block goes round while a whole block more fits), and how many
+ * chained calls deep it is (chain.ts); m.ran says how many the chain retired.
  */
-export type BlockFn = (x: Int32Array, m: RvMemory, pageVa: number, limit: number) => number;
+export type BlockFn = (x: Int32Array, m: RvMemory, pageVa: number, limit: number, ran: number, depth: number) => number;
 
 /** Instruction slots per 4 KiB page. */
 export const PAGE_SLOTS = 1024;
@@ -158,6 +159,21 @@ export class DecodeCache {
     return page;
   }
 
+  /**
+   * Whether `page` is still what enter() would return for its frame with nothing to revalidate:
+   * validated at the current epoch (a cache restart moves the epoch too, so a page dropped by
+   * it never passes) and, with FrameGens, its frame not freed since. The page-entry cache
+   * (chain.ts) asks this before running a page it kept.
+   */
+  isCurrent(page: CodePage): boolean {
+    return page.decoded[EPOCH_WORD] === this.epoch && (this.gens === null || this.genOf(page.frame) === page.frameGen);
+  }
+
+  /** isCurrent without the frame's reuse count: validated at the current epoch. */
+  isCurrentEpoch(page: CodePage): boolean {
+    return page.decoded[EPOCH_WORD] === this.epoch;
+  }
+
   /** Compare every decoded slot's raw word with RAM; drop the ones that changed. */
   private revalidate(page: CodePage): void {
     this.revalidations++;
@@ -205,6 +221,9 @@ export class DecodeCache {
 
   private dropAll(): void {
     this.restarts++;
+    // Pages held elsewhere (the page-entry cache, chain.ts) must not outlive the restart: they
+    // were validated at an older epoch from now on.
+    this.newEpoch();
     for (const frame of this.live) {
       this.pages[frame] = undefined;
       this.codeFrames[frame] = 0;

@@ -14,9 +14,16 @@
  * the limit the core gives it (the instructions left in its slice). Every exit says in m.ran
  * how many instructions the block retired, and so does every call that may throw.
  *
- * The generated function, `(x, m, v, limit) => next`, gets the hart's registers `x`, the vCPU's
- * RvMemory `m`, the page's virtual address `v` (a frame may be mapped at several addresses,
- * so pc-relative results are computed from v at run time) and a looping block's round limit.
+ * The generated function, `(x, m, v, limit, e0, d) => next`, gets the hart's registers `x`, the
+ * vCPU's RvMemory `m`, the page's virtual address `v` (a frame may be mapped at several
+ * addresses, so pc-relative results are computed from v at run time), the end of its slice
+ * `limit`, the instructions the chain retired before it `e0` (both counted from the
+ * dispatcher's call) and its chain depth `d`. Chaining (chain.ts): at an exit to a slot of its
+ * page, or to a page the page-entry cache holds, whose block is compiled, fits (or a poll
+ * boundary taken there gives it a fresh slice) and the chain is not too deep, the block calls
+ * that block and returns what it returns. A looping block goes round past its slice's end the
+ * same way for up to LOOP_CALL_INSNS instructions per call, then returns to the dispatcher.
+ * All counts (m.ran, fault points) are the chain's.
  * Loads and stores try the TLB's direct-mapped front inline (hw/fast-tlb.ts, the arrays closed
  * over from RvMemory.inlineView: a tag compare and a typed-array access) and call RvMemory's
  * full path otherwise. It keeps registers in locals, writes back the ones it changed before
@@ -47,6 +54,7 @@ import { FAST_TLB_MASK } from '../hw/fast-tlb.js';
 import { RESV_BUCKET, RESV_MASK } from './layout.js';
 import type { InlineMemory } from './memory.js';
 import { AmoKind } from './reservation.js';
+import { MAX_CHAIN_DEPTH, POLL_INTERVAL, type ChainContext } from './chain.js';
 
 /** Return value: the block left its page; the next pc is in m.nextPc. */
 export const EXIT_PAGE = -1;
@@ -58,6 +66,16 @@ export const EXIT_REDO = -2;
  * of it) rarely sends the tail of a slice to the interpreter.
  */
 export const MAX_BLOCK_INSNS = 64;
+/**
+ * A looping block goes round past its slice's end, taking the poll boundary itself (chain.ts),
+ * only until the chain it runs in has retired this many instructions; then it returns to the
+ * dispatcher (its exit back to its own start does not chain). Uncapped, a hot loop ran a run's
+ * whole budget in one call, so V8 only ran it in on-stack-replacement code: the mips bench's
+ * compute loop (a fresh core, 25 calls of 1M instructions) fell from ~1,470 to ~1,000 M instr/s.
+ * Going on by chaining into a fresh call of itself instead made ebizzy's memcpy loop (49
+ * instructions and 20 registers loaded per call) 20% slower in most runs.
+ */
+export const LOOP_CALL_INSNS = 8 * POLL_INTERVAL;
 /**
  * Interpreted entries before a block is compiled. Building and parsing the source costs tens of
  * microseconds and V8 optimises the result only once it is warm itself, so code that runs a few
@@ -184,10 +202,18 @@ class BlockWriter {
   exitToSlot(slot: number, ran: number, keep = false): void {
     this.writeBack(keep);
     this.lines.push(`m.ran = ex + ${ran};`);
-    if (slot >= 0 && slot <= PAGE_SLOTS) {
+    if (slot === this.start && this.loop) {
+      // A looping block's way back to its own start after its rounds: to the dispatcher (see
+      // LOOP_CALL_INSNS).
       this.lines.push(`return ${slot};`);
+    } else if (slot >= 0 && slot < PAGE_SLOTS) {
+      this.lines.push(chainInPage(`${slot}`, ran), `return ${slot};`);
+    } else if (slot === PAGE_SLOTS) {
+      // Off the page's end: on into the next page's block, or the PageEnd sentinel sends the
+      // core there.
+      this.lines.push('{', `const t = (v + ${slot * 4}) | 0;`, chainToPage('t', ran), '}', `return ${slot};`);
     } else {
-      this.lines.push(`m.nextPc = (v + ${slot * 4}) | 0;`, `return ${EXIT_PAGE};`);
+      this.lines.push('{', `const t = (v + ${slot * 4}) | 0;`, chainToPage('t', ran), 'm.nextPc = t;', '}', `return ${EXIT_PAGE};`);
     }
   }
 
@@ -195,9 +221,35 @@ class BlockWriter {
     const decls = [...this.used].sort((a, b) => a - b).map((r) => `r${r} = x[${r}]`);
     const all = [...this.changed].sort((a, b) => a - b).map((r) => `x[${r}] = r${r};`).join(' ');
     const hits = this.accesses ? 'F.hits += h; h = 0;' : '';
-    const body = this.lines.map((l) => (l === WRITE_BACK_ALL ? all : l === HAND_OVER_HITS ? hits : l.replace(BLOCK_LEN, String(this.length))));
+    const body = this.lines.map((l) => (l === WRITE_BACK_ALL ? all : l === HAND_OVER_HITS ? hits : l.split(BLOCK_LEN).join(String(this.length))));
     return (decls.length > 0 ? [`let ${decls.join(', ')};`] : []).concat(body).join('\n');
   }
+}
+
+/**
+ * Source that continues, `ran` instructions into this round, into the compiled block at slot
+ * `slot` (an expression) of this page, without returning to the dispatcher (chain.ts): if there
+ * is one, the chain is not too deep, the block fits the slice (or a poll boundary taken here
+ * gives it a fresh one) and the TLB was not flushed since the dispatcher entered the page. The
+ * registers are written back and m.ran set before it. Otherwise it falls through to the exit.
+ */
+function chainInPage(slot: string, ran: number): string {
+  return `if (d < ${MAX_CHAIN_DEPTH}) { const nb = B[${slot}]; if (nb !== undefined) { const nl = L[${slot}];
+if (ex + ${ran} + nl > limit) limit = K.extend(limit, ex + ${ran}, nl);
+if (ex + ${ran} + nl <= limit && K.tlb.generation === K.pageGen) return nb(x, m, v, limit, ex + ${ran}, d + 1); } }`;
+}
+
+/**
+ * Source that continues into the compiled block at pc `target` (an expression) in another page,
+ * when the page-entry cache (chain.ts) holds a current entry for that page: the fetch is a
+ * fast-TLB hit, counted as one, and the chain records the page it now runs in (K.pageVa, K.page)
+ * for the core. Otherwise it falls through to the exit.
+ */
+function chainToPage(target: string, ran: number): string {
+  return `if (d < ${MAX_CHAIN_DEPTH} && K.tlb.generation === K.pageGen) { const nv = ${target} & ~0xfff; const np = K.lookup(nv);
+if (np !== undefined) { const ns = (${target} & 0xfff) >>> 2; const nb = np.blocks[ns]; if (nb !== undefined) { const nl = np.blockLen[ns];
+if (ex + ${ran} + nl > limit) limit = K.extend(limit, ex + ${ran}, nl);
+if (ex + ${ran} + nl <= limit) { F.hits++; K.pageVa = nv; K.page = np; return nb(x, m, nv, limit, ex + ${ran}, d + 1); } } } }`;
 }
 
 const BRANCH_CONDITIONS: Readonly<Partial<Record<Op, (a: string, b: string) => string>>> = {
@@ -239,13 +291,16 @@ const INLINE_STORES: Readonly<Partial<Record<Op, { mask: number; write: string; 
  * Compile the block entered at `start` of `page` (slots decoded on the way from `ram`).
  * Returns null when the first slot is an op the interpreter must run.
  */
-export function compileBlock(page: CodePage, start: number, ram: Int32Array, mem: InlineMemory): CompiledBlock | null {
+export function compileBlock(page: CodePage, start: number, ram: Int32Array, mem: InlineMemory, chain: ChainContext): CompiledBlock | null {
   const d = page.decoded;
   const loop = loopsToStart(page, start, ram);
   const b = new BlockWriter(loop, start);
   if (loop) b.lines.push('round: for (;;) {');
   /** Back to `start` for another round, `ran` instructions into this one, if the limit has room for a whole block more. */
   const roundAgain = (ran: number): void => {
+    // Past its slice's end, a round may take the poll boundary itself (chain.ts) and go on,
+    // until the call has retired LOOP_CALL_INSNS instructions: see there.
+    b.lines.push(`if (ex + ${ran} + ${BLOCK_LEN} > limit && ex < ${LOOP_CALL_INSNS}) limit = K.extend(limit, ex + ${ran}, ${BLOCK_LEN});`);
     b.lines.push(`if (ex + ${ran} + ${BLOCK_LEN} <= limit) { ex += ${ran}; continue round; }`);
   };
   let slot = start;
@@ -367,7 +422,9 @@ export function compileBlock(page: CodePage, start: number, ram: Int32Array, mem
         b.lines.push(`return ${EXIT_REDO};`, '}');
         b.set(rd, `(v + ${off + 4}) | 0`);
         b.writeBack();
-        b.lines.push(`m.ran = ex + ${slot - start + 1};`, 'if (((t ^ v) & ~0xfff) === 0) return (t & 0xfff) >>> 2;', 'm.nextPc = t;', `return ${EXIT_PAGE};`);
+        const ran = slot - start + 1;
+        b.lines.push(`m.ran = ex + ${ran};`, 'if (((t ^ v) & ~0xfff) === 0) {', 'const ts = (t & 0xfff) >>> 2;', chainInPage('ts', ran), 'return ts;', '}');
+        b.lines.push(chainToPage('t', ran), 'm.nextPc = t;', `return ${EXIT_PAGE};`);
         ended = true;
         break;
       }
@@ -386,11 +443,15 @@ export function compileBlock(page: CodePage, start: number, ram: Int32Array, mem
   }
   if (loop) b.lines.push('}');
   b.length = slot - start;
-  const source = `let a = 0, f = 0, p = 0, h = 0, ex = 0;\n${b.source()}`;
+  const source = `let a = 0, f = 0, p = 0, h = 0, ex = e0;\n${b.source()}`;
   const factory = new Function(
-    'mulDiv', 'F', 'RT', 'WT', 'AD', 'R32', 'R16', 'R8', 'RB', 'CF', 'SH', 'H0',
-    `return function rv32Block(x, m, v, limit) {\n${source}\n};`,
+    'mulDiv', 'F', 'RT', 'WT', 'AD', 'R32', 'R16', 'R8', 'RB', 'CF', 'SH', 'H0', 'K', 'B', 'L',
+    // Named for its frame and entry slot, so a profile tells the blocks apart.
+    `return function rv32Block_f${page.frame}_s${start}(x, m, v, limit, e0, d) {\n${source}\n};`,
   ) as (md: typeof mulDiv, ...arrays: unknown[]) => BlockFn;
-  const fn = factory(mulDiv, mem.fast, mem.readTag, mem.writeTag, mem.addend, mem.ram32, mem.ram16, mem.ram8, mem.bytes, mem.codeFrames, mem.shared, mem.holders0);
+  const fn = factory(
+    mulDiv, mem.fast, mem.readTag, mem.writeTag, mem.addend, mem.ram32, mem.ram16, mem.ram8, mem.bytes, mem.codeFrames, mem.shared, mem.holders0,
+    chain, page.blocks, page.blockLen,
+  );
   return { fn, len: slot - start, loop, source };
 }

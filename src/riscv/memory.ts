@@ -232,6 +232,20 @@ export class RvMemory {
     return pa;
   }
 
+  /**
+   * An LR/SC/AMO's translation of the aligned `va`: the fast front first, as the loads and
+   * stores do (an LR needs a read entry; an SC or AMO a write entry, which the front holds only
+   * for a writable, dirty page), else the TLB (faulting as the access would).
+   */
+  private translateAligned(va: number, write: boolean): number {
+    const i = (va >>> 12) & FAST_TLB_MASK;
+    if ((va & ~OFFSET_MASK) === (write ? this.writeTag[i] : this.readTag[i])) {
+      this.fast.hits++;
+      return (va + this.addend[i]!) >>> 0;
+    }
+    return this.translate(va, write);
+  }
+
   /** FENCE (any predecessor/successor sets): a full barrier. */
   fence(): void {
     this.reservations.fence();
@@ -240,20 +254,20 @@ export class RvMemory {
   // --- A extension (va already checked 4-byte aligned) ---
 
   lrW(va: number): number {
-    return this.reservations.loadReserved(this.mmu.translate(va, false));
+    return this.reservations.loadReserved(this.translateAligned(va, false));
   }
 
   /** SC.W: 0 when it stored, 1 when it failed (what rd gets). */
   scW(va: number, value: number): number {
     // SC needs write permission even when it will fail, and faults (COW) like a store: a COW
     // fault moves the word to a new frame, so the reservation (on the old frame) fails.
-    const pa = this.mmu.translate(va, true);
+    const pa = this.translateAligned(va, true);
     if (this.codeFrames[pa >>> 12] !== 0) this.dc.invalidateStore(pa, 4);
     return this.reservations.storeConditional(pa, value) ? 0 : 1;
   }
 
   amo(kind: AmoKind, va: number, operand: number): number {
-    const pa = this.mmu.translate(va, true);
+    const pa = this.translateAligned(va, true);
     if (this.codeFrames[pa >>> 12] !== 0) this.dc.invalidateStore(pa, 4);
     return this.reservations.amo(kind, pa, operand);
   }
