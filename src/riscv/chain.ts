@@ -11,8 +11,9 @@
  *   from the dispatcher's call (the blocks pass the running count `ex` along), so the window is
  *   two counts on that scale: `sliceEnd`, where the current slice ends, and `runEnd`, where the
  *   run's budget ends. A chained call to a block that would cross `sliceEnd` (or a looping
- *   block's next round, within jit.ts's LOOP_CALL_INSNS) calls extend(): that is the core's poll boundary, taken early at the block's start exactly
- *   as the dispatcher's straddle rule does — if no interrupt is pending, no remote FENCE.I was
+ *   block's next round, within jit.ts's LOOP_CALL_INSNS) calls extend(): that is the core's
+ *   poll boundary, taken early at the block's start exactly as the dispatcher's straddle rule
+ *   does — if no interrupt is pending, no remote FENCE.I was
  *   requested and the TLB was not flushed since the page was entered, a fresh slice starts
  *   there and the block goes on; otherwise the block returns and the dispatcher polls (and
  *   takes the interrupt, moves the decode epoch, or re-translates). So an interrupt still waits
@@ -114,8 +115,8 @@ export class ChainContext {
   extend(limit: number, at: number, need: number): number {
     const runEnd = this.runEnd;
     if (at + need > runEnd) return limit;
-    // ORDERING: pairs with the APIC sender's Atomics.store of the summary word after it sets
-    // the IRR bit (as the core's poll does); a pending interrupt sends the block back.
+    // ORDERING: pairs with the APIC senders' Atomics.or of the pending word (as the core's poll
+    // does); a pending interrupt sends the block back.
     if (Atomics.load(this.pollWords, this.pollIndex) !== 0) return limit;
     // ORDERING: pairs with RvCore.flushIcacheAll's Atomics.add (a remote FENCE.I).
     if (Atomics.load(this.shared, RV_CTL.icacheGen) !== this.seenIcacheGen) return limit;
