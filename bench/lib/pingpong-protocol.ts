@@ -89,26 +89,47 @@ export function runPingPongRole(task: PingPongTask): PingPongMessage {
 
 function initiate(words: Int32Array, task: PingPongTask): Float64Array {
   const { PING, PONG } = PINGPONG;
+  const samples = timeRoundTrips(
+    words, task, 'answer from the responder to round trip',
+    // ORDERING: pairs with the responder's Atomics.load(PING) in its spin.
+    (i) => Atomics.store(words, PING, i),
+    // ORDERING: pairs with the responder's Atomics.store(PONG, i): round trip i is complete.
+    (i) => Atomics.load(words, PONG) === i,
+  );
+  // ORDERING: pairs with the responder's Atomics.load(PING): it sees STOP and exits.
+  Atomics.store(words, PING, PINGPONG_STOP);
+  return samples;
+}
+
+/**
+ * The initiator's measured loop, both shapes: once the responder is spinning, round trip i is
+ * `send(i)` and then a spin until `answered(i)` (with the watchdog naming `awaited` and i).
+ * Two callbacks rather than one returning a closure: nothing is allocated per round trip. Each sample is the time from the previous round trip's end
+ * to this one's, so it includes one clock read, as pvemu's own samples do.
+ */
+function timeRoundTrips(
+  words: Int32Array,
+  task: PingPongTask,
+  awaited: string,
+  send: (i: number) => void,
+  answered: (i: number) => boolean,
+): Float64Array {
   awaitReady(words, task);
-  let spins = 0;
   const total = task.warmupRoundTrips + task.roundTrips;
   const samples = new Float64Array(task.roundTrips);
+  let spins = 0;
   let prev = performance.now();
   for (let i = 1; i <= total; i++) {
-    // ORDERING: pairs with the responder's Atomics.load(PING) in its spin.
-    Atomics.store(words, PING, i);
-    // ORDERING: pairs with the responder's Atomics.store(PONG, i): round trip i is complete.
-    while (Atomics.load(words, PONG) !== i) {
+    send(i);
+    while (!answered(i)) {
       if (++spins % SPINS_PER_DEADLINE_CHECK === 0 && performance.now() - prev > task.deadlineMs) {
-        throw new WatchdogError(`ping-pong initiator: no answer from the responder to round trip ${i} within ${task.deadlineMs} ms`);
+        throw new WatchdogError(`ping-pong initiator: no ${awaited} ${i} within ${task.deadlineMs} ms`);
       }
     }
     const now = performance.now();
     if (i > task.warmupRoundTrips) samples[i - task.warmupRoundTrips - 1] = (now - prev) * 1e6;
     prev = now;
   }
-  // ORDERING: pairs with the responder's Atomics.load(PING): it sees STOP and exits.
-  Atomics.store(words, PING, PINGPONG_STOP);
   return samples;
 }
 
@@ -149,28 +170,19 @@ function awaitReady(words: Int32Array, task: PingPongTask): void {
 /** The `call` shape's initiator: fill the CSD, queue it, post the IPI, wait for the acknowledgement. */
 function initiateCall(words: Int32Array, task: PingPongTask): Float64Array {
   const { PENDING, QUEUE, CSD_FLAGS, CSD_FIELDS, FIELDS } = CALL_MODEL;
-  awaitReady(words, task);
-  const total = task.warmupRoundTrips + task.roundTrips;
-  const samples = new Float64Array(task.roundTrips);
-  let spins = 0;
-  let prev = performance.now();
-  for (let i = 1; i <= total; i++) {
-    for (let f = 0; f < FIELDS; f++) words[CSD_FIELDS + f] = i + f;
-    Atomics.store(words, CSD_FLAGS, 1);
-    // ORDERING: the CAS publishes the CSD; pairs with the responder's exchange of QUEUE.
-    Atomics.compareExchange(words, QUEUE, 0, i);
-    // ORDERING: the IPI; pairs with the responder's exchange of PENDING.
-    Atomics.or(words, PENDING, CALL_BIT);
+  const samples = timeRoundTrips(
+    words, task, 'acknowledgement from the responder to call',
+    (i) => {
+      for (let f = 0; f < FIELDS; f++) words[CSD_FIELDS + f] = i + f;
+      Atomics.store(words, CSD_FLAGS, 1);
+      // ORDERING: the CAS publishes the CSD; pairs with the responder's exchange of QUEUE.
+      Atomics.compareExchange(words, QUEUE, 0, i);
+      // ORDERING: the IPI; pairs with the responder's exchange of PENDING.
+      Atomics.or(words, PENDING, CALL_BIT);
+    },
     // ORDERING: pairs with the responder's Atomics.store(CSD_FLAGS, 0), the acknowledgement.
-    while (Atomics.load(words, CSD_FLAGS) !== 0) {
-      if (++spins % SPINS_PER_DEADLINE_CHECK === 0 && performance.now() - prev > task.deadlineMs) {
-        throw new WatchdogError(`ping-pong initiator: no acknowledgement from the responder to call ${i} within ${task.deadlineMs} ms`);
-      }
-    }
-    const now = performance.now();
-    if (i > task.warmupRoundTrips) samples[i - task.warmupRoundTrips - 1] = (now - prev) * 1e6;
-    prev = now;
-  }
+    () => Atomics.load(words, CSD_FLAGS) === 0,
+  );
   Atomics.or(words, PENDING, CALL_STOP);
   return samples;
 }
