@@ -38,6 +38,11 @@ export type Step =
   | { fork: readonly Step[]; what?: string };
 
 /** What a step failing with `status` was, for the test's message. */
+/** The first four bytes of `s` (NUL-padded) as the little-endian word a `word` step compares. */
+export function word(s: string): number {
+  return Buffer.from(s.padEnd(4, '\0'), 'latin1').readInt32LE(0);
+}
+
 export function stepName(steps: readonly Step[], status: number): string {
   if (status === 0) return 'ok';
   const s = steps[status - 1];

@@ -7,16 +7,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as nr from '../../../src/uapi/unistd.js';
-import { runScript, type Step } from '../../helpers/syscall-script.js';
+import { AT_FDCWD, AT_REMOVEDIR, O_CREAT, O_DIRECTORY, O_RDONLY, O_RDWR } from '../../../src/uapi/fcntl.js';
+import { SEEK_SET, STATX_BASIC_STATS as STATX_BASIC } from '../../../src/uapi/fs.js';
+import { runScript, word, type Step } from '../../helpers/syscall-script.js';
 
-const AT_FDCWD = -100;
-const AT_REMOVEDIR = 0x200;
-const O_RDONLY = 0;
-const O_RDWR = 2;
-const O_CREAT = 0o100;
-const O_DIRECTORY = 0o200000;
-const STATX_BASIC = 0x7ff;
-const SEEK_SET = 0;
 const E = { ENOENT: -2, EBADF: -9, EFAULT: -14, EBUSY: -16, EEXIST: -17, ENOTDIR: -20, EISDIR: -21, EINVAL: -22, ERANGE: -34, ENAMETOOLONG: -36, ENOTEMPTY: -39 };
 /** Scratch-buffer offsets: a struct statx, getdents64's records, getcwd's path. */
 const STATX = 0;
@@ -32,7 +26,6 @@ const unlink = (path: string, expect: number): Step => ({ nr: nr.SYS_unlinkat, a
 const statx = (path: string, expect: number): Step => ({ nr: nr.SYS_statx, args: [AT_FDCWD, { str: path }, 0, STATX_BASIC, { buf: STATX }], expect, what: `statx ${path.slice(0, 40)}` });
 const nlink = (n: number, what: string): Step => ({ word: STX_NLINK, equals: n, what });
 /** Four bytes of a string as the little-endian word they make. */
-const word = (s: string): number => Buffer.from(s.padEnd(4, '\0'), 'latin1').readInt32LE(0);
 
 describe('directories', () => {
   it('mkdirat nests directories at any depth with Linux link counts; getdents64 lists ".", ".." and the entries, then 0 (and -ENOENT once removed); rmdir and unlink refuse what Linux refuses', async () => {

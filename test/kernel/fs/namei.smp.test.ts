@@ -7,22 +7,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as nr from '../../../src/uapi/unistd.js';
-import { runScript, type Step } from '../../helpers/syscall-script.js';
+import { AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, O_CREAT, O_NOFOLLOW, O_RDONLY, O_RDWR, O_WRONLY, RENAME_EXCHANGE, RENAME_NOREPLACE, R_OK, W_OK, X_OK } from '../../../src/uapi/fcntl.js';
+import { STATX_BASIC_STATS as STATX_BASIC } from '../../../src/uapi/fs.js';
+import { runScript, word, type Step } from '../../helpers/syscall-script.js';
 
-const AT_FDCWD = -100;
-const AT_SYMLINK_NOFOLLOW = 0x100;
-const AT_EMPTY_PATH = 0x1000;
-const O_RDONLY = 0;
-const O_WRONLY = 1;
-const O_RDWR = 2;
-const O_CREAT = 0o100;
-const O_NOFOLLOW = 0o400000;
-const RENAME_NOREPLACE = 1;
-const RENAME_EXCHANGE = 2;
-const STATX_BASIC = 0x7ff;
-const R_OK = 4;
-const W_OK = 2;
-const X_OK = 1;
 const E = { ENOENT: -2, EACCES: -13, EFAULT: -14, EBUSY: -16, EEXIST: -17, ENOTDIR: -20, EISDIR: -21, EINVAL: -22, ELOOP: -40, ENOTEMPTY: -39 };
 const STATX = 0;
 const LINK = 4096;
@@ -36,7 +24,6 @@ const create = (path: string, mode = 0o644, save?: string): Step => ({ nr: nr.SY
 const symlink = (target: string, path: string, expect = 0): Step => ({ nr: nr.SYS_symlinkat, args: [{ str: target }, AT_FDCWD, { str: path }], expect, what: `symlink ${path} -> ${target}` });
 const statx = (path: string, expect: number, flags = 0): Step => ({ nr: nr.SYS_statx, args: [AT_FDCWD, { str: path }, flags, STATX_BASIC, { buf: STATX }], expect, what: `statx ${path}${flags !== 0 ? ' (nofollow)' : ''}` });
 const rename = (from: string, to: string, expect: number, flags = 0): Step => ({ nr: nr.SYS_renameat2, args: [AT_FDCWD, { str: from }, AT_FDCWD, { str: to }, flags], expect, what: `rename ${from} ${to} (flags ${flags})` });
-const word = (s: string): number => Buffer.from(s.padEnd(4, '\0'), 'latin1').readInt32LE(0);
 
 describe('symlinks and names', () => {
   it('symlinkat and readlinkat; lookup follows links (relative to the link\'s directory) and AT_SYMLINK_NOFOLLOW does not; a loop is -ELOOP; O_CREAT through a dangling link creates its target; O_NOFOLLOW refuses a link', async () => {

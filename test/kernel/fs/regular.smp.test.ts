@@ -7,21 +7,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as nr from '../../../src/uapi/unistd.js';
-import { runScript, type Step } from '../../helpers/syscall-script.js';
+import { AT_EMPTY_PATH, AT_FDCWD, FALLOC_FL_KEEP_SIZE as KEEP_SIZE, FALLOC_FL_PUNCH_HOLE as PUNCH_HOLE, O_CREAT, O_DIRECTORY, O_RDONLY, O_RDWR } from '../../../src/uapi/fcntl.js';
+import { SEEK_END, SEEK_SET, STATX_BASIC_STATS as STATX_BASIC } from '../../../src/uapi/fs.js';
+import { MAP_SHARED, PROT_READ } from '../../../src/uapi/mman.js';
+import { runScript, word, type Step } from '../../helpers/syscall-script.js';
 
-const AT_FDCWD = -100;
-const AT_EMPTY_PATH = 0x1000;
-const O_RDONLY = 0;
-const O_RDWR = 2;
-const O_CREAT = 0o100;
-const O_DIRECTORY = 0o200000;
-const STATX_BASIC = 0x7ff;
-const SEEK_SET = 0;
-const SEEK_END = 2;
-const PROT_READ = 1;
-const MAP_SHARED = 1;
-const KEEP_SIZE = 1;
-const PUNCH_HOLE = 2;
 const E = { EBADF: -9, EFAULT: -14, EFBIG: -27, EISDIR: -21, EINVAL: -22, ESPIPE: -29, EOVERFLOW: -75, EOPNOTSUPP: -95 };
 const STATX = 0;
 const DATA = 1024;
@@ -29,7 +19,6 @@ const RESULT = 2048;
 const PIPE = 3072;
 const STX_SIZE = STATX + 40;
 const STX_BLOCKS = STATX + 48;
-const word = (s: string): number => Buffer.from(s.padEnd(4, '\0'), 'latin1').readInt32LE(0);
 const fstatx = (what: string): Step => ({ nr: nr.SYS_statx, args: [{ saved: 'fd' }, { str: '' }, AT_EMPTY_PATH, STATX_BASIC, { buf: STATX }], expect: 0, what });
 const size = (lo: number, hi: number): Step[] => [
   { word: STX_SIZE, equals: lo, what: `size low word ${lo}` },
