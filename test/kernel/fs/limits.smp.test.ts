@@ -9,11 +9,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as nr from '../../../src/uapi/unistd.js';
+import { AT_FDCWD, O_CREAT, O_RDWR } from '../../../src/uapi/fcntl.js';
 import { runScript, type Step } from '../../helpers/syscall-script.js';
 
-const AT_FDCWD = -100;
-const O_RDWR = 2;
-const O_CREAT = 0o100;
 const RLIMIT_CPU = 0;
 const RLIMIT_NOFILE = 7;
 const E = { EPERM: -1, ESRCH: -3, EBADF: -9, EFAULT: -14, EINVAL: -22, EMFILE: -24 };
