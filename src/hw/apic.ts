@@ -307,14 +307,25 @@ export class LocalApic {
 
   /** Cheap check: may there be something to take or accept? */
   hasPending(): boolean {
-    // ORDERING: pairs with the senders' Atomics.or of the pending word.
-    return this.hvFlagged || Atomics.load(this.words, this.pendingAt) !== 0;
+    return this.pending() !== 0;
   }
 
-  /** Take this vCPU's pending hypervisor requests (HV_* bits), clearing them. */
-  takeHypervisorRequests(): number {
+  /**
+   * The pending word as it is now (PENDING_HV included while requests wait that a take found):
+   * one load that takeHypervisorRequests and acceptHighest can both be given.
+   */
+  pending(): number {
+    // ORDERING: pairs with the senders' Atomics.or of the pending word.
+    return Atomics.load(this.words, this.pendingAt) | (this.hvFlagged ? PENDING_HV : 0);
+  }
+
+  /**
+   * Take this vCPU's pending hypervisor requests (HV_* bits), clearing them. `pending` is a
+   * recent pending() (one taken now by default); a request flagged after it waits for the next.
+   */
+  takeHypervisorRequests(pending = this.pending()): number {
     if (!this.hvFlagged) {
-      if ((Atomics.load(this.words, this.pendingAt) & PENDING_HV) === 0) return 0;
+      if ((pending & PENDING_HV) === 0) return 0;
       // ORDERING: clear the flag, then take the requests; pairs with ApicBus.postRequest's
       // request or then flag or, so a request is taken now or flagged again after this.
       Atomics.and(this.words, this.pendingAt, ~PENDING_HV);
@@ -365,10 +376,11 @@ export class LocalApic {
   /**
    * Accept the highest-priority pending vector whose class beats the TPR and the highest
    * in-service vector: clear it from the IRR, set it in the ISR, and return it; -1 if none.
-   * Interrupts remain in the IRR while a higher class is in service.
+   * Interrupts remain in the IRR while a higher class is in service. `pending` as for
+   * takeHypervisorRequests: what was posted after it is taken at the next call.
    */
-  acceptHighest(): number {
-    if ((Atomics.load(this.words, this.pendingAt) & ~PENDING_HV) !== 0) this.take();
+  acceptHighest(pending = this.pending()): number {
+    if ((pending & ~PENDING_HV) !== 0) this.take();
     if (this.irrWords === 0) return -1;
     const words = this.words;
     const irr = this.base + VCPU_BLOCK.irrLatched;

@@ -132,12 +132,18 @@ export class VcpuHardware {
    */
   takeInterrupts(): void {
     const apic = this.apic;
-    if (!apic.hasPending()) return;
+    // One load of the pending word per round, given to both takes.
+    let pending = apic.pending();
+    if (pending === 0) return;
     for (;;) {
-      const requests = apic.takeHypervisorRequests();
-      if (requests !== 0) this.serviceHypervisor(requests);
+      const requests = apic.takeHypervisorRequests(pending);
+      if (requests !== 0) {
+        this.serviceHypervisor(requests);
+        // A park may have lasted a while: look again at what was posted meanwhile.
+        pending = apic.pending();
+      }
       if (!this.interruptsEnabled) return;
-      const vector = apic.acceptHighest();
+      const vector = apic.acceptHighest(pending);
       this.counters.ipisHandled = apic.ipisAccepted;
       if (vector < 0) return;
       this.cost.charge('ipiDeliver');
@@ -158,6 +164,7 @@ export class VcpuHardware {
         this.interruptsEnabled = true;
       }
       if (trace !== null) trace.span(TraceKind.Irq, t0, trace.now(), vector, 0, flow);
+      pending = apic.pending();
     }
   }
 
