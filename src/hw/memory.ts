@@ -21,6 +21,14 @@ export const MIN_RAM_BYTES = 16 * 1024 * 1024;
  */
 export const MAX_RAM_BYTES = 768 * 1024 * 1024;
 
+/**
+ * A page of zeros in ordinary (unshared) memory, the source zeroFrame copies. On Node 20,
+ * `fill(0)` over a SharedArrayBuffer-backed Uint8Array stores byte by byte (about 1.3 µs a
+ * frame here, cache-warm) where `set()` from an unshared array is a block copy (about 0.25
+ * µs): a fifth of a demand-zero fault's cost.
+ */
+const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
+
 export class GuestRam {
   readonly bytes: Uint8Array;
   readonly i32: Int32Array;
@@ -62,8 +70,7 @@ export class GuestRam {
 
   /** Zero one frame (a demand-zero fault, a fresh page table). Caller owns the frame. */
   zeroFrame(frame: Pfn): void {
-    const base = frame * PAGE_SIZE;
-    this.bytes.fill(0, base, base + PAGE_SIZE);
+    this.bytes.set(ZERO_PAGE, frame * PAGE_SIZE);
   }
 
   /** Copy one frame to another (copy-on-write). Caller owns `to`. */
