@@ -15,7 +15,7 @@ import { ConfigError } from '../lib/errors.js';
 import { findBackend, describeBackends } from '../hv/registry.js';
 import { formatBytes, MAX_RAM_BYTES, MIN_RAM_BYTES } from '../hw/memory.js';
 import { PAGE_SIZE } from '../hw/paging.js';
-import { defaultConfig, MAX_HZ, MAX_OPS, MAX_RUN_SECONDS, MAX_WATCHDOG_MS, MIN_HZ, MIN_WATCHDOG_MS, type MachineConfig } from '../machine/config.js';
+import { CLOCK_MODES, defaultConfig, MAX_HZ, MAX_OPS, MAX_RUN_SECONDS, MAX_WATCHDOG_MS, MIN_HZ, MIN_WATCHDOG_MS, type ClockMode, type MachineConfig } from '../machine/config.js';
 import type { ProgramImage } from '../vcpu/task-args.js';
 import { MAX_CPUS } from '../lib/limits.js';
 import { programImage } from '../machine/program-args.js';
@@ -58,6 +58,7 @@ export const nodeFiles: OptionFiles = {
 /** The options of one machine configuration, shared by run and compare. All but --check take a value. */
 const MACHINE_OPTIONS = {
   check: { type: 'boolean' },
+  clock: { type: 'string' },
   workload: { type: 'string' },
   program: { type: 'string' },
   env: { type: 'string', multiple: true },
@@ -98,6 +99,7 @@ const COMPARE: CommandSpec<typeof COMPARE_OPTIONS> = { name: 'compare', options:
 /** The values of the shared machine options, as parseArgs gives them (both commands' fit). */
 interface MachineValues {
   check?: boolean | undefined;
+  clock?: string | undefined;
   workload?: string | undefined;
   program?: string | undefined;
   env?: string[] | undefined;
@@ -213,6 +215,17 @@ function parsePcpus(text: string, cpus: number): number {
     throw new ConfigError('--pcpus', `must be an integer from 1 to ${cpus} (at most --cpus), got ${show(text)}`);
   }
   return value;
+}
+
+/** `--clock host|virtual`, and what virtual time does not run yet. */
+function parseClock(text: string, values: MachineValues): ClockMode {
+  const mode = CLOCK_MODES.find((m) => m === text);
+  if (mode === undefined) throw new ConfigError('--clock', `must be one of ${CLOCK_MODES.join(', ')}, got ${show(text)}`);
+  if (mode === 'virtual') {
+    const unsupported = values.program !== undefined ? '--program' : values.pcpus !== undefined ? '--pcpus' : undefined;
+    if (unsupported !== undefined) throw new ConfigError('--clock', `virtual does not run ${unsupported} yet; use --clock host for it`);
+  }
+  return mode;
 }
 
 /** `--cost FILE`: a JSON cost table; a file that cannot be read is a --cost error too. */
@@ -393,6 +406,8 @@ function parseMachineValues(values: MachineValues, files: OptionFiles): { config
     config.seconds = values.seconds === undefined ? DEFAULT_RUN_SECONDS : parsePositiveNumber(values.seconds, '--seconds', MAX_RUN_SECONDS);
   }
 
+  if (values.clock !== undefined) config.clock = parseClock(values.clock, values);
+
   if (values.param !== undefined) config.params = parseParams(values.param);
   validateParams(findWorkload(config.workload)!, config.params ?? {});
 
@@ -498,6 +513,7 @@ export function parseRunOptions(argvIn: readonly string[], files: OptionFiles = 
   }
   if (values.trace !== undefined) {
     if (values.trace === '') throw new ConfigError('--trace', 'must be a file path, got ""');
+    if (result.config.clock === 'virtual') throw new ConfigError('--clock', 'virtual does not record --trace yet; use --clock host for it');
     result.config.trace = true;
     if (values['trace-events'] !== undefined) {
       result.config.traceEvents = parseIntOption(values['trace-events'], '--trace-events', 1, MAX_TRACE_EVENTS);

@@ -42,6 +42,7 @@
  *
  * Vectors with a lower number are lower priority (class = vector >> 4), as on x86.
  */
+import type { VirtualClock } from './virtual-clock.js';
 import { APIC_BITMAP_WORDS, VCPU_BLOCK, vcpuBase } from './layout.js';
 import { FLOW_HV_SLOT, TraceKind, type TraceBuffer } from '../stats/trace-buffer.js';
 
@@ -123,6 +124,9 @@ export interface ApicSenderCounters {
 
 /** Cross-thread side: deliver interrupts to any CPU. Safe on any thread. */
 export class ApicBus {
+  /** --clock virtual: the sending vCPU's clock, which wakes halted targets in the turn order (null: host time). */
+  vclock: VirtualClock | null = null;
+
   constructor(
     private readonly words: Int32Array,
     readonly cpus: number,
@@ -168,6 +172,7 @@ export class ApicBus {
       if (isIpi && (prev & bit) !== 0) this.counters.ipisCoalesced++;
       old = Atomics.or(words, base + VCPU_BLOCK.pending, isIpi ? PENDING_IRR : PENDING_EXT);
     }
+    this.vclock?.post(dest);
     if ((old & PENDING_HALTED) !== 0) this.ring(dest);
   }
 
@@ -190,6 +195,8 @@ export class ApicBus {
     // ORDERING: pairs with LocalApic.halt's load of the doorbell before it set PENDING_HALTED.
     Atomics.add(this.words, at, 1);
     Atomics.notify(this.words, at);
+    // Virtual time: the target halted in the turn order; it wakes at the sender's time.
+    this.vclock?.wake(dest);
   }
 
   /**
@@ -216,6 +223,7 @@ export class ApicBus {
     // exchanges the request word: a request is either taken there or flagged again after.
     Atomics.or(this.words, base + VCPU_BLOCK.hvPending, bits);
     const old = Atomics.or(this.words, base + VCPU_BLOCK.pending, PENDING_HV);
+    this.vclock?.post(dest);
     if ((old & PENDING_HALTED) !== 0) this.ring(dest);
   }
 
@@ -285,6 +293,8 @@ export class LocalApic {
   private isrWords = 0;
   /** A take found PENDING_HV: requests wait in hvPending for takeHypervisorRequests. */
   private hvFlagged = false;
+  /** --clock virtual: the owner's clock, which halts in the turn order instead of on the doorbell (null: host time). */
+  vclock: VirtualClock | null = null;
   /** Send errors since the last ESR write, and what that write latched (worker-local registers). */
   private esrPending = 0;
   private esrLatched = 0;
@@ -315,6 +325,8 @@ export class LocalApic {
    * one load that takeHypervisorRequests and acceptHighest can both be given.
    */
   pending(): number {
+    // Virtual time: what was posted shows only once the owner's clock reached its arrival.
+    if (this.vclock !== null && !this.vclock.arrived) return this.hvFlagged ? PENDING_HV : 0;
     // ORDERING: pairs with the senders' Atomics.or of the pending word.
     return Atomics.load(this.words, this.pendingAt) | (this.hvFlagged ? PENDING_HV : 0);
   }
@@ -344,6 +356,7 @@ export class LocalApic {
     // ORDERING: pairs with every sender's Atomics.or of the pending word; the words the flags
     // name were written before those ors (ApicBus.raiseVector).
     const p = Atomics.exchange(words, this.pendingAt, 0);
+    this.vclock?.takenAll();
     if ((p & PENDING_HV) !== 0) this.hvFlagged = true;
     const ipis = p & PENDING_VECTORS;
     if (ipis !== 0) {
@@ -553,8 +566,23 @@ export class LocalApic {
     const seen = Atomics.load(words, bell);
     const old = Atomics.or(words, this.pendingAt, PENDING_HALTED);
     const still = until === null || (Atomics.load(until, index) & mask) !== 0;
-    if (still && old === 0 && !this.hvFlagged) Atomics.wait(words, bell, seen, timeoutMs);
+    // Virtual time: posts that have not arrived yet do not keep a CPU awake (they wake it);
+    // with nothing posted at all, no arrival time is owed (a request taken another way).
+    if (old === 0) this.vclock?.takenAll();
+    const waiting = old === 0 || (this.vclock !== null && !this.vclock.arrived);
+    if (still && waiting && !this.hvFlagged) this.sleep(bell, seen, timeoutMs);
     Atomics.and(words, this.pendingAt, ~PENDING_HALTED);
+  }
+
+  /**
+   * The halted wait itself: on the doorbell for at most `timeoutMs` in host time; in virtual
+   * time, halted in the turn order until the timer, a ring (ApicBus.ring wakes us at the
+   * ringer's time) or the run's end. Either way the caller looks again afterwards.
+   */
+  private sleep(bell: number, seen: number, timeoutMs: number): void {
+    if (this.vclock !== null) this.vclock.halt();
+    // ORDERING: Atomics.wait compares the doorbell and sleeps atomically; pairs with ring's add.
+    else Atomics.wait(this.words, bell, seen, timeoutMs);
   }
 
   /** AP bring-up: the STARTUP vector once it has arrived, or -1. */
@@ -583,7 +611,7 @@ export class LocalApic {
     // stores it, then loads the halted bit).
     const seen = Atomics.load(words, bell);
     Atomics.or(words, this.pendingAt, PENDING_HALTED);
-    if (this.startupVector() < 0) Atomics.wait(words, bell, seen, timeoutMs);
+    if (this.startupVector() < 0) this.sleep(bell, seen, timeoutMs);
     Atomics.and(words, this.pendingAt, ~PENDING_HALTED);
   }
 }

@@ -13,7 +13,23 @@ import { hostNowNs } from '../lib/host-clock.js';
 export const TSC_KHZ = 2_000_000;
 const TSC_PER_NS = TSC_KHZ / 1e6;
 
-/** The emulated TSC: whole cycles since host boot. */
-export function readTsc(): number {
+/** The host-time TSC: whole cycles since host boot. */
+function hostTsc(): number {
   return Math.floor(hostNowNs() * TSC_PER_NS);
+}
+
+/** Where this thread's TSC comes from: the host clock, or (--clock virtual) its vCPU's clock. */
+let tscSource: () => number = hostTsc;
+
+/**
+ * A vCPU worker in virtual time (src/hw/virtual-clock.ts): its TSC is its own clock, in whole
+ * cycles since the machine started. Per thread: each worker has its own copy of this module.
+ */
+export function useVirtualTsc(source: () => number): void {
+  tscSource = source;
+}
+
+/** The emulated TSC: whole cycles, since host boot (host time) or since the machine started (virtual time). */
+export function readTsc(): number {
+  return tscSource();
 }

@@ -43,6 +43,20 @@ export const DEFAULT_COSTS = Object.freeze({
   flushGlobal: { cycles: 2283, source: 'global flush 2283 cycles (Dave Hansen, commit a5102476a24b)' },
   /** Resynchronising one shadow entry from the guest's table (on top of the exit that led here). */
   shadowSync: { cycles: 500, source: 'pvemu estimate: read the guest PTE, validate, write the shadow PTE' },
+  // The cost of plain work. Virtual time (--clock virtual) advances each vCPU's clock by these
+  // besides the events above; host-time runs do not use them.
+  /** One retired RV32 instruction of a --program. */
+  instruction: { cycles: 1, source: 'pvemu estimate: a scalar core retiring one simple instruction per cycle' },
+  /** One load or store of a TypeScript workload through the MMU (a TLB hit). */
+  memoryAccess: { cycles: 4, source: 'pvemu estimate: an L1 hit, 4-5 cycles load-to-use (Intel optimization manual, Skylake)' },
+  /** A system call's entry and return (SYSCALL, the entry code, SYSRET), besides what the call does. */
+  syscall: { cycles: 150, source: 'pvemu estimate: a null system call, about 75 ns at 2 GHz without page-table isolation' },
+  /** A page fault's exception entry, the handler's lookup and the return, besides what it does (walks, flushes). */
+  pageFault: { cycles: 1000, source: 'pvemu estimate: exception entry, find_vma and the fault handler, iret; about 0.5 µs at 2 GHz' },
+  /** A fault turned into a signal: the signal frame, the handler's entry and rt_sigreturn. */
+  signal: { cycles: 3000, source: 'pvemu estimate: signal delivery and return, about 1.5 µs at 2 GHz' },
+  /** One iteration of a spin-wait (PAUSE in a loop). */
+  pause: { cycles: 140, source: 'PAUSE latency up to 140 cycles on Skylake (Intel 64 and IA-32 Architectures Optimization Reference Manual, 2016: Pause Latency in Skylake Microarchitecture)' },
 } satisfies Record<string, CostEntry>);
 
 export type CostKey = keyof typeof DEFAULT_COSTS;

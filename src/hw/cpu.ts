@@ -16,6 +16,8 @@ import { Tlb, DEFAULT_TLB, type TlbGeometry } from './tlb.js';
 import { InternalError } from '../lib/errors.js';
 import type { VcpuCounters } from '../stats/counters.js';
 import { CostMeter, defaultCostTable, type CostTable } from './cost.js';
+import { VirtualClock } from './virtual-clock.js';
+import type { PartyClock } from './vtime.js';
 import { FLOW_HV_SLOT, TraceKind, type TraceBuffer } from '../stats/trace-buffer.js';
 
 export const X86_CR0_PE = 1 << 0;
@@ -50,6 +52,11 @@ export interface VcpuHardwareOptions {
   costs?: CostTable;
   /** --trace: this vCPU's recorder; absent or null: not tracing. */
   trace?: TraceBuffer | null;
+  /**
+   * --clock virtual: this vCPU's party in the turn order (src/hw/vtime.ts) and where the run
+   * ends, in cycles (0: the workload stops itself); absent: host time.
+   */
+  virtualTime?: { party: PartyClock; endCycles: number };
 }
 
 /** An IDT entry: exceptions pass their error code (page fault: PF_* bits; CR2 holds the address). */
@@ -72,6 +79,8 @@ export class VcpuHardware {
   readonly cost: CostMeter;
   /** --trace: this vCPU's event recorder, null when not tracing (each hook tests it once). */
   readonly trace: TraceBuffer | null;
+  /** --clock virtual: this vCPU's clock (src/hw/virtual-clock.ts); null in host time. */
+  readonly vclock: VirtualClock | null;
   private readonly hvHandlers: (HypervisorHandler | undefined)[] = new Array<HypervisorHandler | undefined>(HV_BITS);
   /**
    * The hypervisor sees a page fault before the guest does (shadow paging): return true when it
@@ -109,6 +118,13 @@ export class VcpuHardware {
       onPageFault: (va, errorCode) => this.raisePageFault(va, errorCode),
     });
     this.setWalkReferences(2);
+    const vt = opts.virtualTime;
+    this.vclock = vt === undefined ? null : new VirtualClock(vt.party, {
+      cpu: opts.cpu, costs: this.cost.table, counters: opts.counters, bus: this.bus, machineWords: opts.machineWords, endCycles: vt.endCycles,
+    });
+    this.bus.vclock = this.vclock;
+    this.apic.vclock = this.vclock;
+    this.mmu.vclock = this.vclock;
   }
 
   loadIdt(table: ReadonlyArray<InterruptHandler | undefined>): void {

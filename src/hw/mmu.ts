@@ -29,6 +29,7 @@
  * Page faults are not counted here: the kernel's fault handler counts pageFaults and the kind
  * of fault it resolved. Walks are counted (tlbWalks), hits and misses by the TLB.
  */
+import type { VirtualClock } from './virtual-clock.js';
 import { GuestSegfault, InternalError } from '../lib/errors.js';
 import type { VcpuCounters } from '../stats/counters.js';
 import type { GuestRam } from './memory.js';
@@ -137,6 +138,8 @@ export class Mmu {
   private readonly peekOut = new WalkResult();
   /** Plain accesses left before the next look for pending work (poll). */
   private pollCountdown = POLL_EVERY;
+  /** --clock virtual: this vCPU's clock, which each poll advances by the accesses made (null: host time). */
+  vclock: VirtualClock | null = null;
   /** The TLB's fast front (fast-tlb.ts), for the 32-bit hot paths. */
   private readonly fastRead: Int32Array;
   private readonly fastWrite: Int32Array;
@@ -420,6 +423,14 @@ export class Mmu {
    * before every atomic access (guest locks and flags, which spin loops wait on).
    */
   private poll(): void {
+    const vclock = this.vclock;
+    if (vclock !== null) {
+      // Virtual time: the accesses since the last poll (POLL_EVERY from the countdown; from an
+      // atomic access, the plain ones before it and itself) are the work that moves the clock,
+      // and an atomic access is a synchronisation point.
+      if (this.pollCountdown === 0) vclock.accesses(POLL_EVERY);
+      else vclock.atomicAccess(POLL_EVERY - this.pollCountdown + 1);
+    }
     this.pollCountdown = POLL_EVERY;
     // ORDERING: pairs with the APIC senders' Atomics.or of the pending word (src/hw/apic.ts),
     // after which what they posted is visible to onPendingWork.

@@ -67,10 +67,12 @@ export class PvclockWriter {
     private readonly bootHostNs: number,
   ) {}
 
-  /** Refresh cpu's record from the current host time (the hypervisor's kvm_guest_time_update). */
-  update(cpu: number, flags = PVCLOCK_TSC_STABLE_BIT): void {
+  /**
+   * Refresh cpu's record from the current host time (the hypervisor's kvm_guest_time_update),
+   * or from `tsc` (virtual time: 0 at the machine's start, with bootHostNs 0).
+   */
+  update(cpu: number, flags = PVCLOCK_TSC_STABLE_BIT, tsc = readTsc()): void {
     const at = vcpuBase(cpu) + VCPU_BLOCK.pvclock;
-    const tsc = readTsc();
     const systemTime = Math.floor((tsc * 1e6) / TSC_KHZ - this.bootHostNs);
     // ORDERING: odd version first; pairs with the reader's first version load.
     Atomics.add(this.words, at + PVCLOCK.version, 1);

@@ -61,6 +61,12 @@ const PARTY_F64 = {
   clock: 2,
   /** Halted: when it is due to wake, in cycles (+Infinity: only when another party wakes it). */
   wakeAt: 3,
+  /**
+   * The earliest arrival time of what was posted to the party and not yet taken (an IPI,
+   * a kick), in cycles; +Infinity when nothing is. It may not take them before its clock
+   * reaches this.
+   */
+  arrival: 4,
 } as const;
 
 export const enum PartyState {
@@ -87,6 +93,7 @@ export function initVtime(sab: SharedArrayBuffer, parties: number, first = 0): v
     i32[w + PARTY.sleeping] = 0;
     f64[w / 2 + PARTY_F64.clock] = 0;
     f64[w / 2 + PARTY_F64.wakeAt] = Number.POSITIVE_INFINITY;
+    f64[w / 2 + PARTY_F64.arrival] = Number.POSITIVE_INFINITY;
   }
   i32[CTL.holder] = first;
   // ORDERING: pairs with the first party's Atomics.load of its turn word; the plain writes
@@ -132,8 +139,12 @@ export interface VtimeOptions {
   readonly watchdogNote: string;
   /** A party's name in messages: "cpu 1", "the timekeeper". */
   name(party: number): string;
+  /** What the holder is doing, for the watchdog's message ("cpu 1 is user, task 3, ..."); absent: nothing more. */
+  describe?(party: number): string;
   /** Whether the machine was aborted (a waiting party then leaves with MachineAbortedError). */
   aborted(): boolean;
+  /** Called at each look at the host clock while waiting: a sign of life for the main thread's watchdog. */
+  heartbeat?(): void;
 }
 
 /** Each sleep on the turn word lasts at most this long, in ms, between looks at the clock. */
@@ -147,6 +158,8 @@ export class PartyClock {
   now = 0;
   /** The holder may run while now <= limit (see the header). */
   private limit = Number.NEGATIVE_INFINITY;
+  /** The lowest effective time among the other parties (limit without the quantum). */
+  private othersMin = Number.NEGATIVE_INFINITY;
   /** The party holds the turn. */
   private holding = false;
   private readonly i32: Int32Array;
@@ -195,6 +208,16 @@ export class PartyClock {
   }
 
   /**
+   * A synchronisation point (an atomic access to memory others use to communicate): hand over
+   * unless this party is the earliest, so that what it writes is seen by no party before this
+   * time and what it reads was written by no party after it. Between such points parties may
+   * run up to a quantum apart; at them the order is exact.
+   */
+  syncPoint(): void {
+    if (this.now > this.othersMin) this.handOver();
+  }
+
+  /**
    * Give the turn to the party that is due (maybe this one again) and wait until this party is
    * due itself; on return it holds the turn, its clock at least its wake time if it was halted.
    */
@@ -235,8 +258,26 @@ export class PartyClock {
     if ((this.i32[w + PARTY.state]! as PartyState) !== PartyState.Halted) return;
     const i = w / 2 + PARTY_F64.wakeAt;
     if (at < this.f64[i]!) this.f64[i] = at;
+    if (at < this.othersMin) this.othersMin = at;
     const cap = at + this.o.quantum;
     if (cap < this.limit) this.limit = cap;
+  }
+
+  /** Something posted to party `p` at time `at` (the holder's clock) may be taken from then on. */
+  post(p: number, at: number): void {
+    this.requireTurn('post');
+    const i = (1 + p) * LINE_WORDS / 2 + PARTY_F64.arrival;
+    if (at < this.f64[i]!) this.f64[i] = at;
+  }
+
+  /** The earliest arrival time of what was posted to this party and not yet taken (+Infinity: none). */
+  get arrival(): number {
+    return this.f64[this.line / 2 + PARTY_F64.arrival]!;
+  }
+
+  /** This party took everything posted to it. */
+  takenAll(): void {
+    this.f64[this.line / 2 + PARTY_F64.arrival] = Number.POSITIVE_INFINITY;
   }
 
   /** This party leaves for good: the turn goes to the next party and this thread does not wait. */
@@ -287,7 +328,8 @@ export class PartyClock {
     this.holding = true;
     if ((this.i32[this.line + PARTY.state]! as PartyState) === PartyState.Halted) {
       const wakeAt = this.f64[this.line / 2 + PARTY_F64.wakeAt]!;
-      if (wakeAt > this.now) this.now = wakeAt;
+      // +Infinity: the turn came without a wake (a party that finished passed it on).
+      if (wakeAt > this.now && Number.isFinite(wakeAt)) this.now = wakeAt;
       this.i32[this.line + PARTY.state] = PartyState.Runnable;
       this.f64[this.line / 2 + PARTY_F64.wakeAt] = Number.POSITIVE_INFINITY;
     }
@@ -297,6 +339,7 @@ export class PartyClock {
       const t = this.timeOf(p);
       if (t < others) others = t;
     }
+    this.othersMin = others;
     this.limit = others + this.o.quantum;
   }
 
@@ -317,6 +360,7 @@ export class PartyClock {
       if (++spins % CLOCK_CHECK_EVERY !== 0) continue;
       const now = performance.now();
       if (spinStartMs === 0) spinStartMs = now;
+      this.o.heartbeat?.();
       if (this.o.aborted()) throw new MachineAbortedError(`${this.o.name(this.self)}: machine aborted while waiting for its turn in virtual time`);
       // The watchdog measures from the last hand-over anywhere: a turn that moves is progress.
       const handOvers = this.handOvers;
@@ -328,7 +372,7 @@ export class PartyClock {
         const holder = Atomics.load(i32, CTL.holder);
         throw new WatchdogError(
           `watchdog: ${this.o.name(this.self)} waited ${Math.round(now - startMs)} ms for its turn in virtual time; ` +
-          `the turn has been with ${this.o.name(holder)} all that time (${this.o.watchdogNote})`,
+          `the turn has been with ${this.o.name(holder)} all that time${this.o.describe !== undefined ? ` (${this.o.describe(holder)})` : ''} (${this.o.watchdogNote})`,
         );
       }
       if (now - spinStartMs > this.o.spinMs) {

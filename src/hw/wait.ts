@@ -107,7 +107,7 @@ export enum TakeWhileWaiting {
 export type WaitingCpu = Pick<
   VcpuHardware,
   'cpu' | 'cpus' | 'machineWords' | 'bus' | 'ram' | 'activity' | 'apic' | 'interruptsEnabled' | 'takeInterrupts'
->;
+> & Partial<Pick<VcpuHardware, 'vclock'>>;
 
 /** One place that waits: what it publishes, what it takes while spinning, and its watchdog words. */
 export interface WaitSite {
@@ -191,14 +191,32 @@ export class VcpuWait {
     if ((take === TakeWhileWaiting.Always || (take === TakeWhileWaiting.IfEnabled && c.interruptsEnabled)) && c.apic.hasPending()) {
       this.takePending();
     }
+    const vclock = c.vclock ?? null;
+    if (vclock !== null && vclock.running) {
+      // Virtual time: an iteration costs a PAUSE and offers the turn, so the CPU we wait for
+      // runs (in the order of the clocks) until it has done what we wait for; no host-time
+      // yielding. A wait on a word whose writer rings us when it clears it (a call's
+      // acknowledgement) halts instead, and wakes at the writer's time exactly. The watchdog
+      // still looks at the host clock.
+      vclock.pause();
+      if (words !== null && (Atomics.load(words, index) & mask) !== 0) this.haltOn(0, words, index, mask);
+      if (++this.spins % CLOCK_CHECK_EVERY === 0) this.look();
+      return;
+    }
     if (++this.spins % CLOCK_CHECK_EVERY !== 0) return;
     if (this.look() > this.spinBeforeYieldMs) {
       this.yielded = true;
-      const saved = c.activity.get();
-      c.activity.set(VcpuActivity.Halted);
-      c.apic.halt(YIELD_SLICE_MS, words, index, mask);
-      c.activity.set(saved);
+      this.haltOn(YIELD_SLICE_MS, words, index, mask);
     }
+  }
+
+  /** Halt, published as halted, until rung, `timeoutMs` pass, or the awaited word says go (LocalApic.halt). */
+  private haltOn(timeoutMs: number, words: Int32Array | null, index: number, mask: number): void {
+    const activity = this.c.activity;
+    const saved = activity.get();
+    activity.set(VcpuActivity.Halted);
+    this.c.apic.halt(timeoutMs, words, index, mask);
+    activity.set(saved);
   }
 
   /**
@@ -215,6 +233,13 @@ export class VcpuWait {
    */
   sleep(words: Int32Array, index: number, value: number, sliceMs: number): void {
     this.look();
+    const vclock = this.c.vclock ?? null;
+    if (vclock !== null && vclock.running) {
+      // Virtual time: sleeping would keep the turn from the thread we wait for; a PAUSE
+      // offers it instead (pauseOn), and the caller looks again.
+      vclock.pause();
+      return;
+    }
     // ORDERING: Atomics.wait compares and sleeps atomically; the waker's store (and notify, if
     // it sends one) to words[index] pairs with it. The caller's own load re-checks afterwards.
     Atomics.wait(words, index, value, sliceMs);

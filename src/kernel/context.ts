@@ -49,4 +49,15 @@ export interface KernelContext {
   readonly cost: { readonly table: CostTable };
   /** --trace: this CPU's event recorder (src/stats/trace-buffer.ts), null when not tracing. */
   readonly trace: TraceBuffer | null;
+  /**
+   * The clock the latency histograms read, in ms: the host's performance.now(), or in virtual
+   * time this CPU's modelled clock (src/hw/virtual-clock.ts).
+   */
+  readonly nowMs: () => number;
+  /**
+   * Kernel work that has a price in the cost table but is no hypervisor event (a system call's
+   * entry and exit, a page fault's, a signal's delivery): in virtual time it advances this
+   * CPU's clock; in host time it costs nothing (the work's own host time is what it takes).
+   */
+  readonly work: (key: 'syscall' | 'pageFault' | 'signal') => void;
 }

@@ -52,6 +52,7 @@ export class PageFaultHandler {
   handle(errorCode: number): void {
     const { counters, ops } = this.k;
     counters.pageFaults++;
+    this.k.work('pageFault');
     const va = ops.mmu.readCr2() >>> 0;
     const mm = this.currentMm();
     let outcome = mm === 0 || va >= USER_TOP ? FaultOutcome.Segv : this.resolve(mm, va, errorCode);
@@ -65,11 +66,13 @@ export class PageFaultHandler {
     }
     if (outcome === FaultOutcome.Segv || outcome === FaultOutcome.SegvAccess) {
       counters.faultsSegv++;
+      this.k.work('signal');
       if (outcome === FaultOutcome.SegvAccess) throw new GuestSegfault(va, errorCode, 'SIGSEGV', 'access not permitted by the mapping', true);
       throw new GuestSegfault(va, errorCode);
     }
     if (outcome === FaultOutcome.Sigbus) {
       counters.faultsSigbus++;
+      this.k.work('signal');
       throw new GuestSegfault(va, errorCode, 'SIGBUS', 'past the end of the mapped file');
     }
   }

@@ -16,7 +16,6 @@
  *   T: Atomics.exchange(T.queue, 0) — sees the CAS, hence the fields; runs; Atomics.store(flags, 0)
  *   I: Atomics.load(flags) == 0 — sees T's store, hence everything T did before it (the flush).
  */
-import { performance } from 'node:perf_hooks';
 import { InternalError } from '../lib/errors.js';
 import { CpuMask } from '../pv/cpumask.js';
 import { TLB_FLUSH_ALL, type FlushInfo, type MmRef } from '../pv/ops.js';
@@ -72,7 +71,7 @@ export class SmpCalls {
    */
   callMany(mask: CpuMask, func: CallFunc, info: FlushInfo, vector: number): number {
     const { i32, layout, cpu, counters } = this.k;
-    const t0 = performance.now();
+    const t0 = this.k.nowMs();
     this.targets.copyFrom(mask);
     this.targets.clear(cpu);
     this.ipiMask.assign(0, 0);
@@ -101,7 +100,7 @@ export class SmpCalls {
       this.k.ops.apic.sendIpiMask(this.ipiMask, vector);
     }
     this.waitForAcks();
-    this.k.histograms.smpCall.record((performance.now() - t0) * 1e6);
+    this.k.histograms.smpCall.record((this.k.nowMs() - t0) * 1e6);
     return ipis;
   }
 

@@ -87,6 +87,7 @@ export class Syscalls {
     const run = this.sched.current;
     if (run === null) return -ENOSYS;
     counters.syscalls++;
+    this.k.work('syscall');
     activity.syscall(n);
     activity.set(VcpuActivity.Kernel);
     this.saveRegs(run, n, a0, a1, a2, a3, a4, a5);

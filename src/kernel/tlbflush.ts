@@ -26,7 +26,6 @@
  * bumps tlbGen then loads isLazy; the CPU stores isLazy = 0 then loads tlbGen; with sequentially
  * consistent Atomics at least one of them sees the other's write, so no flush is lost.
  */
-import { performance } from 'node:perf_hooks';
 import { INVALIDATE_TLB_VECTOR, CALL_FUNCTION_VECTOR } from '../hw/apic.js';
 import { PAGE_SHIFT, PAGE_SIZE } from '../hw/paging.js';
 import type { Paddr, Vaddr } from '../hw/types.js';
@@ -102,9 +101,9 @@ export class TlbFlusher {
     counters.shootdownTargets += mask.count();
     const c0 = counters.modeledCycles;
     this.smp.lastRemoteCycles = 0;
-    const t0 = performance.now();
+    const t0 = this.k.nowMs();
     ops.mmu.flushTlbOthers(mask, info);
-    const t1 = performance.now();
+    const t1 = this.k.nowMs();
     histograms.shootdown.record((t1 - t0) * 1e6);
     // --trace: the same span the histogram measures, on the initiator's track.
     const trace = this.k.trace;
@@ -171,14 +170,14 @@ export class TlbFlusher {
   /** The call-queue handler for flush requests: times each from dequeue to acknowledgement. */
   handleCall(func: CallFunc, info: FlushInfo): void {
     if (func === CallFunc.Membarrier) return; // the IPI and the Atomics around it are the barrier
-    const t0 = performance.now();
+    const t0 = this.k.nowMs();
     switch (func) {
       case CallFunc.FlushTlb: this.flushTlbFunc(info); break;
       case CallFunc.FlushTlbKernel: this.flushKernelLocal(info); break;
       case CallFunc.LeaveMm: this.leaveMm(info.mm); break;
     }
     this.k.counters.flushRequestsHandled++;
-    const t1 = performance.now();
+    const t1 = this.k.nowMs();
     this.k.histograms.flushHandler.record((t1 - t0) * 1e6);
     // --trace: the handler span the histogram measures (inside the IPI's interrupt span).
     const trace = this.k.trace;

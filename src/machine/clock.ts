@@ -3,10 +3,10 @@
  * protocol and delivers LAPIC timer interrupts at the rate each vCPU programmed (HZ). One
  * timer on the main event loop drives it; vCPUs never wait for it except when halted.
  */
-import { APIC_BUS_HZ, APIC_LVT_MASKED, APIC_LVT_TIMER_PERIODIC, ApicBus } from '../hw/apic.js';
+import { ApicBus } from '../hw/apic.js';
 import { hostNowNs } from '../lib/host-clock.js';
-import { VCPU_BLOCK, vcpuBase } from '../hw/layout.js';
-import { PvclockWriter } from '../hw/pvclock.js';
+import { LapicTimer } from '../hw/lapic-timer.js';
+import { PVCLOCK_TSC_STABLE_BIT, PvclockWriter } from '../hw/pvclock.js';
 
 /** The finest tick Node timers keep. */
 const MIN_TICK_MS = 1;
@@ -14,8 +14,8 @@ const MIN_TICK_MS = 1;
 export class MachineClock {
   private readonly writer: PvclockWriter;
   private readonly bus: ApicBus;
-  /** Next timer deadline per vCPU, host ns (0 = not armed). */
-  private readonly deadlines: number[];
+  /** Each vCPU's LAPIC timer, played in host time. */
+  private readonly timers: LapicTimer[];
   private timer: NodeJS.Timeout | undefined;
   /** Timer interrupts delivered, per vCPU. */
   readonly ticksDelivered: number[];
@@ -23,18 +23,23 @@ export class MachineClock {
   /**
    * `tickMs`: how often the clock runs — the guest's timer period (1000/HZ ms) by default, so the
    * main thread wakes no more often than the guest's own ticks; never below 1 ms.
+   * `virtual` (--clock virtual): the records count from cycle 0 of the machine and the clock does
+   * not tick; each vCPU plays its own timer in its own time (src/hw/virtual-clock.ts).
    */
-  constructor(private readonly words: Int32Array, private readonly cpus: number, private readonly tickMs = MIN_TICK_MS) {
-    this.writer = new PvclockWriter(words, hostNowNs());
+  constructor(words: Int32Array, private readonly cpus: number, private readonly tickMs = MIN_TICK_MS, private readonly virtual = false) {
+    this.writer = new PvclockWriter(words, virtual ? 0 : hostNowNs());
     this.bus = new ApicBus(words, cpus);
-    this.deadlines = new Array<number>(cpus).fill(0);
+    this.timers = Array.from({ length: cpus }, (_, c) => new LapicTimer(words, c));
     this.ticksDelivered = new Array<number>(cpus).fill(0);
   }
 
   /** Publish the first records (before any vCPU runs) and start ticking. */
   start(): void {
-    for (let c = 0; c < this.cpus; c++) this.writer.update(c);
-    this.timer = setInterval(() => this.tick(), Math.max(MIN_TICK_MS, this.tickMs));
+    for (let c = 0; c < this.cpus; c++) {
+      if (this.virtual) this.writer.update(c, PVCLOCK_TSC_STABLE_BIT, 0);
+      else this.writer.update(c);
+    }
+    if (!this.virtual) this.timer = setInterval(() => this.tick(), Math.max(MIN_TICK_MS, this.tickMs));
   }
 
   stop(): void {
@@ -46,32 +51,11 @@ export class MachineClock {
     const now = hostNowNs();
     for (let c = 0; c < this.cpus; c++) {
       this.writer.update(c);
-      const b = vcpuBase(c);
-      // ORDERING: pairs with the owner's Atomics.store of its timer registers (LocalApic.write).
-      const lvt = Atomics.load(this.words, b + VCPU_BLOCK.lvtTimer);
-      const count = Atomics.load(this.words, b + VCPU_BLOCK.timerInitialCount) >>> 0;
-      if ((lvt & APIC_LVT_MASKED) !== 0 || count === 0 || (lvt & 0xff) === 0) {
-        this.deadlines[c] = 0;
-        continue;
-      }
-      const divide = Math.max(1, Atomics.load(this.words, b + VCPU_BLOCK.timerDivide));
-      const periodNs = (count * divide * 1e9) / APIC_BUS_HZ;
-      if (this.deadlines[c] === 0) {
-        this.deadlines[c] = now + periodNs;
-        continue;
-      }
       // Within half a clock tick counts as due: the next tick would be later still.
-      if (now < this.deadlines[c]! - this.tickMs * 5e5) continue;
-      this.bus.raise(c, lvt & 0xff, false);
+      const vector = this.timers[c]!.due(now, this.tickMs * 5e5);
+      if (vector < 0) continue;
+      this.bus.raise(c, vector, false);
       this.ticksDelivered[c]!++;
-      // Periodic: next deadline one period on (skipping missed ones, as a late host would).
-      if ((lvt & APIC_LVT_TIMER_PERIODIC) !== 0) {
-        const next = this.deadlines[c]! + periodNs;
-        this.deadlines[c] = next > now ? next : now + periodNs;
-      } else {
-        Atomics.store(this.words, b + VCPU_BLOCK.timerInitialCount, 0);
-        this.deadlines[c] = 0;
-      }
     }
   }
 }

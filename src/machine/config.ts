@@ -66,7 +66,25 @@ export interface MachineConfig {
   program?: ProgramImage;
   /** --trace-events: events each vCPU may record before it drops the rest (default defaultTraceEvents(cpus), src/stats/trace-buffer.ts). */
   traceEvents?: number;
+  /**
+   * --clock: 'host' (the default) runs every vCPU as fast as the host lets it and measures in
+   * host time; 'virtual' runs them one at a time in the order of their modelled clocks
+   * (docs/virtual-time.md), so every count is a function of the configuration alone, and
+   * `seconds` is modelled time.
+   */
+  clock?: ClockMode;
 }
+
+export type ClockMode = 'host' | 'virtual';
+export const CLOCK_MODES: readonly ClockMode[] = ['host', 'virtual'];
+
+/**
+ * How far, in cycles, a vCPU may run past the next one in virtual time before it hands over
+ * (src/hw/vtime.ts): 2,000 cycles, 1 µs at the nominal 2 GHz, about one IPI's delivery and
+ * EOI. Smaller makes causality between CPUs tighter and hand-overs (a fraction of a µs to tens
+ * of µs of host time each) more frequent.
+ */
+export const VIRTUAL_QUANTUM_CYCLES = 2000;
 
 export function defaultConfig(): MachineConfig {
   return {

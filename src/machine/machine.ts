@@ -18,14 +18,16 @@ import { sumCounters } from '../stats/counters.js';
 import type { VcpuStatsSnapshot } from '../stats/snapshot.js';
 import { findWorkload } from '../workloads/registry.js';
 import { validateParams } from '../workloads/params.js';
-import type { VcpuExit, VcpuFailure } from '../vcpu/task-args.js';
+import type { VcpuExit, VcpuFailure, VcpuTaskArgs } from '../vcpu/task-args.js';
+import { initVtime, vtimeBytes } from '../hw/vtime.js';
+import { TSC_KHZ } from '../hw/clock.js';
 import { MachineClock } from './clock.js';
 import { checkConservation, conservationViolations, readGuestFrames, type ConservationReport } from './conservation.js';
 import { checkExecArgs } from './program-args.js';
 import { MachineWatchdog } from './watchdog.js';
 import { MAX_CPUS } from '../lib/limits.js';
 import { HostUsageMeter } from '../lib/host-usage.js';
-import { MAX_HZ, MAX_OPS, MAX_RUN_SECONDS, MAX_WATCHDOG_MS, MIN_HZ, MIN_WATCHDOG_MS, type MachineConfig } from './config.js';
+import { CLOCK_MODES, MAX_HZ, MAX_OPS, MAX_RUN_SECONDS, MAX_WATCHDOG_MS, MIN_HZ, MIN_WATCHDOG_MS, VIRTUAL_QUANTUM_CYCLES, type MachineConfig } from './config.js';
 import type { RunResult, SelfCheckResult } from './result.js';
 import { VcpuHandle } from './vcpu-handle.js';
 import { vcpuWorkerPath } from './worker-entry.js';
@@ -127,7 +129,17 @@ export class Machine {
     Atomics.store(words, MACHINE_CTL.runState, RunState.Running);
     // An interrupt that came while the machine was being built stops it as soon as it runs.
     if (this.interruptedBy !== undefined) Atomics.store(words, MACHINE_CTL.runState, RunState.StopRequested);
-    const clock = new MachineClock(words, cfg.cpus, Math.floor(1000 / cfg.hz));
+    const virtual = cfg.clock === 'virtual';
+    const clock = new MachineClock(words, cfg.cpus, Math.floor(1000 / cfg.hz), virtual);
+    // Virtual time: the turn order's block, the turn with vCPU 0; the run ends at --seconds of
+    // modelled time, which the vCPUs' own clocks play (src/hw/virtual-clock.ts).
+    let vtime: VcpuTaskArgs['vtime'];
+    if (virtual) {
+      const sab = new SharedArrayBuffer(vtimeBytes(cfg.cpus));
+      initVtime(sab, cfg.cpus);
+      const endCycles = cfg.ops === undefined ? Math.round((cfg.seconds ?? 2) * TSC_KHZ * 1000) : 0;
+      vtime = { sab, quantum: VIRTUAL_QUANTUM_CYCLES, endCycles };
+    }
     // One wait policy for the whole run: every vCPU, backend and the main thread's watchdog wait by it.
     const wait = waitPolicyFor(cfg);
     const watchdog = new MachineWatchdog(words, cfg.cpus, wait);
@@ -167,10 +179,11 @@ export class Machine {
           check: cfg.check === true,
           ...(trace !== undefined ? { trace } : {}),
           ...(program !== undefined ? { program } : {}),
+          ...(vtime !== undefined ? { vtime } : {}),
         }));
       }
       // A program runs until it exits unless --seconds limits it.
-      if (cfg.ops === undefined && (program === undefined || program.timeLimited)) {
+      if (!virtual && cfg.ops === undefined && (program === undefined || program.timeLimited)) {
         // --seconds is the workload's time, so the clock starts once the guest has booted:
         // bringing up 64 vCPU workers takes seconds on a 2-core host, and a timer started here
         // would stop a many-vCPU run before its workload began.
@@ -340,6 +353,13 @@ function validate(cfg: MachineConfig): void {
   const dropAfter = inject.dropFlushesAfter;
   if (dropAfter !== undefined && (!Number.isInteger(dropAfter) || dropAfter < 0)) {
     throw new ConfigError('inject.dropFlushesAfter', `must be a non-negative integer, got ${dropAfter}`);
+  }
+  if (cfg.clock !== undefined && !CLOCK_MODES.includes(cfg.clock)) {
+    throw new ConfigError('clock', `must be one of ${CLOCK_MODES.join(', ')}, got ${JSON.stringify(cfg.clock)}`);
+  }
+  if (cfg.clock === 'virtual') {
+    const unsupported = cfg.program !== undefined ? 'a program' : cfg.pcpus !== undefined ? 'pcpus' : cfg.trace === true ? 'trace' : undefined;
+    if (unsupported !== undefined) throw new ConfigError('clock', `virtual does not run ${unsupported} yet; use 'host' for it`);
   }
   const events = cfg.traceEvents;
   if (events !== undefined && (!Number.isInteger(events) || events < 1 || events > MAX_TRACE_EVENTS)) {

@@ -41,7 +41,7 @@ function runConfig(config: MachineConfig): Report['config'] {
     params,
     check: config.check === true,
     trace: config.trace === true,
-    clock: 'host',
+    clock: config.clock ?? 'host',
   };
   if (config.pcpus !== undefined) c.pcpus = config.pcpus;
   if (config.seconds !== undefined) c.seconds = config.seconds;

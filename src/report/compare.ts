@@ -85,10 +85,16 @@ export function formatComparison(config: MachineConfig, entries: readonly Compar
   const pcpus = config.pcpus !== undefined ? ` on ${config.pcpus} pCPU${config.pcpus === 1 ? '' : 's'}` : '';
   const header =
     `${comparedWhat(config)}, ${config.cpus} vCPU${config.cpus === 1 ? '' : 's'}${pcpus}, ${comparedStop(config)} per backend` +
-    ` (${formatBytes(config.memBytes)} RAM, ${config.hz} Hz${config.costs !== undefined ? ', cost table given' : ''};` +
+    ` (${formatBytes(config.memBytes)} RAM, ${config.hz} Hz${config.costs !== undefined ? ', cost table given' : ''}${config.clock === 'virtual' ? ', virtual time' : ''};` +
     ` host ${host.platform}/${host.arch}, ${host.cores} cores, Node ${host.node})`;
   const program = config.program !== undefined;
   const head: string[] = [...COMPARISON_HEADER];
+  if (config.clock === 'virtual') {
+    // Virtual time: throughput per modelled second, latencies on the initiator's modelled clock.
+    head[head.indexOf('ops/s')] = 'ops/modelled s';
+    head[head.indexOf('host p50 µs')] = 'modelled p50 µs';
+    head[head.indexOf('host p99 µs')] = 'modelled p99 µs';
+  }
   if (program) head.splice(ELAPSED_COLUMN, 0, 'elapsed s');
   const rows = entries.map((e) => {
     const row = comparisonRow(e);
@@ -111,7 +117,8 @@ function comparisonFooter(entries: readonly ComparisonEntry[]): string[] {
   const load = usages.length === 0
     ? ''
     : `; host load average ${usages[0]!.loadBefore.toFixed(2)} before, ${usages[usages.length - 1]!.loadAfter.toFixed(2)} after`;
-  const doubted = reports.filter((r) => r.hostUsage?.unreliable !== undefined);
+  // In virtual time no figure in the table is host time.
+  const doubted = reports.filter((r) => r.config.clock === 'host' && r.hostUsage?.unreliable !== undefined);
   const example = doubted[0];
   const others = doubted.length > 1 ? '; the others\' reasons are in their reports (--json)' : '';
   return [

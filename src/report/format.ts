@@ -89,18 +89,24 @@ export function formatReport(r: Report): string {
   const check = selfCheckText(r.selfCheck);
   const sdCycles = r.shootdowns.modeledCycles;
   const hv = r.hv;
+  const virtual = r.config.clock === 'virtual';
+  // Latencies are host time, or in virtual time the initiator's modelled clock.
+  const unit = virtual ? 'modelled µs' : 'µs';
   const rows: [string, string][] = [
     ...(r.interrupted !== undefined
       ? [['interrupted', `by ${r.interrupted.signal}: a partial report, of the run until then`] as [string, string]]
       : []),
-    ['elapsed (s)', r.seconds.toFixed(3)],
+    ['elapsed (s)', `${r.seconds.toFixed(3)}${virtual ? ' modelled' : ''}`],
+    ...(virtual && r.hostUsage !== undefined
+      ? [['host time per modelled second (s)', (r.seconds > 0 ? r.hostUsage.wallSeconds / r.seconds : 0).toFixed(1)] as [string, string]]
+      : []),
     ['ops', r.program !== undefined ? `${r.ops} (instructions retired)` : `${r.ops}`],
-    ['ops/s', r.opsPerSec.toFixed(1)],
+    [virtual ? 'ops per modelled second' : 'ops/s', r.opsPerSec.toFixed(1)],
     ['shootdowns (count, targets, IPIs, deferred)', `${r.shootdowns.count}, ${r.shootdowns.targets}, ${r.shootdowns.ipis}, ${r.shootdowns.deferred}`],
-    ['shootdown latency p50/p90/p99/max (µs)', latencyRow(r.shootdowns.latencyNs)],
+    [`shootdown latency p50/p90/p99/max (${unit})`, latencyRow(r.shootdowns.latencyNs)],
     ['modelled cycles/shootdown p50/p99 (mean)', `${sdCycles.p50} / ${sdCycles.p99} (${sdCycles.mean})`],
-    ['flush handler p50/p90/p99/max (µs)', latencyRow(r.flushHandlerNs)],
-    ['smp call round trip p50/p90/p99/max (µs)', latencyRow(r.smpCallNs)],
+    [`flush handler p50/p90/p99/max (${unit})`, latencyRow(r.flushHandlerNs)],
+    [`smp call round trip p50/p90/p99/max (${unit})`, latencyRow(r.smpCallNs)],
     ['TLB (hits, misses, walks)', `${r.tlb.hits}, ${r.tlb.misses}, ${r.tlb.walks}`],
     ['TLB flushes (full, single, global)', `${r.tlb.flushesFull}, ${r.tlb.flushesSingle}, ${r.tlb.flushesGlobal}`],
     ['IPIs (sent, handled, coalesced, refused)', `${r.ipis.sent}, ${r.ipis.handled}, ${r.ipis.coalesced}, ${r.ipis.refused}`],
@@ -123,7 +129,8 @@ export function formatReport(r: Report): string {
     ['pvemu', provenanceText(r)],
     ...(r.hostUsage !== undefined ? [['host', hostUsageText(r.hostUsage)] as [string, string]] : []),
   ];
-  const warning = unreliableWarning(r.hostUsage);
+  // In virtual time only the host line itself is host time.
+  const warning = r.config.clock === 'virtual' ? undefined : unreliableWarning(r.hostUsage);
   const labelWidth = Math.max(...rows.map(([label]) => label.length));
   const lines = [
     `backend ${r.backend}, workload ${r.workload}, ${r.cpus} vCPU${r.cpus === 1 ? '' : 's'}` +

@@ -1,3 +1,4 @@
+import type { ClockMode } from '../machine/config.js';
 import type { ConservationReport } from '../machine/conservation.js';
 import type { CoherenceViolationReport } from '../vcpu/task-args.js';
 import type { CounterSnapshot } from '../stats/counters.js';
@@ -204,8 +205,11 @@ export interface Report {
     trace: boolean;
     /** Events each vCPU could record, with trace. */
     traceEvents?: number;
-    /** Whose time the figures are in: host time is the only clock so far. */
-    clock: 'host';
+    /**
+     * Whose time the figures are in: 'host', or 'virtual' (--clock virtual), where elapsed time,
+     * ops/s and the latency percentiles are modelled and only hostUsage is host time.
+     */
+    clock: ClockMode;
     /** --program: the file's name and SHA-256, its argv and envp (absent: a workload ran). */
     program?: { name: string; sha256: string; argv: string[]; envp: string[] };
   };

@@ -11,17 +11,17 @@ export type EncodedHistogram = string;
 export interface VcpuStatsSnapshot {
   cpu: number;
   counters: CounterSnapshot;
-  /** Initiator critical path of each shootdown: flushTlbOthers entry to return, host ns. */
+  /** Initiator critical path of each shootdown: flushTlbOthers entry to return, host ns (modelled ns in virtual time). */
   shootdownLatency: EncodedHistogram;
-  /** Target side: one remote flush request from dequeue to acknowledgement, host ns. */
+  /** Target side: one remote flush request from dequeue to acknowledgement, host ns (modelled ns in virtual time). */
   flushHandlerLatency: EncodedHistogram;
   /** Modelled cycles of each shootdown: the initiator's own plus the slowest target's handling. */
   shootdownCycles: EncodedHistogram;
-  /** smp_call_function_many round trips (queue, IPI, handle, acknowledge), host ns. */
+  /** smp_call_function_many round trips (queue, IPI, handle, acknowledge), host ns (modelled ns in virtual time). */
   smpCallLatency: EncodedHistogram;
-  /** Host ns when the first workload thread on this vCPU started measured work (0: none). */
+  /** Host ns (modelled ns in virtual time) when the first workload thread on this vCPU started measured work (0: none). */
   workStartNs: number;
-  /** Host ns when the last workload thread on this vCPU ended it (0: none). */
+  /** Host ns (modelled ns in virtual time) when the last workload thread on this vCPU ended it (0: none). */
   workEndNs: number;
   /**
    * This vCPU's worker thread since its run began: time on a host core, and time runnable but

@@ -43,6 +43,11 @@ export interface VcpuTaskArgs {
    * shares; absent: the workload runs.
    */
   program?: { image: ProgramImage; riscvShared: SharedArrayBuffer; timeLimited: boolean };
+  /**
+   * --clock virtual: the turn-order block (src/hw/vtime.ts, one party per vCPU), the quantum and
+   * the run's end in cycles (0: the workload stops itself); absent: host time.
+   */
+  vtime?: { sab: SharedArrayBuffer; quantum: number; endCycles: number };
   control: MessagePort;
 }
 

@@ -9,7 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { InternalError, MachineAbortedError, PvemuError } from '../lib/errors.js';
-import { ActivityPublisher } from '../hw/activity.js';
+import { ActivityPublisher, describeVcpu } from '../hw/activity.js';
 import { hostNowNs } from '../lib/host-clock.js';
 import { schedStatSince, threadSchedStat, type ThreadSchedStat } from '../lib/host-usage.js';
 import { VcpuHardware } from '../hw/cpu.js';
@@ -37,7 +37,8 @@ import { RvCore } from '../riscv/core.js';
 import { RvPrograms } from './rv-program.js';
 import type { ConsoleChunk, VcpuExit, VcpuFailure, VcpuTaskArgs } from './task-args.js';
 import { CoherenceChecker } from './coherence.js';
-import { TakeWhileWaiting, VcpuWait, type WaitSite } from '../hw/wait.js';
+import { SPIN_BEFORE_YIELD_DEDICATED_MS, SPIN_BEFORE_YIELD_OVERCOMMITTED_MS, TakeWhileWaiting, VcpuWait, type WaitSite } from '../hw/wait.js';
+import { PartyClock } from '../hw/vtime.js';
 import { STOP_REQUEST_KILL } from './task-args.js';
 
 /** Run-loop slice: how long the vCPU runs guest work before it lets its event loop breathe. */
@@ -97,6 +98,7 @@ export class Vcpu implements WorkMeter, MachinePort {
     this.hw = new VcpuHardware({
       cpu: args.cpu, cpus: args.cpus, ram, machineWords: this.words, counters: this.counters, costs: args.costs,
       trace: this.trace,
+      ...(args.vtime !== undefined ? { virtualTime: { party: this.party(args.vtime), endCycles: args.vtime.endCycles } } : {}),
     });
     this.activity = this.hw.activity;
     // Installed before any boundary can take an HV_PARK kick (the scheduler may kick at boot).
@@ -121,6 +123,8 @@ export class Vcpu implements WorkMeter, MachinePort {
       histograms: this.histograms,
       cost: this.hw.cost,
       trace: this.trace,
+      nowMs: this.hw.vclock === null ? () => performance.now() : () => this.hw.vclock!.nowNs / 1e6,
+      work: this.hw.vclock === null ? () => {} : (key) => this.hw.vclock!.step(this.hw.cost.table[key]),
     };
     if (args.check) {
       this.checker = new CoherenceChecker(ram.i32, ctx.layout, args.cpu);
@@ -201,6 +205,8 @@ export class Vcpu implements WorkMeter, MachinePort {
     this.schedAtStart = threadSchedStat();
     try {
       this.activity.set(VcpuActivity.Booting);
+      // Virtual time: nothing runs before this vCPU's first turn (vCPU 0 holds it at the start).
+      this.hw.vclock?.begin();
       if (this.args.cpu === 0) {
         this.kernel.bootPrimary();
         // ORDERING: after every AP came online and init exists; pairs with the Machine's poll
@@ -225,13 +231,17 @@ export class Vcpu implements WorkMeter, MachinePort {
       // that stopped us): take them, so every IPI sent is also handled.
       if (Atomics.load(this.words, MACHINE_CTL.runState) === RunState.Shutdown) {
         this.hw.interruptsEnabled = true;
+        this.hw.vclock?.reachArrival();
         this.hw.takeInterrupts();
       }
+      this.hw.vclock?.finish();
       this.activity.set(VcpuActivity.Finished);
       return { stats: this.snapshot(), console: this.consoleOut, ...this.violations(), ...this.traceExit(), ...this.unknownSyscalls() };
     } catch (e) {
       const failure = this.describeFailure(e);
       this.abortMachine();
+      // The others leave their waits for the turn on the abort; hand it on for those already due.
+      if (this.hw.vclock?.party.hasTurn === true) this.hw.vclock.finish();
       this.activity.set(VcpuActivity.Finished);
       return { stats: this.snapshot(), console: this.consoleOut, failure, ...this.violations(), ...this.traceExit() };
     }
@@ -279,6 +289,23 @@ export class Vcpu implements WorkMeter, MachinePort {
     this.hw.apic.acceptStartup();
     this.counters.ipisHandled = this.hw.apic.ipisAccepted;
     this.kernel.bootSecondary();
+  }
+
+  /** --clock virtual: this vCPU's party in the turn order, waiting by the run's wait policy. */
+  private party(vtime: NonNullable<VcpuTaskArgs['vtime']>): PartyClock {
+    const { cpu, cpus, wait } = this.args;
+    return new PartyClock(vtime.sab, cpus, cpu, {
+      quantum: vtime.quantum,
+      // With a host core per vCPU the next party is running and takes the turn within a spin;
+      // overcommitted, give the core away sooner.
+      spinMs: wait.overcommitted ? SPIN_BEFORE_YIELD_OVERCOMMITTED_MS : SPIN_BEFORE_YIELD_DEDICATED_MS,
+      watchdogMs: wait.watchdogMs,
+      watchdogNote: wait.watchdogNote,
+      name: (p) => `cpu ${p}`,
+      describe: (p) => describeVcpu(this.words, this.hw.bus, p),
+      aborted: () => Atomics.load(this.words, MACHINE_CTL.runState) === RunState.Aborted,
+      heartbeat: () => this.hw.activity.heartbeat(),
+    });
   }
 
   private machineStopped(): boolean {
@@ -330,7 +357,8 @@ export class Vcpu implements WorkMeter, MachinePort {
   }
 
   console(text: string, fd?: number): void {
-    this.consoleOut.push(fd === undefined ? { atNs: hostNowNs(), text } : { atNs: hostNowNs(), text, fd });
+    const atNs = this.nowNs();
+    this.consoleOut.push(fd === undefined ? { atNs, text } : { atNs, text, fd });
   }
 
   // --- WorkMeter ---
@@ -343,10 +371,19 @@ export class Vcpu implements WorkMeter, MachinePort {
   }
 
   markWorkStart(): void {
-    if (this.workStartNs === 0) this.workStartNs = hostNowNs();
+    if (this.workStartNs === 0) this.workStartNs = this.nowNs();
   }
 
   markWorkEnd(): void {
-    this.workEndNs = Math.max(this.workEndNs, hostNowNs());
+    this.workEndNs = Math.max(this.workEndNs, this.nowNs());
+  }
+
+  /**
+   * The time work and console output are stamped with: host ns, or in virtual time this vCPU's
+   * modelled ns since the machine started (so the report's elapsed time and ops/s are modelled).
+   */
+  private nowNs(): number {
+    const vclock = this.hw.vclock;
+    return vclock === null ? hostNowNs() : vclock.nowNs;
   }
 }

@@ -67,6 +67,10 @@ const sharedBadCases: { argv: string[]; option: string; message?: string | RegEx
   { argv: ['--cost', 'negative.json'], option: '--cost', message: /^--cost: "negative\.json": eoi must be a whole number of cycles from 0 to \d+, got -5$/ },
   { argv: ['--cost', 'fraction.json'], option: '--cost', message: /^--cost: "fraction\.json": trap must be a whole number of cycles from 0 to \d+, got 1\.5$/ },
   { argv: ['--cost', 'array.json'], option: '--cost', message: '--cost: "array.json" must hold a JSON object of cost names to cycles, got an array' },
+  { argv: ['--clock', 'wall'], option: '--clock', message: '--clock: must be one of host, virtual, got wall' },
+  { argv: ['--clock', ''], option: '--clock', message: '--clock: must be one of host, virtual, got ""' },
+  { argv: ['--clock'], option: '--clock', message: '--clock: missing value' },
+  { argv: ['--clock', 'virtual', '--pcpus', '2'], option: '--clock', message: '--clock: virtual does not run --pcpus yet; use --clock host for it' },
 ];
 
 function expectOneLineError(err: ConfigError, option: string, message?: string | RegExp): void {
@@ -181,6 +185,20 @@ describe('parseRunOptions accepts good input', () => {
     const { config } = parseRunOptions(['--cpus=64', '--hz=1', '--mem=768M', '--seconds=3600']);
     expect(config).toMatchObject({ cpus: 64, hz: 1, memBytes: 768 * MiB, seconds: 3600 });
     expect(parseRunOptions(['--cpus', '1', '--mem', '16M']).config).toMatchObject({ cpus: 1, memBytes: 16 * MiB });
+  });
+});
+
+describe('--clock', () => {
+  it('is absent unless given (host time), and takes host or virtual', () => {
+    expect(parseRunOptions([]).config).not.toHaveProperty('clock');
+    expect(parseRunOptions(['--clock', 'host']).config.clock).toBe('host');
+    expect(parseRunOptions(['--clock', 'virtual']).config.clock).toBe('virtual');
+    expect(parseCompareOptions(['--clock', 'virtual']).config.clock).toBe('virtual');
+  });
+
+  it('refuses virtual with --trace, naming --clock', () => {
+    expectOneLineError(configError(() => parseRunOptions(['--clock', 'virtual', '--trace', 't.json'], files)), '--clock',
+      '--clock: virtual does not record --trace yet; use --clock host for it');
   });
 });
 

@@ -349,6 +349,8 @@ export function createFakeKernel(opts: FakeKernelOptions): FakeKernel {
       },
       cost: hw.cost,
       trace: null,
+      nowMs: () => performance.now(),
+      work: () => {},
     };
     const smp = new SmpCalls(ctx);
     const fl = new TlbFlusher(ctx, smp);

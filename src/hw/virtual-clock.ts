@@ -1,0 +1,190 @@
+/**
+ * A vCPU's clock in virtual time (--clock virtual, docs/virtual-time.md): its party in the turn
+ * order (src/hw/vtime.ts) plus everything that moves the clock or happens at a time on it. vCPU
+ * worker; one per vCPU, used only by that vCPU's thread while it holds the turn.
+ *
+ * The clock, in cycles at the TSC's nominal frequency (TSC_KHZ), advances by:
+ *   - the cost meter's modelled cycles (traps, hypercalls, VM exits, flushes, IPIs, walks…),
+ *     taken from VcpuCounters.modeledCycles at every step, so every event counted is timed;
+ *   - plain work, at its cost-table price: memory accesses of a TypeScript workload (the MMU's
+ *     poll steps POLL_EVERY of them), spin-wait iterations (pause);
+ *   - halting, which jumps to whatever wakes the CPU: its LAPIC timer's deadline, an IPI's
+ *     arrival (ApicBus.ring wakes the halted target at the sender's time), or the run's end.
+ * What is posted to the vCPU's APIC (IPIs, kicks, its timer) carries the sender's time
+ * (post): the APIC shows it pending only once this clock has reached that time (arrived), so
+ * a vCPU running behind its sender takes an IPI at the send time, not before it. Posts that
+ * coalesce before a take arrive with the earliest of them.
+ * At each step it also plays what is due at the new time: this vCPU's LAPIC timer (raised on
+ * itself, in its own time) and, once the clock passes the run's length, the stop request that
+ * the main thread's --seconds timer makes in host time. Then it offers the turn (boundary).
+ */
+import type { ApicBus } from './apic.js';
+import { TSC_KHZ, useVirtualTsc } from './clock.js';
+import type { CostTable } from './cost.js';
+import { LapicTimer } from './lapic-timer.js';
+import { MACHINE_CTL, RunState } from './layout.js';
+import { PartyClock } from './vtime.js';
+
+/** Cycles per ns at the nominal TSC frequency. */
+export const CYCLES_PER_NS = TSC_KHZ / 1e6;
+
+export interface VirtualClockParts {
+  readonly cpu: number;
+  readonly costs: CostTable;
+  /** The vCPU's counters: modelled cycles are read from here. */
+  readonly counters: { modeledCycles: number };
+  /** The vCPU's own bus: its timer is raised on itself through it. */
+  readonly bus: ApicBus;
+  /** The machine block: timer registers, run state. */
+  readonly machineWords: Int32Array;
+  /** Where the run ends, in cycles (0: the workload stops itself, --ops). */
+  readonly endCycles: number;
+}
+
+export class VirtualClock {
+  /** Timer interrupts this clock raised. */
+  ticks = 0;
+  private seenModeled = 0;
+  private readonly timer: LapicTimer;
+  private stopped = false;
+
+  constructor(readonly party: PartyClock, private readonly p: VirtualClockParts) {
+    this.timer = new LapicTimer(p.machineWords, p.cpu);
+    this.seenModeled = p.counters.modeledCycles;
+  }
+
+  /** The clock, in cycles (modelled events included). */
+  get now(): number {
+    this.sync();
+    return this.party.now;
+  }
+
+  /**
+   * The vCPU is running in the turn order (it began and holds the turn). Before its first turn
+   * (a backend's constructor waiting for another vCPU's one-time setup) waits stay in host
+   * time: nothing the guest computes depends on them.
+   */
+  get running(): boolean {
+    return this.party.hasTurn;
+  }
+
+  /** The clock in ns since the machine started. */
+  get nowNs(): number {
+    return this.now / CYCLES_PER_NS;
+  }
+
+  /** Wait for this vCPU's first turn; from here its TSC is this clock. */
+  begin(): void {
+    this.party.begin();
+    useVirtualTsc(() => Math.floor(this.now));
+  }
+
+  /** This vCPU leaves the turn order for good (its run loop ended). */
+  finish(): void {
+    this.sync();
+    this.party.finish();
+  }
+
+  /** `cycles` of plain work were done: advance, play what is due, and offer the turn. */
+  step(cycles: number): void {
+    this.party.advance(cycles);
+    this.due();
+    this.party.boundary();
+  }
+
+  /** `n` memory accesses of a TypeScript workload (the MMU's poll). */
+  accesses(n: number): void {
+    this.step(n * this.p.costs.memoryAccess);
+  }
+
+  /**
+   * An atomic access of a TypeScript workload, after `n - 1` plain ones: a synchronisation
+   * point (PartyClock.syncPoint), so guest locks, flags and futex words are seen in the exact
+   * order of the clocks.
+   */
+  atomicAccess(n: number): void {
+    this.party.advance(n * this.p.costs.memoryAccess);
+    this.due();
+    this.party.syncPoint();
+  }
+
+  /** One spin-wait iteration. */
+  pause(): void {
+    this.step(this.p.costs.pause);
+  }
+
+  /**
+   * HLT with nothing pending: sleep in virtual time until the timer's deadline, an IPI (ring),
+   * or the run's end, whichever is first; then play what is due.
+   */
+  halt(): void {
+    this.due();
+    let until = this.timer.deadlineNs > 0 ? this.timer.deadlineNs * CYCLES_PER_NS : Number.POSITIVE_INFINITY;
+    // Something posted that has not arrived yet wakes us when it does.
+    const arrival = this.party.arrival;
+    if (arrival > this.party.now && arrival < until) until = arrival;
+    if (!this.stopped && this.p.endCycles > 0 && this.p.endCycles < until) until = this.p.endCycles;
+    this.party.halt(until);
+    this.due();
+  }
+
+  /** An IPI or kick reached `dest`, which is halted: it wakes at this CPU's time. */
+  wake(dest: number): void {
+    // Not while outside the turn order (a failing vCPU ringing everyone on its way out).
+    if (dest === this.p.cpu || !this.party.hasTurn) return;
+    this.party.wake(dest, this.now);
+  }
+
+  /** An IPI, kick or timer interrupt was posted to `dest` now: it may be taken from this time. */
+  post(dest: number): void {
+    if (this.party.hasTurn) this.party.post(dest, this.now);
+  }
+
+  /**
+   * Whether what was posted to this vCPU has arrived: its clock has reached the earliest
+   * post's time. A vCPU behind its sender sees the pending word early and must not act on it.
+   */
+  get arrived(): boolean {
+    const arrival = this.party.arrival;
+    // +Infinity: nothing was posted through the turn order (so nothing to hold back).
+    return arrival === Number.POSITIVE_INFINITY || this.now >= arrival;
+  }
+
+  /** Move the clock up to the arrival of what is still posted (the power-off takes everything). */
+  reachArrival(): void {
+    const arrival = this.party.arrival;
+    const now = this.now;
+    if (Number.isFinite(arrival) && arrival > now) this.party.advance(arrival - now);
+  }
+
+  /** The APIC took everything posted (its pending word is empty again). */
+  takenAll(): void {
+    this.party.takenAll();
+  }
+
+  /** Fold the meter's modelled cycles since the last look into the clock. */
+  private sync(): void {
+    const m = this.p.counters.modeledCycles;
+    if (m !== this.seenModeled) {
+      this.party.advance(m - this.seenModeled);
+      this.seenModeled = m;
+    }
+  }
+
+  /** Play the timer and the run's end at the current time. */
+  private due(): void {
+    this.sync();
+    const now = this.party.now;
+    const vector = this.timer.due(now / CYCLES_PER_NS, 0);
+    if (vector >= 0) {
+      this.p.bus.raise(this.p.cpu, vector, false);
+      this.ticks++;
+    }
+    if (!this.stopped && this.p.endCycles > 0 && now >= this.p.endCycles) {
+      this.stopped = true;
+      // ORDERING: as the main thread's --seconds timer does; pairs with the workload's
+      // stopRequested() Atomics.load of runState.
+      Atomics.compareExchange(this.p.machineWords, MACHINE_CTL.runState, RunState.Running, RunState.StopRequested);
+    }
+  }
+}
