@@ -16,6 +16,7 @@ import { shootdownCase } from './shootdown.js';
 import { soakCase } from './soak.js';
 import { sweepCase } from './sweep.js';
 import { tlbCase } from './tlb.js';
+import { virtualCase } from './virtual.js';
 
 export const benchCases: Readonly<Record<string, BenchCase>> = Object.freeze({
   ipi: ipiCase,
@@ -31,6 +32,7 @@ export const benchCases: Readonly<Record<string, BenchCase>> = Object.freeze({
   programs: programsCase,
   elf: elfCase,
   contention: contentionCase,
+  virtual: virtualCase,
 });
 
 export function findBenchCase(name: string): BenchCase | undefined {

@@ -3,7 +3,7 @@
  * Main thread (the machine starts its own vCPU workers).
  */
 import { availableParallelism } from 'node:os';
-import { defaultConfig, type MachineConfig } from '../../src/machine/config.js';
+import { defaultConfig, type ClockMode, type MachineConfig } from '../../src/machine/config.js';
 import type { ProgramImage } from '../../src/vcpu/task-args.js';
 import { Machine } from '../../src/machine/machine.js';
 import { buildReport } from '../../src/report/build.js';
@@ -30,6 +30,8 @@ interface MachineRunCommon {
   pcpus?: number;
   /** Wait limit before a watchdog names a stuck vCPU, ms (absent: the machine's default). */
   watchdogMs?: number;
+  /** --clock (absent: host time). */
+  clock?: ClockMode;
 }
 
 /** A registered workload (src/workloads), run for a time or a number of operations. */
@@ -79,6 +81,7 @@ export async function runMachine(run: MachineRun): Promise<MachineOutcome> {
   }
   if (run.pcpus !== undefined) config.pcpus = run.pcpus;
   if (run.watchdogMs !== undefined) config.watchdogMs = run.watchdogMs;
+  if (run.clock !== undefined) config.clock = run.clock;
   if (run.ops !== undefined || (run.program !== undefined && run.seconds === undefined)) {
     // An ops-bounded run, or a program that runs until it exits, must not carry the default's time limit.
     delete config.seconds;
@@ -127,7 +130,8 @@ export function runNotes(o: MachineOutcome): string[] {
     notes.push(`${label}: work lasted ${r.seconds.toFixed(2)} s of the ${o.requestedSeconds} s asked`);
   }
   if (r.interrupted !== undefined) notes.push(`${label}: interrupted by ${r.interrupted.signal}; its figures cover the run until then`);
-  if (r.hostUsage?.unreliable !== undefined) notes.push(`${label}${UNRELIABLE_NOTE}${r.hostUsage.unreliable.join('; ')}`);
+  // In virtual time no figure of the run is host time.
+  if (r.config.clock === 'host' && r.hostUsage?.unreliable !== undefined) notes.push(`${label}${UNRELIABLE_NOTE}${r.hostUsage.unreliable.join('; ')}`);
   const cores = availableParallelism();
   // With --pcpus at most the host's cores, the hypervisor scheduler keeps the running vCPUs within them.
   if (r.cpus > cores && (r.config.pcpus ?? r.cpus) > cores) notes.push(`${label}: ${r.cpus} vCPUs on ${cores} host cores, overcommitted: vCPUs share cores`);

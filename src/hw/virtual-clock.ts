@@ -31,8 +31,8 @@ export const CYCLES_PER_NS = TSC_KHZ / 1e6;
 export interface VirtualClockParts {
   readonly cpu: number;
   readonly costs: CostTable;
-  /** The vCPU's counters: modelled cycles are read from here. */
-  readonly counters: { modeledCycles: number };
+  /** The vCPU's counters: modelled cycles are read from here, hand-overs written at the end. */
+  readonly counters: { modeledCycles: number; turnHandOvers: number };
   /** The vCPU's own bus: its timer is raised on itself through it. */
   readonly bus: ApicBus;
   /** The machine block: timer registers, run state. */
@@ -83,6 +83,7 @@ export class VirtualClock {
   finish(): void {
     this.sync();
     this.party.finish();
+    this.p.counters.turnHandOvers = this.party.passes;
   }
 
   /** `cycles` of plain work were done: advance, play what is due, and offer the turn. */

@@ -162,6 +162,8 @@ export class PartyClock {
   private othersMin = Number.NEGATIVE_INFINITY;
   /** The party holds the turn. */
   private holding = false;
+  /** Times this party handed the turn to another. */
+  passes = 0;
   private readonly i32: Int32Array;
   private readonly f64: Float64Array;
   private readonly line: number;
@@ -310,6 +312,7 @@ export class PartyClock {
   private pass(next: number): void {
     this.publishClock();
     this.holding = false;
+    this.passes++;
     this.i32[CTL.holder] = next;
     // ORDERING: a count for the waiting parties' watchdogs; pairs with their Atomics.load.
     Atomics.add(this.i32, CTL.handOvers, 1);

@@ -100,6 +100,7 @@ export function formatReport(r: Report): string {
     ...(virtual && r.hostUsage !== undefined
       ? [['host time per modelled second (s)', (r.seconds > 0 ? r.hostUsage.wallSeconds / r.seconds : 0).toFixed(1)] as [string, string]]
       : []),
+    ...(virtual ? [['turn hand-overs between vCPUs', `${r.counters.turnHandOvers}`] as [string, string]] : []),
     ['ops', r.program !== undefined ? `${r.ops} (instructions retired)` : `${r.ops}`],
     [virtual ? 'ops per modelled second' : 'ops/s', r.opsPerSec.toFixed(1)],
     ['shootdowns (count, targets, IPIs, deferred)', `${r.shootdowns.count}, ${r.shootdowns.targets}, ${r.shootdowns.ipis}, ${r.shootdowns.deferred}`],

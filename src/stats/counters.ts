@@ -94,6 +94,8 @@ export class VcpuCounters {
   hiddenFaults = 0;
   /** Modelled cycles (cost table x events), all of this vCPU's. */
   modeledCycles = 0;
+  /** --clock virtual: times this vCPU handed the turn to another (src/hw/vtime.ts); 0 in host time. */
+  turnHandOvers = 0;
 
   /** Tasks killed by a fault nothing resolved (SIGSEGV not caught by the program). */
   tasksKilled = 0;
