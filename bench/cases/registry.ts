@@ -10,6 +10,7 @@ import { mipsCase } from './mips.js';
 import { overcommitCase } from './overcommit.js';
 import { contentionCase } from './contention.js';
 import { elfCase } from './elf.js';
+import { fidelityCase } from './fidelity.js';
 import { programsCase } from './programs.js';
 import { scalingCase } from './scaling.js';
 import { shootdownCase } from './shootdown.js';
@@ -33,6 +34,7 @@ export const benchCases: Readonly<Record<string, BenchCase>> = Object.freeze({
   elf: elfCase,
   contention: contentionCase,
   virtual: virtualCase,
+  fidelity: fidelityCase,
 });
 
 export function findBenchCase(name: string): BenchCase | undefined {

@@ -47,6 +47,15 @@ interface IoVectors {
   total: number;
 }
 
+/** One system call number's costs on one CPU, or summed (Syscalls.costs). */
+export interface SyscallCost {
+  calls: number;
+  hypercalls: number;
+  hypercallEntries: number;
+  traps: number;
+  modeledCycles: number;
+}
+
 export class Syscalls {
   private readonly mask = new CpuMask();
   private readonly barrierInfo: FlushInfo = { mm: 0 as MmRef, start: 0, end: 0, newTlbGen: 0, freedTables: false };
@@ -55,6 +64,12 @@ export class Syscalls {
    * lacks ("futex op 7"), with how often: the report lists them.
    */
   readonly unknown = new Map<string, number>();
+  /**
+   * What each system call number cost this CPU, summed over its calls (strace -c, in the
+   * hypervisor's currency): calls, hypercalls, their entries, traps, modelled cycles. Whatever
+   * the CPU did while in the call counts, interrupts it took meanwhile included.
+   */
+  readonly costs = new Map<number, SyscallCost>();
   /**
    * riscv_flush_icache for every hart (RvCore.flushIcacheAll over the RISC-V block), set by a
    * vCPU that runs riscv32 programs; null: the call is -ENOSYS.
@@ -87,6 +102,10 @@ export class Syscalls {
     const run = this.sched.current;
     if (run === null) return -ENOSYS;
     counters.syscalls++;
+    const hypercalls0 = counters.hypercalls;
+    const entries0 = counters.hypercallEntries;
+    const traps0 = counters.traps;
+    const cycles0 = counters.modeledCycles;
     this.k.work('syscall');
     activity.syscall(n);
     activity.set(VcpuActivity.Kernel);
@@ -110,6 +129,13 @@ export class Syscalls {
       }
       return r;
     } finally {
+      let cost = this.costs.get(n);
+      if (cost === undefined) this.costs.set(n, (cost = { calls: 0, hypercalls: 0, hypercallEntries: 0, traps: 0, modeledCycles: 0 }));
+      cost.calls++;
+      cost.hypercalls += counters.hypercalls - hypercalls0;
+      cost.hypercallEntries += counters.hypercallEntries - entries0;
+      cost.traps += counters.traps - traps0;
+      cost.modeledCycles += counters.modeledCycles - cycles0;
       activity.set(VcpuActivity.User);
       // Returning to user mode is an interrupt window.
       if (ops.irq.saveFl() !== 0) this.k.ops.irq.irqEnable();

@@ -19,6 +19,7 @@ import type { VcpuStatsSnapshot } from '../stats/snapshot.js';
 import { findWorkload } from '../workloads/registry.js';
 import { validateParams } from '../workloads/params.js';
 import type { VcpuExit, VcpuFailure, VcpuTaskArgs } from '../vcpu/task-args.js';
+import type { SyscallCost } from '../kernel/syscalls.js';
 import { initVtime, vtimeBytes } from '../hw/vtime.js';
 import { TSC_KHZ } from '../hw/clock.js';
 import { MachineClock } from './clock.js';
@@ -244,6 +245,15 @@ export class Machine {
     const consoleText = chunks.map((c) => c.text).join('');
     const unknown: Record<string, number> = {};
     for (const [nr, n] of exits.flatMap((e) => e.unknownSyscalls ?? [])) unknown[nr] = (unknown[nr] ?? 0) + n;
+    const syscallCosts: Record<string, SyscallCost> = {};
+    for (const [nr, c] of exits.flatMap((e) => e.syscallCosts ?? [])) {
+      const sum = (syscallCosts[nr] ??= { calls: 0, hypercalls: 0, hypercallEntries: 0, traps: 0, modeledCycles: 0 });
+      sum.calls += c.calls;
+      sum.hypercalls += c.hypercalls;
+      sum.hypercallEntries += c.hypercallEntries;
+      sum.traps += c.traps;
+      sum.modeledCycles += c.modeledCycles;
+    }
     const exitStatus = Atomics.load(words, MACHINE_CTL.exitStatus);
     const lines = consoleText.split('\n');
     const failLine = lines.find((l) => l.startsWith('FAIL:'));
@@ -260,6 +270,7 @@ export class Machine {
       stdout: chunks.filter((c) => c.fd === 1).map((c) => c.text).join(''),
       stderr: chunks.filter((c) => c.fd === 2).map((c) => c.text).join(''),
       ...(Object.keys(unknown).length > 0 ? { unknownSyscalls: unknown } : {}),
+      ...(Object.keys(syscallCosts).length > 0 ? { syscallCosts } : {}),
       ...(this.config.check === true ? { violations } : {}),
       selfCheck: judgeRun(this.config, { exitStatus, killed, ops, elapsedNs, failLine, killLine }),
     };

@@ -1,6 +1,7 @@
 /**
  * The raw outcome of one machine run, before it is shaped into a Report. Main thread.
  */
+import type { SyscallCost } from '../kernel/syscalls.js';
 import type { VcpuStatsSnapshot } from '../stats/snapshot.js';
 import type { ConservationReport } from './conservation.js';
 import type { CoherenceViolationReport } from '../vcpu/task-args.js';
@@ -29,6 +30,8 @@ export interface RunResult {
   stderr?: string;
   /** System calls answered -ENOSYS (by number) and unknown operations of known calls ("futex op 7"), with counts (absent: none). */
   unknownSyscalls?: Record<string, number>;
+  /** What each system call number cost, summed over the vCPUs (Syscalls.costs), by number. */
+  syscallCosts?: Record<string, SyscallCost>;
   /** --check: the first violations described by the vCPUs (absent or empty: none). */
   violations?: CoherenceViolationReport[];
   /** The conservation laws at the end (set by Machine.run, which throws when one fails). */

@@ -15,6 +15,8 @@ import { defaultCostTable, mergeCostTable } from '../hw/cost.js';
 import { pvemuVersion } from '../lib/version.js';
 import { findWorkload } from '../workloads/registry.js';
 import { hostUsageReport } from './host-usage.js';
+import * as unistd from '../uapi/unistd.js';
+import type { SyscallCost } from '../kernel/syscalls.js';
 
 export function hostInfo(): HostInfo {
   return {
@@ -83,6 +85,15 @@ function hypervisorReport(c: CounterSnapshot): HypervisorReport {
     shadowSyncs: c.shadowSyncs,
     hiddenFaults: c.hiddenFaults,
   };
+}
+
+/** System call names by number, from the kernel's table (SYS_munmap -> 215 -> "munmap"). */
+const SYSCALL_NAMES: ReadonlyMap<number, string> = new Map(
+  Object.entries(unistd).filter(([k, v]) => k.startsWith('SYS_') && typeof v === 'number').map(([k, v]) => [v as number, k.slice(4)]),
+);
+
+function namedSyscallCosts(costs: Record<string, SyscallCost>): Record<string, SyscallCost & { name: string }> {
+  return Object.fromEntries(Object.entries(costs).map(([nr, c]) => [nr, { name: SYSCALL_NAMES.get(Number(nr)) ?? `syscall ${nr}`, ...c }]));
 }
 
 export function buildReport(
@@ -166,6 +177,7 @@ export function buildReport(
     exitStatus: result.exitStatus,
     ...(config.program !== undefined ? { program: { stdout: result.stdout ?? '', stderr: result.stderr ?? '' } } : {}),
     ...(result.unknownSyscalls !== undefined ? { unknownSyscalls: { ...result.unknownSyscalls } } : {}),
+    ...(result.syscallCosts !== undefined ? { bySyscall: namedSyscallCosts(result.syscallCosts) } : {}),
     perCpu,
     counters: total,
     host,

@@ -80,6 +80,13 @@ function settingsText(c: Report['config']): string {
   ].join(', ');
 }
 
+/** The system calls that took the most modelled cycles in all, at most four: "munmap 120: 8263, madvise ...". */
+function costliestSyscalls(by: NonNullable<Report['bySyscall']>): string {
+  const rows = Object.values(by).filter((c) => c.modeledCycles > 0).sort((a, b) => b.modeledCycles - a.modeledCycles).slice(0, 4);
+  if (rows.length === 0) return 'none cost modelled cycles';
+  return rows.map((c) => `${c.name} ${c.calls}: ${Math.round(c.modeledCycles / c.calls)}`).join(', ');
+}
+
 /** One cell of the self-check column: PASS or FAIL with the message on one line. */
 export function selfCheckText(check: Report['selfCheck']): string {
   return `${check.passed ? 'PASS' : 'FAIL'}${check.message ? `: ${oneLine(check.message)}` : ''}`;
@@ -122,6 +129,7 @@ export function formatReport(r: Report): string {
     ['settings', settingsText(r.config)],
     ...(r.conservation !== undefined ? [['conservation', conservationText(r.conservation)] as [string, string]] : []),
     ...(r.check !== undefined ? [['TLB coherence check (violations)', `${r.check.violations}`] as [string, string]] : []),
+    ...(r.bySyscall !== undefined ? [['costliest system calls (calls: cycles per call)', costliestSyscalls(r.bySyscall)] as [string, string]] : []),
     ...(r.unknownSyscalls !== undefined
       ? [['unknown syscalls and ops (count)', Object.entries(r.unknownSyscalls).map(([nr, n]) => `${nr}: ${n}`).join(', ')] as [string, string]]
       : []),

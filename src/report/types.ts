@@ -1,4 +1,5 @@
 import type { ClockMode } from '../machine/config.js';
+import type { SyscallCost } from '../kernel/syscalls.js';
 import type { ConservationReport } from '../machine/conservation.js';
 import type { CoherenceViolationReport } from '../vcpu/task-args.js';
 import type { CounterSnapshot } from '../stats/counters.js';
@@ -178,6 +179,12 @@ export interface Report {
   program?: { stdout: string; stderr: string };
   /** System calls answered -ENOSYS (by number) and unknown operations of known calls ("futex op 7"), with counts (absent: none). */
   unknownSyscalls?: Record<string, number>;
+  /**
+   * What each system call cost over the run, summed over the vCPUs, by number ("215"), with
+   * its name: calls, hypercalls, their entries, traps and modelled cycles, everything the CPU
+   * did while in the call. Absent when no call was made.
+   */
+  bySyscall?: Record<string, SyscallCost & { name: string }>;
   perCpu: CpuReport[];
   /** Every counter summed over all CPUs, including those without a field above. */
   counters: CounterSnapshot;

@@ -9,6 +9,7 @@ import type { CostTable } from '../hw/cost.js';
 import type { WaitPolicy } from '../hw/wait.js';
 import type { CoherenceViolation } from '../hw/mmu.js';
 import type { VcpuTrace } from '../stats/trace-buffer.js';
+import type { SyscallCost } from '../kernel/syscalls.js';
 
 export interface VcpuTaskArgs {
   cpu: number;
@@ -86,6 +87,8 @@ export interface VcpuExit {
   failure?: VcpuFailure;
   /** System calls this vCPU answered -ENOSYS and operations it lacked, as ["220" or "futex op 7", count] pairs (absent: none). */
   unknownSyscalls?: [string, number][];
+  /** Syscalls.costs: what each system call number cost this vCPU (absent: no calls). */
+  syscallCosts?: [number, SyscallCost][];
   /** --trace: what this vCPU recorded. */
   trace?: VcpuTrace;
 }

@@ -262,9 +262,12 @@ export class Vcpu implements WorkMeter, MachinePort {
     this.kernel.tasks.killAll(SIGKILL);
   }
 
-  private unknownSyscalls(): Pick<VcpuExit, 'unknownSyscalls'> {
-    const unknown = this.kernel.syscalls.unknown;
-    return unknown.size === 0 ? {} : { unknownSyscalls: [...unknown] };
+  private unknownSyscalls(): Pick<VcpuExit, 'unknownSyscalls' | 'syscallCosts'> {
+    const { unknown, costs } = this.kernel.syscalls;
+    return {
+      ...(unknown.size === 0 ? {} : { unknownSyscalls: [...unknown] }),
+      ...(costs.size === 0 ? {} : { syscallCosts: [...costs] }),
+    };
   }
 
   private traceExit(): Pick<VcpuExit, 'trace'> {

@@ -1,0 +1,15 @@
+import { describe, expect, it } from 'vitest';
+import { fidelityCase } from '../../bench/cases/fidelity.js';
+
+describe('bench fidelity', () => {
+  it('prints the same tables and figures on a second run (virtual time), with Xen batching and VMI trapping as published', async () => {
+    const first = await fidelityCase.run({ seconds: 0.002 });
+    const second = await fidelityCase.run({ seconds: 0.002 });
+    expect(second.tables).toEqual(first.tables);
+    expect(second.figures).toEqual(first.figures);
+    const f = first.figures as { xenMunmap: { hypercalls: number }; vmiMunmap: { traps: number }; flushCeiling: { one: number; thirtyThree: number; thirtyFour: number } };
+    expect(f.xenMunmap.hypercalls).toBeLessThanOrEqual(4);
+    expect(f.vmiMunmap.traps).toBeGreaterThanOrEqual(64);
+    expect(f.flushCeiling.thirtyFour).toBeLessThan(f.flushCeiling.thirtyThree);
+  });
+});
