@@ -16,7 +16,7 @@ import { Tlb, DEFAULT_TLB, type TlbGeometry } from './tlb.js';
 import { InternalError } from '../lib/errors.js';
 import type { VcpuCounters } from '../stats/counters.js';
 import { CostMeter, defaultCostTable, type CostTable } from './cost.js';
-import { VirtualClock } from './virtual-clock.js';
+import { VirtualClock, type VirtualSchedule } from './virtual-clock.js';
 import type { PartyClock } from './vtime.js';
 import { FLOW_HV_SLOT, TraceKind, type TraceBuffer } from '../stats/trace-buffer.js';
 
@@ -53,10 +53,11 @@ export interface VcpuHardwareOptions {
   /** --trace: this vCPU's recorder; absent or null: not tracing. */
   trace?: TraceBuffer | null;
   /**
-   * --clock virtual: this vCPU's party in the turn order (src/hw/vtime.ts) and where the run
-   * ends, in cycles (0: the workload stops itself); absent: host time.
+   * --clock virtual: this vCPU's party in the turn order (src/hw/vtime.ts), how long the run
+   * lasts once booted, in cycles (0: the workload stops itself), and its share of an
+   * overcommitted physical CPU; absent: host time.
    */
-  virtualTime?: { party: PartyClock; endCycles: number };
+  virtualTime?: { party: PartyClock; runCycles: number; schedule: VirtualSchedule | null };
 }
 
 /** An IDT entry: exceptions pass their error code (page fault: PF_* bits; CR2 holds the address). */
@@ -120,7 +121,8 @@ export class VcpuHardware {
     this.setWalkReferences(2);
     const vt = opts.virtualTime;
     this.vclock = vt === undefined ? null : new VirtualClock(vt.party, {
-      cpu: opts.cpu, costs: this.cost.table, counters: opts.counters, bus: this.bus, machineWords: opts.machineWords, endCycles: vt.endCycles,
+      cpu: opts.cpu, costs: this.cost.table, counters: opts.counters, bus: this.bus, machineWords: opts.machineWords, runCycles: vt.runCycles,
+      schedule: vt.schedule,
     });
     this.bus.vclock = this.vclock;
     this.apic.vclock = this.vclock;

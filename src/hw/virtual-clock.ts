@@ -15,8 +15,9 @@
  * a vCPU running behind its sender takes an IPI at the send time, not before it. Posts that
  * coalesce before a take arrive with the earliest of them.
  * At each step it also plays what is due at the new time: this vCPU's LAPIC timer (raised on
- * itself, in its own time) and, once the clock passes the run's length, the stop request that
- * the main thread's --seconds timer makes in host time. Then it offers the turn (boundary).
+ * itself, in its own time) and, once the clock passes the run's end (--seconds after the boot
+ * vCPU said the guest was up), the stop request that the main thread's --seconds timer makes in
+ * host time. Then it offers the turn (boundary).
  */
 import type { ApicBus } from './apic.js';
 import { TSC_KHZ, useVirtualTsc } from './clock.js';
@@ -28,6 +29,33 @@ import { PartyClock } from './vtime.js';
 /** Cycles per ns at the nominal TSC frequency. */
 export const CYCLES_PER_NS = TSC_KHZ / 1e6;
 
+/**
+ * Overcommit in virtual time (--pcpus below --cpus): a fixed round robin. vCPU v shares
+ * physical CPU v mod P with the `share` vCPUs numbered like it, each running in every
+ * share-th slice of `sliceCycles`, starting with slice `turn`. Outside its slices a vCPU is
+ * descheduled; it is not work-conserving (a halted vCPU's slice is not lent to another), a
+ * simplification of the host scheduler the host-time overcommit scheduler imitates.
+ */
+export interface VirtualSchedule {
+  readonly sliceCycles: number;
+  readonly share: number;
+  readonly turn: number;
+}
+
+/** vCPU `cpu`'s share of its physical CPU, or null when it has one to itself. */
+export function virtualSchedule(cpu: number, cpus: number, pcpus: number, sliceCycles: number): VirtualSchedule | null {
+  if (pcpus >= cpus) return null;
+  const share = Math.floor((cpus - 1 - (cpu % pcpus)) / pcpus) + 1;
+  return share === 1 ? null : { sliceCycles, share, turn: Math.floor(cpu / pcpus) };
+}
+
+/** The first time at or after `now` (cycles) at which the schedule runs its vCPU. */
+export function scheduledFrom(s: VirtualSchedule, now: number): number {
+  const slice = Math.floor(now / s.sliceCycles);
+  const wait = (s.turn - (slice % s.share) + s.share) % s.share;
+  return wait === 0 ? now : (slice + wait) * s.sliceCycles;
+}
+
 export interface VirtualClockParts {
   readonly cpu: number;
   readonly costs: CostTable;
@@ -37,8 +65,10 @@ export interface VirtualClockParts {
   readonly bus: ApicBus;
   /** The machine block: timer registers, run state. */
   readonly machineWords: Int32Array;
-  /** Where the run ends, in cycles (0: the workload stops itself, --ops). */
-  readonly endCycles: number;
+  /** How long the run lasts once booted, in cycles (0: the workload stops itself, --ops). */
+  readonly runCycles: number;
+  /** Its share of an overcommitted physical CPU (null: a CPU of its own). */
+  readonly schedule: VirtualSchedule | null;
 }
 
 export class VirtualClock {
@@ -47,6 +77,14 @@ export class VirtualClock {
   private seenModeled = 0;
   private readonly timer: LapicTimer;
   private stopped = false;
+  /**
+   * Overcommitted: called when the clock is outside this vCPU's slices, with the time its next
+   * one starts; it must come back with the clock there (the vCPU's parking, src/vcpu/park.ts).
+   */
+  onDescheduled: ((until: number) => void) | null = null;
+  private parking = false;
+  /** Times this vCPU was descheduled (parked until its next slice). */
+  private parks = 0;
 
   constructor(readonly party: PartyClock, private readonly p: VirtualClockParts) {
     this.timer = new LapicTimer(p.machineWords, p.cpu);
@@ -66,6 +104,14 @@ export class VirtualClock {
    */
   get running(): boolean {
     return this.party.hasTurn;
+  }
+
+  /**
+   * The guest has booted (the boot vCPU, once): the run's --seconds count from here, as the
+   * main thread's timer counts them in host time.
+   */
+  bootDone(): void {
+    if (this.p.runCycles > 0) this.party.setRunEnd(this.now + this.p.runCycles);
   }
 
   /** The clock in ns since the machine started. */
@@ -119,12 +165,17 @@ export class VirtualClock {
    * or the run's end, whichever is first; then play what is due.
    */
   halt(): void {
+    const parks = this.parks;
     this.due();
+    // Descheduled meanwhile: what woke it may have come while it was parked (a ring does not
+    // wake a parked vCPU), so the caller looks again before halting.
+    if (this.parks !== parks) return;
     let until = this.timer.deadlineNs > 0 ? this.timer.deadlineNs * CYCLES_PER_NS : Number.POSITIVE_INFINITY;
     // Something posted that has not arrived yet wakes us when it does.
     const arrival = this.party.arrival;
     if (arrival > this.party.now && arrival < until) until = arrival;
-    if (!this.stopped && this.p.endCycles > 0 && this.p.endCycles < until) until = this.p.endCycles;
+    const end = this.party.runEnd;
+    if (!this.stopped && end < until) until = end;
     this.party.halt(until);
     this.due();
   }
@@ -181,11 +232,24 @@ export class VirtualClock {
       this.p.bus.raise(this.p.cpu, vector, false);
       this.ticks++;
     }
-    if (!this.stopped && this.p.endCycles > 0 && now >= this.p.endCycles) {
+    if (!this.stopped && now >= this.party.runEnd) {
       this.stopped = true;
       // ORDERING: as the main thread's --seconds timer does; pairs with the workload's
       // stopRequested() Atomics.load of runState.
       Atomics.compareExchange(this.p.machineWords, MACHINE_CTL.runState, RunState.Running, RunState.StopRequested);
+    }
+    const schedule = this.p.schedule;
+    if (schedule !== null && this.onDescheduled !== null && !this.parking) {
+      const start = scheduledFrom(schedule, now);
+      if (start > now) {
+        this.parks++;
+        this.parking = true;
+        try {
+          this.onDescheduled(start);
+        } finally {
+          this.parking = false;
+        }
+      }
     }
   }
 }

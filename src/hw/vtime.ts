@@ -12,6 +12,7 @@
  * A party's *effective time* is what the order compares:
  *   Runnable  its clock;
  *   Halted    the time it is next due to wake (+Infinity: only a wake() from another party);
+ *   Parked    the time it is scheduled again (wake() does not move it);
  *   Done      none: it left for good.
  * The holder may run while its clock is at most `limit` = the lowest effective time among the
  * others plus the quantum, so no party's clock passes another runnable party's by more than a
@@ -45,6 +46,12 @@ const CTL = {
   handOvers: 1,
 } as const;
 
+/** The control line's Float64 values (Float64 index). */
+const CTL_F64 = {
+  /** Where the run ends, in cycles (+Infinity until it is set: the run has no end yet). */
+  runEnd: 2,
+} as const;
+
 /** A party's Int32 words, in its line. */
 const PARTY = {
   /** 1 when the party holds the turn and has not yet taken it: set by the passer, cleared by the party. */
@@ -73,6 +80,8 @@ export const enum PartyState {
   Runnable = 0,
   Halted = 1,
   Done = 2,
+  /** Descheduled until a time: like Halted, but nothing another party does wakes it earlier. */
+  Parked = 3,
 }
 
 /** Bytes of the turn-order block for `parties` parties. */
@@ -95,6 +104,7 @@ export function initVtime(sab: SharedArrayBuffer, parties: number, first = 0): v
     f64[w / 2 + PARTY_F64.wakeAt] = Number.POSITIVE_INFINITY;
     f64[w / 2 + PARTY_F64.arrival] = Number.POSITIVE_INFINITY;
   }
+  f64[CTL_F64.runEnd] = Number.POSITIVE_INFINITY;
   i32[CTL.holder] = first;
   // ORDERING: pairs with the first party's Atomics.load of its turn word; the plain writes
   // above are published by this store (the workers start after it anyway).
@@ -125,12 +135,18 @@ function effectiveTime(i32: Int32Array, f64: Float64Array, p: number): number {
   const w = (1 + p) * LINE_WORDS;
   const state = i32[w + PARTY.state]! as PartyState;
   if (state === PartyState.Done) return Number.NaN;
-  return f64[w / 2 + (state === PartyState.Halted ? PARTY_F64.wakeAt : PARTY_F64.clock)]!;
+  return f64[w / 2 + (state === PartyState.Runnable ? PARTY_F64.clock : PARTY_F64.wakeAt)]!;
 }
 
 export interface VtimeOptions {
   /** How far, in cycles, the holder may run past the next party's effective time. */
   readonly quantum: number;
+  /**
+   * How far, in cycles, it may run past it at a synchronisation point (syncPoint): small, so
+   * what parties communicate through atomics is seen in nearly the order of the clocks, but not
+   * 0, so that two parties spinning on the same flag do not hand over at every look.
+   */
+  readonly syncSlack: number;
   /** Spin this long, in ms, waiting for the turn before sleeping on the turn word. */
   readonly spinMs: number;
   /** The turn not moving for this long, in ms, while a party waits for it is a hang. */
@@ -211,12 +227,12 @@ export class PartyClock {
 
   /**
    * A synchronisation point (an atomic access to memory others use to communicate): hand over
-   * unless this party is the earliest, so that what it writes is seen by no party before this
-   * time and what it reads was written by no party after it. Between such points parties may
-   * run up to a quantum apart; at them the order is exact.
+   * unless this party is within the sync slack of the earliest, so that what it writes is seen
+   * by no party more than the slack before this time, and what it reads was written by no party
+   * more than the slack after it. Between such points parties may run up to a quantum apart.
    */
   syncPoint(): void {
-    if (this.now > this.othersMin) this.handOver();
+    if (this.now > this.othersMin + this.o.syncSlack) this.handOver();
   }
 
   /**
@@ -246,6 +262,18 @@ export class PartyClock {
   halt(until = Number.POSITIVE_INFINITY): void {
     this.requireTurn('halt');
     this.i32[this.line + PARTY.state] = PartyState.Halted;
+    this.f64[this.line / 2 + PARTY_F64.wakeAt] = until;
+    this.handOver();
+  }
+
+  /**
+   * Descheduled until `until` cycles: hand the turn over, and take it back at that time whatever
+   * other parties do meanwhile (an overcommitted vCPU waiting for its physical CPU). On return
+   * the clock is `until`.
+   */
+  park(until: number): void {
+    this.requireTurn('park');
+    this.i32[this.line + PARTY.state] = PartyState.Parked;
     this.f64[this.line / 2 + PARTY_F64.wakeAt] = until;
     this.handOver();
   }
@@ -282,6 +310,17 @@ export class PartyClock {
     this.f64[this.line / 2 + PARTY_F64.arrival] = Number.POSITIVE_INFINITY;
   }
 
+  /** Where the run ends, in cycles (+Infinity: not set). */
+  get runEnd(): number {
+    return this.f64[CTL_F64.runEnd]!;
+  }
+
+  /** The run ends at `at` cycles (the holder sets it once, when the workload starts). */
+  setRunEnd(at: number): void {
+    this.requireTurn('setRunEnd');
+    this.f64[CTL_F64.runEnd] = at;
+  }
+
   /** This party leaves for good: the turn goes to the next party and this thread does not wait. */
   finish(): void {
     this.requireTurn('finish');
@@ -294,8 +333,8 @@ export class PartyClock {
 
   /** This party's effective time while it holds the turn. */
   private effectiveSelf(): number {
-    if ((this.i32[this.line + PARTY.state]! as PartyState) === PartyState.Halted) return this.f64[this.line / 2 + PARTY_F64.wakeAt]!;
-    return this.now;
+    if ((this.i32[this.line + PARTY.state]! as PartyState) === PartyState.Runnable) return this.now;
+    return this.f64[this.line / 2 + PARTY_F64.wakeAt]!;
   }
 
   /** Another party's effective time (+Infinity for Done, which nextParty never returns). */
@@ -329,7 +368,8 @@ export class PartyClock {
   /** Taken the turn (or kept it): leave Halted if due, and compute the limit. */
   private resume(): void {
     this.holding = true;
-    if ((this.i32[this.line + PARTY.state]! as PartyState) === PartyState.Halted) {
+    const state = this.i32[this.line + PARTY.state]! as PartyState;
+    if (state === PartyState.Halted || state === PartyState.Parked) {
       const wakeAt = this.f64[this.line / 2 + PARTY_F64.wakeAt]!;
       // +Infinity: the turn came without a wake (a party that finished passed it on).
       if (wakeAt > this.now && Number.isFinite(wakeAt)) this.now = wakeAt;

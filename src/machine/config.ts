@@ -85,6 +85,12 @@ export const CLOCK_MODES: readonly ClockMode[] = ['host', 'virtual'];
  * of µs of host time each) more frequent.
  */
 export const VIRTUAL_QUANTUM_CYCLES = 2000;
+/**
+ * How far a vCPU may run past the next one at an atomic access of a workload (its locks,
+ * flags, futex words) before it hands over: 200 cycles, 100 ns, about a contended cache line's
+ * transfer. Two vCPUs spinning on one flag then hand over every few looks, not at every one.
+ */
+export const VIRTUAL_SYNC_SLACK_CYCLES = 200;
 
 export function defaultConfig(): MachineConfig {
   return {

@@ -13,7 +13,7 @@ import { parseElf } from '../kernel/binfmt-elf.js';
 import { KernelLayout } from '../kernel/layout.js';
 import { findBackend } from '../hv/registry.js';
 import { defaultCostTable, mergeCostTable } from '../hw/cost.js';
-import { OvercommitScheduler } from './sched/scheduler.js';
+import { OvercommitScheduler, SCHED_SLICE_MS } from './sched/scheduler.js';
 import { sumCounters } from '../stats/counters.js';
 import type { VcpuStatsSnapshot } from '../stats/snapshot.js';
 import { findWorkload } from '../workloads/registry.js';
@@ -132,20 +132,21 @@ export class Machine {
     if (this.interruptedBy !== undefined) Atomics.store(words, MACHINE_CTL.runState, RunState.StopRequested);
     const virtual = cfg.clock === 'virtual';
     const clock = new MachineClock(words, cfg.cpus, Math.floor(1000 / cfg.hz), virtual);
-    // Virtual time: the turn order's block, the turn with vCPU 0; the run ends at --seconds of
-    // modelled time, which the vCPUs' own clocks play (src/hw/virtual-clock.ts).
+    // Virtual time: the turn order's block, the turn with vCPU 0; the run ends --seconds of
+    // modelled time after boot, which the vCPUs' own clocks play (src/hw/virtual-clock.ts).
     let vtime: VcpuTaskArgs['vtime'];
     if (virtual) {
       const sab = new SharedArrayBuffer(vtimeBytes(cfg.cpus));
       initVtime(sab, cfg.cpus);
-      const endCycles = cfg.ops === undefined ? Math.round((cfg.seconds ?? 2) * TSC_KHZ * 1000) : 0;
-      vtime = { sab, quantum: VIRTUAL_QUANTUM_CYCLES, endCycles };
+      const runCycles = cfg.ops === undefined ? Math.round((cfg.seconds ?? 2) * TSC_KHZ * 1000) : 0;
+      vtime = { sab, quantum: VIRTUAL_QUANTUM_CYCLES, runCycles, sliceCycles: SCHED_SLICE_MS * TSC_KHZ };
     }
     // One wait policy for the whole run: every vCPU, backend and the main thread's watchdog wait by it.
     const wait = waitPolicyFor(cfg);
     const watchdog = new MachineWatchdog(words, cfg.cpus, wait);
     // The hypervisor's scheduler, only when overcommitted: without --pcpus every vCPU runs.
-    const scheduler = cfg.pcpus !== undefined && cfg.pcpus < cfg.cpus ? new OvercommitScheduler(words, cfg.cpus, cfg.pcpus) : undefined;
+    // In virtual time each vCPU's clock plays its share of the physical CPUs instead (src/hw/virtual-clock.ts).
+    const scheduler = !virtual && cfg.pcpus !== undefined && cfg.pcpus < cfg.cpus ? new OvercommitScheduler(words, cfg.cpus, cfg.pcpus) : undefined;
     const pool = new Piscina({
       filename: vcpuWorkerPath(),
       minThreads: cfg.cpus,
@@ -369,7 +370,7 @@ function validate(cfg: MachineConfig): void {
     throw new ConfigError('clock', `must be one of ${CLOCK_MODES.join(', ')}, got ${JSON.stringify(cfg.clock)}`);
   }
   if (cfg.clock === 'virtual') {
-    const unsupported = cfg.program !== undefined ? 'a program' : cfg.pcpus !== undefined ? 'pcpus' : cfg.trace === true ? 'trace' : undefined;
+    const unsupported = cfg.program !== undefined ? 'a program' : cfg.trace === true ? 'trace' : undefined;
     if (unsupported !== undefined) throw new ConfigError('clock', `virtual does not run ${unsupported} yet; use 'host' for it`);
   }
   const events = cfg.traceEvents;

@@ -20,7 +20,8 @@ import { InternalError, MachineAbortedError } from '../lib/errors.js';
 import type { ActivityPublisher } from '../hw/activity.js';
 import { HV_PARK, type VcpuHardware } from '../hw/cpu.js';
 import { MACHINE_CTL, RunState, SchedState, VcpuActivity, WaitKind } from '../hw/layout.js';
-import { KVM_VCPU_FLUSH_TLB } from '../hw/pvclock.js';
+import { KVM_VCPU_FLUSH_TLB, PvclockWriter } from '../hw/pvclock.js';
+import type { VirtualClock } from '../hw/virtual-clock.js';
 import { VmExitReason } from '../hw/cost.js';
 import { loadSchedState, sleepWhileDescheduled, PARKED_ACTIVITY } from '../hw/sched-word.js';
 import { TakeWhileWaiting, type VcpuWait, type WaitSite } from '../hw/wait.js';
@@ -45,6 +46,8 @@ export class VcpuParking {
   preemptions = 0;
   idleParks = 0;
   private readonly activity: ActivityPublisher;
+  /** Virtual time: the steal-time record's writer (the main thread's scheduler charges it in host time). */
+  private readonly steal: PvclockWriter;
 
   constructor(
     private readonly hw: VcpuHardware,
@@ -52,6 +55,7 @@ export class VcpuParking {
     private readonly wait: VcpuWait,
   ) {
     this.activity = hw.activity;
+    this.steal = new PvclockWriter(hw.machineWords, 0);
   }
 
   /** Install the HV_PARK handler on this vCPU's hardware. */
@@ -69,15 +73,7 @@ export class VcpuParking {
     const cpu = hw.cpu;
     if (loadSchedState(words, cpu) === SchedState.Running) return; // (1)
     if (this.machineEnded()) return;
-    const saved = this.activity.get();
-    if (saved !== VcpuActivity.Halted) {
-      markPreempted(words, cpu); // (2)
-      hw.cost.vmexit(VmExitReason.Preemption);
-      this.preemptions++;
-    } else {
-      this.idleParks++;
-    }
-    this.activity.set(PARKED_ACTIVITY);
+    const saved = this.scheduleOut();
     const wait = this.wait;
     wait.begin(PARKED_WAIT, 0);
     // (3): the VcpuWait keeps the heartbeat going and leaves on an aborted machine.
@@ -85,11 +81,45 @@ export class VcpuParking {
       sleepWhileDescheduled(wait, words, cpu, PARK_WAIT_MS);
     }
     wait.end();
+    this.scheduleIn(saved);
+  }
+
+  /**
+   * Virtual time's overcommit (VirtualClock.onDescheduled): the vCPU is outside its slices
+   * until `until` cycles. The same steps, with (3) a park in the turn order, and the steal time
+   * charged here, on the vCPU's own record, for a vCPU that was runnable.
+   */
+  parkUntil(vclock: VirtualClock, until: number): void {
+    const fromNs = vclock.nowNs;
+    const saved = this.scheduleOut();
+    vclock.party.park(until);
+    if (saved !== VcpuActivity.Halted) this.steal.addSteal(this.hw.cpu, vclock.nowNs - fromNs);
+    this.scheduleIn(saved);
+  }
+
+  /** Steps (2): marked preempted if it was runnable, published as parked. Returns what it was doing. */
+  private scheduleOut(): VcpuActivity {
+    const { hw } = this;
+    const saved = this.activity.get();
+    if (saved !== VcpuActivity.Halted) {
+      markPreempted(hw.machineWords, hw.cpu);
+      hw.cost.vmexit(VmExitReason.Preemption);
+      this.preemptions++;
+    } else {
+      this.idleParks++;
+    }
+    this.activity.set(PARKED_ACTIVITY);
+    return saved;
+  }
+
+  /** Step (4): loaded again. */
+  private scheduleIn(saved: VcpuActivity): void {
+    const { hw } = this;
     this.activity.set(saved);
-    hw.resumed(); // (4)
-    const left = takeOnLoad(words, cpu);
+    hw.resumed();
+    const left = takeOnLoad(hw.machineWords, hw.cpu);
     if ((left & KVM_VCPU_FLUSH_TLB) !== 0) {
-      throw new InternalError(`cpu ${cpu}: a guest asked for a TLB flush in the steal-time record while this vCPU was preempted, and no resume hook honoured it`);
+      throw new InternalError(`cpu ${hw.cpu}: a guest asked for a TLB flush in the steal-time record while this vCPU was preempted, and no resume hook honoured it`);
     }
   }
 

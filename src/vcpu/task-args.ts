@@ -45,10 +45,11 @@ export interface VcpuTaskArgs {
    */
   program?: { image: ProgramImage; riscvShared: SharedArrayBuffer; timeLimited: boolean };
   /**
-   * --clock virtual: the turn-order block (src/hw/vtime.ts, one party per vCPU), the quantum and
-   * the run's end in cycles (0: the workload stops itself); absent: host time.
+   * --clock virtual: the turn-order block (src/hw/vtime.ts, one party per vCPU), the quantum, the
+   * run's length after boot in cycles (0: the workload stops itself) and the overcommit
+   * scheduler's slice in cycles; absent: host time.
    */
-  vtime?: { sab: SharedArrayBuffer; quantum: number; endCycles: number };
+  vtime?: { sab: SharedArrayBuffer; quantum: number; runCycles: number; sliceCycles: number };
   control: MessagePort;
 }
 

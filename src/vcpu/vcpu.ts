@@ -39,6 +39,8 @@ import type { ConsoleChunk, VcpuExit, VcpuFailure, VcpuTaskArgs } from './task-a
 import { CoherenceChecker } from './coherence.js';
 import { SPIN_BEFORE_YIELD_DEDICATED_MS, SPIN_BEFORE_YIELD_OVERCOMMITTED_MS, TakeWhileWaiting, VcpuWait, type WaitSite } from '../hw/wait.js';
 import { PartyClock } from '../hw/vtime.js';
+import { virtualSchedule } from '../hw/virtual-clock.js';
+import { VIRTUAL_SYNC_SLACK_CYCLES } from '../machine/config.js';
 import { STOP_REQUEST_KILL } from './task-args.js';
 
 /** Run-loop slice: how long the vCPU runs guest work before it lets its event loop breathe. */
@@ -98,12 +100,18 @@ export class Vcpu implements WorkMeter, MachinePort {
     this.hw = new VcpuHardware({
       cpu: args.cpu, cpus: args.cpus, ram, machineWords: this.words, counters: this.counters, costs: args.costs,
       trace: this.trace,
-      ...(args.vtime !== undefined ? { virtualTime: { party: this.party(args.vtime), endCycles: args.vtime.endCycles } } : {}),
+      ...(args.vtime !== undefined
+        ? { virtualTime: { party: this.party(args.vtime), runCycles: args.vtime.runCycles, schedule: virtualSchedule(args.cpu, args.cpus, args.pcpus, args.vtime.sliceCycles) } }
+        : {}),
     });
     this.activity = this.hw.activity;
     // Installed before any boundary can take an HV_PARK kick (the scheduler may kick at boot).
     this.parking = args.pcpus < args.cpus ? new VcpuParking(this.hw, new VcpuWait(this.hw, args.wait)) : null;
     this.parking?.install();
+    // Virtual time: the vCPU's own clock says when it is outside its slices (no main-thread scheduler).
+    const vclock = this.hw.vclock;
+    const parking = this.parking;
+    if (vclock !== null && parking !== null) vclock.onDescheduled = (until) => parking.parkUntil(vclock, until);
     this.wait = new VcpuWait(this.hw, args.wait);
     // The kernel lends native_flush_tlb_others and mm->pgd to the backend once it exists.
     const guest = unlentGuestServices();
@@ -212,6 +220,7 @@ export class Vcpu implements WorkMeter, MachinePort {
         // ORDERING: after every AP came online and init exists; pairs with the Machine's poll
         // of bootDone, which starts the --seconds clock from here, not from worker creation.
         Atomics.store(this.words, MACHINE_CTL.bootDone, 1);
+        this.hw.vclock?.bootDone();
       } else {
         await this.waitForStartup();
       }
@@ -299,6 +308,7 @@ export class Vcpu implements WorkMeter, MachinePort {
     const { cpu, cpus, wait } = this.args;
     return new PartyClock(vtime.sab, cpus, cpu, {
       quantum: vtime.quantum,
+      syncSlack: VIRTUAL_SYNC_SLACK_CYCLES,
       // With a host core per vCPU the next party is running and takes the turn within a spin;
       // overcommitted, give the core away sooner.
       spinMs: wait.overcommitted ? SPIN_BEFORE_YIELD_OVERCOMMITTED_MS : SPIN_BEFORE_YIELD_DEDICATED_MS,

@@ -70,7 +70,6 @@ const sharedBadCases: { argv: string[]; option: string; message?: string | RegEx
   { argv: ['--clock', 'wall'], option: '--clock', message: '--clock: must be one of host, virtual, got wall' },
   { argv: ['--clock', ''], option: '--clock', message: '--clock: must be one of host, virtual, got ""' },
   { argv: ['--clock'], option: '--clock', message: '--clock: missing value' },
-  { argv: ['--clock', 'virtual', '--pcpus', '2'], option: '--clock', message: '--clock: virtual does not run --pcpus yet; use --clock host for it' },
 ];
 
 function expectOneLineError(err: ConfigError, option: string, message?: string | RegExp): void {

@@ -11,6 +11,7 @@ const vtimeModule = fileURLToPath(new URL('../../dist/src/hw/vtime.js', import.m
 
 const options = (o: Partial<VtimeOptions> = {}): VtimeOptions => ({
   quantum: 1_000,
+  syncSlack: 100,
   spinMs: 0.05,
   watchdogMs: 60_000,
   watchdogNote: 'test limit',
@@ -41,7 +42,7 @@ const { workerData, parentPort } = require('node:worker_threads');
   const L = new Int32Array(log);
   const F = new Int32Array(flag);
   const clock = new PartyClock(sab, parties, self, {
-    quantum, spinMs: 0.05, watchdogMs, watchdogNote: 'test limit',
+    quantum, syncSlack: 100, spinMs: 0.05, watchdogMs, watchdogNote: 'test limit',
     name: (p) => 'cpu ' + p, aborted: () => Atomics.load(F, 0) !== 0,
   });
   const append = () => { const n = L[0]; L[1 + 2 * n] = self; L[2 + 2 * n] = clock.now; L[0] = n + 1; };

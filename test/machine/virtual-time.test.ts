@@ -60,6 +60,16 @@ describe('virtual time', () => {
     }
   }
 
+  for (const backend of ['native', 'kvm', 'xen']) {
+    it(`gives ${backend} tlb_flush1 on 4 vCPUs sharing 2 physical CPUs (--pcpus) the same figures on a second run beside a CPU-bound process`, async () => {
+      const [a, b] = await twice({ ...virtualConfig(backend, 'tlb_flush1', 4, 0.008), pcpus: 2 });
+      expect(a.selfCheck.passed, a.selfCheck.message).toBe(true);
+      // Each vCPU shares its physical CPU with one other: it was descheduled at slice ends.
+      expect(a.perCpu.every((s) => s.counters.vmexitPreemption > 0)).toBe(true);
+      expect(modelled(b)).toEqual(modelled(a));
+    });
+  }
+
   for (const workload of ['munmap', 'idle', 'membarrier', 'fork_cow', 'ebizzy']) {
     it(`gives native ${workload} on 2 vCPUs the same counts, histograms and console on a second run beside a CPU-bound process`, async () => {
       const [a, b] = await twice(virtualConfig('native', workload, 2));
@@ -68,11 +78,11 @@ describe('virtual time', () => {
     });
   }
 
-  it('measures --seconds in modelled time: the work interval of a 2 ms run is at most 2 ms of the vCPUs\' clocks', async () => {
+  it('measures --seconds in modelled time from boot: the work interval of a 2 ms run is 2 ms of the vCPUs\' clocks, give or take the op in flight at the stop', async () => {
     const r = await new Machine(virtualConfig('native', 'touch', 2, 0.002)).run();
     expect(r.selfCheck.passed, r.selfCheck.message).toBe(true);
-    expect(r.elapsedNs).toBeGreaterThan(1e6);
-    expect(r.elapsedNs).toBeLessThanOrEqual(2e6);
+    expect(r.elapsedNs).toBeGreaterThan(1.9e6);
+    expect(r.elapsedNs).toBeLessThan(2.05e6);
   });
 
   it('times a shootdown on the initiator\'s clock, the target\'s IPI delivery included: with delivery priced at 100 µs the median shootdown takes no less', async () => {
@@ -93,9 +103,9 @@ describe('virtual time', () => {
     expect(shootdowns).toBeGreaterThan(0);
   });
 
-  it('refuses what it does not run yet, naming clock: a program, --pcpus, --trace', () => {
+  it('refuses what it does not run yet, naming clock: --trace (and a program)', () => {
     const cfg = virtualConfig('native', 'tlb_flush1', 2);
-    expect(() => new Machine({ ...cfg, pcpus: 1 })).toThrow(ConfigError);
+    expect(() => new Machine({ ...cfg, trace: true })).toThrow(ConfigError);
     expect(() => new Machine({ ...cfg, trace: true })).toThrow(/^clock: virtual does not run trace yet/);
     expect(() => new Machine({ ...cfg, clock: 'wall' as MachineConfig['clock'] })).toThrow(/^clock: must be one of host, virtual, got "wall"$/);
   });
