@@ -155,9 +155,26 @@ export class VirtualClock {
     this.party.syncPoint();
   }
 
-  /** One spin-wait iteration. */
+  /**
+   * One spin-wait iteration. What it waits for can only come from another party or from this
+   * vCPU's own timer, posts or the run's end; none comes before the earliest of those times, so
+   * a spin that has nothing to wait for before then jumps there (the spin-loop exit a
+   * hypervisor's pause-loop exiting makes, minus the host time): the same figures, without
+   * spinning through a descheduled target's whole slice.
+   */
   pause(): void {
-    this.step(this.p.costs.pause);
+    const party = this.party;
+    party.advance(this.p.costs.pause);
+    this.sync();
+    const now = party.now;
+    let next = party.othersEarliest;
+    if (this.timer.deadlineNs > 0) next = Math.min(next, this.timer.deadlineNs * CYCLES_PER_NS);
+    const arrival = party.arrival;
+    if (arrival > now) next = Math.min(next, arrival);
+    if (!this.stopped) next = Math.min(next, party.runEnd);
+    if (next > now && Number.isFinite(next)) party.advance(next - now);
+    this.due();
+    party.boundary();
   }
 
   /**

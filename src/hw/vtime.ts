@@ -310,6 +310,14 @@ export class PartyClock {
     this.f64[this.line / 2 + PARTY_F64.arrival] = Number.POSITIVE_INFINITY;
   }
 
+  /**
+   * The earliest effective time among the other parties, as of this party's last turn (or a
+   * wake it made since): no other party acts before it.
+   */
+  get othersEarliest(): number {
+    return this.othersMin;
+  }
+
   /** Where the run ends, in cycles (+Infinity: not set). */
   get runEnd(): number {
     return this.f64[CTL_F64.runEnd]!;

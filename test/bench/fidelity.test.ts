@@ -3,8 +3,8 @@ import { fidelityCase } from '../../bench/cases/fidelity.js';
 
 describe('bench fidelity', () => {
   it('prints the same tables and figures on a second run (virtual time), with Xen batching and VMI trapping as published', async () => {
-    const first = await fidelityCase.run({ seconds: 0.0015 });
-    const second = await fidelityCase.run({ seconds: 0.0015 });
+    const first = await fidelityCase.run({ seconds: 0.001 });
+    const second = await fidelityCase.run({ seconds: 0.001 });
     expect(second.tables).toEqual(first.tables);
     expect(second.figures).toEqual(first.figures);
     const f = first.figures as { xenMunmap: { hypercalls: number }; vmiMunmap: { traps: number }; flushCeiling: { one: number; thirtyThree: number; thirtyFour: number } };
