@@ -42,7 +42,6 @@
  *
  * Vectors with a lower number are lower priority (class = vector >> 4), as on x86.
  */
-import type { VirtualClock } from './virtual-clock.js';
 import { APIC_BITMAP_WORDS, VCPU_BLOCK, vcpuBase } from './layout.js';
 import { FLOW_HV_SLOT, TraceKind, type TraceBuffer } from '../stats/trace-buffer.js';
 
@@ -122,10 +121,23 @@ export interface ApicSenderCounters {
   ipisCoalesced: number;
 }
 
+/**
+ * What the APIC needs of a vCPU's clock in virtual time (src/hw/virtual-clock.ts implements it):
+ * posts carry the sender's time, a ring wakes a halted target at it, the owner's APIC shows
+ * posts only once they have arrived and halts in the turn order.
+ */
+export interface ApicVirtualClock {
+  post(dest: number): void;
+  wake(dest: number): void;
+  readonly arrived: boolean;
+  takenAll(): void;
+  halt(): void;
+}
+
 /** Cross-thread side: deliver interrupts to any CPU. Safe on any thread. */
 export class ApicBus {
   /** --clock virtual: the sending vCPU's clock, which wakes halted targets in the turn order (null: host time). */
-  vclock: VirtualClock | null = null;
+  vclock: ApicVirtualClock | null = null;
 
   constructor(
     private readonly words: Int32Array,
@@ -294,7 +306,7 @@ export class LocalApic {
   /** A take found PENDING_HV: requests wait in hvPending for takeHypervisorRequests. */
   private hvFlagged = false;
   /** --clock virtual: the owner's clock, which halts in the turn order instead of on the doorbell (null: host time). */
-  vclock: VirtualClock | null = null;
+  vclock: ApicVirtualClock | null = null;
   /** Send errors since the last ESR write, and what that write latched (worker-local registers). */
   private esrPending = 0;
   private esrLatched = 0;

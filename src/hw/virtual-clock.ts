@@ -19,7 +19,7 @@
  * vCPU said the guest was up), the stop request that the main thread's --seconds timer makes in
  * host time. Then it offers the turn (boundary).
  */
-import type { ApicBus } from './apic.js';
+import type { ApicBus, ApicVirtualClock } from './apic.js';
 import { TSC_KHZ, useVirtualTsc } from './clock.js';
 import type { CostTable } from './cost.js';
 import { LapicTimer } from './lapic-timer.js';
@@ -28,6 +28,12 @@ import { PartyClock } from './vtime.js';
 
 /** Cycles per ns at the nominal TSC frequency. */
 export const CYCLES_PER_NS = TSC_KHZ / 1e6;
+
+/**
+ * The wall clock's reading at the start of a virtual-time machine: 2026-01-01T00:00:00Z. Fixed,
+ * so a program that prints the date prints the same on every run.
+ */
+export const VIRTUAL_EPOCH_S = 1_767_225_600;
 
 /**
  * Overcommit in virtual time (--pcpus below --cpus): a fixed round robin. vCPU v shares
@@ -71,7 +77,7 @@ export interface VirtualClockParts {
   readonly schedule: VirtualSchedule | null;
 }
 
-export class VirtualClock {
+export class VirtualClock implements ApicVirtualClock {
   /** Timer interrupts this clock raised. */
   ticks = 0;
   private seenModeled = 0;
@@ -153,6 +159,22 @@ export class VirtualClock {
     this.party.advance(n * this.p.costs.memoryAccess);
     this.due();
     this.party.syncPoint();
+  }
+
+  /** `n` RV32 instructions retired (the core's poll boundaries and the end of each run). */
+  instructions(n: number): void {
+    this.step(n * this.p.costs.instruction);
+  }
+
+  /** An LR, SC or AMO of an RV32 program: a synchronisation point, as a workload's atomic access is. */
+  atomic(): void {
+    this.due();
+    this.party.syncPoint();
+  }
+
+  /** The wall clock in seconds: VIRTUAL_EPOCH_S plus the modelled seconds since the machine started. */
+  get wallSeconds(): number {
+    return VIRTUAL_EPOCH_S + Math.floor(this.nowNs / 1e9);
   }
 
   /**

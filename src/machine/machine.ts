@@ -28,7 +28,7 @@ import { checkExecArgs } from './program-args.js';
 import { MachineWatchdog } from './watchdog.js';
 import { MAX_CPUS } from '../lib/limits.js';
 import { HostUsageMeter } from '../lib/host-usage.js';
-import { CLOCK_MODES, MAX_HZ, MAX_OPS, MAX_RUN_SECONDS, MAX_WATCHDOG_MS, MIN_HZ, MIN_WATCHDOG_MS, VIRTUAL_QUANTUM_CYCLES, type MachineConfig } from './config.js';
+import { CLOCK_MODES, MAX_HZ, MAX_OPS, MAX_RUN_SECONDS, MAX_WATCHDOG_MS, MIN_HZ, MIN_WATCHDOG_MS, VIRTUAL_QUANTUM_CYCLES, VIRTUAL_SYNC_SLACK_CYCLES, type MachineConfig } from './config.js';
 import type { RunResult, SelfCheckResult } from './result.js';
 import { VcpuHandle } from './vcpu-handle.js';
 import { vcpuWorkerPath } from './worker-entry.js';
@@ -139,7 +139,7 @@ export class Machine {
       const sab = new SharedArrayBuffer(vtimeBytes(cfg.cpus));
       initVtime(sab, cfg.cpus);
       const runCycles = cfg.ops === undefined ? Math.round((cfg.seconds ?? 2) * TSC_KHZ * 1000) : 0;
-      vtime = { sab, quantum: VIRTUAL_QUANTUM_CYCLES, runCycles, sliceCycles: SCHED_SLICE_MS * TSC_KHZ };
+      vtime = { sab, quantum: VIRTUAL_QUANTUM_CYCLES, syncSlack: VIRTUAL_SYNC_SLACK_CYCLES, runCycles, sliceCycles: SCHED_SLICE_MS * TSC_KHZ };
     }
     // One wait policy for the whole run: every vCPU, backend and the main thread's watchdog wait by it.
     const wait = waitPolicyFor(cfg);
@@ -370,8 +370,7 @@ function validate(cfg: MachineConfig): void {
     throw new ConfigError('clock', `must be one of ${CLOCK_MODES.join(', ')}, got ${JSON.stringify(cfg.clock)}`);
   }
   if (cfg.clock === 'virtual') {
-    const unsupported = cfg.program !== undefined ? 'a program' : cfg.trace === true ? 'trace' : undefined;
-    if (unsupported !== undefined) throw new ConfigError('clock', `virtual does not run ${unsupported} yet; use 'host' for it`);
+    if (cfg.trace === true) throw new ConfigError('clock', 'virtual does not run trace yet; use \'host\' for it');
   }
   const events = cfg.traceEvents;
   if (events !== undefined && (!Number.isInteger(events) || events < 1 || events > MAX_TRACE_EVENTS)) {

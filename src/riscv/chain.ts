@@ -100,6 +100,11 @@ export class ChainContext {
     private readonly pollWords: Int32Array,
     private readonly pollIndex: number,
     private readonly shared: Int32Array,
+    /**
+     * --clock virtual: blocks take no poll boundary themselves; every boundary is the
+     * dispatcher's, where the core gives the instructions retired to the vCPU's clock.
+     */
+    private readonly virtual = false,
   ) {
     this.readTag = tlb.fast.readTag;
     this.addend = tlb.fast.addend;
@@ -113,6 +118,7 @@ export class ChainContext {
    * pending, or the TLB was flushed behind the chain).
    */
   extend(limit: number, at: number, need: number): number {
+    if (this.virtual) return limit;
     const runEnd = this.runEnd;
     if (at + need > runEnd) return limit;
     // ORDERING: pairs with the APIC senders' Atomics.or of the pending word (as the core's poll

@@ -79,6 +79,7 @@ import type { Hart } from './hart.js';
 import { CSR_CYCLE, CSR_CYCLEH, CSR_INSTRET, CSR_INSTRETH, CSR_TIME, CSR_TIMEH } from './isa.js';
 import { EXIT_PAGE, HOT_BLOCK, compileBlock } from './jit.js';
 import { ChainContext, POLL_INTERVAL } from './chain.js';
+import type { VirtualClock } from '../hw/virtual-clock.js';
 import { RV_CTL } from './layout.js';
 import { RvMemory, type InlineMemory } from './memory.js';
 import { mulDiv } from './muldiv.js';
@@ -127,6 +128,12 @@ export interface RvCoreOptions {
   hotBlock?: number;
   /** The kernel's per-frame free counts, when it keeps them (decode-cache.ts FrameGens). */
   frameGens?: FrameGens;
+  /**
+   * --clock virtual: the vCPU's clock, advanced by the instructions retired at every poll
+   * boundary and at the end of each run; LR, SC and AMOs are synchronisation points on it.
+   * Compiled blocks then take no poll boundary themselves (chain.ts). Absent: host time.
+   */
+  vclock?: VirtualClock | null;
 }
 
 /** What the engine did, for reports and tests. */
@@ -166,6 +173,7 @@ export class RvCore {
   private readonly pollIndex: number;
   private readonly clock: { read(): number };
   private readonly onPendingWork: () => boolean;
+  private readonly vclock: VirtualClock | null;
   private readonly hotBlock: number;
   private lastHart: Hart | null = null;
   /** What the decode-cache epoch was last synchronised with. */
@@ -195,7 +203,9 @@ export class RvCore {
     this.reservations = new Reservations(this.shared, opts.ram.i32, opts.cpu, opts.cpus);
     this.memory = new RvMemory(opts.mmu, opts.ram, this.decodeCache, this.reservations);
     this.inline = this.memory.inlineView();
-    this.chain = new ChainContext(opts.tlb, this.decodeCache, opts.pollWords, opts.pollIndex, this.shared);
+    this.vclock = opts.vclock ?? null;
+    this.memory.vclock = this.vclock;
+    this.chain = new ChainContext(opts.tlb, this.decodeCache, opts.pollWords, opts.pollIndex, this.shared, this.vclock !== null);
     // ORDERING: pairs with flushIcacheAll's Atomics.add: flushes before this core existed are moot.
     this.chain.seenIcacheGen = Atomics.load(this.shared, RV_CTL.icacheGen);
   }
@@ -204,7 +214,7 @@ export class RvCore {
   static forHardware(hw: VcpuHardware, shared: SharedArrayBuffer, onPendingWork: () => boolean, hotBlock?: number, frameGens?: FrameGens): RvCore {
     return new RvCore({
       cpu: hw.cpu, cpus: hw.cpus, ram: hw.ram, mmu: hw.mmu, tlb: hw.tlb, shared,
-      pollWords: hw.machineWords, pollIndex: hw.apic.pendingIndex, clock: hw.pvclock, onPendingWork,
+      pollWords: hw.machineWords, pollIndex: hw.apic.pendingIndex, clock: hw.pvclock, onPendingWork, vclock: hw.vclock,
       ...(hotBlock === undefined ? {} : { hotBlock }),
       ...(frameGens === undefined ? {} : { frameGens }),
     });
@@ -280,16 +290,26 @@ export class RvCore {
     /** While a compiled block runs: the instructions left in the run (n + left) when it was called. */
     let callTotal = 0;
 
+    /** Virtual time: instructions of this run (on the budget's scale) already given to the clock. */
+    let accounted = 0;
+    const vclock = this.vclock;
+
     outer: for (;;) {
       if (n === 0) {
         // A poll boundary.
         if (left === 0) break;
+        if (vclock !== null && budget - left > accounted) {
+          // Virtual time: what the slice retired moves the clock (and may hand the turn over).
+          vclock.instructions(budget - left - accounted);
+          accounted = budget - left;
+        }
         // ORDERING: pairs with the APIC senders' Atomics.or of the pending word (as the MMU's
         // poll does), so onPendingWork finds what they posted.
         if (Atomics.load(this.pollWords, this.pollIndex) !== 0) {
           hart.pc = pc >>> 0;
           hart.instret += budget - left;
           budget = left;
+          accounted = 0;
           // An interrupt is a trap: the reservation does not survive it.
           this.reservations.clear();
           if (this.onPendingWork()) {
@@ -751,6 +771,7 @@ export class RvCore {
 
     hart.pc = pc >>> 0;
     hart.instret += budget - left - n;
+    if (vclock !== null && budget - left - n > accounted) vclock.instructions(budget - left - n - accounted);
     if (reason !== StopReason.Budget) this.reservations.clear();
     // The fast TLB front's hits join the TLB's count here, once per run.
     tlb.drainFastHits();

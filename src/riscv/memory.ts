@@ -21,6 +21,7 @@
  * byte is stored. LR/SC/AMO addresses must be aligned; the caller checks (SIGBUS otherwise).
  */
 import type { Mmu } from '../hw/mmu.js';
+import type { VirtualClock } from '../hw/virtual-clock.js';
 import type { GuestRam } from '../hw/memory.js';
 import { RESV_BUCKET, RESV_MASK } from './layout.js';
 import { FAST_TLB_MASK, type FastTlb } from '../hw/fast-tlb.js';
@@ -70,6 +71,8 @@ export class RvMemory {
    * access it was making (m.slot) when it threw.
    */
   ran = 0;
+  /** --clock virtual: the vCPU's clock; LR, SC and AMOs are synchronisation points on it (null: host time). */
+  vclock: VirtualClock | null = null;
 
   private readonly fast: FastTlb;
   private readonly readTag: Int32Array;
@@ -254,11 +257,13 @@ export class RvMemory {
   // --- A extension (va already checked 4-byte aligned) ---
 
   lrW(va: number): number {
+    this.vclock?.atomic();
     return this.reservations.loadReserved(this.translateAligned(va, false));
   }
 
   /** SC.W: 0 when it stored, 1 when it failed (what rd gets). */
   scW(va: number, value: number): number {
+    this.vclock?.atomic();
     // SC needs write permission even when it will fail, and faults (COW) like a store: a COW
     // fault moves the word to a new frame, so the reservation (on the old frame) fails.
     const pa = this.translateAligned(va, true);
@@ -267,6 +272,7 @@ export class RvMemory {
   }
 
   amo(kind: AmoKind, va: number, operand: number): number {
+    this.vclock?.atomic();
     const pa = this.translateAligned(va, true);
     if (this.codeFrames[pa >>> 12] !== 0) this.dc.invalidateStore(pa, 4);
     return this.reservations.amo(kind, pa, operand);

@@ -45,11 +45,11 @@ export interface VcpuTaskArgs {
    */
   program?: { image: ProgramImage; riscvShared: SharedArrayBuffer; timeLimited: boolean };
   /**
-   * --clock virtual: the turn-order block (src/hw/vtime.ts, one party per vCPU), the quantum, the
-   * run's length after boot in cycles (0: the workload stops itself) and the overcommit
+   * --clock virtual: the turn-order block (src/hw/vtime.ts, one party per vCPU), the quantum and
+   * the sync slack (VtimeOptions), the run's length after boot in cycles (0: the workload stops itself) and the overcommit
    * scheduler's slice in cycles; absent: host time.
    */
-  vtime?: { sab: SharedArrayBuffer; quantum: number; runCycles: number; sliceCycles: number };
+  vtime?: { sab: SharedArrayBuffer; quantum: number; syncSlack: number; runCycles: number; sliceCycles: number };
   control: MessagePort;
 }
 

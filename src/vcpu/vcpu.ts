@@ -40,7 +40,6 @@ import { CoherenceChecker } from './coherence.js';
 import { SPIN_BEFORE_YIELD_DEDICATED_MS, SPIN_BEFORE_YIELD_OVERCOMMITTED_MS, TakeWhileWaiting, VcpuWait, type WaitSite } from '../hw/wait.js';
 import { PartyClock } from '../hw/vtime.js';
 import { virtualSchedule } from '../hw/virtual-clock.js';
-import { VIRTUAL_SYNC_SLACK_CYCLES } from '../machine/config.js';
 import { STOP_REQUEST_KILL } from './task-args.js';
 
 /** Run-loop slice: how long the vCPU runs guest work before it lets its event loop breathe. */
@@ -308,7 +307,7 @@ export class Vcpu implements WorkMeter, MachinePort {
     const { cpu, cpus, wait } = this.args;
     return new PartyClock(vtime.sab, cpus, cpu, {
       quantum: vtime.quantum,
-      syncSlack: VIRTUAL_SYNC_SLACK_CYCLES,
+      syncSlack: vtime.syncSlack,
       // With a host core per vCPU the next party is running and takes the turn within a spin;
       // overcommitted, give the core away sooner.
       spinMs: wait.overcommitted ? SPIN_BEFORE_YIELD_OVERCOMMITTED_MS : SPIN_BEFORE_YIELD_DEDICATED_MS,

@@ -17,11 +17,14 @@ export function nativeTime(ctx: BackendContext): PvTimeOps {
   const stealReader = (cpu: number): PvclockReader => (others[cpu] ??= new PvclockReader(hw.machineWords, cpu));
   /** RTC offset set by setWallclock, in seconds. */
   let rtcOffset = 0;
+  /** The RTC: the host's, or in virtual time a fixed epoch plus the vCPU's modelled time. */
+  const vclock = hw.vclock;
+  const wall = vclock === null ? () => Math.floor(Date.now() / 1000) : () => vclock.wallSeconds;
   return {
     timeInit: () => {},
-    getWallclock: () => Math.floor(Date.now() / 1000) + rtcOffset,
+    getWallclock: () => wall() + rtcOffset,
     setWallclock: (seconds) => {
-      rtcOffset = seconds - Math.floor(Date.now() / 1000);
+      rtcOffset = seconds - wall();
       return 0;
     },
     schedClock: () => Math.max(0, hw.pvclock.read()) as Nanoseconds,
