@@ -21,13 +21,14 @@ export function sweepSpecFrom(options: BenchOptions): SweepSpec {
   };
   if (options.ops !== undefined) spec.ops = options.ops;
   else spec.seconds = options.seconds ?? DEFAULT_SWEEP_SECONDS;
+  if (options.clock === 'virtual') spec.clock = 'virtual';
   return spec;
 }
 
 export const sweepCase: BenchCase = {
   description: 'shootdown cost sweep: backends x vCPU counts x workloads x reps -> JSON, SVG chart and HTML page in --out DIR' +
     ` (defaults: every backend, --cpus ${DEFAULT_SWEEP_CPUS.join(',')}, --workloads ${DEFAULT_SWEEP_WORKLOADS.join(',')}, --reps 1, --seconds ${DEFAULT_SWEEP_SECONDS})`,
-  options: ['backends', 'cpus', 'workloads', 'reps', 'seconds', 'ops', 'shard', 'out', 'json'],
+  options: ['backends', 'cpus', 'workloads', 'reps', 'seconds', 'ops', 'clock', 'shard', 'out', 'json'],
   async run(options: BenchOptions): Promise<CaseResult> {
     const out = prepareOutDir(options.out);
     const spec = sweepSpecFrom(options);

@@ -4,6 +4,7 @@
  * Main thread.
  */
 import { parseBackendList, parseCommaList, parseIntOption, show } from '../../src/cli/options.js';
+import type { ClockMode } from '../../src/machine/config.js';
 import { ConfigError } from '../../src/lib/errors.js';
 import { MAX_CPUS } from '../../src/lib/limits.js';
 import { describeWorkloads, findWorkload } from '../../src/workloads/registry.js';
@@ -33,6 +34,8 @@ export interface BenchOptions {
   shard?: Shard;
   /** The positional arguments, for a case that takes them (merge: its input directories). */
   inputs?: string[];
+  /** --clock: run the machines in host time (default) or virtual time. */
+  clock?: ClockMode;
 }
 
 /** `--shard I/N`: the I-th (1-based) of N slices of a sweep. */
@@ -66,6 +69,7 @@ export const OPTIONS: Readonly<Record<OptionName, OptionSpec>> = Object.freeze({
   ops: { value: 'K', help: 'stop each machine run after K operations in total (instead of --seconds)' },
   out: { value: 'DIR', help: 'directory for the results JSON, the chart and the HTML page' },
   shard: { value: 'I/N', help: `run only the I-th of N slices of the sweep (1 <= I <= N <= ${MAX_SHARDS})` },
+  clock: { value: 'MODE', help: 'host (default) or virtual: run the machines in virtual time, figures in modelled time (docs/virtual-time.md)' },
 });
 
 /** Longest machine run: a benchmark, not a soak (soaks are their own case: bench soak). */
@@ -153,6 +157,10 @@ export function parseBenchArgs(argv: readonly string[], caseName: string, allowe
         break;
       case 'shard':
         options.shard = parseShard(value);
+        break;
+      case 'clock':
+        if (value !== 'host' && value !== 'virtual') throw new ConfigError(flag, `must be host or virtual, got ${JSON.stringify(value)}`);
+        options.clock = value;
         break;
       default: {
         const never: never = name;

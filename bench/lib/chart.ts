@@ -1,5 +1,5 @@
 /**
- * A sweep's chart: shootdown latency (p50 solid, p99 dashed; host µs, log scale) against vCPU
+ * A sweep's chart: shootdown latency (p50 solid, p99 dashed; host µs, or modelled µs in virtual time; log scale) against vCPU
  * count with one line per backend, and throughput against vCPU count, one column per workload.
  * Each backend has its colour and its marker shape, and sits a little apart from the others at
  * each vCPU count, so backends whose figures coincide still show.
@@ -10,7 +10,7 @@
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { chartableRows, type SweepResult } from './sweep-result.js';
-import { describeStop } from './sweep-spec.js';
+import { describeStop, latencyUnit } from './sweep-spec.js';
 
 /** One facet's plot area, in px: wide enough for eight vCPU counts with five backends side by side in each. */
 const PLOT_WIDTH = 360;
@@ -99,7 +99,7 @@ export function sweepChartSpec(result: SweepResult): TopLevelSpec {
     resolve: { scale: { color: 'shared', shape: 'shared' } },
     vconcat: [
       {
-        title: { text: 'shootdown latency, host µs per shootdown (log scale)', fontSize: FONT.header },
+        title: { text: `shootdown latency, ${latencyUnit(result.spec)} per shootdown (log scale)`, fontSize: FONT.header },
         data: { values: latency },
         facet: { column },
         resolve: { scale: { y: 'independent' } },
@@ -131,7 +131,7 @@ export function sweepChartSpec(result: SweepResult): TopLevelSpec {
         },
       },
       {
-        title: { text: 'throughput, workload ops/s (all vCPUs)', fontSize: FONT.header },
+        title: { text: `throughput, workload ops per ${result.spec.clock === 'virtual' ? 'modelled ' : ''}second (all vCPUs)`, fontSize: FONT.header },
         data: { values: throughput },
         facet: { column },
         resolve: { scale: { y: 'independent' } },

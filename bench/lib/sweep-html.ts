@@ -5,7 +5,7 @@
  * script, so it opens from a CI artifact as it is. Main thread.
  */
 import { chartableRows, type SweepResult, type SweepRow } from './sweep-result.js';
-import { describeRun, describeStop } from './sweep-spec.js';
+import { describeRun, describeStop, latencyUnit } from './sweep-spec.js';
 import { count as num, usFromNs as us } from './table.js';
 
 function esc(text: string): string {
@@ -77,7 +77,7 @@ export function sweepHtml(result: SweepResult, svg: string): string {
 <p>Backends ${esc(s.backends.join(', '))}; vCPUs ${esc(s.cpus.join(', '))}; workloads ${esc(s.workloads.join(', '))};
 ${s.reps} rep${s.reps === 1 ? '' : 's'}, ${esc(describeStop(s))}. ${result.rows.length} of ${result.totalRuns} runs here${result.shard === null ? '' : ` (shard ${result.shard.index}/${result.shard.count})`};
 ${charted} charted${left > 0 ? `, ${left} left out of the chart (run failed or self-check failed; marked below)` : ''}.
-Shootdown latency is host time on the initiator's critical path; cycles are modelled from the cost table.</p>
+Shootdown latency is ${s.clock === 'virtual' ? 'modelled time (virtual time)' : 'host time'} on the initiator's critical path, in ${esc(latencyUnit(s))}; cycles are modelled from the cost table.</p>
 <ul>
 ${sources.join('\n')}
 </ul>

@@ -11,7 +11,7 @@ import { renderSweepSvg } from './chart.js';
 import { sweepHtml } from './sweep-html.js';
 import { resultFileName, type SweepResult, type SweepRow } from './sweep-result.js';
 import { count, usFromNs, type Table } from './table.js';
-import { describeStop } from './sweep-spec.js';
+import { describeStop, latencyUnit } from './sweep-spec.js';
 import { UNRELIABLE_NOTE } from './machine-run.js';
 
 export const CHART_FILE = 'sweep.svg';
@@ -65,11 +65,11 @@ function rowCells(r: SweepRow): string[] {
   }
 }
 
-/** The rows as a bench table (latencies in host µs, cycles modelled). */
+/** The rows as a bench table (latencies in host µs, or modelled in virtual time; cycles modelled). */
 export function sweepTable(result: SweepResult): Table {
   const slice = result.shard === null ? '' : `, shard ${result.shard.index}/${result.shard.count}`;
   return {
-    title: `sweep: ${result.rows.length} of ${result.totalRuns} runs${slice}, ${describeStop(result.spec)}; shootdown latency in host µs, cycles modelled`,
+    title: `sweep: ${result.rows.length} of ${result.totalRuns} runs${slice}, ${describeStop(result.spec)}; shootdown latency in ${latencyUnit(result.spec)}, cycles modelled`,
     header: ['backend', 'vCPUs', 'workload', 'rep', 'ops/s', 'shootdowns', 'p50', 'p99', 'cycles p50', 'cycles p99', 'IPIs', 'check'],
     rows: result.rows.map(rowCells),
   };

@@ -21,6 +21,7 @@ export const machineRunner: SweepRunner = (run, spec, log) => runMachine({
   workload: run.workload,
   cpus: run.cpus,
   ...(spec.ops !== undefined ? { ops: spec.ops } : { seconds: spec.seconds }),
+  ...(spec.clock !== undefined ? { clock: spec.clock } : {}),
   log,
 });
 

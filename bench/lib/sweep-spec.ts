@@ -26,6 +26,8 @@ export interface SweepSpec {
   /** Each run's stop condition: exactly one of seconds and ops. */
   seconds?: number;
   ops?: number;
+  /** --clock virtual: every run in virtual time, its seconds and latencies modelled (absent: host time). */
+  clock?: 'virtual';
 }
 
 /** One run of a sweep: what identifies a result row. */
@@ -66,12 +68,13 @@ export function specKey(spec: SweepSpec): string {
     reps: spec.reps,
     seconds: spec.seconds ?? null,
     ops: spec.ops ?? null,
+    clock: spec.clock ?? 'host',
   });
 }
 
 /** The first field in which two specs differ, for merge's refusal ("cpus: [1,2] vs [1,2,4]"). */
 export function specDifference(a: SweepSpec, b: SweepSpec): string | undefined {
-  for (const field of ['backends', 'cpus', 'workloads', 'reps', 'seconds', 'ops'] as const) {
+  for (const field of ['backends', 'cpus', 'workloads', 'reps', 'seconds', 'ops', 'clock'] as const) {
     const x = JSON.stringify(a[field] ?? null);
     const y = JSON.stringify(b[field] ?? null);
     if (x !== y) return `${field}: ${x} vs ${y}`;
@@ -84,7 +87,13 @@ export function describeRun(r: Omit<SweepRun, 'index'>): string {
   return `${r.backend}, ${r.cpus} vCPU${r.cpus === 1 ? '' : 's'}, ${r.workload}, rep ${r.rep}`;
 }
 
-/** "2 s per run" or "5000 ops per run". */
+/** "2 s per run" or "5000 ops per run" ("0.01 modelled s per run" in virtual time). */
 export function describeStop(spec: SweepSpec): string {
-  return spec.ops !== undefined ? `${spec.ops} ops per run` : `${spec.seconds ?? DEFAULT_SWEEP_SECONDS} s per run`;
+  if (spec.ops !== undefined) return `${spec.ops} ops per run`;
+  return `${spec.seconds ?? DEFAULT_SWEEP_SECONDS} ${spec.clock === 'virtual' ? 'modelled ' : ''}s per run`;
+}
+
+/** The unit of a sweep's latencies: "host µs", or "modelled µs" in virtual time. */
+export function latencyUnit(spec: SweepSpec): string {
+  return spec.clock === 'virtual' ? 'modelled µs' : 'host µs';
 }

@@ -25,6 +25,7 @@ import type { CostTable } from './cost.js';
 import { LapicTimer } from './lapic-timer.js';
 import { MACHINE_CTL, RunState } from './layout.js';
 import { PartyClock } from './vtime.js';
+import { LatencyHistogram } from '../stats/histogram.js';
 
 /** Cycles per ns at the nominal TSC frequency. */
 export const CYCLES_PER_NS = TSC_KHZ / 1e6;
@@ -80,6 +81,11 @@ export interface VirtualClockParts {
 export class VirtualClock implements ApicVirtualClock {
   /** Timer interrupts this clock raised. */
   ticks = 0;
+  /**
+   * From send to take, modelled ns, of what this vCPU's APIC took (IPIs, kicks, its own timer),
+   * one sample per take: the earliest post of those the take gathered.
+   */
+  readonly delivery = new LatencyHistogram();
   private seenModeled = 0;
   private readonly timer: LapicTimer;
   private stopped = false;
@@ -248,8 +254,13 @@ export class VirtualClock implements ApicVirtualClock {
     if (Number.isFinite(arrival) && arrival > now) this.party.advance(arrival - now);
   }
 
-  /** The APIC took everything posted (its pending word is empty again). */
+  /**
+   * The APIC took everything posted (its pending word is empty again): what was posted earliest
+   * waited from its send to now (the IPI delivery latency, modelled ns).
+   */
   takenAll(): void {
+    const arrival = this.party.arrival;
+    if (Number.isFinite(arrival)) this.delivery.record((this.now - arrival) / CYCLES_PER_NS);
     this.party.takenAll();
   }
 

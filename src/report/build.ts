@@ -108,12 +108,16 @@ export function buildReport(
   const handlerAll = new LatencyHistogram();
   const smpCallAll = new LatencyHistogram();
   const cyclesAll = new LatencyHistogram();
+  const deliveryAll = new LatencyHistogram();
+  let stealNs = 0;
   const perCpu: CpuReport[] = perCpuSnapshots.map((s) => {
     const shootdown = LatencyHistogram.decode(s.shootdownLatency);
     shootdownAll.add(shootdown);
     handlerAll.add(LatencyHistogram.decode(s.flushHandlerLatency));
     smpCallAll.add(LatencyHistogram.decode(s.smpCallLatency));
     cyclesAll.add(LatencyHistogram.decode(s.shootdownCycles));
+    if (s.ipiDeliveryLatency !== undefined) deliveryAll.add(LatencyHistogram.decode(s.ipiDeliveryLatency));
+    stealNs += s.stealNs ?? 0;
     const p = shootdown.percentiles();
     const c = s.counters;
     return {
@@ -154,6 +158,8 @@ export function buildReport(
     hv: hypervisorReport(total),
     flushHandlerNs: summary(handlerAll.percentiles()),
     smpCallNs: summary(smpCallAll.percentiles()),
+    ...(config.clock === 'virtual' ? { ipiDeliveryNs: summary(deliveryAll.percentiles()) } : {}),
+    stealNs,
     tlb: {
       hits: total.tlbHits,
       misses: total.tlbMisses,

@@ -115,6 +115,8 @@ export function formatReport(r: Report): string {
     ['modelled cycles/shootdown p50/p99 (mean)', `${sdCycles.p50} / ${sdCycles.p99} (${sdCycles.mean})`],
     [`flush handler p50/p90/p99/max (${unit})`, latencyRow(r.flushHandlerNs)],
     [`smp call round trip p50/p90/p99/max (${unit})`, latencyRow(r.smpCallNs)],
+    ...(r.ipiDeliveryNs !== undefined ? [['IPI delivery p50/p90/p99/max (modelled µs)', latencyRow(r.ipiDeliveryNs)] as [string, string]] : []),
+    ...(r.config.pcpus !== undefined ? [[`steal time, all vCPUs (${virtual ? 'modelled ' : ''}ms)`, (r.stealNs / 1e6).toFixed(3)] as [string, string]] : []),
     ['TLB (hits, misses, walks)', `${r.tlb.hits}, ${r.tlb.misses}, ${r.tlb.walks}`],
     ['TLB flushes (full, single, global)', `${r.tlb.flushesFull}, ${r.tlb.flushesSingle}, ${r.tlb.flushesGlobal}`],
     ['IPIs (sent, handled, coalesced, refused)', `${r.ipis.sent}, ${r.ipis.handled}, ${r.ipis.coalesced}, ${r.ipis.refused}`],

@@ -144,6 +144,10 @@ export interface Report {
   flushHandlerNs: LatencySummaryNs;
   /** smp_call_function_many round trips (queue, IPI, handle, acknowledge), host ns. */
   smpCallNs: LatencySummaryNs;
+  /** --clock virtual: IPI (and kick) delivery, from send to the target's take, modelled ns. */
+  ipiDeliveryNs?: LatencySummaryNs;
+  /** Steal time of all vCPUs (runnable but descheduled under --pcpus), ns. */
+  stealNs: number;
   tlb: { hits: number; misses: number; walks: number; flushesFull: number; flushesSingle: number; flushesGlobal: number };
   /** IPIs sent and handled; `refused`: addressed to no CPU (APIC send errors), never sent. */
   ipis: { sent: number; handled: number; coalesced: number; refused: number };

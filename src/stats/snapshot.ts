@@ -19,6 +19,10 @@ export interface VcpuStatsSnapshot {
   shootdownCycles: EncodedHistogram;
   /** smp_call_function_many round trips (queue, IPI, handle, acknowledge), host ns (modelled ns in virtual time). */
   smpCallLatency: EncodedHistogram;
+  /** --clock virtual: from an IPI's (or kick's) send to its take, modelled ns (absent in host time). */
+  ipiDeliveryLatency?: EncodedHistogram;
+  /** Steal time in this vCPU's steal-time record: runnable but descheduled (--pcpus), ns. */
+  stealNs: number;
   /** Host ns (modelled ns in virtual time) when the first workload thread on this vCPU started measured work (0: none). */
   workStartNs: number;
   /** Host ns (modelled ns in virtual time) when the last workload thread on this vCPU ended it (0: none). */

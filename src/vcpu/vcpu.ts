@@ -353,6 +353,8 @@ export class Vcpu implements WorkMeter, MachinePort {
       flushHandlerLatency: this.histograms.flushHandler.encode(),
       smpCallLatency: this.histograms.smpCall.encode(),
       shootdownCycles: this.histograms.shootdownCycles.encode(),
+      ...(this.hw.vclock !== null ? { ipiDeliveryLatency: this.hw.vclock.delivery.encode() } : {}),
+      stealNs: this.hw.pvclock.steal(),
       workStartNs: this.workStartNs,
       workEndNs: this.workEndNs,
       ...(sched !== undefined ? { sched } : {}),

@@ -25,7 +25,7 @@ export function fakeOutcome(run: SweepRun): MachineOutcome {
   const empty = new LatencyHistogram().encode();
   const report = buildReport(config, {
     elapsedNs: 1e9,
-    perCpu: [{ cpu: 0, counters: snapshotCounters(c), shootdownLatency: latency.encode(), flushHandlerLatency: empty, shootdownCycles: empty, smpCallLatency: empty, workStartNs: 0, workEndNs: 1e9 }],
+    perCpu: [{ cpu: 0, counters: snapshotCounters(c), shootdownLatency: latency.encode(), flushHandlerLatency: empty, shootdownCycles: empty, smpCallLatency: empty, stealNs: 0, workStartNs: 0, workEndNs: 1e9 }],
     selfCheck: { passed: true, message: `${run.workload}: self-check passed` },
     exitStatus: 0,
     console: '',

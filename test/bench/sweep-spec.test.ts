@@ -3,7 +3,9 @@
  * are disjoint, cover every run, and are the same on every call. Unit tests, no workers.
  */
 import { describe, expect, it } from 'vitest';
-import { expandSweep, shardRuns, specDifference, specKey, type SweepSpec } from '../../bench/lib/sweep-spec.js';
+import { describeStop, expandSweep, latencyUnit, shardRuns, specDifference, specKey, type SweepSpec } from '../../bench/lib/sweep-spec.js';
+import { parseBenchArgs } from '../../bench/lib/args.js';
+import { sweepCase, sweepSpecFrom } from '../../bench/cases/sweep.js';
 
 const spec: SweepSpec = { backends: ['native', 'xen', 'kvm'], cpus: [1, 2, 4], workloads: ['tlb_flush1', 'ebizzy'], reps: 2, ops: 100 };
 
@@ -58,5 +60,23 @@ describe('specKey and specDifference', () => {
     expect(specDifference(other, spec)).toBe('cpus: [1,2] vs [1,2,4]');
     const timed: SweepSpec = { backends: spec.backends, cpus: spec.cpus, workloads: spec.workloads, reps: 2, seconds: 1 };
     expect(specDifference(timed, spec)).toBe('seconds: 1 vs null');
+  });
+
+  it('tell a virtual-time sweep from a host-time one, and label its latencies modelled', () => {
+    const virtual: SweepSpec = { ...spec, clock: 'virtual' };
+    expect(specKey(virtual)).not.toBe(specKey(spec));
+    expect(specDifference(virtual, spec)).toBe('clock: "virtual" vs null');
+    expect(latencyUnit(virtual)).toBe('modelled µs');
+    expect(latencyUnit(spec)).toBe('host µs');
+    expect(describeStop({ ...virtual, seconds: 0.01 })).toBe('100 ops per run');
+    const { ops: _ops, ...timed } = virtual;
+    expect(describeStop({ ...timed, seconds: 0.01 })).toBe('0.01 modelled s per run');
+  });
+
+  it('--clock: sweep takes host or virtual and nothing else', () => {
+    expect(parseBenchArgs(['--clock', 'virtual'], 'sweep', sweepCase.options).clock).toBe('virtual');
+    expect(sweepSpecFrom(parseBenchArgs(['--clock', 'virtual'], 'sweep', sweepCase.options)).clock).toBe('virtual');
+    expect(sweepSpecFrom(parseBenchArgs(['--clock', 'host'], 'sweep', sweepCase.options))).not.toHaveProperty('clock');
+    expect(() => parseBenchArgs(['--clock', 'wall'], 'sweep', sweepCase.options)).toThrow('--clock: must be host or virtual, got "wall"');
   });
 });

@@ -44,7 +44,7 @@ function fakeReport(config: MachineConfig, passed = true): Report {
   const empty = new LatencyHistogram().encode();
   return buildReport(config, {
     elapsedNs: 1e9,
-    perCpu: [{ cpu: 0, counters: snapshotCounters(c), shootdownLatency: empty, flushHandlerLatency: empty, shootdownCycles: empty, smpCallLatency: empty, workStartNs: 0, workEndNs: 0 }],
+    perCpu: [{ cpu: 0, counters: snapshotCounters(c), shootdownLatency: empty, flushHandlerLatency: empty, shootdownCycles: empty, smpCallLatency: empty, stealNs: 0, workStartNs: 0, workEndNs: 0 }],
     selfCheck: { passed, message: passed ? 'ok' : 'page 0 read 0x41' },
     exitStatus: passed ? 0 : 1,
     console: '',

@@ -65,8 +65,10 @@ describe('virtual time', () => {
     it(`gives ${backend} tlb_flush1 on 4 vCPUs sharing 2 physical CPUs (--pcpus) the same figures on a second run beside a CPU-bound process`, async () => {
       const [a, b] = await twice({ ...virtualConfig(backend, 'tlb_flush1', 4, 0.008), pcpus: 2 });
       expect(a.selfCheck.passed, a.selfCheck.message).toBe(true);
-      // Each vCPU shares its physical CPU with one other: it was descheduled at slice ends.
+      // Each vCPU shares its physical CPU with one other: it was descheduled at slice ends,
+      // and the time it spent so while runnable is in its steal-time record.
       expect(a.perCpu.every((s) => s.counters.vmexitPreemption > 0)).toBe(true);
+      expect(a.perCpu.every((s) => s.stealNs > 0)).toBe(true);
       expect(modelled(b)).toEqual(modelled(a));
     });
   }
@@ -113,6 +115,10 @@ describe('virtual time', () => {
       expect(h.percentiles().p50).toBeGreaterThanOrEqual(100_000 * 0.999);
     }
     expect(shootdowns).toBeGreaterThan(0);
+    // The IPIs' delivery, send to take on the modelled clocks, is recorded on each target.
+    const delivery = new LatencyHistogram();
+    for (const s of r.perCpu) delivery.add(LatencyHistogram.decode(s.ipiDeliveryLatency!));
+    expect(delivery.count).toBeGreaterThanOrEqual(shootdowns / 2);
   });
 
   it('refuses what it does not run yet, naming clock: --trace', () => {

@@ -17,7 +17,7 @@ function usage(over: Partial<HostUsage> = {}): HostUsage {
 
 function vcpu(cpu: number, onCpuS: number, runqueueS: number | undefined): VcpuStatsSnapshot {
   return {
-    cpu, counters: snapshotCounters(new VcpuCounters()), shootdownLatency: '', flushHandlerLatency: '', shootdownCycles: '', smpCallLatency: '', workStartNs: 0, workEndNs: 0,
+    cpu, counters: snapshotCounters(new VcpuCounters()), shootdownLatency: '', flushHandlerLatency: '', shootdownCycles: '', smpCallLatency: '', stealNs: 0, workStartNs: 0, workEndNs: 0,
     ...(runqueueS !== undefined ? { sched: { onCpuNs: onCpuS * S, runqueueNs: runqueueS * S } } : {}),
   };
 }

@@ -105,6 +105,7 @@ function twoCpuResult(): RunResult {
         smpCallLatency: histogram([]),
         workStartNs: 0,
         workEndNs: 0,
+        stealNs: 0,
       },
       {
         cpu: 0,
@@ -117,6 +118,7 @@ function twoCpuResult(): RunResult {
         smpCallLatency: histogram([]),
         workStartNs: 0,
         workEndNs: 0,
+        stealNs: 0,
       },
     ],
     selfCheck: { passed: true, message: 'all pages read back zero' },
@@ -252,7 +254,7 @@ describe('buildReport', () => {
     const empty = new LatencyHistogram().encode();
     const result: RunResult = {
       elapsedNs: 1e9,
-      perCpu: [{ cpu: 0, counters: snapshotCounters(new VcpuCounters()), shootdownLatency: empty, flushHandlerLatency: empty, shootdownCycles: empty, smpCallLatency: empty, workStartNs: 0, workEndNs: 0 }],
+      perCpu: [{ cpu: 0, counters: snapshotCounters(new VcpuCounters()), shootdownLatency: empty, flushHandlerLatency: empty, shootdownCycles: empty, smpCallLatency: empty, stealNs: 0, workStartNs: 0, workEndNs: 0 }],
       selfCheck: { passed: false, message: 'page 3 read 0x41\nafter DONTNEED' },
       exitStatus: 1,
       console: '',
