@@ -509,7 +509,6 @@ export function parseRunOptions(argvIn: readonly string[], files: OptionFiles = 
   }
   if (values.trace !== undefined) {
     if (values.trace === '') throw new ConfigError('--trace', 'must be a file path, got ""');
-    if (result.config.clock === 'virtual') throw new ConfigError('--clock', 'virtual does not record --trace yet; use --clock host for it');
     result.config.trace = true;
     if (values['trace-events'] !== undefined) {
       result.config.traceEvents = parseIntOption(values['trace-events'], '--trace-events', 1, MAX_TRACE_EVENTS);

@@ -56,7 +56,7 @@ function machineOptionRows(): OptionRow[] {
     ['--param NAME=VALUE', 'a numeric workload parameter; repeatable (default: none)'],
     ['--program FILE', 'run this riscv32 ELF program as init instead of a workload (not with --workload, --ops or --param); ARGS after -- are its arguments'],
     ['--env NAME=VALUE', `an environment variable of the --program, in its envp in the order given; repeatable, each NAME once, no NUL; argv and envp together must fit exec's ${ARG_MAX_BYTES / 1024} KiB (default: an empty environment)`],
-    ['--clock MODE', 'host: run the vCPUs at once, figures in host time; virtual: one at a time in the order of their modelled clocks, so every count and modelled figure is the same on every run and host, and --seconds is modelled time (not yet with --trace; default host)'],
+    ['--clock MODE', 'host: run the vCPUs at once, figures in host time; virtual: one at a time in the order of their modelled clocks, so every count and modelled figure is the same on every run and host, and --seconds is modelled time (default host)'],
     ['--check', 'check TLB coherence: compare every TLB hit with the page tables and the flush generations; a translation used after its shootdown completed fails the run (exit 1; default: off)'],
   ];
 }

@@ -369,9 +369,6 @@ function validate(cfg: MachineConfig): void {
   if (cfg.clock !== undefined && !CLOCK_MODES.includes(cfg.clock)) {
     throw new ConfigError('clock', `must be one of ${CLOCK_MODES.join(', ')}, got ${JSON.stringify(cfg.clock)}`);
   }
-  if (cfg.clock === 'virtual') {
-    if (cfg.trace === true) throw new ConfigError('clock', 'virtual does not run trace yet; use \'host\' for it');
-  }
   const events = cfg.traceEvents;
   if (events !== undefined && (!Number.isInteger(events) || events < 1 || events > MAX_TRACE_EVENTS)) {
     throw new ConfigError('traceEvents', `must be an integer from 1 to ${MAX_TRACE_EVENTS}, got ${events}`);

@@ -114,6 +114,9 @@ export class TraceBuffer {
   dropped = 0;
   /** Flow ids handed out by this vCPU. */
   private flowSeq = 0;
+  /** Where times come from (see now()). */
+  private clock: () => number = () => performance.now();
+  private virtual = false;
 
   constructor(
     readonly cpu: number,
@@ -129,9 +132,18 @@ export class TraceBuffer {
     this.flow = new Int32Array(capacity);
   }
 
-  /** This worker's clock, in ms (performance.now()). */
+  /** This worker's clock, in ms: performance.now(), or the vCPU's modelled clock in virtual time. */
   now(): number {
-    return performance.now();
+    return this.clock();
+  }
+
+  /**
+   * --clock virtual: record on the vCPU's modelled clock (ms since the machine started). Every
+   * vCPU's clock counts from the same start, so the timelines need no offset.
+   */
+  useVirtualClock(ms: () => number): void {
+    this.clock = ms;
+    this.virtual = true;
   }
 
   span(kind: TraceKind, t0: number, t1: number, a: number, b: number, flow: number): void {
@@ -150,7 +162,7 @@ export class TraceBuffer {
   }
 
   instant(kind: TraceKind, a: number, b: number): void {
-    const t = performance.now();
+    const t = this.clock();
     this.span(kind, t, t, a, b, 0);
   }
 
@@ -179,7 +191,7 @@ export class TraceBuffer {
     const n = this.length;
     return {
       cpu: this.cpu,
-      clockOffsetNs: clockOffsetNs(),
+      clockOffsetNs: this.virtual ? 0 : clockOffsetNs(),
       start: this.start.slice(0, n),
       end: this.end.slice(0, n),
       kind: this.kind.slice(0, n),

@@ -104,6 +104,9 @@ export class Vcpu implements WorkMeter, MachinePort {
         : {}),
     });
     this.activity = this.hw.activity;
+    // Virtual time: the trace's spans are on the vCPU's modelled clock, as its histograms are.
+    const traceClock = this.hw.vclock;
+    if (this.trace !== null && traceClock !== null) this.trace.useVirtualClock(() => traceClock.nowNs / 1e6);
     // Installed before any boundary can take an HV_PARK kick (the scheduler may kick at boot).
     this.parking = args.pcpus < args.cpus ? new VcpuParking(this.hw, new VcpuWait(this.hw, args.wait)) : null;
     this.parking?.install();
