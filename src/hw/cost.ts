@@ -47,6 +47,8 @@ export const DEFAULT_COSTS = Object.freeze({
   // besides the events above; host-time runs do not use them.
   /** One retired RV32 instruction of a --program. */
   instruction: { cycles: 1, source: 'pvemu estimate: a scalar core retiring one simple instruction per cycle' },
+  /** One operation of a TypeScript workload besides its accesses, calls and faults: the loop's own arithmetic and branches. */
+  operation: { cycles: 100, source: 'pvemu estimate: a benchmark loop\'s bookkeeping per iteration, about 50 ns at 2 GHz' },
   /** One load or store of a TypeScript workload through the MMU (a TLB hit). */
   memoryAccess: { cycles: 4, source: 'pvemu estimate: an L1 hit, 4-5 cycles load-to-use (Intel optimization manual, Skylake)' },
   /** A system call's entry and return (SYSCALL, the entry code, SYSRET), besides what the call does. */

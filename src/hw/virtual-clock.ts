@@ -25,6 +25,7 @@ import type { CostTable } from './cost.js';
 import { LapicTimer } from './lapic-timer.js';
 import { MACHINE_CTL, RunState } from './layout.js';
 import { PartyClock } from './vtime.js';
+import { InternalError } from '../lib/errors.js';
 import { LatencyHistogram } from '../stats/histogram.js';
 
 /** Cycles per ns at the nominal TSC frequency. */
@@ -131,9 +132,13 @@ export class VirtualClock implements ApicVirtualClock {
     return this.now / CYCLES_PER_NS;
   }
 
-  /** Wait for this vCPU's first turn; from here its TSC is this clock. */
-  begin(): void {
-    this.party.begin();
+  /**
+   * From here this thread's TSC is this clock. The party must hold the turn already: the vCPU
+   * waits for its first turn before it builds its hardware, kernel and backend, since building
+   * them reads memory other vCPUs write once they run (src/vcpu/vcpu.ts).
+   */
+  start(): void {
+    if (!this.party.hasTurn) throw new InternalError(`vtime: cpu ${this.p.cpu} started its clock before its first turn`);
     useVirtualTsc(() => Math.floor(this.now));
   }
 

@@ -138,7 +138,9 @@ export class Machine {
     if (virtual) {
       const sab = new SharedArrayBuffer(vtimeBytes(cfg.cpus));
       initVtime(sab, cfg.cpus);
-      const runCycles = cfg.ops === undefined ? Math.round((cfg.seconds ?? 2) * TSC_KHZ * 1000) : 0;
+      // As in host time: no end for --ops, nor for a program without --seconds (it runs until it exits).
+      const timed = cfg.ops === undefined && (program === undefined || program.timeLimited);
+      const runCycles = timed ? Math.round((cfg.seconds ?? 2) * TSC_KHZ * 1000) : 0;
       vtime = { sab, quantum: VIRTUAL_QUANTUM_CYCLES, syncSlack: VIRTUAL_SYNC_SLACK_CYCLES, runCycles, sliceCycles: SCHED_SLICE_MS * TSC_KHZ };
     }
     // One wait policy for the whole run: every vCPU, backend and the main thread's watchdog wait by it.

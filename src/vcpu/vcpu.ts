@@ -13,6 +13,7 @@ import { ActivityPublisher, describeVcpu } from '../hw/activity.js';
 import { hostNowNs } from '../lib/host-clock.js';
 import { schedStatSince, threadSchedStat, type ThreadSchedStat } from '../lib/host-usage.js';
 import { VcpuHardware } from '../hw/cpu.js';
+import { ApicBus } from '../hw/apic.js';
 import { MACHINE_CTL, RunState, VCPU_BLOCK, VcpuActivity, WaitKind, vcpuBase } from '../hw/layout.js';
 import { GuestRam } from '../hw/memory.js';
 import { findBackend } from '../hv/registry.js';
@@ -100,7 +101,7 @@ export class Vcpu implements WorkMeter, MachinePort {
       cpu: args.cpu, cpus: args.cpus, ram, machineWords: this.words, counters: this.counters, costs: args.costs,
       trace: this.trace,
       ...(args.vtime !== undefined
-        ? { virtualTime: { party: this.party(args.vtime), runCycles: args.vtime.runCycles, schedule: virtualSchedule(args.cpu, args.cpus, args.pcpus, args.vtime.sliceCycles) } }
+        ? { virtualTime: { party: this.firstTurn(args.vtime), runCycles: args.vtime.runCycles, schedule: virtualSchedule(args.cpu, args.cpus, args.pcpus, args.vtime.sliceCycles) } }
         : {}),
     });
     this.activity = this.hw.activity;
@@ -215,8 +216,8 @@ export class Vcpu implements WorkMeter, MachinePort {
     this.schedAtStart = threadSchedStat();
     try {
       this.activity.set(VcpuActivity.Booting);
-      // Virtual time: nothing runs before this vCPU's first turn (vCPU 0 holds it at the start).
-      this.hw.vclock?.begin();
+      // Virtual time: the vCPU holds its turn since it was built (firstTurn); its TSC is its clock.
+      this.hw.vclock?.start();
       if (this.args.cpu === 0) {
         this.kernel.bootPrimary();
         // ORDERING: after every AP came online and init exists; pairs with the Machine's poll
@@ -305,9 +306,25 @@ export class Vcpu implements WorkMeter, MachinePort {
     this.kernel.bootSecondary();
   }
 
-  /** --clock virtual: this vCPU's party in the turn order, waiting by the run's wait policy. */
+  /**
+   * --clock virtual: this vCPU's party in the turn order, waiting by the run's wait policy,
+   * once it holds its first turn. Everything the vCPU builds after this (hardware, kernel,
+   * backend, the RISC-V core) is built in turn: building reads memory that other vCPUs write once
+   * they run (the decode cache's FENCE.I generation, the hypervisor's tables), so built in host
+   * time beside them it would depend on how far they had got.
+   */
+  private firstTurn(vtime: NonNullable<VcpuTaskArgs['vtime']>): PartyClock {
+    const party = this.party(vtime);
+    party.begin();
+    return party;
+  }
+
   private party(vtime: NonNullable<VcpuTaskArgs['vtime']>): PartyClock {
     const { cpu, cpus, wait } = this.args;
+    // The party waits for its first turn before this vCPU's hardware exists: it keeps its own
+    // handles on the machine block for the watchdog's message and the heartbeat.
+    const bus = new ApicBus(this.words, cpus);
+    const activity = new ActivityPublisher(this.words, cpu);
     return new PartyClock(vtime.sab, cpus, cpu, {
       quantum: vtime.quantum,
       syncSlack: vtime.syncSlack,
@@ -317,9 +334,9 @@ export class Vcpu implements WorkMeter, MachinePort {
       watchdogMs: wait.watchdogMs,
       watchdogNote: wait.watchdogNote,
       name: (p) => `cpu ${p}`,
-      describe: (p) => describeVcpu(this.words, this.hw.bus, p),
+      describe: (p) => describeVcpu(this.words, bus, p),
       aborted: () => Atomics.load(this.words, MACHINE_CTL.runState) === RunState.Aborted,
-      heartbeat: () => this.hw.activity.heartbeat(),
+      heartbeat: () => activity.heartbeat(),
     });
   }
 
@@ -385,6 +402,8 @@ export class Vcpu implements WorkMeter, MachinePort {
 
   opsDone(n: number): void {
     this.counters.ops += n;
+    // Virtual time: the loop around each operation has its price too (cost table: operation).
+    this.hw.vclock?.step(n * this.hw.cost.table.operation);
   }
 
   markWorkStart(): void {

@@ -46,7 +46,7 @@ describe('parseCostTable', () => {
   });
 
   const bad: { what: string; text: string; message: string | RegExp }[] = [
-    { what: 'an unknown key', text: '{"trapp": 5}', message: /^--cost: "c\.json": unknown cost "trapp"; known: trap, hypercall, .*shadowSync, instruction, memoryAccess, syscall, pageFault, signal, pause$/ },
+    { what: 'an unknown key', text: '{"trapp": 5}', message: /^--cost: "c\.json": unknown cost "trapp"; known: trap, hypercall, .*shadowSync, instruction, operation, memoryAccess, syscall, pageFault, signal, pause$/ },
     { what: '__proto__ (an own key after JSON.parse)', text: '{"__proto__": 5}', message: /^--cost: "c\.json": unknown cost "__proto__"; known: / },
     { what: 'a string value', text: '{"trap": "5"}', message: `--cost: "c.json": trap must be a whole number of cycles from 0 to ${MAX_COST_CYCLES}, got "5"` },
     { what: 'a null value', text: '{"trap": null}', message: /trap must be a whole number of cycles .*, got null$/ },
