@@ -6,8 +6,9 @@
  * The clock, in cycles at the TSC's nominal frequency (TSC_KHZ), advances by:
  *   - the cost meter's modelled cycles (traps, hypercalls, VM exits, flushes, IPIs, walks…),
  *     taken from VcpuCounters.modeledCycles at every step, so every event counted is timed;
- *   - plain work, at its cost-table price: memory accesses of a TypeScript workload (the MMU's
- *     poll steps POLL_EVERY of them), spin-wait iterations (pause);
+ *   - plain work, at its cost-table price: a TypeScript workload's memory accesses (the MMU's
+ *     poll steps POLL_EVERY of them) and operations, an RV32 program's instructions (the core's
+ *     poll boundaries), system calls, page faults, signals, spin-wait iterations (pause);
  *   - halting, which jumps to whatever wakes the CPU: its LAPIC timer's deadline, an IPI's
  *     arrival (ApicBus.ring wakes the halted target at the sender's time), or the run's end.
  * What is posted to the vCPU's APIC (IPIs, kicks, its timer) carries the sender's time
@@ -17,7 +18,8 @@
  * At each step it also plays what is due at the new time: this vCPU's LAPIC timer (raised on
  * itself, in its own time) and, once the clock passes the run's end (--seconds after the boot
  * vCPU said the guest was up), the stop request that the main thread's --seconds timer makes in
- * host time. Then it offers the turn (boundary).
+ * host time, and, overcommitted, the end of its slice (it parks until its next one). Then it
+ * offers the turn (boundary).
  */
 import type { ApicBus, ApicVirtualClock } from './apic.js';
 import { TSC_KHZ, useVirtualTsc } from './clock.js';

@@ -7,6 +7,7 @@ import type { RunResult } from '../../src/machine/result.js';
 import { testConfig } from '../helpers/machine.js';
 import { programConfig } from '../helpers/guest-programs.js';
 import { LatencyHistogram } from '../../src/stats/histogram.js';
+import { describeWorkloads } from '../../src/workloads/registry.js';
 
 /** A virtual-time run of `seconds` modelled seconds. */
 function virtualConfig(backend: string, workload: string, cpus: number, seconds = 0.002): MachineConfig {
@@ -47,6 +48,30 @@ async function twice(cfg: MachineConfig): Promise<[RunResult, RunResult]> {
 }
 
 const BACKENDS = ['native', 'xen', 'vmi', 'shadow', 'kvm'];
+
+/**
+ * PVEMU_VIRTUAL_MATRIX=full: every backend x every workload x 1, 2 and 4 vCPUs, and at 2 and 4
+ * vCPUs also overcommitted on half as many physical CPUs, each run twice (the second beside a
+ * CPU-bound process). About 650 runs, 20 minutes on a 2-core host; the suite runs the slice below.
+ */
+const fullMatrix = process.env['PVEMU_VIRTUAL_MATRIX'] === 'full';
+
+describe.runIf(fullMatrix)('virtual time, the full matrix (PVEMU_VIRTUAL_MATRIX=full)', () => {
+  for (const backend of BACKENDS) {
+    for (const workload of describeWorkloads().map((w) => w.name)) {
+      for (const cpus of [1, 2, 4]) {
+        for (const pcpus of cpus === 1 ? [undefined] : [undefined, cpus / 2]) {
+          it(`gives ${backend} ${workload} on ${cpus} vCPU(s)${pcpus !== undefined ? ` on ${pcpus} physical` : ''} the same figures twice, once beside a CPU-bound process`, async () => {
+            const cfg = virtualConfig(backend, workload, cpus, 0.003);
+            const [a, b] = await twice(pcpus === undefined ? cfg : { ...cfg, pcpus });
+            expect(a.selfCheck.passed, a.selfCheck.message).toBe(true);
+            expect(modelled(b)).toEqual(modelled(a));
+          });
+        }
+      }
+    }
+  }
+});
 
 describe('virtual time', () => {
   for (const backend of BACKENDS) {
