@@ -202,11 +202,7 @@ export class VirtualClock implements ApicVirtualClock {
     party.advance(this.p.costs.pause);
     this.sync();
     const now = party.now;
-    let next = party.othersEarliest;
-    if (this.timer.deadlineNs > 0) next = Math.min(next, this.timer.deadlineNs * CYCLES_PER_NS);
-    const arrival = party.arrival;
-    if (arrival > now) next = Math.min(next, arrival);
-    if (!this.stopped) next = Math.min(next, party.runEnd);
+    const next = Math.min(party.othersEarliest, this.nextOwnEvent());
     if (next > now && Number.isFinite(next)) party.advance(next - now);
     this.due();
     party.boundary();
@@ -222,14 +218,21 @@ export class VirtualClock implements ApicVirtualClock {
     // Descheduled meanwhile: what woke it may have come while it was parked (a ring does not
     // wake a parked vCPU), so the caller looks again before halting.
     if (this.parks !== parks) return;
-    let until = this.timer.deadlineNs > 0 ? this.timer.deadlineNs * CYCLES_PER_NS : Number.POSITIVE_INFINITY;
-    // Something posted that has not arrived yet wakes us when it does.
-    const arrival = this.party.arrival;
-    if (arrival > this.party.now && arrival < until) until = arrival;
-    const end = this.party.runEnd;
-    if (!this.stopped && end < until) until = end;
-    this.party.halt(until);
+    this.party.halt(this.nextOwnEvent());
     this.due();
+  }
+
+  /**
+   * The earliest time something of this vCPU's own falls due, in cycles: its timer's deadline,
+   * the arrival of a post not yet arrived, the run's end (until it has made the stop request);
+   * +Infinity when none is pending.
+   */
+  private nextOwnEvent(): number {
+    let next = this.timer.deadlineNs > 0 ? this.timer.deadlineNs * CYCLES_PER_NS : Number.POSITIVE_INFINITY;
+    const arrival = this.party.arrival;
+    if (arrival > this.party.now && arrival < next) next = arrival;
+    if (!this.stopped && this.party.runEnd < next) next = this.party.runEnd;
+    return next;
   }
 
   /** An IPI or kick reached `dest`, which is halted: it wakes at this CPU's time. */
