@@ -40,7 +40,7 @@ describe('pvemu as a library', () => {
 
   it('describes the backends and workloads, and exports the trace writer', () => {
     const names: pvemu.BackendInfo[] = pvemu.describeBackends();
-    expect(names.map((b) => b.name)).toEqual(['native', 'xen', 'vmi', 'shadow', 'kvm']);
+    expect(names.map((b) => b.name)).toEqual(['native', 'xen', 'vmi', 'shadow', 'kvm', 'kvm-nopvflush']);
     const workloads: pvemu.WorkloadInfo[] = pvemu.describeWorkloads();
     expect(workloads.map((w) => w.name)).toContain('tlb_flush1');
     expect(typeof pvemu.writeTraceFile).toBe('function');

@@ -15,7 +15,7 @@ import { ConfigError } from '../lib/errors.js';
 import { findBackend, describeBackends } from '../hv/registry.js';
 import { formatBytes, MAX_RAM_BYTES, MIN_RAM_BYTES } from '../hw/memory.js';
 import { PAGE_SIZE } from '../hw/paging.js';
-import { CLOCK_MODES, defaultConfig, MAX_HZ, MAX_OPS, MAX_RUN_SECONDS, MAX_WATCHDOG_MS, MIN_HZ, MIN_WATCHDOG_MS, type ClockMode, type MachineConfig } from '../machine/config.js';
+import { CLOCK_MODES, defaultConfig, MAX_HZ, MAX_OPS, MAX_RUN_SECONDS, MAX_SEED, MAX_WATCHDOG_MS, MIN_HZ, MIN_WATCHDOG_MS, type ClockMode, type MachineConfig } from '../machine/config.js';
 import type { ProgramImage } from '../vcpu/task-args.js';
 import { MAX_CPUS } from '../lib/limits.js';
 import { programImage } from '../machine/program-args.js';
@@ -59,6 +59,7 @@ export const nodeFiles: OptionFiles = {
 const MACHINE_OPTIONS = {
   check: { type: 'boolean' },
   clock: { type: 'string' },
+  seed: { type: 'string' },
   workload: { type: 'string' },
   program: { type: 'string' },
   env: { type: 'string', multiple: true },
@@ -100,6 +101,7 @@ const COMPARE: CommandSpec<typeof COMPARE_OPTIONS> = { name: 'compare', options:
 interface MachineValues {
   check?: boolean | undefined;
   clock?: string | undefined;
+  seed?: string | undefined;
   workload?: string | undefined;
   program?: string | undefined;
   env?: string[] | undefined;
@@ -403,6 +405,7 @@ function parseMachineValues(values: MachineValues, files: OptionFiles): { config
   }
 
   if (values.clock !== undefined) config.clock = parseClock(values.clock);
+  if (values.seed !== undefined) config.seed = parseIntOption(values.seed, '--seed', 0, MAX_SEED);
 
   if (values.param !== undefined) config.params = parseParams(values.param);
   validateParams(findWorkload(config.workload)!, config.params ?? {});

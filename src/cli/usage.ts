@@ -7,7 +7,7 @@ import { COST_KEYS, MAX_COST_CYCLES } from '../hw/cost.js';
 import { describeBackends } from '../hv/registry.js';
 import { formatBytes, MAX_RAM_BYTES, MIN_RAM_BYTES } from '../hw/memory.js';
 import { ARG_MAX_BYTES } from '../kernel/binfmt-elf.js';
-import { defaultConfig, MAX_HZ, MIN_HZ, MAX_RUN_SECONDS, MAX_WATCHDOG_MS, MIN_WATCHDOG_MS } from '../machine/config.js';
+import { defaultConfig, MAX_HZ, MIN_HZ, MAX_SEED, MAX_RUN_SECONDS, MAX_WATCHDOG_MS, MIN_WATCHDOG_MS } from '../machine/config.js';
 import { MAX_CPUS } from '../lib/limits.js';
 import { describeWorkloads } from '../workloads/registry.js';
 import { DEFAULT_TRACE_EVENTS, DEFAULT_TRACE_EVENTS_TOTAL, MAX_TRACE_EVENTS } from '../stats/trace-buffer.js';
@@ -57,6 +57,7 @@ function machineOptionRows(): OptionRow[] {
     ['--program FILE', 'run this riscv32 ELF program as init instead of a workload (not with --workload, --ops or --param); ARGS after -- are its arguments'],
     ['--env NAME=VALUE', `an environment variable of the --program, in its envp in the order given; repeatable, each NAME once, no NUL; argv and envp together must fit exec's ${ARG_MAX_BYTES / 1024} KiB (default: an empty environment)`],
     ['--clock MODE', 'host: run the vCPUs at once, figures in host time; virtual: one at a time in the order of their modelled clocks, so every count and modelled figure is the same on every run and host, and --seconds is modelled time (default host)'],
+    ['--seed N', `the run's randomness, 0 to ${MAX_SEED}: the workloads' random streams and the guest's entropy (AT_RANDOM, getrandom); the same seed gives the same bytes (default: 0 for the workloads and the host's entropy for the guest; 0 for both with --clock virtual)`],
     ['--check', 'check TLB coherence: compare every TLB hit with the page tables and the flush generations; a translation used after its shootdown completed fails the run (exit 1; default: off)'],
   ];
 }

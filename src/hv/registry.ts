@@ -6,7 +6,7 @@ import { nativeBackend } from './native/index.js';
 import { xenBackend } from './xen/index.js';
 import { vmiBackend } from './vmi/index.js';
 import { shadowBackend } from './shadow/index.js';
-import { kvmBackend } from './kvm/index.js';
+import { kvmBackend, kvmNoPvFlushBackend } from './kvm/index.js';
 
 export const backends: Readonly<Record<string, Backend>> = Object.freeze({
   native: nativeBackend,
@@ -14,6 +14,7 @@ export const backends: Readonly<Record<string, Backend>> = Object.freeze({
   vmi: vmiBackend,
   shadow: shadowBackend,
   kvm: kvmBackend,
+  'kvm-nopvflush': kvmNoPvFlushBackend,
 });
 
 export interface BackendInfo {

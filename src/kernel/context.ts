@@ -12,6 +12,7 @@ import type { CostTable } from '../hw/cost.js';
 import type { VcpuWait } from '../hw/wait.js';
 import type { UserAccess } from '../uapi/program.js';
 import type { TraceBuffer } from '../stats/trace-buffer.js';
+import type { Entropy } from '../lib/prng.js';
 
 /** The machine's power switch and the run's stop condition, as the kernel sees them. */
 export interface MachinePort {
@@ -60,4 +61,6 @@ export interface KernelContext {
    * CPU's clock; in host time it costs nothing (the work's own host time is what it takes).
    */
   readonly work: (key: 'syscall' | 'pageFault' | 'signal') => void;
+  /** get_random_bytes: AT_RANDOM at exec, getrandom (src/lib/prng.ts: seeded, or the host's). */
+  readonly entropy: Entropy;
 }

@@ -7,7 +7,7 @@
  */
 import { PAGE_SIZE } from '../hw/paging.js';
 import type { MmRef } from '../pv/ops.js';
-import { buildInitialStack, auxvFor, HWCAP_RV32IMA, type ElfImage } from './binfmt-elf.js';
+import { AT_RANDOM_BYTES, buildInitialStack, auxvFor, HWCAP_RV32IMA, type ElfImage } from './binfmt-elf.js';
 import type { KernelContext } from './context.js';
 import { uaccess } from './uaccess.js';
 import type { AddressSpaces } from './mm.js';
@@ -32,8 +32,6 @@ export interface ExecRequest {
   bytes: Uint8Array;
   argv: readonly string[];
   envp: readonly string[];
-  /** AT_RANDOM's bytes (AT_RANDOM_BYTES). */
-  random: Uint8Array;
 }
 
 /** Where the new program starts: its entry point and initial stack pointer. */
@@ -73,7 +71,7 @@ export class Exec {
     const vdso = this.mapVdso(mm);
     if (vdso < 0) return vdso;
     const stack = buildInitialStack({
-      stackTop: STACK_TOP, argv: req.argv, envp: req.envp, random: req.random,
+      stackTop: STACK_TOP, argv: req.argv, envp: req.envp, random: this.atRandom(),
       auxv: { ...auxvFor(req.image, HWCAP_RV32IMA), sysinfoEhdr: VDSO_BASE },
     });
     const r = this.copyOut(stack.sp as number, stack.bytes);
@@ -88,6 +86,13 @@ export class Exec {
     const r = this.copyOut(VDSO_BASE, vdsoImage());
     if (r < 0) return r;
     return this.mms.mprotect(mm, VDSO_BASE, PAGE_SIZE, PROT_READ | PROT_EXEC);
+  }
+
+  /** AT_RANDOM's bytes: create_elf_tables takes them from get_random_bytes. */
+  private atRandom(): Uint8Array {
+    const bytes = new Uint8Array(AT_RANDOM_BYTES);
+    this.k.entropy.fill(bytes);
+    return bytes;
   }
 
   /** copy_to_user of `bytes` at `va`; zero bytes are skipped (fresh anonymous memory is zero). */

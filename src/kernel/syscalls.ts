@@ -521,11 +521,14 @@ export class Syscalls {
     return toClock(this.k.ops.time.schedClock());
   }
 
-  /** getrandom(buf, len, flags): the host's CSPRNG, at most 256 bytes a call like urandom reads. */
+  /**
+   * getrandom(buf, len, flags): the CPU's entropy (the run's seed, or the host's CSPRNG), at most
+   * 256 bytes a call like urandom reads.
+   */
   private sysGetrandom(buf: number, len: number): number {
     const n = Math.min(len >>> 0, 256);
     const bytes = new Uint8Array(n);
-    crypto.getRandomValues(bytes);
+    this.k.entropy.fill(bytes);
     return uaccess(() => {
       for (let i = 0; i < n; i++) this.k.user.store8(buf + i, bytes[i]!);
       return n;

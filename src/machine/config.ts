@@ -73,6 +73,20 @@ export interface MachineConfig {
    * `seconds` is modelled time.
    */
   clock?: ClockMode;
+  /**
+   * --seed: the run's randomness (src/lib/prng.ts): the workloads' random streams, and the guest
+   * kernel's entropy (AT_RANDOM, getrandom), which without a seed comes from the host in host
+   * time. Virtual time uses 0 when none is given, so its runs are reproducible by default.
+   */
+  seed?: number;
+}
+
+/** --seed bounds: any unsigned 32-bit integer. */
+export const MAX_SEED = 0xffff_ffff;
+
+/** The seed a run uses: the one given, 0 in virtual time, or null (host entropy for the guest). */
+export function runSeed(cfg: Pick<MachineConfig, 'seed' | 'clock'>): number | null {
+  return cfg.seed ?? (cfg.clock === 'virtual' ? 0 : null);
 }
 
 export type ClockMode = 'host' | 'virtual';

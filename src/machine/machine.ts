@@ -28,7 +28,7 @@ import { checkExecArgs } from './program-args.js';
 import { MachineWatchdog } from './watchdog.js';
 import { MAX_CPUS } from '../lib/limits.js';
 import { HostUsageMeter } from '../lib/host-usage.js';
-import { CLOCK_MODES, MAX_HZ, MAX_OPS, MAX_RUN_SECONDS, MAX_WATCHDOG_MS, MIN_HZ, MIN_WATCHDOG_MS, VIRTUAL_QUANTUM_CYCLES, VIRTUAL_SYNC_SLACK_CYCLES, type MachineConfig } from './config.js';
+import { CLOCK_MODES, MAX_HZ, MAX_OPS, MAX_RUN_SECONDS, MAX_SEED, MAX_WATCHDOG_MS, MIN_HZ, MIN_WATCHDOG_MS, VIRTUAL_QUANTUM_CYCLES, VIRTUAL_SYNC_SLACK_CYCLES, runSeed, type MachineConfig } from './config.js';
 import type { RunResult, SelfCheckResult } from './result.js';
 import { VcpuHandle } from './vcpu-handle.js';
 import { vcpuWorkerPath } from './worker-entry.js';
@@ -178,6 +178,7 @@ export class Machine {
           params: cfg.params ?? {},
           ops: cfg.ops ?? 0,
           hz: cfg.hz,
+          seed: runSeed(cfg),
           wait,
           inject: cfg.inject ?? {},
           check: cfg.check === true,
@@ -370,6 +371,9 @@ function validate(cfg: MachineConfig): void {
   }
   if (cfg.clock !== undefined && !CLOCK_MODES.includes(cfg.clock)) {
     throw new ConfigError('clock', `must be one of ${CLOCK_MODES.join(', ')}, got ${JSON.stringify(cfg.clock)}`);
+  }
+  if (cfg.seed !== undefined && (!Number.isInteger(cfg.seed) || cfg.seed < 0 || cfg.seed > MAX_SEED)) {
+    throw new ConfigError('seed', `must be an integer from 0 to ${MAX_SEED}, got ${cfg.seed}`);
   }
   const events = cfg.traceEvents;
   if (events !== undefined && (!Number.isInteger(events) || events < 1 || events > MAX_TRACE_EVENTS)) {

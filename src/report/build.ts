@@ -1,7 +1,7 @@
 import type { CpuReport, CyclesSummary, HostInfo, HypervisorReport, LatencySummaryNs, Report } from './types.js';
 import { LatencyHistogram, type LatencyPercentiles } from '../stats/histogram.js';
 import { type CounterSnapshot, sumCounters } from '../stats/counters.js';
-import type { MachineConfig } from '../machine/config.js';
+import { runSeed, type MachineConfig } from '../machine/config.js';
 import type { RunResult } from '../machine/result.js';
 import type { ConservationReport } from '../machine/conservation.js';
 import { Machine } from '../machine/machine.js';
@@ -46,6 +46,8 @@ function runConfig(config: MachineConfig): Report['config'] {
     clock: config.clock ?? 'host',
   };
   if (config.pcpus !== undefined) c.pcpus = config.pcpus;
+  const seed = runSeed(config);
+  if (seed !== null) c.seed = seed;
   if (config.seconds !== undefined) c.seconds = config.seconds;
   if (config.ops !== undefined) c.ops = config.ops;
   if (config.trace === true && config.traceEvents !== undefined) c.traceEvents = config.traceEvents;

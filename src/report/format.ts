@@ -77,6 +77,7 @@ function settingsText(c: Report['config']): string {
     `trace ${c.trace ? 'on' : 'off'}`,
     `watchdog ${c.watchdogMs} ms`,
     `clock ${c.clock}`,
+    ...(c.seed !== undefined ? [`seed ${c.seed}`] : []),
   ].join(', ');
 }
 

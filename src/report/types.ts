@@ -221,6 +221,11 @@ export interface Report {
      * ops/s and the latency percentiles are modelled and only hostUsage is host time.
      */
     clock: ClockMode;
+    /**
+     * The seed of the run's randomness (--seed; 0 in virtual time when none was given); absent:
+     * the guest's entropy came from the host (src/lib/prng.ts).
+     */
+    seed?: number;
     /** --program: the file's name and SHA-256, its argv and envp (absent: a workload ran). */
     program?: { name: string; sha256: string; argv: string[]; envp: string[] };
   };

@@ -10,7 +10,7 @@
  * schedules the task.
  */
 import { InternalError } from '../lib/errors.js';
-import { AT_RANDOM_BYTES, parseElf, type ElfImage } from '../kernel/binfmt-elf.js';
+import { parseElf, type ElfImage } from '../kernel/binfmt-elf.js';
 import type { Exec } from '../kernel/exec.js';
 import { BLOCK, PREEMPT, type GuestThread, SYSCALL_BLOCKED } from '../uapi/program.js';
 import type { Scheduler, TaskRun } from '../kernel/sched.js';
@@ -86,10 +86,8 @@ export class RvPrograms {
   }
 
   private *init(run: TaskRun, hart: Hart): GuestThread {
-    const random = new Uint8Array(AT_RANDOM_BYTES);
-    crypto.getRandomValues(random);
     const start = this.kernel.exec.load(run.mm, {
-      image: this.image, bytes: this.program.bytes, argv: this.program.argv, envp: this.program.envp, random,
+      image: this.image, bytes: this.program.bytes, argv: this.program.argv, envp: this.program.envp,
     });
     if (typeof start === 'number') {
       this.kernel.console(`task ${run.tid}: exec of ${this.program.name} failed (${start})\n`);

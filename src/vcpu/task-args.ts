@@ -28,6 +28,8 @@ export interface VcpuTaskArgs {
   /** Total workload operations, 0 = until the stop request. */
   ops: number;
   hz: number;
+  /** The run's seed (src/lib/prng.ts), or null: guest entropy from the host's CSPRNG. */
+  seed: number | null;
   /** How every wait of the run behaves (--watchdog-ms, overcommit): computed once by the machine. */
   wait: WaitPolicy;
   /** Deliberate faults for tests (MachineConfig.inject); empty: none. */

@@ -42,6 +42,7 @@ import { SPIN_BEFORE_YIELD_DEDICATED_MS, SPIN_BEFORE_YIELD_OVERCOMMITTED_MS, Tak
 import { PartyClock } from '../hw/vtime.js';
 import { virtualSchedule } from '../hw/virtual-clock.js';
 import { STOP_REQUEST_KILL } from './task-args.js';
+import { Entropy } from '../lib/prng.js';
 
 /** Run-loop slice: how long the vCPU runs guest work before it lets its event loop breathe. */
 const SLICE_MS = 5;
@@ -136,6 +137,7 @@ export class Vcpu implements WorkMeter, MachinePort {
       trace: this.trace,
       nowMs: this.hw.vclock === null ? () => performance.now() : () => this.hw.vclock!.nowNs / 1e6,
       work: this.hw.vclock === null ? () => {} : (key) => this.hw.vclock!.step(this.hw.cost.table[key]),
+      entropy: new Entropy(args.seed, args.cpu),
     };
     if (args.check) {
       this.checker = new CoherenceChecker(ram.i32, ctx.layout, args.cpu);
@@ -161,7 +163,7 @@ export class Vcpu implements WorkMeter, MachinePort {
     const program = this.args.program;
     if (program === undefined) {
       if (workload === undefined) throw new InternalError(`cpu ${this.args.cpu}: no workload and no program to run`);
-      const harness = { workload, cpus: this.args.cpus, params: this.args.params, ops: this.args.ops };
+      const harness = { workload, cpus: this.args.cpus, params: this.args.params, ops: this.args.ops, seed: this.args.seed ?? 0 };
       return (_tid, userSp) => startProgram(new Sys(entry, this.hw.mmu, this), userSp, harness);
     }
     const { riscvShared } = program;

@@ -10,6 +10,7 @@
  */
 import type { Sys } from './sys.js';
 import type { WorkloadParam } from './params.js';
+import { workloadRandom, type Xorshift32 } from '../lib/prng.js';
 
 export const CTL_THREADS = 0;
 export const CTL_STARTED = 1;
@@ -27,20 +28,42 @@ export const CTL_WORKLOAD_WORDS = CTL_BYTES / 4 - CTL_WORKLOAD;
 /** Failures printed per thread; more are only counted. */
 const MAX_PRINTED_FAILURES = 3;
 
+/** What a context needs of the run's configuration (the harness's HarnessConfig has it all). */
+export interface ContextConfig {
+  readonly cpus: number;
+  /** --param values given; the rest take the workload's defaults. */
+  readonly params: Readonly<Record<string, number>>;
+  readonly workload: { readonly params: readonly WorkloadParam[] };
+  /** The run's seed (--seed). */
+  readonly seed: number;
+}
+
 export class WorkloadContext {
   /** The run's --ops, shared by every thread and process of the workload; 0: until stop. */
   private readonly quota: number;
   private printed = 0;
 
+  readonly cpus: number;
+  private readonly params: Readonly<Record<string, number>>;
+  private readonly spec: readonly WorkloadParam[];
+  private readonly seed: number;
+
   constructor(
     readonly sys: Sys,
     /** User address of the control block. */
     readonly base: number,
-    readonly cpus: number,
-    private readonly params: Readonly<Record<string, number>>,
-    private readonly spec: readonly WorkloadParam[],
+    cfg: ContextConfig,
   ) {
+    this.cpus = cfg.cpus;
+    this.params = cfg.params;
+    this.spec = cfg.workload.params;
+    this.seed = cfg.seed;
     this.quota = base === 0 ? 0 : sys.atomicLoad32(base + CTL_QUOTA * 4);
+  }
+
+  /** Thread `index`'s pseudo-random stream under the run's --seed (src/lib/prng.ts). */
+  random(index: number): Xorshift32 {
+    return workloadRandom(this.seed, index);
   }
 
   /** A workload parameter (--param name=value), or its default. */

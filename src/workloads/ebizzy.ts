@@ -44,13 +44,9 @@ export const ebizzyWorkload: Workload = Object.freeze({
       for (let i = 0; i < words; i++) sys.store32(base + c * bytes + i * 4, key(index, c, i));
       yield PREEMPT;
     }
-    let seed = (index + 1) * 0x2545f491;
-    const next = (): number => {
-      seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5;
-      return seed >>> 0;
-    };
+    const random = ctx.random(index);
     while (ctx.running()) {
-      const c = next() % chunks;
+      const c = random.next() % chunks;
       if (mmapEach) {
         scratch = sys.mmap(0, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
         if (scratch < 0) {
@@ -61,7 +57,7 @@ export const ebizzyWorkload: Workload = Object.freeze({
       const src = base + c * bytes;
       for (let i = 0; i < words; i++) sys.store32(scratch + i * 4, sys.load32(src + i * 4));
       for (let s = 0; s < SEARCHES; s++) {
-        const want = next() % words;
+        const want = random.next() % words;
         const found = search(sys, scratch, words, key(index, c, want));
         if (found !== want) {
           ctx.fail(`ebizzy: thread ${index}: key ${key(index, c, want)} of chunk ${c} found at ${found}, expected ${want} (scratch 0x${(scratch >>> 0).toString(16)})`);

@@ -26,6 +26,8 @@ export interface HarnessConfig {
   params: Readonly<Record<string, number>>;
   /** Total operations to run (split over threads), or 0 to run until stopped. */
   ops: number;
+  /** The run's seed: the workload's random streams (WorkloadContext.random). */
+  seed: number;
 }
 
 /** Program start-up: the kernel starts a task with its user stack; entry and argument are there. */
@@ -37,7 +39,7 @@ export function startProgram(sys: Sys, userSp: number, cfg: HarnessConfig): Gues
   if (entry === ENTRY_THREAD) return threadMain(sys, ctl, cfg);
   const child = cfg.workload.entries?.[entry - ENTRY_CHILD];
   if (child === undefined) return badEntry(sys, entry);
-  return child(sys, new WorkloadContext(sys, ctl, cfg.cpus, cfg.params, cfg.workload.params), arg);
+  return child(sys, new WorkloadContext(sys, ctl, cfg), arg);
 }
 
 function* badEntry(sys: Sys, entry: number): GuestThread {
@@ -52,11 +54,11 @@ function* initMain(sys: Sys, cfg: HarnessConfig): GuestThread {
     sys.print(`init: cannot map the control block (${base})\n`);
     return yield* sys.exitGroup(1);
   }
-  const bootstrap = new WorkloadContext(sys, base, cfg.cpus, cfg.params, cfg.workload.params);
+  const bootstrap = new WorkloadContext(sys, base, cfg);
   const threads = Math.min(MAX_THREADS, cfg.workload.threads?.(cfg.cpus, bootstrap) ?? cfg.cpus);
   sys.store32(base + CTL_THREADS * 4, threads);
   if (cfg.ops > 0) sys.store32(base + CTL_QUOTA * 4, cfg.ops);
-  const ctx = new WorkloadContext(sys, base, cfg.cpus, cfg.params, cfg.workload.params);
+  const ctx = new WorkloadContext(sys, base, cfg);
   if (cfg.workload.setup) yield* cfg.workload.setup(sys, ctx);
   for (let i = 0; i < threads; i++) {
     const tidAddr = base + (CTL_TIDS + i) * 4;
@@ -79,7 +81,7 @@ function* initMain(sys: Sys, cfg: HarnessConfig): GuestThread {
 }
 
 function* threadMain(sys: Sys, base: number, cfg: HarnessConfig): GuestThread {
-  const ctx = new WorkloadContext(sys, base, cfg.cpus, cfg.params, cfg.workload.params);
+  const ctx = new WorkloadContext(sys, base, cfg);
   const threads = ctx.threads;
   // The thread's index is its arrival order at the start barrier.
   const index = sys.atomicAdd32(base + CTL_STARTED * 4, 1);

@@ -241,17 +241,11 @@ export const hostileWorkload: Workload = Object.freeze({
       if (sys.atomicLoad32(ctx.base + (CTL_TIDS + i) * 4) === tid) ownTid = ctx.base + (CTL_TIDS + i) * 4;
     }
     if (ownTid === 0) ctx.fail(`hostile: thread ${index}: tid ${tid} is in no CLONE_CHILD_CLEARTID word`);
-    let seed = (index + 1) * 0x2545f491;
-    const next = (): number => {
-      seed ^= seed << 13;
-      seed ^= seed >>> 17;
-      seed ^= seed << 5;
-      return seed >>> 0;
-    };
+    const random = ctx.random(index);
     const args = [0, 0, 0, 0, 0, 0];
     while (ctx.running()) {
-      const call = CALLS[next() % CALLS.length]!;
-      for (let i = 0; i < 6; i++) args[i] = NASTY[next() % NASTY.length]!;
+      const call = CALLS[random.next() % CALLS.length]!;
+      for (let i = 0; i < 6; i++) args[i] = NASTY[random.next() % NASTY.length]!;
       for (const i of call.fenced) args[i] = fence(args[i]!);
       // Keep blocking calls bounded: only wakes and requeues, only WNOHANG, only timespecs that
       // cannot be read.

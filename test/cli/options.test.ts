@@ -70,6 +70,9 @@ const sharedBadCases: { argv: string[]; option: string; message?: string | RegEx
   { argv: ['--clock', 'wall'], option: '--clock', message: '--clock: must be one of host, virtual, got wall' },
   { argv: ['--clock', ''], option: '--clock', message: '--clock: must be one of host, virtual, got ""' },
   { argv: ['--clock'], option: '--clock', message: '--clock: missing value' },
+  { argv: ['--seed', '-1'], option: '--seed', message: '--seed: must be an integer from 0 to 4294967295, got -1' },
+  { argv: ['--seed', '4294967296'], option: '--seed', message: '--seed: must be an integer from 0 to 4294967295, got 4294967296' },
+  { argv: ['--seed', '1.5'], option: '--seed', message: '--seed: must be an integer from 0 to 4294967295, got 1.5' },
 ];
 
 function expectOneLineError(err: ConfigError, option: string, message?: string | RegExp): void {
@@ -82,7 +85,7 @@ function expectOneLineError(err: ConfigError, option: string, message?: string |
 
 describe('parseRunOptions rejects bad input', () => {
   const cases: { argv: string[]; option: string; message?: string | RegExp }[] = [
-    { argv: ['--backend', 'nosuch'], option: '--backend', message: /^--backend: must be one of native, .*kvm, got nosuch$/ },
+    { argv: ['--backend', 'nosuch'], option: '--backend', message: /^--backend: must be one of native, .*kvm-nopvflush, got nosuch$/ },
     { argv: ['--backends', 'native'], option: '--backends', message: '--backends: unknown option; run takes one --backend (pvemu compare runs several) (see pvemu run --help)' },
     { argv: ['--workload', 'nope'], option: '--workload', message: /^--workload: must be one of .*tlb_flush1.*, got nope$/ },
     { argv: ['--cpus', '0'], option: '--cpus', message: '--cpus: must be an integer from 1 to 64, got 0' },
@@ -184,6 +187,15 @@ describe('parseRunOptions accepts good input', () => {
     const { config } = parseRunOptions(['--cpus=64', '--hz=1', '--mem=768M', '--seconds=3600']);
     expect(config).toMatchObject({ cpus: 64, hz: 1, memBytes: 768 * MiB, seconds: 3600 });
     expect(parseRunOptions(['--cpus', '1', '--mem', '16M']).config).toMatchObject({ cpus: 1, memBytes: 16 * MiB });
+  });
+});
+
+describe('--seed', () => {
+  it('is absent unless given, and takes any unsigned 32-bit integer, in run and compare', () => {
+    expect(parseRunOptions([]).config).not.toHaveProperty('seed');
+    expect(parseRunOptions(['--seed', '0']).config.seed).toBe(0);
+    expect(parseRunOptions(['--seed', '4294967295']).config.seed).toBe(4294967295);
+    expect(parseCompareOptions(['--seed', '7']).config.seed).toBe(7);
   });
 });
 

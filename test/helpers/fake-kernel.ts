@@ -43,6 +43,7 @@ import { TlbFlusher } from '../../src/kernel/tlbflush.js';
 import { SmpCalls } from '../../src/kernel/smp.js';
 import { VcpuWait, type WaitSite } from '../../src/hw/wait.js';
 import type { KernelContext, MachinePort } from '../../src/kernel/context.js';
+import { Entropy } from '../../src/lib/prng.js';
 import { CSD, CSD_FLAG_LOCK, KGLOBALS, KernelLayout, MM, PERCPU, VMALLOC_START, type CallFunc } from '../../src/kernel/layout.js';
 import { PAGE_OFFSET, LARGE_PAGE_SIZE, PAGE_SIZE, PTE_G, PTE_P, PTE_RW, PTE_US, makeLargePde, makePte } from '../../src/hw/paging.js';
 import { VcpuHardware } from '../../src/hw/cpu.js';
@@ -351,6 +352,7 @@ export function createFakeKernel(opts: FakeKernelOptions): FakeKernel {
       trace: null,
       nowMs: () => performance.now(),
       work: () => {},
+      entropy: new Entropy(0, id),
     };
     const smp = new SmpCalls(ctx);
     const fl = new TlbFlusher(ctx, smp);

@@ -8,6 +8,7 @@ import { testConfig } from '../helpers/machine.js';
 import { programConfig } from '../helpers/guest-programs.js';
 import { LatencyHistogram } from '../../src/stats/histogram.js';
 import { describeWorkloads } from '../../src/workloads/registry.js';
+import { describeBackends } from '../../src/hv/registry.js';
 
 /** A virtual-time run of `seconds` modelled seconds. */
 function virtualConfig(backend: string, workload: string, cpus: number, seconds = 0.002): MachineConfig {
@@ -47,7 +48,7 @@ async function twice(cfg: MachineConfig): Promise<[RunResult, RunResult]> {
   }
 }
 
-const BACKENDS = ['native', 'xen', 'vmi', 'shadow', 'kvm'];
+const BACKENDS = describeBackends().map((b) => b.name);
 
 /**
  * PVEMU_VIRTUAL_MATRIX=full: every backend x every workload x 1, 2 and 4 vCPUs, and at 2 and 4
@@ -110,27 +111,19 @@ describe('virtual time', () => {
   }
 
   for (const backend of ['native', 'xen']) {
-    // Known open bug: under heavy host load (the whole suite beside it) about one run in ten of
-    // a riscv32 program differs by one TLB hit and 64 modelled ns early in boot or exec, so this
-    // runs with the opt-in matrix only until the host-time dependence is found.
-    it.runIf(fullMatrix)(`gives the riscv32 tlb_flush1 program (2 threads, ${backend}, 2 vCPUs) the same output, counts and instructions on a second run beside a CPU-bound process`, async () => {
+    // Its AT_RANDOM bytes come from the seed (0 in virtual time): with host entropy, a zero
+    // byte among them (exec's copy skips zeros) made about one run in ten one access shorter.
+    it(`gives the riscv32 tlb_flush1 program (2 threads, ${backend}, 2 vCPUs) the same output, counts and instructions on a second run beside a CPU-bound process`, async () => {
       const cfg: MachineConfig = { ...programConfig('tlb_flush1.elf', ['-t', '2', '-n', '60'], 2, backend), clock: 'virtual' };
       const [a, b] = await twice(cfg);
       expect(a.selfCheck.passed, a.selfCheck.message).toBe(true);
+      expect(a.stdout).toContain('self-check passed');
       expect(a.perCpu.reduce((n, s) => n + s.counters.shootdowns, 0)).toBeGreaterThan(0);
+      expect(a.elapsedNs).toBeGreaterThan(0);
       expect(b.stdout).toBe(a.stdout);
       expect(modelled(b)).toEqual(modelled(a));
     });
   }
-
-  it('runs the riscv32 tlb_flush1 program (2 threads, 2 vCPUs) in virtual time: it passes its self-check, and its instructions and shootdowns are counted', async () => {
-    const cfg: MachineConfig = { ...programConfig('tlb_flush1.elf', ['-t', '2', '-n', '60'], 2), clock: 'virtual' };
-    const r = await new Machine(cfg).run();
-    expect(r.selfCheck.passed, r.selfCheck.message).toBe(true);
-    expect(r.stdout).toContain('self-check passed');
-    expect(r.perCpu.reduce((n, s) => n + s.counters.shootdowns, 0)).toBeGreaterThan(0);
-    expect(r.elapsedNs).toBeGreaterThan(0);
-  });
 
   it('measures --seconds in modelled time from boot: the work interval of a 2 ms run is 2 ms of the vCPUs\' clocks, give or take the op in flight at the stop', async () => {
     const r = await new Machine(virtualConfig('native', 'touch', 2, 0.002)).run();
@@ -171,6 +164,12 @@ describe('virtual time', () => {
     }
     expect(traces[0]!.every((t) => t.offset === 0 && t.start.length > 0)).toBe(true);
     expect(traces[1]).toEqual(traces[0]);
+  });
+
+  it('refuses a seed outside 0..2^32-1, naming seed', () => {
+    const cfg = virtualConfig('native', 'tlb_flush1', 2);
+    expect(() => new Machine({ ...cfg, seed: -1 })).toThrow(/^seed: must be an integer from 0 to 4294967295, got -1$/);
+    expect(() => new Machine({ ...cfg, seed: 0.5 })).toThrow(/^seed: must be an integer from 0 to 4294967295, got 0.5$/);
   });
 
   it('refuses a clock it does not know, naming clock', () => {

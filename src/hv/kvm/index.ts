@@ -10,6 +10,11 @@
  * - IPIs use PV send-IPI (one hypercall per mask) and PV EOI (no exit); other APIC writes exit
  *   (guest/apic.ts). hlt exits to the host.
  * - CPUID reports the hypervisor bit and KVM's signature leaves with the features used here.
+ *
+ * `kvm-nopvflush` is the same guest with KVM_FEATURE_PV_TLB_FLUSH off (QEMU's
+ * `-cpu ...,kvm-pv-tlb-flush=off`): the guest then flushes remote TLBs the native way, an IPI to
+ * every target, preempted or not, and a wait for each acknowledgement. It is the baseline of the
+ * PV TLB flush series' ebizzy figures (the guest side is Linux commit 858a43aae236).
  */
 import type { Backend, BackendContext, PvOverrides } from '../backend.js';
 import { VmExitReason } from '../../hw/cost.js';
@@ -45,15 +50,21 @@ const KVM_FEATURE_PV_TLB_FLUSH = 9;
 const KVM_FEATURE_PV_SEND_IPI = 11;
 const KVM_FEATURES = [KVM_FEATURE_CLOCKSOURCE2, KVM_FEATURE_STEAL_TIME, KVM_FEATURE_PV_EOI, KVM_FEATURE_PV_TLB_FLUSH, KVM_FEATURE_PV_SEND_IPI]
   .reduce((bits, f) => bits | (1 << f), 0);
+const KVM_FEATURES_NO_PV_FLUSH = KVM_FEATURES & ~(1 << KVM_FEATURE_PV_TLB_FLUSH);
 /** "KVMKVMKVM\0\0\0" as ebx, ecx, edx. */
 const KVM_SIGNATURE: readonly [number, number, number] = [0x4b4d564b, 0x564b4d56, 0x4d];
 
-/** This vCPU's overrides and its PV flush counts (which tests read). */
-export function createKvm(ctx: BackendContext, native: PvOps): { overrides: PvOverrides; flush: PvFlushStats } {
+/**
+ * This vCPU's overrides and its PV flush counts (which tests read). `pvTlbFlush` false: the
+ * feature is off (kvm-nopvflush), and remote flushes are native_flush_tlb_others.
+ */
+export function createKvm(ctx: BackendContext, native: PvOps, pvTlbFlush = true): { overrides: PvOverrides; flush: PvFlushStats } {
   const { hw } = ctx;
   const flush = newPvFlushStats();
   hw.setWalkReferences(TWO_DIMENSIONAL_WALK_REFERENCES);
-  installFlushOnLoad(ctx, flush);
+  // The host half serves the guest's FLUSH_TLB requests; without the feature none are made.
+  if (pvTlbFlush) installFlushOnLoad(ctx, flush);
+  const features = pvTlbFlush ? KVM_FEATURES : KVM_FEATURES_NO_PV_FLUSH;
   const cpuidNative = nativeCpu(ctx, true).cpuid;
   const halting = <A extends unknown[]>(op: (...args: A) => void) => (...args: A): void => {
     hw.cost.vmexit(VmExitReason.Halt);
@@ -65,7 +76,7 @@ export function createKvm(ctx: BackendContext, native: PvOps): { overrides: PvOv
     cpu: {
       cpuid: (leaf, subleaf) => {
         if (leaf === KVM_CPUID_SIGNATURE) return [KVM_CPUID_FEATURES, ...KVM_SIGNATURE];
-        if (leaf === KVM_CPUID_FEATURES) return [KVM_FEATURES, 0, 0, 0];
+        if (leaf === KVM_CPUID_FEATURES) return [features, 0, 0, 0];
         return cpuidNative(leaf, subleaf);
       },
     },
@@ -74,7 +85,7 @@ export function createKvm(ctx: BackendContext, native: PvOps): { overrides: PvOv
       halt: halting(native.irq.halt),
     },
     apic: kvmApic(ctx, native),
-    mmu: { flushTlbOthers: kvmFlushTlbOthers(ctx, flush) },
+    ...(pvTlbFlush ? { mmu: { flushTlbOthers: kvmFlushTlbOthers(ctx, flush) } } : {}),
   };
   return { overrides, flush };
 }
@@ -83,4 +94,10 @@ export const kvmBackend: Backend = Object.freeze({
   name: 'kvm',
   description: 'KVM with two-dimensional paging: plain PTE stores, PV TLB flush via steal-time preempted byte, PV send-IPI, PV EOI',
   create: (ctx: BackendContext, native: PvOps) => createKvm(ctx, native).overrides,
+});
+
+export const kvmNoPvFlushBackend: Backend = Object.freeze({
+  name: 'kvm-nopvflush',
+  description: 'KVM as kvm with KVM_FEATURE_PV_TLB_FLUSH off (kvm-pv-tlb-flush=off): remote flushes IPI every target, preempted or not',
+  create: (ctx: BackendContext, native: PvOps) => createKvm(ctx, native, false).overrides,
 });

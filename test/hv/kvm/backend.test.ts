@@ -32,7 +32,7 @@ interface Cpu {
   flush: PvFlushStats;
 }
 
-function smp(cpus: number): { words: Int32Array; cpu: Cpu[] } {
+function smp(cpus: number, pvTlbFlush = true): { words: Int32Array; cpu: Cpu[] } {
   const words = new Int32Array(new SharedArrayBuffer(machineBlockBytes(cpus)));
   Atomics.store(words, MACHINE_CTL.runState, RunState.Running);
   const ram = new GuestRam(new SharedArrayBuffer(16 * 1024 * 1024));
@@ -47,7 +47,7 @@ function smp(cpus: number): { words: Int32Array; cpu: Cpu[] } {
     };
     // The backend as the machine binds it, keeping hold of the stats of the instance bound.
     let flush: PvFlushStats | undefined;
-    const ops = buildPvOps({ ...kvmBackend, create: (x, n) => { const k = createKvm(x, n); flush = k.flush; return k.overrides; } }, ctx);
+    const ops = buildPvOps({ ...kvmBackend, create: (x, n) => { const k = createKvm(x, n, pvTlbFlush); flush = k.flush; return k.overrides; } }, ctx);
     return { hw, ops, ipiMasks, flush: flush! };
   });
   return { words, cpu };
@@ -226,5 +226,22 @@ describe('kvm CPU, irq and MMU ops', () => {
     expect(sig.toString('latin1')).toBe('KVMKVMKVM\0\0\0');
     const features = ops.cpu.cpuid(KVM_CPUID_FEATURES, 0)[0];
     for (const bit of [5 /* STEAL_TIME */, 6 /* PV_EOI */, 9 /* PV_TLB_FLUSH */, 11 /* PV_SEND_IPI */]) expect((features >>> bit) & 1).toBe(1);
+  });
+});
+
+describe('kvm-nopvflush: KVM with KVM_FEATURE_PV_TLB_FLUSH off', () => {
+  it('leaves the feature bit out of CPUID, keeping the others', () => {
+    const features = smp(1, false).cpu[0]!.ops.cpu.cpuid(KVM_CPUID_FEATURES, 0)[0];
+    expect((features >>> 9) & 1).toBe(0);
+    for (const bit of [5 /* STEAL_TIME */, 6 /* PV_EOI */, 11 /* PV_SEND_IPI */]) expect((features >>> bit) & 1).toBe(1);
+  });
+
+  it('sends a preempted target the IPI like any other, and leaves no FLUSH_TLB request', () => {
+    const { words, cpu } = smp(3, false);
+    markPreempted(words, 1);
+    cpu[0]!.ops.mmu.flushTlbOthers(CpuMask.of(1, 2), userFlush());
+    expect(cpu[0]!.ipiMasks).toEqual([[1, 2]]);
+    expect(loadPreempted(words, 1)).toBe(KVM_VCPU_PREEMPTED);
+    expect(cpu[0]!.flush.deferred).toBe(0);
   });
 });
