@@ -38,7 +38,7 @@ import { RvCore } from '../riscv/core.js';
 import { RvPrograms } from './rv-program.js';
 import type { ConsoleChunk, VcpuExit, VcpuFailure, VcpuTaskArgs } from './task-args.js';
 import { CoherenceChecker } from './coherence.js';
-import { SPIN_BEFORE_YIELD_DEDICATED_MS, SPIN_BEFORE_YIELD_OVERCOMMITTED_MS, TakeWhileWaiting, VcpuWait, type WaitSite } from '../hw/wait.js';
+import { SPIN_BEFORE_SLEEP_TURN_DEDICATED_MS, SPIN_BEFORE_YIELD_OVERCOMMITTED_MS, TakeWhileWaiting, VcpuWait, type WaitSite } from '../hw/wait.js';
 import { PartyClock } from '../hw/vtime.js';
 import { virtualSchedule } from '../hw/virtual-clock.js';
 import { STOP_REQUEST_KILL } from './task-args.js';
@@ -332,7 +332,7 @@ export class Vcpu implements WorkMeter, MachinePort {
       syncSlack: vtime.syncSlack,
       // With a host core per vCPU the next party is running and takes the turn within a spin;
       // overcommitted, give the core away sooner.
-      spinMs: wait.overcommitted ? SPIN_BEFORE_YIELD_OVERCOMMITTED_MS : SPIN_BEFORE_YIELD_DEDICATED_MS,
+      spinMs: wait.overcommitted ? SPIN_BEFORE_YIELD_OVERCOMMITTED_MS : SPIN_BEFORE_SLEEP_TURN_DEDICATED_MS,
       watchdogMs: wait.watchdogMs,
       watchdogNote: wait.watchdogNote,
       name: (p) => `cpu ${p}`,
