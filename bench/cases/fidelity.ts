@@ -135,9 +135,9 @@ export const fidelityCase: BenchCase = {
         },
       ],
       notes: [
-        `the overcommit experiment ran k guests of 64 vCPUs on 64 pCPUs, each against the same guests without the PV flush; pvemu runs one machine of k x ${PCPUS} vCPUs on ${PCPUS} pCPUs (--pcpus, a fixed round robin of 3 ms slices in virtual time), ebizzy mapping a buffer per record, against kvm-nopvflush (KVM_FEATURE_PV_TLB_FLUSH off)`,
+        `the overcommit experiment ran k guests of 64 vCPUs on 64 pCPUs, each against the same guests without the PV flush; pvemu runs one machine of k x ${PCPUS} vCPUs on ${PCPUS} pCPUs (--pcpus: the overcommit scheduler, 3 ms slices, ticked in modelled time), ebizzy mapping a buffer per record, against kvm-nopvflush (KVM_FEATURE_PV_TLB_FLUSH off)`,
         'at 1 x (no overcommit) no vCPU is ever preempted in pvemu, so the PV flush never defers and both run the same flush: the published +4% comes from vCPUs preempted by the host\'s own threads, which pvemu does not model',
-        'overcommitted, a flush without the PV path waits for a descheduled target until its next slice (up to a whole round of 3 ms slices); pvemu models no pause-loop exiting or directed yield (kvm_vcpu_on_spin), which shorten that wait on a real host, so its gains are far above the published ones',
+        'overcommitted, a flush without the PV path waits for a descheduled target until the scheduler runs it again (up to a round of 3 ms slices); pvemu models no pause-loop exiting or directed yield (kvm_vcpu_on_spin), which shorten that wait on a real host, so its gains are far above the published ones',
         'a range flush here is the local flush of mprotect on one vCPU: the cost table prices INVLPG (260) and a CR3 reload (96) alone, not the function around them, so the 1-page figure sits below the published one',
         ...outcomes.flatMap(runNotes),
       ],

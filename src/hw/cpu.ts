@@ -16,7 +16,7 @@ import { Tlb, DEFAULT_TLB, type TlbGeometry } from './tlb.js';
 import { InternalError } from '../lib/errors.js';
 import type { VcpuCounters } from '../stats/counters.js';
 import { CostMeter, defaultCostTable, type CostTable } from './cost.js';
-import { VirtualClock, type VirtualSchedule } from './virtual-clock.js';
+import { VirtualClock } from './virtual-clock.js';
 import type { PartyClock } from './vtime.js';
 import { FLOW_HV_SLOT, TraceKind, type TraceBuffer } from '../stats/trace-buffer.js';
 
@@ -54,10 +54,10 @@ export interface VcpuHardwareOptions {
   trace?: TraceBuffer | null;
   /**
    * --clock virtual: this vCPU's party in the turn order (src/hw/vtime.ts), how long the run
-   * lasts once booted, in cycles (0: the workload stops itself), and its share of an
-   * overcommitted physical CPU; absent: host time.
+   * lasts once booted, in cycles (0: the workload stops itself), and the timekeeper's party
+   * number; absent: host time.
    */
-  virtualTime?: { party: PartyClock; runCycles: number; schedule: VirtualSchedule | null };
+  virtualTime?: { party: PartyClock; runCycles: number; keeper: number };
 }
 
 /** An IDT entry: exceptions pass their error code (page fault: PF_* bits; CR2 holds the address). */
@@ -122,7 +122,7 @@ export class VcpuHardware {
     const vt = opts.virtualTime;
     this.vclock = vt === undefined ? null : new VirtualClock(vt.party, {
       cpu: opts.cpu, costs: this.cost.table, counters: opts.counters, bus: this.bus, machineWords: opts.machineWords, runCycles: vt.runCycles,
-      schedule: vt.schedule,
+      keeper: vt.keeper,
     });
     this.bus.vclock = this.vclock;
     this.apic.vclock = this.vclock;

@@ -9,23 +9,22 @@
  *   - plain work, at its cost-table price: a TypeScript workload's memory accesses (the MMU's
  *     poll steps POLL_EVERY of them) and operations, an RV32 program's instructions (the core's
  *     poll boundaries), system calls, page faults, signals, spin-wait iterations (pause);
- *   - halting, which jumps to whatever wakes the CPU: its LAPIC timer's deadline, an IPI's
- *     arrival (ApicBus.ring wakes the halted target at the sender's time), or the run's end.
+ *   - halting, which jumps to whatever wakes the CPU: its LAPIC timer's deadline, or another
+ *     party's wake: an IPI's arrival (ApicBus.ring wakes the halted target at the sender's
+ *     time), or the timekeeper's stop at the run's end.
  * What is posted to the vCPU's APIC (IPIs, kicks, its timer) carries the sender's time
  * (post): the APIC shows it pending only once this clock has reached that time (arrived), so
  * a vCPU running behind its sender takes an IPI at the send time, not before it. Posts that
  * coalesce before a take arrive with the earliest of them.
- * At each step it also plays what is due at the new time: this vCPU's LAPIC timer (raised on
- * itself, in its own time) and, once the clock passes the run's end (--seconds after the boot
- * vCPU said the guest was up), the stop request that the main thread's --seconds timer makes in
- * host time, and, overcommitted, the end of its slice (it parks until its next one). Then it
- * offers the turn (boundary).
+ * At each step it also plays what is due at the new time on this CPU's own hardware: its LAPIC
+ * timer, raised on itself in its own time. Then it offers the turn (boundary). What the host
+ * does — the overcommit scheduler, steal time, the stop at the run's end — the main thread's
+ * timekeeper plays in its own turns (src/machine/vtime-keeper.ts).
  */
 import type { ApicBus, ApicVirtualClock } from './apic.js';
 import { TSC_KHZ, useVirtualTsc } from './clock.js';
 import type { CostTable } from './cost.js';
 import { LapicTimer } from './lapic-timer.js';
-import { MACHINE_CTL, RunState } from './layout.js';
 import { PartyClock } from './vtime.js';
 import { InternalError } from '../lib/errors.js';
 import { LatencyHistogram } from '../stats/histogram.js';
@@ -39,31 +38,14 @@ export const CYCLES_PER_NS = TSC_KHZ / 1e6;
  */
 export const VIRTUAL_EPOCH_S = 1_767_225_600;
 
-/**
- * Overcommit in virtual time (--pcpus below --cpus): a fixed round robin. vCPU v shares
- * physical CPU v mod P with the `share` vCPUs numbered like it, each running in every
- * share-th slice of `sliceCycles`, starting with slice `turn`. Outside its slices a vCPU is
- * descheduled; it is not work-conserving (a halted vCPU's slice is not lent to another), a
- * simplification of the host scheduler the host-time overcommit scheduler imitates.
- */
-export interface VirtualSchedule {
-  readonly sliceCycles: number;
-  readonly share: number;
-  readonly turn: number;
+/** Parties in a machine's turn order: its vCPUs, then the main thread's timekeeper (party `cpus`). */
+export function vtimeParties(cpus: number): number {
+  return cpus + 1;
 }
 
-/** vCPU `cpu`'s share of its physical CPU, or null when it has one to itself. */
-export function virtualSchedule(cpu: number, cpus: number, pcpus: number, sliceCycles: number): VirtualSchedule | null {
-  if (pcpus >= cpus) return null;
-  const share = Math.floor((cpus - 1 - (cpu % pcpus)) / pcpus) + 1;
-  return share === 1 ? null : { sliceCycles, share, turn: Math.floor(cpu / pcpus) };
-}
-
-/** The first time at or after `now` (cycles) at which the schedule runs its vCPU. */
-export function scheduledFrom(s: VirtualSchedule, now: number): number {
-  const slice = Math.floor(now / s.sliceCycles);
-  const wait = (s.turn - (slice % s.share) + s.share) % s.share;
-  return wait === 0 ? now : (slice + wait) * s.sliceCycles;
+/** A party's name in messages: "cpu 3", or "the timekeeper" (the main thread). */
+export function vtimePartyName(party: number, cpus: number): string {
+  return party < cpus ? `cpu ${party}` : 'the timekeeper';
 }
 
 export interface VirtualClockParts {
@@ -73,12 +55,12 @@ export interface VirtualClockParts {
   readonly counters: { modeledCycles: number; turnHandOvers: number };
   /** The vCPU's own bus: its timer is raised on itself through it. */
   readonly bus: ApicBus;
-  /** The machine block: timer registers, run state. */
+  /** The machine block: timer registers. */
   readonly machineWords: Int32Array;
   /** How long the run lasts once booted, in cycles (0: the workload stops itself, --ops). */
   readonly runCycles: number;
-  /** Its share of an overcommitted physical CPU (null: a CPU of its own). */
-  readonly schedule: VirtualSchedule | null;
+  /** The timekeeper's party number (src/machine/vtime-keeper.ts): it plays the run's end. */
+  readonly keeper: number;
 }
 
 export class VirtualClock implements ApicVirtualClock {
@@ -91,15 +73,6 @@ export class VirtualClock implements ApicVirtualClock {
   readonly delivery = new LatencyHistogram();
   private seenModeled = 0;
   private readonly timer: LapicTimer;
-  private stopped = false;
-  /**
-   * Overcommitted: called when the clock is outside this vCPU's slices, with the time its next
-   * one starts; it must come back with the clock there (the vCPU's parking, src/vcpu/park.ts).
-   */
-  onDescheduled: ((until: number) => void) | null = null;
-  private parking = false;
-  /** Times this vCPU was descheduled (parked until its next slice). */
-  private parks = 0;
 
   constructor(readonly party: PartyClock, private readonly p: VirtualClockParts) {
     this.timer = new LapicTimer(p.machineWords, p.cpu);
@@ -126,7 +99,11 @@ export class VirtualClock implements ApicVirtualClock {
    * main thread's timer counts them in host time.
    */
   bootDone(): void {
-    if (this.p.runCycles > 0) this.party.setRunEnd(this.now + this.p.runCycles);
+    if (this.p.runCycles <= 0) return;
+    const end = this.now + this.p.runCycles;
+    this.party.setRunEnd(end);
+    // The timekeeper makes the stop request then, as the main thread's --seconds timer does in host time.
+    this.party.unpark(this.p.keeper, end);
   }
 
   /** The clock in ns since the machine started. */
@@ -209,29 +186,34 @@ export class VirtualClock implements ApicVirtualClock {
   }
 
   /**
-   * HLT with nothing pending: sleep in virtual time until the timer's deadline, an IPI (ring),
-   * or the run's end, whichever is first; then play what is due.
+   * HLT with nothing pending: sleep in virtual time until the timer's deadline or another
+   * party's wake (an IPI's ring, the timekeeper's stop), whichever is first; then play what is due.
    */
   halt(): void {
-    const parks = this.parks;
     this.due();
-    // Descheduled meanwhile: what woke it may have come while it was parked (a ring does not
-    // wake a parked vCPU), so the caller looks again before halting.
-    if (this.parks !== parks) return;
     this.party.halt(this.nextOwnEvent());
     this.due();
   }
 
   /**
+   * Descheduled by the timekeeper's scheduler (src/vcpu/park.ts): hand the turn over until it
+   * grants this vCPU a physical CPU again (PartyClock.unpark), or another party's finish passes
+   * the turn on. The caller looks at its schedule word again.
+   */
+  parked(): void {
+    this.due();
+    this.party.park(Number.POSITIVE_INFINITY);
+    this.due();
+  }
+
+  /**
    * The earliest time something of this vCPU's own falls due, in cycles: its timer's deadline,
-   * the arrival of a post not yet arrived, the run's end (until it has made the stop request);
-   * +Infinity when none is pending.
+   * the arrival of a post not yet arrived; +Infinity when none is pending.
    */
   private nextOwnEvent(): number {
     let next = this.timer.deadlineNs > 0 ? this.timer.deadlineNs * CYCLES_PER_NS : Number.POSITIVE_INFINITY;
     const arrival = this.party.arrival;
     if (arrival > this.party.now && arrival < next) next = arrival;
-    if (!this.stopped && this.party.runEnd < next) next = this.party.runEnd;
     return next;
   }
 
@@ -283,33 +265,13 @@ export class VirtualClock implements ApicVirtualClock {
     }
   }
 
-  /** Play the timer and the run's end at the current time. */
+  /** Play this CPU's LAPIC timer at the current time. */
   private due(): void {
     this.sync();
-    const now = this.party.now;
-    const vector = this.timer.due(now / CYCLES_PER_NS, 0);
+    const vector = this.timer.due(this.party.now / CYCLES_PER_NS, 0);
     if (vector >= 0) {
       this.p.bus.raise(this.p.cpu, vector, false);
       this.ticks++;
-    }
-    if (!this.stopped && now >= this.party.runEnd) {
-      this.stopped = true;
-      // ORDERING: as the main thread's --seconds timer does; pairs with the workload's
-      // stopRequested() Atomics.load of runState.
-      Atomics.compareExchange(this.p.machineWords, MACHINE_CTL.runState, RunState.Running, RunState.StopRequested);
-    }
-    const schedule = this.p.schedule;
-    if (schedule !== null && this.onDescheduled !== null && !this.parking) {
-      const start = scheduledFrom(schedule, now);
-      if (start > now) {
-        this.parks++;
-        this.parking = true;
-        try {
-          this.onDescheduled(start);
-        } finally {
-          this.parking = false;
-        }
-      }
     }
   }
 }

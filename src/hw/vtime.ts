@@ -165,6 +165,8 @@ export interface VtimeOptions {
 
 /** Each sleep on the turn word lasts at most this long, in ms, between looks at the clock. */
 const SLEEP_SLICE_MS = 1;
+/** The same for a party waiting without blocking its thread (the timekeeper's waitAsync). */
+const ASYNC_SLEEP_SLICE_MS = 50;
 /** Look at the host clock every this many spins. */
 const CLOCK_CHECK_EVERY = 64;
 
@@ -240,6 +242,38 @@ export class PartyClock {
    * due itself; on return it holds the turn, its clock at least its wake time if it was halted.
    */
   handOver(): void {
+    if (this.passOn()) this.waitTurn();
+  }
+
+  /**
+   * handOver without blocking the thread (the main thread's timekeeper, whose event loop must
+   * keep running): the wait for the turn to come back is a promise.
+   */
+  async handOverAsync(): Promise<void> {
+    if (this.passOn()) await this.waitTurnAsync();
+  }
+
+  /** Wait for this party's first turn without blocking the thread (the timekeeper's begin). */
+  async beginAsync(): Promise<void> {
+    await this.waitTurnAsync();
+  }
+
+  /**
+   * Descheduled until `until`, without blocking the thread (park's async twin, for the
+   * timekeeper): on return the clock is `until`.
+   */
+  async parkAsync(until: number): Promise<void> {
+    this.requireTurn('parkAsync');
+    this.i32[this.line + PARTY.state] = PartyState.Parked;
+    this.f64[this.line / 2 + PARTY_F64.wakeAt] = until;
+    await this.handOverAsync();
+  }
+
+  /**
+   * Hand the turn to the party due next. Returns true if it went to another party (the caller
+   * must wait for it to come back), false if this party is still due and keeps it.
+   */
+  private passOn(): boolean {
     this.requireTurn('handOver');
     const selfTime = this.effectiveSelf();
     const next = nextParty(this.i32, this.f64, this.parties, this.self, selfTime);
@@ -248,10 +282,10 @@ export class PartyClock {
     }
     if (next === this.self) {
       this.resume();
-      return;
+      return false;
     }
     this.pass(next);
-    this.waitTurn();
+    return true;
   }
 
   /**
@@ -293,6 +327,21 @@ export class PartyClock {
     if (cap < this.limit) this.limit = cap;
   }
 
+  /**
+   * Schedule parked party `p` again at `at` cycles, or earlier if it already was (a hypervisor
+   * scheduler granting a descheduled vCPU a physical CPU). Other states are left alone.
+   */
+  unpark(p: number, at: number): void {
+    this.requireTurn('unpark');
+    const w = (1 + p) * LINE_WORDS;
+    if ((this.i32[w + PARTY.state]! as PartyState) !== PartyState.Parked) return;
+    const i = w / 2 + PARTY_F64.wakeAt;
+    if (at < this.f64[i]!) this.f64[i] = at;
+    if (at < this.othersMin) this.othersMin = at;
+    const cap = at + this.o.quantum;
+    if (cap < this.limit) this.limit = cap;
+  }
+
   /** Something posted to party `p` at time `at` (the holder's clock) may be taken from then on. */
   post(p: number, at: number): void {
     this.requireTurn('post');
@@ -316,6 +365,15 @@ export class PartyClock {
    */
   get othersEarliest(): number {
     return this.othersMin;
+  }
+
+  /** Whether every other party has left the turn order for good (holder only). */
+  othersDone(): boolean {
+    this.requireTurn('othersDone');
+    for (let p = 0; p < this.parties; p++) {
+      if (p !== this.self && (this.i32[(1 + p) * LINE_WORDS + PARTY.state]! as PartyState) !== PartyState.Done) return false;
+    }
+    return true;
   }
 
   /** Where the run ends, in cycles (+Infinity: not set). */
@@ -402,30 +460,16 @@ export class PartyClock {
   private waitTurn(): void {
     const i32 = this.i32;
     const turn = this.line + PARTY.turn;
+    const watch = new TurnWatch();
     let spins = 0;
-    let startMs = 0;
     let spinStartMs = 0;
-    let seen = -1;
     // ORDERING: pairs with the passer's Atomics.store of our turn word (pass / initVtime).
     while (Atomics.load(i32, turn) === 0) {
       if (++spins % CLOCK_CHECK_EVERY !== 0) continue;
       const now = performance.now();
       if (spinStartMs === 0) spinStartMs = now;
       this.o.heartbeat?.();
-      if (this.o.aborted()) throw new MachineAbortedError(`${this.o.name(this.self)}: machine aborted while waiting for its turn in virtual time`);
-      // The watchdog measures from the last hand-over anywhere: a turn that moves is progress.
-      const handOvers = this.handOvers;
-      if (handOvers !== seen) {
-        seen = handOvers;
-        startMs = now;
-      } else if (now - startMs > this.o.watchdogMs) {
-        // ORDERING: diagnostics only; pairs with the holders' plain writes via the hand-overs.
-        const holder = Atomics.load(i32, CTL.holder);
-        throw new WatchdogError(
-          `watchdog: ${this.o.name(this.self)} waited ${Math.round(now - startMs)} ms for its turn in virtual time; ` +
-          `the turn has been with ${this.o.name(holder)} all that time${this.o.describe !== undefined ? ` (${this.o.describe(holder)})` : ''} (${this.o.watchdogNote})`,
-        );
-      }
+      this.look(watch, now);
       if (now - spinStartMs > this.o.spinMs) {
         // ORDERING: the sleeper's half of the Dekker pair described in pass().
         Atomics.store(i32, this.line + PARTY.sleeping, 1);
@@ -433,8 +477,62 @@ export class PartyClock {
         Atomics.store(i32, this.line + PARTY.sleeping, 0);
       }
     }
+    this.take();
+  }
+
+  /**
+   * waitTurn without blocking the thread: asleep on the turn word from the start (the passer
+   * then notifies), in Atomics.waitAsync's promise, with the same looks at the clock between
+   * bounded sleeps.
+   */
+  private async waitTurnAsync(): Promise<void> {
+    const i32 = this.i32;
+    const turn = this.line + PARTY.turn;
+    const watch = new TurnWatch();
+    // ORDERING: the sleeper's half of the Dekker pair described in pass(), kept up for the whole
+    // wait: a passer that stores our turn word after this store sees it and notifies.
+    Atomics.store(i32, this.line + PARTY.sleeping, 1);
+    try {
+      // ORDERING: pairs with the passer's Atomics.store of our turn word (pass / initVtime).
+      while (Atomics.load(i32, turn) === 0) {
+        const r = Atomics.waitAsync(i32, turn, 0, ASYNC_SLEEP_SLICE_MS);
+        if (r.async) await r.value;
+        this.look(watch, performance.now());
+      }
+    } finally {
+      Atomics.store(i32, this.line + PARTY.sleeping, 0);
+    }
+    this.take();
+  }
+
+  /** A waiting party's look at the clock: leave on an abort; a turn that has not moved for the watchdog's limit is a hang. */
+  private look(watch: TurnWatch, now: number): void {
+    if (this.o.aborted()) throw new MachineAbortedError(`${this.o.name(this.self)}: machine aborted while waiting for its turn in virtual time`);
+    // The watchdog measures from the last hand-over anywhere: a turn that moves is progress.
+    const handOvers = this.handOvers;
+    if (handOvers !== watch.seen || watch.sinceMs === 0) {
+      watch.seen = handOvers;
+      watch.sinceMs = now;
+    } else if (now - watch.sinceMs > this.o.watchdogMs) {
+      // ORDERING: diagnostics only; pairs with the holders' plain writes via the hand-overs.
+      const holder = Atomics.load(this.i32, CTL.holder);
+      throw new WatchdogError(
+        `watchdog: ${this.o.name(this.self)} waited ${Math.round(now - watch.sinceMs)} ms for its turn in virtual time; ` +
+        `the turn has been with ${this.o.name(holder)} all that time${this.o.describe !== undefined ? ` (${this.o.describe(holder)})` : ''} (${this.o.watchdogNote})`,
+      );
+    }
+  }
+
+  /** The turn word said 1: take the turn. */
+  private take(): void {
     // ORDERING: only this party clears its turn word, and only while it holds the turn.
-    Atomics.store(i32, turn, 0);
+    Atomics.store(this.i32, this.line + PARTY.turn, 0);
     this.resume();
   }
+}
+
+/** What a waiting party's watchdog remembers: the hand-over count it last saw, and since when. */
+class TurnWatch {
+  seen = -1;
+  sinceMs = 0;
 }

@@ -13,7 +13,8 @@ import { parseElf } from '../kernel/binfmt-elf.js';
 import { KernelLayout } from '../kernel/layout.js';
 import { findBackend } from '../hv/registry.js';
 import { defaultCostTable, mergeCostTable } from '../hw/cost.js';
-import { OvercommitScheduler, SCHED_SLICE_MS } from './sched/scheduler.js';
+import { OvercommitScheduler, SCHED_SLICE_MS, SCHED_TICK_MS } from './sched/scheduler.js';
+import { VirtualTimekeeper } from './vtime-keeper.js';
 import { sumCounters } from '../stats/counters.js';
 import type { VcpuStatsSnapshot } from '../stats/snapshot.js';
 import { findWorkload } from '../workloads/registry.js';
@@ -21,6 +22,7 @@ import { validateParams } from '../workloads/params.js';
 import type { VcpuExit, VcpuFailure, VcpuTaskArgs } from '../vcpu/task-args.js';
 import type { SyscallCost } from '../kernel/syscalls.js';
 import { initVtime, vtimeBytes } from '../hw/vtime.js';
+import { vtimeParties } from '../hw/virtual-clock.js';
 import { TSC_KHZ } from '../hw/clock.js';
 import { MachineClock } from './clock.js';
 import { checkConservation, conservationViolations, readGuestFrames, type ConservationReport } from './conservation.js';
@@ -132,23 +134,31 @@ export class Machine {
     if (this.interruptedBy !== undefined) Atomics.store(words, MACHINE_CTL.runState, RunState.StopRequested);
     const virtual = cfg.clock === 'virtual';
     const clock = new MachineClock(words, cfg.cpus, Math.floor(1000 / cfg.hz), virtual);
-    // Virtual time: the turn order's block, the turn with vCPU 0; the run ends --seconds of
-    // modelled time after boot, which the vCPUs' own clocks play (src/hw/virtual-clock.ts).
-    let vtime: VcpuTaskArgs['vtime'];
-    if (virtual) {
-      const sab = new SharedArrayBuffer(vtimeBytes(cfg.cpus));
-      initVtime(sab, cfg.cpus);
-      // As in host time: no end for --ops, nor for a program without --seconds (it runs until it exits).
-      const timed = cfg.ops === undefined && (program === undefined || program.timeLimited);
-      const runCycles = timed ? Math.round((cfg.seconds ?? 2) * TSC_KHZ * 1000) : 0;
-      vtime = { sab, quantum: VIRTUAL_QUANTUM_CYCLES, syncSlack: VIRTUAL_SYNC_SLACK_CYCLES, runCycles, sliceCycles: SCHED_SLICE_MS * TSC_KHZ };
-    }
     // One wait policy for the whole run: every vCPU, backend and the main thread's watchdog wait by it.
     const wait = waitPolicyFor(cfg);
     const watchdog = new MachineWatchdog(words, cfg.cpus, wait);
-    // The hypervisor's scheduler, only when overcommitted: without --pcpus every vCPU runs.
-    // In virtual time each vCPU's clock plays its share of the physical CPUs instead (src/hw/virtual-clock.ts).
-    const scheduler = !virtual && cfg.pcpus !== undefined && cfg.pcpus < cfg.cpus ? new OvercommitScheduler(words, cfg.cpus, cfg.pcpus) : undefined;
+    // Virtual time: the turn order's block, the turn with vCPU 0, and the main thread's
+    // timekeeper as its last party; the run ends --seconds of modelled time after boot, which
+    // the timekeeper plays (src/machine/vtime-keeper.ts).
+    let vtime: VcpuTaskArgs['vtime'];
+    let keeper: VirtualTimekeeper | undefined;
+    if (virtual) {
+      const sab = new SharedArrayBuffer(vtimeBytes(vtimeParties(cfg.cpus)));
+      initVtime(sab, vtimeParties(cfg.cpus));
+      // As in host time: no end for --ops, nor for a program without --seconds (it runs until it exits).
+      const timed = cfg.ops === undefined && (program === undefined || program.timeLimited);
+      const runCycles = timed ? Math.round((cfg.seconds ?? 2) * TSC_KHZ * 1000) : 0;
+      vtime = { sab, quantum: VIRTUAL_QUANTUM_CYCLES, syncSlack: VIRTUAL_SYNC_SLACK_CYCLES, runCycles };
+      keeper = new VirtualTimekeeper(sab, words, {
+        cpus: cfg.cpus, quantum: VIRTUAL_QUANTUM_CYCLES, syncSlack: VIRTUAL_SYNC_SLACK_CYCLES,
+        watchdogMs: wait.watchdogMs, watchdogNote: wait.watchdogNote, tickCycles: SCHED_TICK_MS * TSC_KHZ,
+      });
+    }
+    // The hypervisor's scheduler, only when overcommitted: without --pcpus every vCPU runs. In
+    // virtual time the timekeeper ticks it in modelled time.
+    const overcommitted = cfg.pcpus !== undefined && cfg.pcpus < cfg.cpus;
+    const scheduler = overcommitted ? new OvercommitScheduler(words, cfg.cpus, cfg.pcpus!, SCHED_SLICE_MS, SCHED_TICK_MS, keeper === undefined ? null : { vclock: keeper, unpark: (c) => keeper.unpark(c) }) : undefined;
+    if (keeper !== undefined && scheduler !== undefined) keeper.schedule(scheduler);
     const pool = new Piscina({
       filename: vcpuWorkerPath(),
       minThreads: cfg.cpus,
@@ -158,11 +168,22 @@ export class Machine {
     });
     let stopTimer: NodeJS.Timeout | undefined;
     let bootPoll: NodeJS.Timeout | undefined;
+    // Virtual time: the timekeeper's turns, from before the first vCPU runs until the last leaves.
+    // A failure of its own (its watchdog) aborts the machine, so the vCPUs leave their waits too.
+    let keeperFailure: unknown;
+    const keeperDone = keeper?.run().catch((e: unknown) => {
+      if (e instanceof MachineAbortedError) return;
+      keeperFailure = e;
+      // ORDERING: every vCPU waiting for its turn polls runState (PartyClock's look).
+      Atomics.store(words, MACHINE_CTL.runState, RunState.Aborted);
+    });
     try {
       clock.start();
       watchdog.start();
-      // Before the workers start: those without a CPU park at their first boundary.
-      scheduler?.start();
+      // Before the workers start: those without a CPU park at their first boundary. In virtual
+      // time the timekeeper makes the ticks, in modelled time.
+      if (virtual) scheduler?.begin(0);
+      else scheduler?.start();
       this.handles = [];
       for (let cpu = 0; cpu < cfg.cpus; cpu++) {
         this.handles.push(new VcpuHandle(pool, {
@@ -206,8 +227,10 @@ export class Machine {
         Promise.all(this.handles.map((h) => h.exit.catch((e: unknown) => workerCrash(e, words)))),
         watchdog.tripped,
       ]);
+      await keeperDone;
       // Kept even if the run failed below: a trace of a failing run is what one wants to read.
       if (trace !== undefined) this.recorded = exits.map((e, cpu) => e.trace ?? emptyTrace(cpu));
+      if (keeperFailure !== undefined) throw keeperFailure;
       const result = this.collect(exits, words);
       // Every worker has returned: guest memory is final.
       const totals = sumCounters(result.perCpu.map((c) => c.counters));

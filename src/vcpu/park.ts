@@ -11,7 +11,9 @@
  *      as KVM marks only vCPUs scheduled out while runnable) and count the exit.
  *   3. Sleep on schedState in bounded waits; between them keep the heartbeat going (the
  *      main-thread watchdog must not take a parked vCPU for a hung one), leave on an aborted
- *      or finished machine, and name the scheduler if it never comes back.
+ *      or finished machine, and name the scheduler if it never comes back. In virtual time the
+ *      scheduler runs in the timekeeper's turns (src/machine/vtime-keeper.ts): the vCPU parks
+ *      in the turn order until a grant unparks it there (VirtualClock.parked).
  *   4. Loaded again: run the backends' resume hooks (KVM's deferred flush, which takes the
  *      preempted byte with an exchange), then clear the byte (record_steal_time's exchange)
  *      for backends that had no hook, before any guest code runs.
@@ -20,8 +22,7 @@ import { InternalError, MachineAbortedError } from '../lib/errors.js';
 import type { ActivityPublisher } from '../hw/activity.js';
 import { HV_PARK, type VcpuHardware } from '../hw/cpu.js';
 import { MACHINE_CTL, RunState, SchedState, VcpuActivity, WaitKind } from '../hw/layout.js';
-import { KVM_VCPU_FLUSH_TLB, PvclockWriter } from '../hw/pvclock.js';
-import type { VirtualClock } from '../hw/virtual-clock.js';
+import { KVM_VCPU_FLUSH_TLB } from '../hw/pvclock.js';
 import { VmExitReason } from '../hw/cost.js';
 import { loadSchedState, sleepWhileDescheduled, PARKED_ACTIVITY } from '../hw/sched-word.js';
 import { TakeWhileWaiting, type VcpuWait, type WaitSite } from '../hw/wait.js';
@@ -46,8 +47,6 @@ export class VcpuParking {
   preemptions = 0;
   idleParks = 0;
   private readonly activity: ActivityPublisher;
-  /** Virtual time: the steal-time record's writer (the main thread's scheduler charges it in host time). */
-  private readonly steal: PvclockWriter;
 
   constructor(
     private readonly hw: VcpuHardware,
@@ -55,7 +54,6 @@ export class VcpuParking {
     private readonly wait: VcpuWait,
   ) {
     this.activity = hw.activity;
-    this.steal = new PvclockWriter(hw.machineWords, 0);
   }
 
   /** Install the HV_PARK handler on this vCPU's hardware. */
@@ -74,26 +72,19 @@ export class VcpuParking {
     if (loadSchedState(words, cpu) === SchedState.Running) return; // (1)
     if (this.machineEnded()) return;
     const saved = this.scheduleOut();
-    const wait = this.wait;
-    wait.begin(PARKED_WAIT, 0);
-    // (3): the VcpuWait keeps the heartbeat going and leaves on an aborted machine.
-    while (loadSchedState(words, cpu) === SchedState.Descheduled && !this.machineEnded()) {
-      sleepWhileDescheduled(wait, words, cpu, PARK_WAIT_MS);
+    const vclock = hw.vclock;
+    if (vclock !== null && vclock.running) {
+      // (3) in virtual time: the turn order's watchdog and abort check stand in for the VcpuWait's.
+      while (loadSchedState(words, cpu) === SchedState.Descheduled && !this.machineEnded()) vclock.parked();
+    } else {
+      const wait = this.wait;
+      wait.begin(PARKED_WAIT, 0);
+      // (3): the VcpuWait keeps the heartbeat going and leaves on an aborted machine.
+      while (loadSchedState(words, cpu) === SchedState.Descheduled && !this.machineEnded()) {
+        sleepWhileDescheduled(wait, words, cpu, PARK_WAIT_MS);
+      }
+      wait.end();
     }
-    wait.end();
-    this.scheduleIn(saved);
-  }
-
-  /**
-   * Virtual time's overcommit (VirtualClock.onDescheduled): the vCPU is outside its slices
-   * until `until` cycles. The same steps, with (3) a park in the turn order, and the steal time
-   * charged here, on the vCPU's own record, for a vCPU that was runnable.
-   */
-  parkUntil(vclock: VirtualClock, until: number): void {
-    const fromNs = vclock.nowNs;
-    const saved = this.scheduleOut();
-    vclock.party.park(until);
-    if (saved !== VcpuActivity.Halted) this.steal.addSteal(this.hw.cpu, vclock.nowNs - fromNs);
     this.scheduleIn(saved);
   }
 

@@ -47,11 +47,11 @@ export interface VcpuTaskArgs {
    */
   program?: { image: ProgramImage; riscvShared: SharedArrayBuffer; timeLimited: boolean };
   /**
-   * --clock virtual: the turn-order block (src/hw/vtime.ts, one party per vCPU), the quantum and
-   * the sync slack (VtimeOptions), the run's length after boot in cycles (0: the workload stops itself) and the overcommit
-   * scheduler's slice in cycles; absent: host time.
+   * --clock virtual: the turn-order block (src/hw/vtime.ts: one party per vCPU, then the main
+   * thread's timekeeper, party `cpus`), the quantum and the sync slack (VtimeOptions), and the
+   * run's length after boot in cycles (0: the workload stops itself); absent: host time.
    */
-  vtime?: { sab: SharedArrayBuffer; quantum: number; syncSlack: number; runCycles: number; sliceCycles: number };
+  vtime?: { sab: SharedArrayBuffer; quantum: number; syncSlack: number; runCycles: number };
   control: MessagePort;
 }
 

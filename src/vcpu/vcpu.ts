@@ -40,7 +40,7 @@ import type { ConsoleChunk, VcpuExit, VcpuFailure, VcpuTaskArgs } from './task-a
 import { CoherenceChecker } from './coherence.js';
 import { SPIN_BEFORE_SLEEP_TURN_DEDICATED_MS, SPIN_BEFORE_YIELD_OVERCOMMITTED_MS, TakeWhileWaiting, VcpuWait, type WaitSite } from '../hw/wait.js';
 import { PartyClock } from '../hw/vtime.js';
-import { virtualSchedule } from '../hw/virtual-clock.js';
+import { vtimePartyName, vtimeParties } from '../hw/virtual-clock.js';
 import { STOP_REQUEST_KILL } from './task-args.js';
 import { Entropy } from '../lib/prng.js';
 
@@ -102,7 +102,7 @@ export class Vcpu implements WorkMeter, MachinePort {
       cpu: args.cpu, cpus: args.cpus, ram, machineWords: this.words, counters: this.counters, costs: args.costs,
       trace: this.trace,
       ...(args.vtime !== undefined
-        ? { virtualTime: { party: this.firstTurn(args.vtime), runCycles: args.vtime.runCycles, schedule: virtualSchedule(args.cpu, args.cpus, args.pcpus, args.vtime.sliceCycles) } }
+        ? { virtualTime: { party: this.firstTurn(args.vtime), runCycles: args.vtime.runCycles, keeper: args.cpus } }
         : {}),
     });
     this.activity = this.hw.activity;
@@ -112,10 +112,6 @@ export class Vcpu implements WorkMeter, MachinePort {
     // Installed before any boundary can take an HV_PARK kick (the scheduler may kick at boot).
     this.parking = args.pcpus < args.cpus ? new VcpuParking(this.hw, new VcpuWait(this.hw, args.wait)) : null;
     this.parking?.install();
-    // Virtual time: the vCPU's own clock says when it is outside its slices (no main-thread scheduler).
-    const vclock = this.hw.vclock;
-    const parking = this.parking;
-    if (vclock !== null && parking !== null) vclock.onDescheduled = (until) => parking.parkUntil(vclock, until);
     this.wait = new VcpuWait(this.hw, args.wait);
     // The kernel lends native_flush_tlb_others and mm->pgd to the backend once it exists.
     const guest = unlentGuestServices();
@@ -327,7 +323,7 @@ export class Vcpu implements WorkMeter, MachinePort {
     // handles on the machine block for the watchdog's message and the heartbeat.
     const bus = new ApicBus(this.words, cpus);
     const activity = new ActivityPublisher(this.words, cpu);
-    return new PartyClock(vtime.sab, cpus, cpu, {
+    return new PartyClock(vtime.sab, vtimeParties(cpus), cpu, {
       quantum: vtime.quantum,
       syncSlack: vtime.syncSlack,
       // With a host core per vCPU the next party is running and takes the turn within a spin;
@@ -335,8 +331,8 @@ export class Vcpu implements WorkMeter, MachinePort {
       spinMs: wait.overcommitted ? SPIN_BEFORE_YIELD_OVERCOMMITTED_MS : SPIN_BEFORE_SLEEP_TURN_DEDICATED_MS,
       watchdogMs: wait.watchdogMs,
       watchdogNote: wait.watchdogNote,
-      name: (p) => `cpu ${p}`,
-      describe: (p) => describeVcpu(this.words, bus, p),
+      name: (p) => vtimePartyName(p, cpus),
+      describe: (p) => (p < cpus ? describeVcpu(this.words, bus, p) : 'the main thread'),
       aborted: () => Atomics.load(this.words, MACHINE_CTL.runState) === RunState.Aborted,
       heartbeat: () => activity.heartbeat(),
     });

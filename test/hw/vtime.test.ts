@@ -31,6 +31,8 @@ const LOG_ENTRIES = 20_000;
  *          cycles, and every 11th step of party 0 wakes party 2 at its clock + 500.
  *   halt   halt until woken, then log the clock once.
  *   wake   advance 5,000 cycles, wake party 0 at clock + 700, advance 10 * quantum more.
+ *   parked park until another party unparks it, then log the clock once.
+ *   unpark advance 4,000 cycles, unpark party 0 at clock + 250, advance 10 * quantum more.
  *   hold   take the turn and keep it for `holdMs` of host time without a boundary.
  *   wait   begin(): wait for the turn (and report the error that ends the wait).
  */
@@ -63,6 +65,13 @@ const { workerData, parentPort } = require('node:worker_threads');
     } else if (script === 'wake') {
       clock.advance(5000);
       clock.wake(0, clock.now + 700);
+      for (let i = 0; i < 10; i++) { clock.advance(quantum); clock.boundary(); }
+    } else if (script === 'parked') {
+      clock.park(Infinity);
+      append();
+    } else if (script === 'unpark') {
+      clock.advance(4000);
+      clock.unpark(0, clock.now + 250);
       for (let i = 0; i < 10; i++) { clock.advance(quantum); clock.boundary(); }
     } else if (script === 'hold') {
       const until = Date.now() + holdMs;
@@ -193,6 +202,35 @@ describe('virtual time turn order, one worker per party', () => {
     expect(await waker.done).toEqual({ ok: true });
     expect(r.log[0]).toBe(1);
     expect([r.log[1], r.log[2]]).toEqual([0, 5_700]);
+  });
+
+  it('unpark schedules a parked party at the time the scheduler gives: 4,000 + 250 cycles', async () => {
+    const r = rig(2);
+    const parked = party(r, 2, 0, 'parked');
+    const scheduler = party(r, 2, 1, 'unpark');
+    expect(await parked.done).toEqual({ ok: true });
+    expect(await scheduler.done).toEqual({ ok: true });
+    expect(r.log[0]).toBe(1);
+    expect([r.log[1], r.log[2]]).toEqual([0, 4_250]);
+  });
+
+  it('a party on the main thread waits without blocking it (timers fire meanwhile) and resumes from parkAsync at the time it parked until', async () => {
+    const r = rig(2);
+    const holder = party(r, 2, 0, 'hold', { holdMs: 300 });
+    const keeper = new PartyClock(r.sab, 2, 1, options());
+    let fired = 0;
+    const timer = setInterval(() => { fired++; }, 5);
+    try {
+      await keeper.beginAsync(); // the holder finishes after 300 ms of host time
+      expect(fired).toBeGreaterThan(0);
+      await keeper.parkAsync(5_000);
+      expect(keeper.now).toBe(5_000);
+      expect(keeper.othersDone()).toBe(true);
+      keeper.finish();
+    } finally {
+      clearInterval(timer);
+    }
+    expect(await holder.done).toEqual({ ok: true });
   });
 
   it('names the party that holds the turn when another waits past the watchdog limit', async () => {

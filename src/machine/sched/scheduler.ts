@@ -15,11 +15,16 @@
  * pending) is charged the time since the last tick (PvclockWriter.addSteal), so
  * pv_time_ops.stealClock grows while it is runnable but not running.
  *
+ * In virtual time (--clock virtual) the same scheduler runs in the timekeeper's turns
+ * (src/machine/vtime-keeper.ts), which call tick() with the modelled time every tick of modelled
+ * time: its kicks carry the timekeeper's time, and a grant also unparks the vCPU in the turn
+ * order (SchedulerTurns).
+ *
  * Why the main thread sets schedState but not the PREEMPTED byte: the byte tells guests that a
  * vCPU runs no guest code (KVM's PV TLB flush then skips its IPI), which only becomes true when
  * the vCPU reaches its next boundary and parks; the vCPU sets it there itself.
  */
-import { ApicBus } from '../../hw/apic.js';
+import { ApicBus, type ApicVirtualClock } from '../../hw/apic.js';
 import { hostNowNs } from '../../lib/host-clock.js';
 import { HV_PARK } from '../../hw/cpu.js';
 import { MACHINE_CTL, RunState, SchedState, VCPU_BLOCK, VcpuActivity, vcpuBase } from '../../hw/layout.js';
@@ -56,6 +61,14 @@ export interface SchedulerStats {
   stealNs: number[];
 }
 
+/** Virtual time: how the scheduler's decisions reach vCPUs parked in the turn order. */
+export interface SchedulerTurns {
+  /** The timekeeper's clock for the kicks' bus: posts carry its time, rings wake at it. */
+  readonly vclock: ApicVirtualClock;
+  /** vCPU `cpu` was granted a physical CPU: schedule it in the turn order now. */
+  unpark(cpu: number): void;
+}
+
 export class OvercommitScheduler {
   private readonly policy: SchedPolicy;
   private readonly bus: ApicBus;
@@ -72,9 +85,11 @@ export class OvercommitScheduler {
     readonly pcpus: number,
     readonly sliceMs = SCHED_SLICE_MS,
     readonly tickMs = SCHED_TICK_MS,
+    private readonly turns: SchedulerTurns | null = null,
   ) {
     this.policy = new SchedPolicy(cpus, pcpus, sliceMs * 1e6);
     this.bus = new ApicBus(words, cpus);
+    this.bus.vclock = turns?.vclock ?? null;
     // A second writer of the steal-time records is safe: both live on the main thread, whose
     // code never interleaves, and the clock's writer never touches steal time.
     this.steal = new PvclockWriter(words, hostNowNs());
@@ -84,9 +99,17 @@ export class OvercommitScheduler {
 
   /** Give the first P vCPUs the CPUs, park the rest at their first boundary, start ticking. */
   start(): void {
-    this.lastTickNs = hostNowNs();
-    this.apply(this.policy.initial(this.lastTickNs));
+    this.begin(hostNowNs());
     this.timer = setInterval(() => this.tick(), this.tickMs);
+  }
+
+  /**
+   * The first decision alone, at `nowNs`, before any vCPU runs: start() in host time; in virtual
+   * time the timekeeper's turns make the ticks.
+   */
+  begin(nowNs: number): void {
+    this.lastTickNs = nowNs;
+    this.apply(this.policy.initial(nowNs));
   }
 
   /** Stop ticking and let every vCPU run (parked ones wake), so the machine can wind down. */
@@ -153,15 +176,20 @@ export class OvercommitScheduler {
       setSchedState(this.words, c, SchedState.Descheduled);
       this.bus.kick(c, HV_PARK);
     }
-    for (const c of d.grant) setSchedState(this.words, c, SchedState.Running);
+    for (const c of d.grant) this.grant(c);
     this.stats.revocations += d.revoke.length;
     this.stats.preemptions += d.preempted.length;
     this.stats.grants += d.grant.length;
   }
 
+  private grant(cpu: number): void {
+    setSchedState(this.words, cpu, SchedState.Running);
+    this.turns?.unpark(cpu);
+  }
+
   private releaseAll(): void {
     if (this.released) return;
     this.released = true;
-    for (const c of this.policy.releaseAll()) setSchedState(this.words, c, SchedState.Running);
+    for (const c of this.policy.releaseAll()) this.grant(c);
   }
 }
