@@ -55,9 +55,12 @@ export const nodeFiles: OptionFiles = {
   readBytes: (path) => new Uint8Array(readFileSync(path)),
 };
 
-/** The options of one machine configuration, shared by run and compare. All but --check take a value. */
+/**
+ * The options of one machine configuration, shared by run and compare. Each takes a value but
+ * --check, whose value is optional (`--check`, `--check=count`: see withCheckValue).
+ */
 const MACHINE_OPTIONS = {
-  check: { type: 'boolean' },
+  check: { type: 'string' },
   clock: { type: 'string' },
   seed: { type: 'string' },
   workload: { type: 'string' },
@@ -99,7 +102,7 @@ const COMPARE: CommandSpec<typeof COMPARE_OPTIONS> = { name: 'compare', options:
 
 /** The values of the shared machine options, as parseArgs gives them (both commands' fit). */
 interface MachineValues {
-  check?: boolean | undefined;
+  check?: string | undefined;
   clock?: string | undefined;
   seed?: string | undefined;
   workload?: string | undefined;
@@ -271,7 +274,7 @@ function isKnownOption(spec: OptionSpec, name: string): boolean {
   return Object.hasOwn(spec, name);
 }
 
-/** A known option that takes a value (every one but the boolean --check). */
+/** A known option that takes a value. */
 function isValueOption(spec: OptionSpec, name: string): boolean {
   return isKnownOption(spec, name) && (spec as Record<string, { type: string }>)[name]!.type === 'string';
 }
@@ -303,6 +306,27 @@ function joinNegativeValues(spec: OptionSpec, argv: readonly string[]): string[]
     }
   }
   return out;
+}
+
+/** The value a bare --check stands for. */
+const CHECK_BARE = 'stop';
+
+/**
+ * --check takes an optional value: bare, it stops the run at the first violation; `--check=count`
+ * counts them all. parseArgs has no optional values, so a bare --check (before any `--`) is
+ * given its value here.
+ */
+function withCheckValue(spec: OptionSpec, argv: readonly string[]): string[] {
+  if (!isKnownOption(spec, 'check')) return [...argv];
+  const end = argv.indexOf('--');
+  return argv.map((arg, i) => (arg === '--check' && (end < 0 || i < end) ? `--check=${CHECK_BARE}` : arg));
+}
+
+/** --check's value: bare (stop at the first violation) or count. */
+function parseCheck(text: string): true | 'count' {
+  if (text === CHECK_BARE) return true;
+  if (text === 'count') return 'count';
+  throw new ConfigError('--check', `takes no value, or =count to count every violation instead of stopping at the first; got ${show(text)}`);
 }
 
 /**
@@ -353,7 +377,7 @@ function misnamed<T extends OptionSpec>(command: CommandSpec<T>, name: string): 
  * given twice is one too (parseArgs would keep the last without a word).
  */
 function strictParse<T extends OptionSpec>(command: CommandSpec<T>, argv: readonly string[]) {
-  const args = joinNegativeValues(command.options, argv);
+  const args = withCheckValue(command.options, joinNegativeValues(command.options, argv));
   let parsed;
   try {
     parsed = parseArgs({ args, options: command.options, strict: true, allowPositionals: false, tokens: true });
@@ -384,7 +408,7 @@ export function wantsHelp(argv: readonly string[]): boolean {
  */
 function parseMachineValues(values: MachineValues, files: OptionFiles): { config: MachineConfig; json?: string } {
   const config = defaultConfig();
-  if (values.check === true) config.check = true;
+  if (values.check !== undefined) config.check = parseCheck(values.check);
   if (values.workload !== undefined) config.workload = parseWorkload(values.workload);
   if (values.cpus !== undefined) config.cpus = parseIntOption(values.cpus, '--cpus', 1, MAX_CPUS);
   if (values.pcpus !== undefined) config.pcpus = parsePcpus(values.pcpus, config.cpus);

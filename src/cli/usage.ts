@@ -58,7 +58,8 @@ function machineOptionRows(): OptionRow[] {
     ['--env NAME=VALUE', `an environment variable of the --program, in its envp in the order given; repeatable, each NAME once, no NUL; argv and envp together must fit exec's ${ARG_MAX_BYTES / 1024} KiB (default: an empty environment)`],
     ['--clock MODE', 'host: run the vCPUs at once, figures in host time; virtual: one at a time in the order of their modelled clocks, so every count and modelled figure is the same on every run and host, and --seconds is modelled time (default host)'],
     ['--seed N', `the run's randomness, 0 to ${MAX_SEED}: the workloads' random streams and the guest's entropy (AT_RANDOM, getrandom); the same seed gives the same bytes (default: 0 for the workloads and the host's entropy for the guest; 0 for both with --clock virtual)`],
-    ['--check', 'check TLB coherence: compare every TLB hit with the page tables and the flush generations; a translation used after its shootdown completed fails the run (exit 1; default: off)'],
+    ['--check', 'check TLB coherence: compare every TLB hit with the page tables and the flush generations; a translation used after its shootdown completed stops the run at once and fails it (exit 1; default: off)'],
+    ['--check=count', 'the same checker, but the run goes on and counts every violation; it fails at its end (for studying a broken protocol)'],
   ];
 }
 

@@ -50,9 +50,12 @@ export interface MachineConfig {
   inject?: FaultInjection;
   /**
    * --check: the TLB coherence checker compares every TLB hit with the page tables and the
-   * flush generations; any violation makes run() throw CoherenceError. Absent: off.
+   * flush generations. true (--check): the first violation stops the run at once and run()
+   * throws CoherenceError naming it; 'count' (--check=count): the run goes on, counting every
+   * violation, and run() throws CoherenceError at its end (for studies of a broken protocol).
+   * Absent or false: off.
    */
-  check?: boolean;
+  check?: boolean | 'count';
   /**
    * --trace: record shootdowns, flush handlers, IPIs (with send-to-handling flows), hypercalls,
    * traps and VM exits per vCPU for a Chrome trace (src/report/trace.ts); Machine.trace() has
@@ -79,6 +82,14 @@ export interface MachineConfig {
    * time. Virtual time uses 0 when none is given, so its runs are reproducible by default.
    */
   seed?: number;
+}
+
+/** What the coherence checker does (VcpuTaskArgs.check): off, stop at the first violation, or count them all. */
+export type CheckMode = 'off' | 'stop' | 'count';
+
+/** The run's checker mode from MachineConfig.check. */
+export function checkMode(cfg: Pick<MachineConfig, 'check'>): CheckMode {
+  return cfg.check === 'count' ? 'count' : cfg.check === true ? 'stop' : 'off';
 }
 
 /** --seed bounds: any unsigned 32-bit integer. */

@@ -30,7 +30,7 @@ import { checkExecArgs } from './program-args.js';
 import { MachineWatchdog } from './watchdog.js';
 import { MAX_CPUS } from '../lib/limits.js';
 import { HostUsageMeter } from '../lib/host-usage.js';
-import { CLOCK_MODES, MAX_HZ, MAX_OPS, MAX_RUN_SECONDS, MAX_SEED, MAX_WATCHDOG_MS, MIN_HZ, MIN_WATCHDOG_MS, VIRTUAL_QUANTUM_CYCLES, VIRTUAL_SYNC_SLACK_CYCLES, runSeed, type MachineConfig } from './config.js';
+import { CLOCK_MODES, MAX_HZ, MAX_OPS, MAX_RUN_SECONDS, MAX_SEED, MAX_WATCHDOG_MS, MIN_HZ, MIN_WATCHDOG_MS, VIRTUAL_QUANTUM_CYCLES, VIRTUAL_SYNC_SLACK_CYCLES, checkMode, runSeed, type MachineConfig } from './config.js';
 import type { RunResult, SelfCheckResult } from './result.js';
 import { VcpuHandle } from './vcpu-handle.js';
 import { vcpuWorkerPath } from './worker-entry.js';
@@ -202,7 +202,7 @@ export class Machine {
           seed: runSeed(cfg),
           wait,
           inject: cfg.inject ?? {},
-          check: cfg.check === true,
+          check: checkMode(cfg),
           ...(trace !== undefined ? { trace } : {}),
           ...(program !== undefined ? { program } : {}),
           ...(vtime !== undefined ? { vtime } : {}),
@@ -298,7 +298,7 @@ export class Machine {
       stderr: chunks.filter((c) => c.fd === 2).map((c) => c.text).join(''),
       ...(Object.keys(unknown).length > 0 ? { unknownSyscalls: unknown } : {}),
       ...(Object.keys(syscallCosts).length > 0 ? { syscallCosts } : {}),
-      ...(this.config.check === true ? { violations } : {}),
+      ...(checkMode(this.config) !== 'off' ? { violations } : {}),
       selfCheck: judgeRun(this.config, { exitStatus, killed, ops, elapsedNs, failLine, killLine }),
     };
   }
@@ -394,6 +394,9 @@ function validate(cfg: MachineConfig): void {
   }
   if (cfg.clock !== undefined && !CLOCK_MODES.includes(cfg.clock)) {
     throw new ConfigError('clock', `must be one of ${CLOCK_MODES.join(', ')}, got ${JSON.stringify(cfg.clock)}`);
+  }
+  if (cfg.check !== undefined && cfg.check !== true && cfg.check !== false && cfg.check !== 'count') {
+    throw new ConfigError('check', `must be true, false or "count", got ${JSON.stringify(cfg.check)}`);
   }
   if (cfg.seed !== undefined && (!Number.isInteger(cfg.seed) || cfg.seed < 0 || cfg.seed > MAX_SEED)) {
     throw new ConfigError('seed', `must be an integer from 0 to ${MAX_SEED}, got ${cfg.seed}`);

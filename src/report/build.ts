@@ -1,7 +1,7 @@
 import type { CpuReport, CyclesSummary, HostInfo, HypervisorReport, LatencySummaryNs, Report } from './types.js';
 import { LatencyHistogram, type LatencyPercentiles } from '../stats/histogram.js';
 import { type CounterSnapshot, sumCounters } from '../stats/counters.js';
-import { runSeed, type MachineConfig } from '../machine/config.js';
+import { checkMode, runSeed, type MachineConfig } from '../machine/config.js';
 import type { RunResult } from '../machine/result.js';
 import type { ConservationReport } from '../machine/conservation.js';
 import { Machine } from '../machine/machine.js';
@@ -41,7 +41,8 @@ function runConfig(config: MachineConfig): Report['config'] {
     costs: config.costs === undefined ? defaultCostTable() : mergeCostTable(config.costs, 'costs'),
     costsGiven: config.costs !== undefined,
     params,
-    check: config.check === true,
+    check: checkMode(config) !== 'off',
+    ...(checkMode(config) === 'count' ? { checkCount: true } : {}),
     trace: config.trace === true,
     clock: config.clock ?? 'host',
   };
@@ -172,7 +173,7 @@ export function buildReport(
     },
     ipis: { sent: total.ipisSent, handled: total.ipisHandled, coalesced: total.ipisCoalesced, refused: total.ipiSendErrors },
     ...(conservation !== undefined ? { conservation } : {}),
-    ...(config.check === true
+    ...(checkMode(config) !== 'off'
       ? { check: { enabled: true, violations: total.coherenceViolations, first: [...(result.violations ?? [])] } }
       : {}),
     faults: total.pageFaults,

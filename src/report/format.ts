@@ -73,7 +73,7 @@ function settingsText(c: Report['config']): string {
   const params = Object.entries(c.params).map(([k, v]) => `${k}=${v}`);
   return [
     ...(params.length > 0 ? [`params ${params.join(' ')}`] : []),
-    `check ${c.check ? 'on' : 'off'}`,
+    `check ${c.check ? (c.checkCount === true ? 'on, counting' : 'on') : 'off'}`,
     `trace ${c.trace ? 'on' : 'off'}`,
     `watchdog ${c.watchdogMs} ms`,
     `clock ${c.clock}`,

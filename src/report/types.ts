@@ -212,6 +212,8 @@ export interface Report {
     params: Record<string, number>;
     /** --check: the TLB coherence checker ran. */
     check: boolean;
+    /** --check=count: it counted every violation instead of stopping the run at the first (absent: it stopped). */
+    checkCount?: boolean;
     /** --trace: events were recorded (they cost a null test per hook when off). */
     trace: boolean;
     /** Events each vCPU could record, with trace. */

@@ -1,7 +1,10 @@
 /**
  * The vCPU's side of the --check TLB coherence checker: it tells the MMU (src/hw/mmu.ts
  * checkHit) which flush generations apply, from the guest kernel's words, and keeps the first
- * few violations for the report. Runs only on the owning vCPU's worker.
+ * few violations for the report. With `failFast` (--check) the first violation stops the run:
+ * the access that used the stale entry throws CoherenceError, which aborts the machine, so the
+ * run ends within the time the other vCPUs take to see the abort; without it (--check=count)
+ * the run goes on and the violations are only counted. Runs only on the owning vCPU's worker.
  *
  * Generations: a user entry belongs to the mm loaded when it was filled (PERCPU.loadedMm; a CR3
  * write drops it when that changes), and is compared with MM.tlbGen / MM.completedGen; a global
@@ -11,6 +14,7 @@ import type { CoherenceSource, CoherenceViolation } from '../hw/mmu.js';
 import { KGLOBALS, MM, PERCPU, type KernelLayout } from '../kernel/layout.js';
 import type { CoherenceViolationReport } from './task-args.js';
 import { rwsemIsFree } from '../kernel/sync.js';
+import { CoherenceError } from '../lib/errors.js';
 
 /** Violations described in full per vCPU; the rest are only counted. */
 export const MAX_DESCRIBED_VIOLATIONS = 4;
@@ -22,7 +26,7 @@ export class CoherenceChecker implements CoherenceSource {
   private mmGen = 0;
   private kernelGen = 0;
 
-  constructor(private readonly i32: Int32Array, layout: KernelLayout, private readonly cpu: number) {
+  constructor(private readonly i32: Int32Array, layout: KernelLayout, private readonly cpu: number, private readonly failFast = true) {
     this.percpu = layout.percpuBase(cpu);
     this.kglobals = layout.kglobals;
   }
@@ -69,7 +73,9 @@ export class CoherenceChecker implements CoherenceSource {
   report(v: CoherenceViolation): void {
     if (this.described.length >= MAX_DESCRIBED_VIOLATIONS) return;
     const mm = this.i32[this.percpu + PERCPU.loadedMm]!;
-    this.described.push({ cpu: this.cpu, mmId: mm === 0 ? 0 : this.i32[(mm >>> 2) + MM.id]!, ...v });
+    const described: CoherenceViolationReport = { cpu: this.cpu, mmId: mm === 0 ? 0 : this.i32[(mm >>> 2) + MM.id]!, ...v };
+    this.described.push(described);
+    if (this.failFast) throw new CoherenceError(`TLB coherence check: ${describeViolation(described)}`);
   }
 }
 

@@ -34,8 +34,8 @@ export interface VcpuTaskArgs {
   wait: WaitPolicy;
   /** Deliberate faults for tests (MachineConfig.inject); empty: none. */
   inject: FaultInjection;
-  /** MachineConfig.check: run the TLB coherence checker. */
-  check: boolean;
+  /** MachineConfig.check: the TLB coherence checker off, stopping the run at the first violation, or counting them. */
+  check: 'off' | 'stop' | 'count';
   /**
    * --trace: the flow-slot block (src/stats/trace-buffer.ts) and the events each vCPU may
    * record; absent: not tracing.

@@ -135,8 +135,8 @@ export class Vcpu implements WorkMeter, MachinePort {
       work: this.hw.vclock === null ? () => {} : (key) => this.hw.vclock!.step(this.hw.cost.table[key]),
       entropy: new Entropy(args.seed, args.cpu),
     };
-    if (args.check) {
-      this.checker = new CoherenceChecker(ram.i32, ctx.layout, args.cpu);
+    if (args.check !== 'off') {
+      this.checker = new CoherenceChecker(ram.i32, ctx.layout, args.cpu, args.check === 'stop');
       this.hw.mmu.enableCheck(this.checker);
     }
     if (args.inject.dropFlushesCpu === args.cpu) {

@@ -11,13 +11,20 @@ describe('--check', () => {
     expect(parseCompareOptions(['--backends', 'native,xen', '--check']).config.check).toBe(true);
   });
 
-  it('takes no value', () => {
-    expect(() => parseRunOptions(['--check=yes'])).toThrow(ConfigError);
-    expect(() => parseRunOptions(['--check=yes'])).toThrow(/--check.*takes no value/);
+  it('takes =count to count every violation instead of stopping at the first, in run and compare', () => {
+    expect(parseRunOptions(['--check=count', '--ops', '10']).config.check).toBe('count');
+    expect(parseCompareOptions(['--check=count']).config.check).toBe('count');
   });
 
-  it('is documented in both usages', () => {
-    expect(runUsage()).toContain('--check');
-    expect(compareUsage()).toContain('--check');
+  it('takes no other value, in one line naming --check and what it takes', () => {
+    expect(() => parseRunOptions(['--check=yes'])).toThrow(ConfigError);
+    expect(() => parseRunOptions(['--check=yes'])).toThrow(/^--check: takes no value, or =count to count every violation instead of stopping at the first; got yes$/);
+  });
+
+  it('is documented in both usages, with =count', () => {
+    for (const usage of [runUsage(), compareUsage()]) {
+      expect(usage).toContain('--check ');
+      expect(usage).toContain('--check=count');
+    }
   });
 });

@@ -9,8 +9,9 @@ import { Machine } from '../../src/machine/machine.js';
 import type { MachineConfig } from '../../src/machine/config.js';
 import { testConfig } from '../helpers/machine.js';
 import { runReport } from '../../src/report/build.js';
+import { describeBackends } from '../../src/hv/registry.js';
 
-const BACKENDS = ['native', 'xen', 'vmi', 'shadow', 'kvm'] as const;
+const BACKENDS = describeBackends().map((b) => b.name);
 
 function checked(backend: string, workload: string, ops: number): MachineConfig {
   return { ...testConfig(workload, 2, { ops }), backend, check: true };
@@ -39,6 +40,28 @@ describe('--check', () => {
       );
     }, 60_000);
   }
+
+  it('stops the run at the first violation: one counted, long before the run\'s 30 s', async () => {
+    const cfg: MachineConfig = { ...testConfig('tlb_flush1', 2, { seconds: 30 }), check: true, inject: { dropFlushesCpu: 1 } };
+    const t0 = Date.now();
+    const err = await new Machine(cfg).run().then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(CoherenceError);
+    expect((err as Error).message).toMatch(/\): 1 violation\(s\); first: cpu 1 used a stale TLB entry/);
+    // Not a timing test: a run that went on would take its whole 30 s before it failed.
+    expect(Date.now() - t0).toBeLessThan(25_000);
+  }, 60_000);
+
+  it('with check: count goes on after the first violation and counts them all', async () => {
+    const cfg: MachineConfig = { ...testConfig('tlb_flush1', 2, { seconds: 1 }), check: 'count', inject: { dropFlushesCpu: 1 } };
+    const err = await new Machine(cfg).run().then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(CoherenceError);
+    const count = Number(/: (\d+) violation\(s\)/.exec((err as Error).message)?.[1]);
+    expect(count).toBeGreaterThan(1);
+  }, 60_000);
+
+  it('refuses a check mode it does not know, naming check', () => {
+    expect(() => new Machine({ ...testConfig('tlb_flush1', 2), check: 'all' as never })).toThrow(/^check: must be true, false or "count", got "all"$/);
+  });
 
   it('leaves the report without a check section when off', async () => {
     const report = await runReport({ ...testConfig('tlb_flush1', 2, { ops: 200 }) });
