@@ -305,6 +305,15 @@ export class LocalApic {
   private isrWords = 0;
   /** A take found PENDING_HV: requests wait in hvPending for takeHypervisorRequests. */
   private hvFlagged = false;
+  /**
+   * Injected fault (MachineConfig.inject.dropIpisCpu): the pending bits of these vectors are
+   * dropped when taken, as if their IRR bit were lost, once `dropAfter` of them were taken
+   * normally. 0: none dropped.
+   */
+  private dropVectors = 0;
+  private dropAfter = 0;
+  /** IPIs dropped by the injected fault. */
+  ipisDropped = 0;
   /** --clock virtual: the owner's clock, which halts in the turn order instead of on the doorbell (null: host time). */
   vclock: ApicVirtualClock | null = null;
   /** Send errors since the last ESR write, and what that write latched (worker-local registers). */
@@ -325,6 +334,31 @@ export class LocalApic {
   /** Word index of the pending word, for the cores' polls (non-zero: come to takeInterrupts). */
   get pendingIndex(): number {
     return this.pendingAt;
+  }
+
+  /**
+   * Injected fault: from the `after`-th on, lose every call-function and TLB-invalidate IPI
+   * this APIC takes (the IRR bit dropped): the initiators' waits for acknowledgement never end,
+   * and the watchdog must name this CPU.
+   */
+  loseCallIpis(after: number): void {
+    this.dropVectors = (1 << (CALL_FUNCTION_VECTOR - PENDING_VECTOR_BASE)) | (1 << (INVALIDATE_TLB_VECTOR - PENDING_VECTOR_BASE));
+    this.dropAfter = after;
+  }
+
+  /** `ipis` with the injected losses taken out (the first `dropAfter` still pass). */
+  private dropLost(ipis: number): number {
+    for (let bit = 0; bit < 16; bit++) {
+      const b = 1 << bit;
+      if ((ipis & b & this.dropVectors) === 0) continue;
+      if (this.dropAfter > 0) {
+        this.dropAfter--;
+        continue;
+      }
+      ipis &= ~b;
+      this.ipisDropped++;
+    }
+    return ipis;
   }
 
   /** Cheap check: may there be something to take or accept? */
@@ -370,7 +404,8 @@ export class LocalApic {
     const p = Atomics.exchange(words, this.pendingAt, 0);
     this.vclock?.takenAll();
     if ((p & PENDING_HV) !== 0) this.hvFlagged = true;
-    const ipis = p & PENDING_VECTORS;
+    let ipis = p & PENDING_VECTORS;
+    if ((ipis & this.dropVectors) !== 0) ipis = this.dropLost(ipis);
     if (ipis !== 0) {
       const at = b + VCPU_BLOCK.irrLatched + (PENDING_VECTOR_BASE >>> 5);
       words[at] = words[at]! | (ipis << (PENDING_VECTOR_BASE & 31));

@@ -382,15 +382,17 @@ function validate(cfg: MachineConfig): void {
     throw new ConfigError('hz', `must be an integer from ${MIN_HZ} to ${MAX_HZ}, got ${cfg.hz}`);
   }
   const inject = cfg.inject ?? {};
-  for (const key of ['noAckCpu', 'throwOnSyscallCpu', 'dropFlushesCpu'] as const) {
+  for (const key of ['noAckCpu', 'throwOnSyscallCpu', 'dropFlushesCpu', 'dropIpisCpu'] as const) {
     const cpu = inject[key];
     if (cpu !== undefined && (!Number.isInteger(cpu) || cpu < 0 || cpu >= cfg.cpus)) {
       throw new ConfigError(`inject.${key}`, `must be a vCPU id from 0 to ${cfg.cpus - 1}, got ${cpu}`);
     }
   }
-  const dropAfter = inject.dropFlushesAfter;
-  if (dropAfter !== undefined && (!Number.isInteger(dropAfter) || dropAfter < 0)) {
-    throw new ConfigError('inject.dropFlushesAfter', `must be a non-negative integer, got ${dropAfter}`);
+  for (const key of ['dropFlushesAfter', 'dropIpisAfter'] as const) {
+    const after = inject[key];
+    if (after !== undefined && (!Number.isInteger(after) || after < 0)) {
+      throw new ConfigError(`inject.${key}`, `must be a non-negative integer, got ${after}`);
+    }
   }
   if (cfg.clock !== undefined && !CLOCK_MODES.includes(cfg.clock)) {
     throw new ConfigError('clock', `must be one of ${CLOCK_MODES.join(', ')}, got ${JSON.stringify(cfg.clock)}`);

@@ -136,6 +136,13 @@ export interface FaultInjection {
   dropFlushesCpu?: number;
   /** Flushes that vCPU still does before it starts dropping them (default 0). */
   dropFlushesAfter?: number;
+  /**
+   * This vCPU's APIC loses every call-function and TLB-invalidate IPI it takes (the IRR bit
+   * dropped): a lost IPI, which the watchdog must name. For testing the watchdog.
+   */
+  dropIpisCpu?: number;
+  /** Such IPIs that vCPU still takes before it starts losing them (default 0). */
+  dropIpisAfter?: number;
 }
 
 /**

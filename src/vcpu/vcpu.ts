@@ -139,6 +139,7 @@ export class Vcpu implements WorkMeter, MachinePort {
       this.checker = new CoherenceChecker(ram.i32, ctx.layout, args.cpu, args.check === 'stop');
       this.hw.mmu.enableCheck(this.checker);
     }
+    if (args.inject.dropIpisCpu === args.cpu) this.hw.apic.loseCallIpis(args.inject.dropIpisAfter ?? 0);
     if (args.inject.dropFlushesCpu === args.cpu) {
       this.hw.tlb.dropFlushes = true;
       this.hw.tlb.dropAfter = args.inject.dropFlushesAfter ?? 0;

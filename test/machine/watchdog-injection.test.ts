@@ -30,3 +30,22 @@ describe('a target that never acknowledges', () => {
     expect(() => new Machine({ ...testConfig('tlb_flush1', 2), inject: { noAckCpu: 2 } })).toThrow(ConfigError);
   });
 });
+
+describe('a lost IPI (the target\'s IRR bit dropped)', () => {
+  for (const backend of ['native', 'kvm']) {
+    it(`ends the run on ${backend} with a WatchdogError naming the CPU that lost it`, async () => {
+      const cfg = { ...testConfig('tlb_flush1', 2, { ops: 2000 }), backend, watchdogMs: 500, inject: { dropIpisCpu: 1, dropIpisAfter: 3 } };
+      const err = await runReport(cfg).then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(WatchdogError);
+      const message = (err as Error).message;
+      // cpu 0 waits for the acknowledgement cpu 1 never gives (it never saw the IPI), or cpu 1
+      // for the lock cpu 0 holds meanwhile; either way cpu 1 is named.
+      expect(message).toMatch(/watchdog: cpu (0 waited \d+ ms for call-function acknowledgement from cpu 1|1 waited \d+ ms for kernel lock)/);
+    }, 30_000);
+  }
+
+  it('rejects a loss naming a vCPU the machine does not have, or a negative count', () => {
+    expect(() => new Machine({ ...testConfig('tlb_flush1', 2), inject: { dropIpisCpu: 2 } })).toThrow(/^inject\.dropIpisCpu: must be a vCPU id from 0 to 1, got 2$/);
+    expect(() => new Machine({ ...testConfig('tlb_flush1', 2), inject: { dropIpisCpu: 1, dropIpisAfter: -1 } })).toThrow(/^inject\.dropIpisAfter: must be a non-negative integer, got -1$/);
+  });
+});
