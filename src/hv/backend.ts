@@ -24,6 +24,19 @@ export interface BackendContext {
    * (locks, remote-flush acknowledgements) build their VcpuWait from it.
    */
   wait: WaitPolicy;
+  /** Injected faults in this vCPU's hypervisor half (MachineConfig.inject); absent: none. */
+  faults?: BackendFaults;
+}
+
+/**
+ * Protocol steps a backend leaves out on one vCPU when a test injects the fault: bugs the
+ * coherence checker or the watchdog must catch.
+ */
+export interface BackendFaults {
+  /** KVM: as the vCPU is loaded again, take a FLUSH_TLB request from the steal-time record but do not flush. */
+  readonly skipFlushOnLoad?: boolean;
+  /** Xen: never serve the flush requests other vCPUs post to this vCPU's mailbox. */
+  readonly ignoreFlushMailbox?: boolean;
 }
 
 /** Partial overrides, group by group. */

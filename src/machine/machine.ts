@@ -382,7 +382,7 @@ function validate(cfg: MachineConfig): void {
     throw new ConfigError('hz', `must be an integer from ${MIN_HZ} to ${MAX_HZ}, got ${cfg.hz}`);
   }
   const inject = cfg.inject ?? {};
-  for (const key of ['noAckCpu', 'throwOnSyscallCpu', 'dropFlushesCpu', 'dropIpisCpu'] as const) {
+  for (const key of ['noAckCpu', 'throwOnSyscallCpu', 'dropFlushesCpu', 'dropIpisCpu', 'kvmSkipFlushOnLoadCpu', 'xenIgnoreMailboxCpu'] as const) {
     const cpu = inject[key];
     if (cpu !== undefined && (!Number.isInteger(cpu) || cpu < 0 || cpu >= cfg.cpus)) {
       throw new ConfigError(`inject.${key}`, `must be a vCPU id from 0 to ${cfg.cpus - 1}, got ${cpu}`);

@@ -143,6 +143,10 @@ export interface FaultInjection {
   dropIpisCpu?: number;
   /** Such IPIs that vCPU still takes before it starts losing them (default 0). */
   dropIpisAfter?: number;
+  /** kvm: as this vCPU is loaded again, KVM takes a FLUSH_TLB request but does not flush (BackendFaults.skipFlushOnLoad). */
+  kvmSkipFlushOnLoadCpu?: number;
+  /** xen: this vCPU never serves its flush mailbox (BackendFaults.ignoreFlushMailbox). */
+  xenIgnoreMailboxCpu?: number;
 }
 
 /**

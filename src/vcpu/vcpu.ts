@@ -115,7 +115,11 @@ export class Vcpu implements WorkMeter, MachinePort {
     this.wait = new VcpuWait(this.hw, args.wait);
     // The kernel lends native_flush_tlb_others and mm->pgd to the backend once it exists.
     const guest = unlentGuestServices();
-    this.ops = buildPvOps(backend, { hw: this.hw, guest, hvState: args.hvState, wait: args.wait });
+    const faults = {
+      ...(args.inject.kvmSkipFlushOnLoadCpu === args.cpu ? { skipFlushOnLoad: true } : {}),
+      ...(args.inject.xenIgnoreMailboxCpu === args.cpu ? { ignoreFlushMailbox: true } : {}),
+    };
+    this.ops = buildPvOps(backend, { hw: this.hw, guest, hvState: args.hvState, wait: args.wait, faults });
     const ctx: KernelContext = {
       machine: this,
       cpu: args.cpu,

@@ -49,3 +49,13 @@ describe('a lost IPI (the target\'s IRR bit dropped)', () => {
     expect(() => new Machine({ ...testConfig('tlb_flush1', 2), inject: { dropIpisCpu: 1, dropIpisAfter: -1 } })).toThrow(/^inject\.dropIpisAfter: must be a non-negative integer, got -1$/);
   });
 });
+
+describe('a xen target that never serves its flush mailbox', () => {
+  it('ends the run with a WatchdogError naming that target', async () => {
+    const cfg = { ...testConfig('tlb_flush1', 2, { ops: 2000 }), backend: 'xen', watchdogMs: 500, inject: { xenIgnoreMailboxCpu: 1 } };
+    const err = await runReport(cfg).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(WatchdogError);
+    // cpu 0 waits in the flush hypercall for cpu 1, or cpu 1 for the lock cpu 0 holds meanwhile.
+    expect((err as Error).message).toMatch(/in the Xen \S+ hypercall for cpu 1 to flush its TLB|waiting for hypervisor flush acknowledgement cpu 1/);
+  }, 30_000);
+});

@@ -18,6 +18,8 @@ export function installFlushOnLoad(ctx: BackendContext, stats: { flushedOnLoad: 
   hw.onResume(() => {
     // ORDERING: the exchange pairs with initiators' requestFlush compare-exchange.
     if ((takeOnLoad(hw.machineWords, hw.cpu) & KVM_VCPU_FLUSH_TLB) === 0) return;
+    // Injected fault: the request is taken and forgotten; the vCPU runs on with its old entries.
+    if (ctx.faults?.skipFlushOnLoad === true) return;
     const trace = hw.trace;
     const t0 = trace !== null ? trace.now() : 0;
     hw.tlb.flushAllIncludingGlobal();

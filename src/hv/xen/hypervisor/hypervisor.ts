@@ -54,7 +54,8 @@ export class XenHypervisor {
    */
   readonly wait: VcpuWait;
 
-  constructor(readonly hw: VcpuHardware, hvState: SharedArrayBuffer, policy: WaitPolicy) {
+  /** `ignoreMailbox`: the injected fault BackendFaults.ignoreFlushMailbox (src/hv/backend.ts). */
+  constructor(readonly hw: VcpuHardware, hvState: SharedArrayBuffer, policy: WaitPolicy, ignoreMailbox = false) {
     this.layout = new XenLayout(hw.ram.size, hw.cpus);
     if (hvState.byteLength < this.layout.bytes) {
       throw new InternalError(`Xen backend: hvState has ${hvState.byteLength} bytes, needs ${this.layout.bytes}`);
@@ -66,7 +67,7 @@ export class XenHypervisor {
     const validator = new PageTableValidator(this.frames, hw.ram.i32);
     const lock = new HvLock(this.words, XEN_CTL.lock, XEN_CTL.lockHolder, 'Xen frame-table lock', this.wait);
     this.pinLock = new HvLock(this.words, XEN_CTL.pinLock, XEN_CTL.pinLockHolder, 'Xen guest pin lock', this.wait);
-    this.flush = new RemoteFlush(this.words, this.layout, hw, this.wait);
+    this.flush = new RemoteFlush(this.words, this.layout, hw, this.wait, ignoreMailbox);
     this.updates = new EntryUpdates(hw, this.words, this.layout, this.frames, validator, lock);
     this.mmuext = new MmuextCommands(hw, this.words, this.layout, this.frames, validator, lock, this.flush);
     this.allCpus = CpuMask.all(hw.cpus);

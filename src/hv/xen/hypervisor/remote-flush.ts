@@ -78,6 +78,8 @@ export class RemoteFlush {
     private readonly hw: VcpuHardware,
     /** How this vCPU waits for acknowledgements (the run's WaitPolicy). */
     private readonly wait: VcpuWait,
+    /** Injected fault (BackendFaults.ignoreFlushMailbox): never serve this vCPU's mailbox. */
+    private readonly ignoreMailbox = false,
   ) {
     this.tickets = new Int32Array(layout.cpus);
     this.mine = layout.vcpuBase(hw.cpu);
@@ -116,6 +118,8 @@ export class RemoteFlush {
    * was something to flush.
    */
   serviceOwn(): boolean {
+    // Injected fault: the mailbox is never served, so initiators wait until the watchdog names us.
+    if (this.ignoreMailbox) return false;
     const w = this.words;
     const b = this.mine;
     // ORDERING: (a) before (b) in the header: pairs with the initiators' add of postSeq after
