@@ -52,28 +52,42 @@ export interface MmuHooks {
 }
 
 /**
- * The --check TLB coherence checker's view of the flush protocol (the vCPU implements it from
- * the kernel's MM.tlbGen / MM.completedGen and their kernel-mapping twins in KGLOBALS).
+ * The --check TLB coherence checker's view of the flush protocol (the vCPU implements it:
+ * src/vcpu/coherence.ts, docs/coherence.md).
  */
 export interface CoherenceSource {
-  /** A walk that may fill the TLB is about to start: snapshot the flush generations now. */
+  /** A walk that may fill the TLB is about to start. */
   beforeWalk(): void;
-  /** The generation beforeWalk saw: the kernel's for a `global` entry, else the current mm's. */
+  /**
+   * The fill mark of the entry the walk that just ended makes: for a user entry a point in the
+   * change log's order read after the walk, for a `global` one the kernel's flush generation.
+   */
   insertGen(global: boolean): number;
   /**
-   * The newest generation whose shootdown has completed: the kernel's for a `global` entry, else
-   * the current mm's (0: none, or no user mm loaded).
+   * Nothing filled at or after this mark can be a violation yet: for a user entry the begin of
+   * the newest completed flush of the loaded mm, for a global one the kernel's completed
+   * generation (0: none).
    */
   completedGen(global: boolean): number;
   /**
-   * Asked after a stale entry was seen: true when no page-table change of the entry's address
-   * space can still be between its PTE write and the end of its shootdown (for a user mm: its
-   * mmap_lock is free, and every PTE change and its flush happen under it). False defers the
-   * verdict: the change that made the entry stale may belong to a flush not yet begun.
+   * Asked after a stale entry was seen: the completed flush that should have removed it (it
+   * covers the page and began after the first change made since the entry's fill), or null when
+   * none has completed yet — a change whose flush is still to come is legal on x86.
    */
-  changesSettled(global: boolean): boolean;
+  coveringFlush(global: boolean, va: number, insertGen: number): FlushCover | null;
   /** A violation was found (already counted in coherenceViolations). */
   report(v: CoherenceViolation): void;
+}
+
+/** A completed flush that should have removed a stale entry. */
+export interface FlushCover {
+  /** Where it began in the checker's order (a user flush) or its generation (a kernel flush). */
+  seq: number;
+  /** Its range in bytes, [start, end), or the whole address space (both TLB_FLUSH_ALL, -1). */
+  start: number;
+  end: number;
+  /** The vCPU that made it (-1: not recorded). */
+  cpu: number;
 }
 
 /** A translation used after the shootdown that should have removed it completed. */
@@ -86,9 +100,9 @@ export interface CoherenceViolation {
   /** What the page tables say now; -1 / 0 when va is not mapped. */
   currentPfn: number;
   currentFlags: number;
-  /** The entry's insert generation and the completed generation it is older than. */
+  /** The entry's fill mark, and the flush that should have removed it. */
   insertGen: number;
-  completedGen: number;
+  flush: FlushCover;
   global: boolean;
 }
 
@@ -194,20 +208,19 @@ export class Mmu {
   /**
    * The checker, on a TLB hit that gave `pfn` for `va` (tlb.hitFlags still the entry's flags):
    * a violation is an entry that grants more than the current page tables (another frame, a
-   * write they forbid, a user access they forbid, or any access to an unmapped page), that
-   * was filled before the newest completed shootdown of its address space, and whose address
-   * space has no page-table change in progress (CoherenceSource.changesSettled). Weaker
-   * entries, entries newer than that shootdown, and entries made stale by a change whose flush
-   * has not completed (it may not even have begun: a COW fault writes the PTE, then flushes)
-   * are legal on x86.
+   * write they forbid, a user access they forbid, or any access to an unmapped page) and that a
+   * completed flush should have removed (CoherenceSource.coveringFlush). Weaker entries, and
+   * entries made stale by a change whose flush has not completed (it may not even have begun: a
+   * COW fault writes the PTE, then flushes), are legal on x86.
    */
   private checkHit(va: number, pfn: number): void {
     const checker = this.checker!;
     const flags = this.tlb.hitFlags;
     const global = (flags & PTE_G) !== 0;
     const gen = this.tlb.hitGen(va >>> PAGE_SHIFT, this.pcid);
-    // Completed generation first, then the tables: a shootdown seen complete here had its PTE
-    // changes made before it began, so the walk below sees them (or newer ones).
+    // The cheap test first: no flush that could cover a change since the fill has completed.
+    // Then the tables: a flush seen complete here had its PTE changes made before it began, so
+    // the walk below sees them (or newer ones).
     const completed = checker.completedGen(global);
     if (gen < 0 || gen >= completed) return;
     const out = this.peekOut;
@@ -217,7 +230,9 @@ export class Mmu {
       out.pfn !== pfn ||
       ((flags & PTE_RW) !== 0 && (out.flags & PTE_RW) === 0) ||
       ((flags & PTE_US) !== 0 && (out.flags & PTE_US) === 0);
-    if (!stale || !checker.changesSettled(global)) return;
+    if (!stale) return;
+    const flush = checker.coveringFlush(global, va >>> 0, gen);
+    if (flush === null) return;
     this.counters.coherenceViolations++;
     checker.report({
       va: va >>> 0,
@@ -227,7 +242,7 @@ export class Mmu {
       currentPfn: present ? out.pfn : -1,
       currentFlags: present ? out.flags : 0,
       insertGen: gen,
-      completedGen: completed,
+      flush,
       global,
     });
   }

@@ -4,7 +4,7 @@
  */
 import type { ActivityPublisher } from '../hw/activity.js';
 import type { GuestRam } from '../hw/memory.js';
-import type { PvOps } from '../pv/ops.js';
+import type { MmRef, PvOps } from '../pv/ops.js';
 import type { VcpuCounters } from '../stats/counters.js';
 import type { LatencyHistogram } from '../stats/histogram.js';
 import type { KernelLayout } from './layout.js';
@@ -63,4 +63,14 @@ export interface KernelContext {
   readonly work: (key: 'syscall' | 'pageFault' | 'signal') => void;
   /** get_random_bytes: AT_RANDOM at exec, getrandom (src/lib/prng.ts: seeded, or the host's). */
   readonly entropy: Entropy;
+  /** --check: where flush_tlb_mm_range tells the coherence checker's change log its flushes; null: off. */
+  readonly flushRecorder: FlushRecorder | null;
+}
+
+/** The coherence checker's record of user flushes (src/vcpu/change-log.ts). */
+export interface FlushRecorder {
+  /** flush_tlb_mm_range(mm, start, end) begins, after its tlb_gen bump. Returns flushDone's token. */
+  flushBegin(mm: MmRef, start: number, end: number): number;
+  /** It returned: every CPU that could hold what it covers has dropped it, or will before it runs. */
+  flushDone(mm: MmRef, token: number): void;
 }

@@ -73,11 +73,6 @@ const RWSEM_WRITER = 1 << 30;
 export const RWSEM_WAITING = 1 << 29;
 const RWSEM_READERS = RWSEM_WAITING - 1;
 
-/** Is the rwsem word free (no reader, no writer; a queued writer's WAITING bit aside)? */
-export function rwsemIsFree(word: number): boolean {
-  return (word & ~RWSEM_WAITING) === 0;
-}
-
 /** down_read: readers share; a waiting writer holds new readers back so it cannot starve. */
 export function downRead(i32: Int32Array, word: number, spinner: VcpuWait): void {
   let begun = false;

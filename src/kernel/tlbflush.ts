@@ -60,6 +60,7 @@ export class TlbFlusher {
     // ORDERING: the PTE changes (Atomics stores) precede this add; the add precedes the cpumask
     // and isLazy loads below. Pairs with switchMm's cpumask set / isLazy clear then tlbGen load.
     const gen = Atomics.add(i32, mmBase + MM.tlbGen, 1) + 1;
+    const recorded = this.k.flushRecorder?.flushBegin(mm, start, end) ?? 0;
     const info = this.info;
     info.mm = mm;
     info.start = start;
@@ -71,6 +72,7 @@ export class TlbFlusher {
     this.others.clear(cpu);
     if (!this.others.isEmpty()) this.flushOthers(this.others, info);
     // The shootdown is complete: no CPU may use a translation older than `gen` any more.
+    this.k.flushRecorder?.flushDone(mm, recorded);
     raiseTo(i32, mmBase + MM.completedGen, gen);
   }
 

@@ -15,6 +15,7 @@ import { findBackend } from '../hv/registry.js';
 import { defaultCostTable, mergeCostTable } from '../hw/cost.js';
 import { OvercommitScheduler, SCHED_SLICE_MS, SCHED_TICK_MS } from './sched/scheduler.js';
 import { VirtualTimekeeper } from './vtime-keeper.js';
+import { changeLogBytes } from '../vcpu/change-log.js';
 import { sumCounters } from '../stats/counters.js';
 import type { VcpuStatsSnapshot } from '../stats/snapshot.js';
 import { findWorkload } from '../workloads/registry.js';
@@ -134,6 +135,8 @@ export class Machine {
     if (this.interruptedBy !== undefined) Atomics.store(words, MACHINE_CTL.runState, RunState.StopRequested);
     const virtual = cfg.clock === 'virtual';
     const clock = new MachineClock(words, cfg.cpus, Math.floor(1000 / cfg.hz), virtual);
+    // --check: the change log every vCPU's checker judges by (its chunks materialise as used).
+    const checkLog = checkMode(cfg) === 'off' ? undefined : new SharedArrayBuffer(changeLogBytes());
     // One wait policy for the whole run: every vCPU, backend and the main thread's watchdog wait by it.
     const wait = waitPolicyFor(cfg);
     const watchdog = new MachineWatchdog(words, cfg.cpus, wait);
@@ -203,6 +206,7 @@ export class Machine {
           wait,
           inject: cfg.inject ?? {},
           check: checkMode(cfg),
+          ...(checkLog !== undefined ? { checkLog } : {}),
           ...(trace !== undefined ? { trace } : {}),
           ...(program !== undefined ? { program } : {}),
           ...(vtime !== undefined ? { vtime } : {}),

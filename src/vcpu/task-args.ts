@@ -36,6 +36,8 @@ export interface VcpuTaskArgs {
   inject: FaultInjection;
   /** MachineConfig.check: the TLB coherence checker off, stopping the run at the first violation, or counting them. */
   check: 'off' | 'stop' | 'count';
+  /** With the checker: the machine's change log (src/vcpu/change-log.ts), shared by every vCPU. */
+  checkLog?: SharedArrayBuffer;
   /**
    * --trace: the flow-slot block (src/stats/trace-buffer.ts) and the events each vCPU may
    * record; absent: not tracing.

@@ -37,7 +37,8 @@ import type { ProgramLoader } from '../uapi/program.js';
 import { RvCore } from '../riscv/core.js';
 import { RvPrograms } from './rv-program.js';
 import type { ConsoleChunk, VcpuExit, VcpuFailure, VcpuTaskArgs } from './task-args.js';
-import { CoherenceChecker } from './coherence.js';
+import { CoherenceChecker, recordingChanges } from './coherence.js';
+import { ChangeLog } from './change-log.js';
 import { SPIN_BEFORE_SLEEP_TURN_DEDICATED_MS, SPIN_BEFORE_YIELD_OVERCOMMITTED_MS, TakeWhileWaiting, VcpuWait, type WaitSite } from '../hw/wait.js';
 import { PartyClock } from '../hw/vtime.js';
 import { vtimePartyName, vtimeParties } from '../hw/virtual-clock.js';
@@ -119,7 +120,17 @@ export class Vcpu implements WorkMeter, MachinePort {
       ...(args.inject.kvmSkipFlushOnLoadCpu === args.cpu ? { skipFlushOnLoad: true } : {}),
       ...(args.inject.xenIgnoreMailboxCpu === args.cpu ? { ignoreFlushMailbox: true } : {}),
     };
-    this.ops = buildPvOps(backend, { hw: this.hw, guest, hvState: args.hvState, wait: args.wait, faults });
+    const bound = buildPvOps(backend, { hw: this.hw, guest, hvState: args.hvState, wait: args.wait, faults });
+    const layout = new KernelLayout(ram.size);
+    // --check: the coherence checker, and the change log it judges by (every user PTE change
+    // is announced to it through the ops the kernel calls).
+    const changeLog = args.checkLog === undefined ? null : new ChangeLog(args.checkLog, args.cpu);
+    if (args.check !== 'off') {
+      if (changeLog === null) throw new InternalError(`cpu ${args.cpu}: --check without the change log`);
+      this.checker = new CoherenceChecker(ram.i32, layout, args.cpu, changeLog, args.check === 'stop');
+      this.hw.mmu.enableCheck(this.checker);
+    }
+    this.ops = changeLog === null ? bound : recordingChanges(bound, changeLog, layout);
     const ctx: KernelContext = {
       machine: this,
       cpu: args.cpu,
@@ -127,7 +138,7 @@ export class Vcpu implements WorkMeter, MachinePort {
       ops: this.ops,
       ram,
       i32: ram.i32,
-      layout: new KernelLayout(ram.size),
+      layout,
       counters: this.counters,
       spinner: this.wait,
       activity: this.activity,
@@ -138,11 +149,8 @@ export class Vcpu implements WorkMeter, MachinePort {
       nowMs: this.hw.vclock === null ? () => performance.now() : () => this.hw.vclock!.nowNs / 1e6,
       work: this.hw.vclock === null ? () => {} : (key) => this.hw.vclock!.step(this.hw.cost.table[key]),
       entropy: new Entropy(args.seed, args.cpu),
+      flushRecorder: this.checker,
     };
-    if (args.check !== 'off') {
-      this.checker = new CoherenceChecker(ram.i32, ctx.layout, args.cpu, args.check === 'stop');
-      this.hw.mmu.enableCheck(this.checker);
-    }
     if (args.inject.dropIpisCpu === args.cpu) this.hw.apic.loseCallIpis(args.inject.dropIpisAfter ?? 0);
     if (args.inject.dropFlushesCpu === args.cpu) {
       this.hw.tlb.dropFlushes = true;

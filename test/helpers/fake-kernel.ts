@@ -353,6 +353,7 @@ export function createFakeKernel(opts: FakeKernelOptions): FakeKernel {
       nowMs: () => performance.now(),
       work: () => {},
       entropy: new Entropy(0, id),
+      flushRecorder: null,
     };
     const smp = new SmpCalls(ctx);
     const fl = new TlbFlusher(ctx, smp);

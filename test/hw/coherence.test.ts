@@ -3,7 +3,7 @@
  * hand-built page table and a hand-driven flush generation. vitest thread only (no workers).
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { Mmu, type CoherenceSource, type CoherenceViolation, type MmuHooks } from '../../src/hw/mmu.js';
+import { Mmu, type CoherenceSource, type CoherenceViolation, type FlushCover, type MmuHooks } from '../../src/hw/mmu.js';
 import { PTE_A, PTE_D, PTE_P, PTE_RW, PTE_US } from '../../src/hw/paging.js';
 import { DEFAULT_TLB, Tlb } from '../../src/hw/tlb.js';
 import { peekWalk, WalkResult } from '../../src/hw/walker.js';
@@ -23,11 +23,12 @@ const hooks: MmuHooks = {
   },
 };
 
-/** The flush protocol by hand: tlbGen / completedGen words and an mmap_lock flag. */
+/** The flush protocol by hand: tlbGen / completedGen words, and whether the change's own flush has completed. */
 class FakeSource implements CoherenceSource {
   tlbGen = 1;
   completed = 0;
-  lockHeld = false;
+  /** The flush covering the change that made an entry stale has completed. */
+  covered = true;
   private seen = 0;
   readonly violations: CoherenceViolation[] = [];
   beforeWalk(): void {
@@ -39,8 +40,8 @@ class FakeSource implements CoherenceSource {
   completedGen(): number {
     return this.completed;
   }
-  changesSettled(): boolean {
-    return !this.lockHeld;
+  coveringFlush(): FlushCover | null {
+    return this.covered ? { seq: this.completed, start: -1, end: -1, cpu: 1 } : null;
   }
   report(v: CoherenceViolation): void {
     this.violations.push(v);
@@ -76,7 +77,7 @@ describe('TLB coherence checker', () => {
     mmu.load32(VA); // a hit through the stale entry
     expect(counters.coherenceViolations).toBe(1);
     const v = source.violations[0]!;
-    expect(v).toMatchObject({ va: VA, cachedPfn: FRAME, currentPfn: -1, insertGen: 1, completedGen: 2, global: false });
+    expect(v).toMatchObject({ va: VA, cachedPfn: FRAME, currentPfn: -1, insertGen: 1, flush: { seq: 2, cpu: 1 }, global: false });
     expect(v.cachedFlags & PTE_RW).toBe(PTE_RW);
   });
 
@@ -98,12 +99,12 @@ describe('TLB coherence checker', () => {
     expect(counters.coherenceViolations).toBe(0);
   });
 
-  it('accepts a stale entry while a page-table change may still be before its flush', () => {
-    source.lockHeld = true;
+  it('accepts a stale entry until the flush covering the change that made it stale has completed', () => {
+    source.covered = false;
     source.flushWithoutUs(() => pt.write(pte, 0));
     mmu.load32(VA);
     expect(counters.coherenceViolations).toBe(0);
-    source.lockHeld = false;
+    source.covered = true;
     mmu.load32(VA);
     expect(counters.coherenceViolations).toBe(1);
   });

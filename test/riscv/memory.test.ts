@@ -168,7 +168,7 @@ describe.each(ENGINES)('riscv memory ($name)', ({ hotBlock }) => {
       beforeWalk: () => { seen = tlbGen; },
       insertGen: () => seen,
       completedGen: () => completed,
-      changesSettled: () => true,
+      coveringFlush: () => ({ seq: completed, start: -1, end: -1, cpu: 1 }),
       report: (v) => violations.push(v),
     };
     m.hw[0]!.mmu.enableCheck(source);
