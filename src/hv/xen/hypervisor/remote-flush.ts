@@ -22,13 +22,15 @@
  * only ever widens a request (to a full flush), so whoever takes a merged request flushes at
  * least what each initiator asked for.
  *
- * A descheduled target (VCPU_BLOCK.schedState === Descheduled) is not waited for: its request stays
- * posted, and T serves it from its resume hook before it runs guest code again (counted as a
- * deferred flush on T). The request was posted and T kicked before I looked at schedState, so T
- * meets it at its very next boundary (it parks there first, HV_PARK being the lower bit, then
- * resumes into the hook); the only access that can still use the old entry is one T had already
- * started — past its poll — when the kick landed. That is the scheduler's contract to narrow: the
- * wait is exact if schedState says Descheduled only once the vCPU has stopped.
+ * A descheduled target is not waited for once it has parked (its activity word says so: T
+ * publishes it itself in src/vcpu/park.ts, after its last guest access and before it sleeps):
+ * its request stays posted, and T serves it from its resume hook before it runs guest code again
+ * (counted as a deferred flush on T). Why that is exact: I loads T's activity after posting; if
+ * it reads parked, T's store of parked came first, and T's resume stores its activity back
+ * before it runs the hook — after I's load, so after I's post: the hook takes I's request. The
+ * scheduler's decision alone (schedState Descheduled) is not enough: it is stored before T
+ * reaches a boundary and parks, and until then T runs guest code on its old entries (the
+ * coherence checker caught exactly that, docs/coherence.md).
  *
  * While I waits it takes its own pending work (hw.takeInterrupts: hypervisor requests whatever IF,
  * guest interrupts if IF is set) through its VcpuWait (src/hw/wait.ts), as the kernel does while
@@ -36,7 +38,8 @@
  */
 import { describeVcpu } from '../../../hw/activity.js';
 import { HV_FLUSH, type VcpuHardware } from '../../../hw/cpu.js';
-import { SchedState, VCPU_BLOCK, VcpuActivity, WaitKind, vcpuBase } from '../../../hw/layout.js';
+import { VCPU_BLOCK, VcpuActivity, WaitKind, vcpuBase } from '../../../hw/layout.js';
+import { PARKED_ACTIVITY } from '../../../hw/sched-word.js';
 import { TakeWhileWaiting, type VcpuWait, type WaitSite } from '../../../hw/wait.js';
 import { PAGE_MASK } from '../../../hw/paging.js';
 import type { CpuMask } from '../../../pv/cpumask.js';
@@ -197,7 +200,9 @@ export class RemoteFlush {
     while (!this.done(cpu, ticket)) {
       // ORDERING: pairs with the scheduler's Atomics.store of schedState; read after our kick
       // (see the header for why the target cannot run guest code before it flushes).
-      if (Atomics.load(mw, block + VCPU_BLOCK.schedState) === SchedState.Descheduled) {
+      // ORDERING: pairs with the target's Atomics.store of its parked activity (park.ts
+      // scheduleOut) and of its activity again as it resumes, before its resume hook (header).
+      if (Atomics.load(mw, block + VCPU_BLOCK.activity) === PARKED_ACTIVITY) {
         hw.counters.shootdownDeferred++;
         break;
       }

@@ -15,13 +15,19 @@ import { hypervisorOf, xenMachine, xenOpsOf, type XenTestMachine } from '../fixt
 import { waitPolicyFor } from '../../../../src/machine/machine.js';
 import { WatchdogError } from '../../../../src/lib/errors.js';
 import { SPIN_BEFORE_YIELD_DEDICATED_MS, SPIN_BEFORE_YIELD_OVERCOMMITTED_MS } from '../../../../src/hw/wait.js';
+import { PARKED_ACTIVITY } from '../../../../src/hw/sched-word.js';
 
 const PAGE_A = 0x0400_0000;
 const PAGE_B = 0x0400_1000;
 const USER = PTE_P | PTE_RW | PTE_US;
 
+/**
+ * The scheduler's decision for `cpu` and, as a vCPU does when it parks (src/vcpu/park.ts) or
+ * resumes, its activity: Descheduled means descheduled and parked.
+ */
 function setSched(m: XenTestMachine, cpu: number, state: SchedState): void {
   Atomics.store(m.machineWords, vcpuBase(cpu) + VCPU_BLOCK.schedState, state);
+  Atomics.store(m.machineWords, vcpuBase(cpu) + VCPU_BLOCK.activity, state === SchedState.Descheduled ? PARKED_ACTIVITY : VcpuActivity.User);
 }
 
 function info(start: number, pages: number, mm = 0x5000): FlushInfo {
@@ -117,6 +123,21 @@ describe('Xen remote flush', () => {
 });
 
 describe('Xen remote flush and the run\'s wait policy', () => {
+  it('waits for a target the scheduler descheduled that has not parked yet: until it parks it runs guest code on its old entries', () => {
+    const m = xenMachine(2);
+    const { ops } = xenOpsOf(m, 0, waitPolicyFor({ cpus: 2, watchdogMs: 300 }, 2));
+    hypervisorOf(m, 1); // nothing runs vCPU 1's boundaries: it neither acknowledges nor parks
+    Atomics.store(m.machineWords, vcpuBase(1) + VCPU_BLOCK.schedState, SchedState.Descheduled);
+    let caught: unknown;
+    try {
+      ops.mmu.flushTlbOthers(CpuMask.of(1), info(PAGE_A, 1));
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(WatchdogError);
+    expect(m.hws[0]!.counters.shootdownDeferred).toBe(0);
+  });
+
   it('with --watchdog-ms 1500, a flush to a target that never acknowledges fails after about 1.5 s, naming the target', () => {
     const m = xenMachine(2);
     const { ops } = xenOpsOf(m, 0, waitPolicyFor({ cpus: 2, watchdogMs: 1500 }, 2));
