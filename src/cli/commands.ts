@@ -26,6 +26,7 @@ import { writeTraceFile } from '../report/trace.js';
 import { runProgress, type ProgressStream } from './progress.js';
 import { EXIT_SIGNAL, onStopSignal, type StopSignal } from './stop-signal.js';
 import { compareUsage, listUsage, mainUsage, runUsage } from './usage.js';
+import { tortureCommand, tortureUsage } from './torture.js';
 
 /** Exit statuses (sysexits.h names where one fits). */
 export const EXIT_OK = 0;
@@ -267,7 +268,7 @@ function costList(): string {
   return `Cost table (cycles per event; --cost FILE overrides any of them):\n${lines.join('\n')}\n`;
 }
 
-const COMMANDS = ['run', 'compare', 'list', 'help', 'version'] as const;
+const COMMANDS = ['run', 'compare', 'torture', 'list', 'help', 'version'] as const;
 
 function unknownCommand(name: string): ConfigError {
   return new ConfigError(show(name), `unknown command; commands are ${COMMANDS.join(', ')} (see pvemu --help)`);
@@ -282,6 +283,7 @@ export function helpCommand(argv: readonly string[], io: CliIo): number {
   else if (topic === 'run') io.out(runUsage());
   else if (topic === 'compare') io.out(compareUsage());
   else if (topic === 'list') io.out(listUsage());
+  else if (topic === 'torture') io.out(tortureUsage());
   else if (topic === 'help') io.out(mainUsage());
   else throw unknownCommand(topic);
   return EXIT_OK;
@@ -303,6 +305,8 @@ export async function cliMain(argv: readonly string[], io: CliIo): Promise<numbe
         return await runCommand(rest, io);
       case 'compare':
         return await compareCommand(rest, io);
+      case 'torture':
+        return await tortureCommand(rest, io);
       case 'list':
         return listCommand(rest, io);
       case 'version':

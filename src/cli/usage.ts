@@ -28,6 +28,7 @@ Commands:
 ${twoColumns([
   ['run', 'run one workload or program on one machine and print a report (pvemu run --help)'],
   ['compare', 'run one workload or program on several backends and print one table (pvemu compare --help)'],
+  ['torture', 'run seeded random machines with injected protocol bugs and report which were caught (pvemu torture --help)'],
   ['list', 'list the backends, workloads and default costs'],
   ['help [COMMAND]', 'show this text, or the options of COMMAND'],
   ['version', 'print the pvemu version (and git commit, from a checkout); also --version, -V'],
