@@ -318,13 +318,7 @@ export class PartyClock {
    */
   wake(p: number, at: number): void {
     this.requireTurn('wake');
-    const w = (1 + p) * LINE_WORDS;
-    if ((this.i32[w + PARTY.state]! as PartyState) !== PartyState.Halted) return;
-    const i = w / 2 + PARTY_F64.wakeAt;
-    if (at < this.f64[i]!) this.f64[i] = at;
-    if (at < this.othersMin) this.othersMin = at;
-    const cap = at + this.o.quantum;
-    if (cap < this.limit) this.limit = cap;
+    this.dueBy(p, PartyState.Halted, at);
   }
 
   /**
@@ -333,8 +327,16 @@ export class PartyClock {
    */
   unpark(p: number, at: number): void {
     this.requireTurn('unpark');
+    this.dueBy(p, PartyState.Parked, at);
+  }
+
+  /**
+   * Party `p`, if it is in `state`, wakes no later than `at`; the holder's own limit drops so
+   * that it hands over soon enough for `p` to run at that time.
+   */
+  private dueBy(p: number, state: PartyState, at: number): void {
     const w = (1 + p) * LINE_WORDS;
-    if ((this.i32[w + PARTY.state]! as PartyState) !== PartyState.Parked) return;
+    if ((this.i32[w + PARTY.state]! as PartyState) !== state) return;
     const i = w / 2 + PARTY_F64.wakeAt;
     if (at < this.f64[i]!) this.f64[i] = at;
     if (at < this.othersMin) this.othersMin = at;

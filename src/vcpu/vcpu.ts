@@ -240,12 +240,17 @@ export class Vcpu implements WorkMeter, MachinePort {
       }
       this.state = 'running';
       this.activity.set(VcpuActivity.Kernel);
+      // The run loop's slices end on this vCPU's clock: host time, or in virtual time the
+      // modelled one, so that what the loop does between slices (parking when descheduled, a
+      // program's kill at the stop request) happens at the same point on every run.
+      const vclock = this.hw.vclock;
+      const clockMs = vclock === null ? () => performance.now() : () => vclock.nowNs / 1e6;
       while (this.state === 'running') {
         this.activity.heartbeat();
         // A slice boundary is a boundary too: a kick taken nowhere else still parks us here.
         this.parking?.parkIfDescheduled();
-        const until = performance.now() + SLICE_MS;
-        this.kernel.runUntil(until, () => performance.now(), () => this.machineStopped(), HALT_MS);
+        const until = clockMs() + SLICE_MS;
+        this.kernel.runUntil(until, clockMs, () => this.machineStopped(), HALT_MS);
         this.enforceProgramTimeLimit();
         if (this.machineStopped()) this.state = 'finished';
         else await yieldToEventLoop();

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cliMain, compareCommand, EXIT_FAILED, EXIT_OK, EXIT_USAGE, type CliIo, type MachineRunner } from '../../src/cli/commands.js';
+import { cliMain, compareCommand, EXIT_FAILED, EXIT_OK, EXIT_USAGE, type MachineRunner } from '../../src/cli/commands.js';
 import { InternalError, WatchdogError } from '../../src/lib/errors.js';
 import { COST_KEYS } from '../../src/hw/cost.js';
 import { describeBackends } from '../../src/hv/registry.js';
@@ -16,24 +16,8 @@ import { snapshotCounters, VcpuCounters } from '../../src/stats/counters.js';
 import { LatencyHistogram } from '../../src/stats/histogram.js';
 import { buildReport } from '../../src/report/build.js';
 import type { Report } from '../../src/report/types.js';
+import { captureIo } from '../helpers/cli-io.js';
 
-interface Captured extends CliIo {
-  stdout: string;
-  stderr: string;
-  progressText: string;
-}
-
-function captureIo(): Captured {
-  const io: Captured = {
-    stdout: '',
-    stderr: '',
-    progressText: '',
-    out: (text) => void (io.stdout += text),
-    err: (text) => void (io.stderr += text),
-    progress: (text) => void (io.progressText += text),
-  };
-  return io;
-}
 
 /** A one-CPU report for `config`: 1000 ops in 1 s, with a self-check that passes unless told. */
 function fakeReport(config: MachineConfig, passed = true): Report {

@@ -8,12 +8,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { cliMain, EXIT_OK, type CliIo } from '../../src/cli/commands.js';
+import { cliMain, EXIT_OK } from '../../src/cli/commands.js';
 import { parseCompareOptions, parseRunOptions, type OptionFiles } from '../../src/cli/options.js';
 import { describeBackends } from '../../src/hv/registry.js';
 import { ARG_MAX_BYTES } from '../../src/kernel/binfmt-elf.js';
 import { expectedOutput, GUEST_DIR } from '../helpers/guest-programs.js';
 import { configError } from '../helpers/errors.js';
+import { captureIo } from '../helpers/cli-io.js';
 
 const hello = new Uint8Array(readFileSync(`${GUEST_DIR}bin/hello.elf`));
 const files: OptionFiles = {
@@ -133,21 +134,6 @@ describe('pvemu compare --program', () => {
   });
 });
 
-interface Captured extends CliIo {
-  stdout: string;
-  stderr: string;
-}
-
-function captureIo(): Captured {
-  const io: Captured = {
-    stdout: '',
-    stderr: '',
-    out: (text) => void (io.stdout += text),
-    err: (text) => void (io.stderr += text),
-    progress: () => undefined,
-  };
-  return io;
-}
 
 const ARGS_ELF = `${GUEST_DIR}bin/args.elf`;
 

@@ -7,26 +7,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { cliMain, EXIT_USAGE, type CliIo } from '../../src/cli/commands.js';
+import { cliMain, EXIT_USAGE } from '../../src/cli/commands.js';
 import { parseTortureOptions, spawnRun, tortureCommand, type TortureRunner } from '../../src/cli/torture.js';
 import { campaignRunSeed, describeConfig, describeInjection, NO_INJECTION, planCampaign, type PlannedRun, type RunOutcome } from '../../src/cli/torture-plan.js';
 import { ConfigError } from '../../src/lib/errors.js';
+import { captureIo } from '../helpers/cli-io.js';
 
-interface Captured extends CliIo {
-  stdout: string;
-  stderr: string;
-}
-
-function captureIo(): Captured {
-  const io: Captured = {
-    stdout: '',
-    stderr: '',
-    out: (text) => void (io.stdout += text),
-    err: (text) => void (io.stderr += text),
-    progress: () => {},
-  };
-  return io;
-}
 
 /** Every --inject name, the default. */
 const ALL = ['none', 'dropFlushes', 'noAck', 'dropIpis', 'xenIgnoreMailbox', 'kvmSkipFlushOnLoad'];

@@ -8,23 +8,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cliMain, EXIT_OK, EXIT_USAGE, type CliIo } from '../../src/cli/commands.js';
+import { cliMain, EXIT_OK, EXIT_USAGE } from '../../src/cli/commands.js';
 import { parseRunOptions } from '../../src/cli/options.js';
 import { Machine } from '../../src/machine/machine.js';
 import { MAX_TRACE_EVENTS } from '../../src/stats/trace-buffer.js';
 import { buildTrace, type TraceEvent, type TraceFile } from '../../src/report/trace.js';
 import { testConfig } from '../helpers/machine.js';
+import { captureIo } from '../helpers/cli-io.js';
 
-function captureIo(): CliIo & { stdout: string; stderr: string } {
-  const io = {
-    stdout: '',
-    stderr: '',
-    out: (text: string) => void (io.stdout += text),
-    err: (text: string) => void (io.stderr += text),
-    progress: () => undefined,
-  };
-  return io;
-}
 
 /** What every real tlb_flush1 trace on 2 vCPUs must show. */
 function expectShootdownTrace(trace: TraceFile): void {
