@@ -16,6 +16,21 @@ const SPAWN_TIMEOUT_MS = 20_000;
 /** Deadline for a spawn that boots a machine: a 2000-op one-vCPU run takes well under a second. */
 const RUN_TIMEOUT_MS = 60_000;
 
+/**
+ * Resolves once process `pid` catches SIGINT (Linux: its SigCgt mask in /proc), so a test's
+ * Ctrl-C is not the default action that kills a Node still starting up on a loaded host. Where
+ * there is no /proc, resolves at once.
+ */
+async function catchingSigint(pid: number): Promise<void> {
+  const status = `/proc/${pid}/status`;
+  const deadline = Date.now() + RUN_TIMEOUT_MS;
+  while (existsSync(status) && Date.now() < deadline) {
+    const caught = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(status, 'utf8'))?.[1];
+    if (caught !== undefined && (BigInt(`0x${caught}`) & 2n) !== 0n) return; // bit 1: SIGINT (2)
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 interface CliRun {
   status: number | null;
   stdout: string;
@@ -152,6 +167,8 @@ describe('pvemu CLI', () => {
       child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
       const started = Date.now();
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      // 1 s after pvemu listens for it: on a loaded host Node itself may take longer to start.
+      await catchingSigint(child.pid!);
       setTimeout(() => child.kill('SIGINT'), 1000);
       const code = await exited;
       expect(code).toBe(130);
