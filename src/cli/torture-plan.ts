@@ -8,10 +8,11 @@
  * one run can be replayed from that number alone (`--replay RUNSEED`), whatever came before it.
  */
 import { describeBackends } from '../hv/registry.js';
+import { DEFAULT_TLB } from '../hw/tlb.js';
 import { InternalError } from '../lib/errors.js';
 import { streamSeed, Xorshift32 } from '../lib/prng.js';
 import type { MachineConfig } from '../machine/config.js';
-import type { FaultInjection } from '../vcpu/task-args.js';
+import type { FaultInjection, InjectedCpus } from '../vcpu/task-args.js';
 import { describeWorkloads, findWorkload } from '../workloads/registry.js';
 import type { WorkloadParam } from '../workloads/params.js';
 
@@ -251,6 +252,43 @@ function callQueueTarget(cfg: MachineConfig): boolean {
   return CALL_QUEUE_FLUSH_BACKENDS.has(cfg.backend) && shootsDown(cfg)?.everyThreadInitiates === true;
 }
 
+/** Whether `cfg` has 2 or more vCPUs on a backend whose remote flush is the kernel's call queues. */
+function callQueueFlushes(cfg: MachineConfig): boolean {
+  return cfg.cpus >= 2 && CALL_QUEUE_FLUSH_BACKENDS.has(cfg.backend);
+}
+
+/** Whether `cfg` has more vCPUs than physical CPUs (--pcpus): vCPUs are descheduled. */
+function overcommitted(cfg: MachineConfig): boolean {
+  return cfg.cpus >= 2 && cfg.pcpus !== undefined && cfg.pcpus < cfg.cpus;
+}
+
+/**
+ * The most pages a region may have for the TLB (DEFAULT_TLB: 64 sets of 4 ways) to still hold
+ * entries from its end when its task, walking it again from the start, gets there: two per set.
+ */
+const TLB_KEPT_PAGES = (DEFAULT_TLB.sets * DEFAULT_TLB.ways) / 2;
+
+/**
+ * Whether `cfg`'s shootdowns flush ranges of more than one page whose other pages the TLB
+ * still holds when a task comes back to them: only there does a flush of the first page alone
+ * leave an entry that gets used. Its `pages` parameter, ebizzy's chunk, tlb_flush2's region
+ * above one page and at most TLB_KEPT_PAGES; vmalloc's two-page kernel stacks. tlb_flush1 and
+ * tlb_flush3 drop regions of 1 MiB (256 pages) and more, which their threads then touch again
+ * from the start: by the time a thread gets to a page the flush left, the TLB has evicted it, so
+ * the bug changes nothing there (the torture campaign missed it in every such run). fork_cow
+ * flushes its whole mm at a fork and single pages at copy-on-write faults.
+ */
+function rangesTheTlbKeeps(cfg: MachineConfig): boolean {
+  // fork_cow's flushes are the fork's whole-mm flush and its COW faults' single pages.
+  if (cfg.workload === 'fork_cow') return false;
+  const p = cfg.params ?? {};
+  const pages = cfg.workload === 'tlb_flush2' ? (p['region_kb'] ?? 0) / 4
+    : cfg.workload === 'ebizzy' ? (p['chunk_kb'] ?? 0) / 4
+    : p['pages'];
+  if (pages !== undefined) return pages >= 2 && pages <= TLB_KEPT_PAGES;
+  return cfg.workload === 'vmalloc';
+}
+
 /** A self-check that failed after real work: the workload saw the bug (not a run too short to do anything). */
 function selfCheckCaught(outcome: RunOutcome): boolean {
   if (outcome.kind === 'threw') return outcome.error.name === 'SelfCheckError';
@@ -361,9 +399,9 @@ const xenIgnoreMailbox: InjectionKind = {
 const kvmSkipFlushOnLoad: InjectionKind = {
   name: 'kvmSkipFlushOnLoad',
   summary: 'kvm takes a preempted vCPU\'s FLUSH_TLB request on load without flushing (inject.kvmSkipFlushOnLoadCpu); caught by --check or the self-check',
-  applies: (cfg) => cfg.backend === 'kvm' && cfg.cpus >= 2 && cfg.pcpus !== undefined && cfg.pcpus < cfg.cpus && shootsDown(cfg)?.targetsUseThePages === true,
-  draw: (d, cfg) => ({ kvmSkipFlushOnLoadCpu: d.int(0, cfg.cpus - 1) }),
-  describe: (i) => `kvmSkipFlushOnLoad cpu ${i.kvmSkipFlushOnLoadCpu ?? '?'}`,
+  applies: (cfg) => cfg.backend === 'kvm' && overcommitted(cfg) && shootsDown(cfg)?.targetsUseThePages === true,
+  draw: () => ({ kvmSkipFlushOnLoadCpu: 'all' }),
+  describe: (i) => `kvmSkipFlushOnLoad on ${cpusText(i.kvmSkipFlushOnLoadCpu)}`,
   caughtBy: (outcome) => staleEntryCaughtBy(outcome),
   // Every FLUSH_TLB request is a deferred target of some initiator; none at all means no
   // request was ever left for the injected vCPU either (more cannot be told: the count is the
@@ -371,8 +409,92 @@ const kvmSkipFlushOnLoad: InjectionKind = {
   inertBecause: (perCpu) => (perCpu.every((c) => c.shootdownDeferred === 0) ? 'no shootdown deferred a target: no FLUSH_TLB request was ever left' : undefined),
 };
 
+/** "cpu 2", or "every vCPU" for an injection in shared code on all of them. */
+const cpusText = (at: InjectedCpus | undefined): string => (at === 'all' ? 'every vCPU' : `cpu ${at ?? '?'}`);
+
+/**
+ * A target acknowledges a flush request as it takes it and flushes when its task next enters
+ * the kernel (a system call or a page fault). It is a bug in the kernel's code, so it is
+ * injected on every vCPU. Only a target whose task uses the covered pages in between can show
+ * it: the probers of mprotect and munmap. In tlb_flush1-3, ebizzy and vmalloc no target holds
+ * an entry for what it is asked to flush; fork_cow's and idle's are asleep in wait4 or a futex
+ * (lazy: no request is sent) when another thread's shootdown comes.
+ */
+const ackBeforeFlush: InjectionKind = {
+  name: 'ackBeforeFlush',
+  summary: 'every vCPU acknowledges a TLB flush request as it takes it and flushes at its task\'s next kernel entry (inject.ackBeforeFlushCpu); caught by --check or the self-check',
+  applies: (cfg) => callQueueFlushes(cfg) && (cfg.workload === 'mprotect' || cfg.workload === 'munmap'),
+  draw: () => ({ ackBeforeFlushCpu: 'all' }),
+  describe: (i) => `ackBeforeFlush on ${cpusText(i.ackBeforeFlushCpu)}`,
+  caughtBy: (outcome) => staleEntryCaughtBy(outcome),
+  inertBecause: (perCpu) => (perCpu.every((c) => c.callRequestsHandled === 0) ? 'no vCPU was sent a flush request' : undefined),
+};
+
+/**
+ * A lazy CPU switching back to its mm trusts its TLB without comparing generations. Only a CPU
+ * a shootdown skipped while it was lazy, and that then uses the pages, can show it: idle's
+ * sleepers. Xen flushes lazy CPUs like the others (its hypercall takes the whole cpumask).
+ */
+const lazyNoGenCheck: InjectionKind = {
+  name: 'lazyNoGenCheck',
+  summary: 'every vCPU switching back from lazy TLB mode skips the tlb_gen comparison (inject.lazyNoGenCheckCpu); caught by --check or the self-check',
+  applies: (cfg) => callQueueFlushes(cfg) && cfg.workload === 'idle',
+  draw: () => ({ lazyNoGenCheckCpu: 'all' }),
+  describe: (i) => `lazyNoGenCheck on ${cpusText(i.lazyNoGenCheckCpu)}`,
+  caughtBy: (outcome) => staleEntryCaughtBy(outcome),
+  inertBecause: (perCpu) => (perCpu.every((c) => c.shootdownDeferred === 0) ? 'no shootdown skipped a lazy vCPU' : undefined),
+};
+
+/**
+ * Every flush of a range longer than a page covers only its first page: the initiator's request
+ * and the flush_tlb_func that carries it out (the 33-page ceiling's full flush, and the F1/F2
+ * reordering's, included). Any backend and vCPU count: an initiator's own flush shows it, where
+ * the TLB still holds the rest of the range when the task comes back (rangesTheTlbKeeps).
+ */
+const firstPageFlush: InjectionKind = {
+  name: 'firstPageFlush',
+  summary: 'every vCPU flushes only the first page of a multi-page range flush (inject.firstPageFlushCpu); caught by --check or the self-check',
+  applies: (cfg) => shootsDown(cfg) !== undefined && rangesTheTlbKeeps(cfg),
+  draw: () => ({ firstPageFlushCpu: 'all' }),
+  describe: (i) => `firstPageFlush on ${cpusText(i.firstPageFlushCpu)}`,
+  caughtBy: (outcome) => staleEntryCaughtBy(outcome),
+};
+
+/**
+ * Xen acknowledges the flushes posted to a descheduled vCPU when it schedules it again, without
+ * flushing: the vCPU resumes on the entries its initiators were told were gone. A hypervisor
+ * bug, injected on every vCPU; only overcommitted xen runs deschedule one, and only workloads
+ * whose targets use the covered pages can show it.
+ */
+const xenSkipFlushOnResume: InjectionKind = {
+  name: 'xenSkipFlushOnResume',
+  summary: 'xen acknowledges a descheduled vCPU\'s posted flushes without flushing as it schedules it again (inject.xenSkipFlushOnResumeCpu); caught by --check or the self-check',
+  applies: (cfg) => cfg.backend === 'xen' && overcommitted(cfg) && shootsDown(cfg)?.targetsUseThePages === true,
+  draw: () => ({ xenSkipFlushOnResumeCpu: 'all' }),
+  describe: (i) => `xenSkipFlushOnResume on ${cpusText(i.xenSkipFlushOnResumeCpu)}`,
+  caughtBy: (outcome) => staleEntryCaughtBy(outcome),
+  inertBecause: (perCpu) => (perCpu.every((c) => c.shootdownDeferred === 0) ? 'no flush found its target descheduled' : undefined),
+};
+
+/**
+ * Shadow paging: a guest PTE store traps and the shadow is not resynced, so the hardware goes on
+ * walking the old entry. Any shootdown workload changes mappings; --check compares every fill
+ * from the shadow with the guest's own tables.
+ */
+const shadowSkipSync: InjectionKind = {
+  name: 'shadowSkipSync',
+  summary: 'shadow: every vCPU\'s guest PTE stores trap without resyncing the shadow (inject.shadowSkipSyncCpu); caught by --check or the self-check',
+  applies: (cfg) => cfg.backend === 'shadow' && shootsDown(cfg) !== undefined,
+  draw: () => ({ shadowSkipSyncCpu: 'all' }),
+  describe: (i) => `shadowSkipSync on ${cpusText(i.shadowSkipSyncCpu)}`,
+  caughtBy: (outcome) => staleEntryCaughtBy(outcome),
+};
+
 /** The injection kinds, in table order. */
-export const INJECTIONS: readonly InjectionKind[] = Object.freeze([dropFlushes, noAck, dropIpis, xenIgnoreMailbox, kvmSkipFlushOnLoad]);
+export const INJECTIONS: readonly InjectionKind[] = Object.freeze([
+  dropFlushes, noAck, dropIpis, ackBeforeFlush, lazyNoGenCheck, firstPageFlush,
+  xenIgnoreMailbox, xenSkipFlushOnResume, kvmSkipFlushOnLoad, shadowSkipSync,
+]);
 
 /** The name of a run without an injection, in the table and in --inject. */
 export const NO_INJECTION = 'none';
@@ -441,11 +563,13 @@ function drawConfig(d: Draw): MachineConfig {
 }
 
 /**
- * Configurations drawn before an injection kind gives up on finding one it applies to: each
- * kind applies to about half of all draws, so this is never reached unless a kind applies to
- * nothing at all — a bug in its entry.
+ * Configurations drawn before an injection kind gives up on finding one it applies to. The
+ * rarest kinds (a hypervisor's resume flush: its backend, overcommitted, a workload whose
+ * targets use the pages) apply to about one draw in 140, so 1000 draws failed about one run in
+ * 1500; at 100,000 (a tenth of a second) a failure means the kind applies to nothing at all —
+ * a bug in its entry.
  */
-const MAX_DRAWS = 1000;
+const MAX_DRAWS = 100_000;
 
 /**
  * Run `runSeed`: a configuration and an injection drawn from `allowed` (names from

@@ -37,6 +37,13 @@ export interface BackendFaults {
   readonly skipFlushOnLoad?: boolean;
   /** Xen: never serve the flush requests other vCPUs post to this vCPU's mailbox. */
   readonly ignoreFlushMailbox?: boolean;
+  /**
+   * Xen: as the vCPU is scheduled again, take the flush requests posted while it was
+   * descheduled and acknowledge them without flushing.
+   */
+  readonly skipFlushOnResume?: boolean;
+  /** Shadow paging: a guest PTE store traps, and the shadow entry is not resynced. */
+  readonly skipShadowSync?: boolean;
 }
 
 /** Partial overrides, group by group. */

@@ -33,7 +33,7 @@ import type { VirtualClock } from './virtual-clock.js';
 import { GuestSegfault, InternalError } from '../lib/errors.js';
 import type { VcpuCounters } from '../stats/counters.js';
 import type { GuestRam } from './memory.js';
-import { PAGE_SHIFT, PTE_D, PTE_G, PTE_RW, PTE_US } from './paging.js';
+import { PAGE_SHIFT, PAGE_SIZE, PTE_D, PTE_G, PTE_RW, PTE_US } from './paging.js';
 import { MAX_PCID, type Tlb } from './tlb.js';
 import { FAST_TLB_MASK } from './fast-tlb.js';
 import { WALK_MACHINE_CHECK, WalkResult, peekWalk, walk } from './walker.js';
@@ -75,6 +75,13 @@ export interface CoherenceSource {
    * none has completed yet — a change whose flush is still to come is legal on x86.
    */
   coveringFlush(global: boolean, va: number, insertGen: number): FlushCover | null;
+  /**
+   * Shadow paging, after a walk of the hypervisor's shadow filled a user entry for `va`: the
+   * change-log number of the guest's last change of that page if it was stored and committed
+   * before the walk began — so a correct shadow held it — else 0 (docs/coherence.md, "Shadow
+   * fills").
+   */
+  settledChange(va: number): number;
   /** A violation was found (already counted in coherenceViolations). */
   report(v: CoherenceViolation): void;
 }
@@ -104,6 +111,12 @@ export interface CoherenceViolation {
   insertGen: number;
   flush: FlushCover;
   global: boolean;
+  /**
+   * Set when the entry was filled from a shadow page table out of step with the guest's: the
+   * change-log number of the guest's committed change the shadow never took (`flush` is then
+   * the page itself, cpu -1).
+   */
+  unsyncedChange?: number;
 }
 
 /**
@@ -150,6 +163,13 @@ export class Mmu {
   private checking = false;
   private checker: CoherenceSource | null = null;
   private readonly peekOut = new WalkResult();
+  /**
+   * Shadow paging (set by the backend at boot): the page directory of the guest's own tables,
+   * which the hardware does not walk (it walks the hypervisor's shadow in CR3). With --check,
+   * every user fill is compared with them (checkShadowFill); null: the hardware walks the
+   * guest's tables.
+   */
+  guestTablesRoot: (() => number) | null = null;
   /** Plain accesses left before the next look for pending work (poll). */
   private pollCountdown = POLL_EVERY;
   /** --clock virtual: this vCPU's clock, which each poll advances by the accesses made (null: host time). */
@@ -225,12 +245,7 @@ export class Mmu {
     if (gen < 0 || gen >= completed) return;
     const out = this.peekOut;
     const present = peekWalk(this.i32, this.cr3, va, out);
-    const stale =
-      !present ||
-      out.pfn !== pfn ||
-      ((flags & PTE_RW) !== 0 && (out.flags & PTE_RW) === 0) ||
-      ((flags & PTE_US) !== 0 && (out.flags & PTE_US) === 0);
-    if (!stale) return;
+    if (!grantsMore(pfn, flags, present, out)) return;
     const flush = checker.coveringFlush(global, va >>> 0, gen);
     if (flush === null) return;
     this.counters.coherenceViolations++;
@@ -244,6 +259,37 @@ export class Mmu {
       insertGen: gen,
       flush,
       global,
+    });
+  }
+
+  /**
+   * The checker under shadow paging, after a walk of the shadow filled the user entry `filled`
+   * for `va`: the entry must not grant more than the guest's own tables unless the guest's last
+   * change of the page was still being made as the walk ran (docs/coherence.md, "Shadow fills").
+   * The guest's tables are read after the walk, the change log after them: a change stored
+   * between the walk and this read was announced before its store, so the log shows it.
+   */
+  private checkShadowFill(va: number, filled: WalkResult, root: number): void {
+    if ((filled.flags & PTE_G) !== 0) return;
+    const out = this.peekOut;
+    const present = peekWalk(this.i32, root, va, out);
+    if (!grantsMore(filled.pfn, filled.flags, present, out)) return;
+    const checker = this.checker!;
+    const change = checker.settledChange(va >>> 0);
+    if (change === 0) return;
+    this.counters.coherenceViolations++;
+    const page = (va & ~OFFSET_MASK) >>> 0;
+    checker.report({
+      va: va >>> 0,
+      pcid: this.pcid,
+      cachedPfn: filled.pfn,
+      cachedFlags: filled.flags,
+      currentPfn: present ? out.pfn : -1,
+      currentFlags: present ? out.flags : 0,
+      insertGen: this.tlb.hitGen(va >>> PAGE_SHIFT, this.pcid),
+      flush: { seq: change, start: page, end: page + PAGE_SIZE, cpu: -1 },
+      global: false,
+      unsyncedChange: change,
     });
   }
 
@@ -504,6 +550,8 @@ export class Mmu {
       if (walk(this.i32, this.cr3, va, write, true, out)) {
         if (out.pfn >= this.guestFrames) this.machineCheck(va, out.errorCode, `frame 0x${out.pfn.toString(16)}`);
         this.tlb.insert(va, this.pcid, out.pfn, out.flags, out.large, this.insertGen(out.flags));
+        const root = this.checking && this.guestTablesRoot !== null ? this.guestTablesRoot() : -1;
+        if (root >= 0) this.checkShadowFill(va, out, root);
         return (out.pfn << PAGE_SHIFT) | (va & OFFSET_MASK);
       }
       if ((out.errorCode & WALK_MACHINE_CHECK) !== 0) this.machineCheck(va, out.errorCode, 'a page table');
@@ -546,4 +594,18 @@ export class Mmu {
       this.bytes[pa] = value >>> (8 * i);
     }
   }
+}
+
+/**
+ * Whether a translation to `pfn` with `flags` grants more than the page tables' entry in `now`
+ * (`present` false: none): another frame, a write they forbid, a user access they forbid, or
+ * any access to an unmapped page. Weaker is legal: the access faults and the kernel fixes it.
+ */
+function grantsMore(pfn: number, flags: number, present: boolean, now: WalkResult): boolean {
+  return (
+    !present ||
+    now.pfn !== pfn ||
+    ((flags & PTE_RW) !== 0 && (now.flags & PTE_RW) === 0) ||
+    ((flags & PTE_US) !== 0 && (now.flags & PTE_US) === 0)
+  );
 }

@@ -108,7 +108,10 @@ export class Kernel {
   private buildIdt(): void {
     const { ops, counters } = this.k;
     const eoi = (): void => ops.apic.apicWrite(APIC_EOI, 0);
-    this.idt[PAGE_FAULT_VECTOR] = (_v, errorCode) => this.faults.handle(errorCode);
+    this.idt[PAGE_FAULT_VECTOR] = (_v, errorCode) => {
+      this.smp.runDeferredFlushes(); // the ackBeforeFlush fault's flushes (no-op without it)
+      this.faults.handle(errorCode);
+    };
     this.idt[LOCAL_TIMER_VECTOR] = () => {
       counters.timerInterrupts++;
       this.tasks.accountTick(this.sched.current);

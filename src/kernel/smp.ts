@@ -58,6 +58,16 @@ export class SmpCalls {
    * requests but never acknowledge them — a target that never answers, for watchdog tests.
    */
   neverAcknowledge = false;
+  /**
+   * Fault injection (MachineConfig.inject.ackBeforeFlushCpu), set by the vCPU before boot: a TLB
+   * flush request is acknowledged as it is taken and its flush put off until this CPU next
+   * enters the kernel from its task (a system call or a page fault: runDeferredFlushes), so the
+   * initiator goes on while this CPU's task still runs on the old entries.
+   */
+  ackBeforeFlush = false;
+  /** Under ackBeforeFlush: a user flush (of the mm loaded then) and a kernel flush owed. */
+  private owedUserFlush = false;
+  private owedKernelFlush = false;
 
   constructor(private readonly k: KernelContext) {}
 
@@ -170,7 +180,14 @@ export class SmpCalls {
       info.newTlbGen = i32[csd + CSD.newTlbGen]!;
       info.freedTables = i32[csd + CSD.freedTables] === 1;
       const c0 = counters.modeledCycles;
-      handler(func, info, i32[csd + CSD.src]!);
+      if (this.ackBeforeFlush && (func === CallFunc.FlushTlb || func === CallFunc.FlushTlbKernel)) {
+        // Injected fault: owe the flush (whole, since the request is gone with the ack) and
+        // acknowledge at once below.
+        if (func === CallFunc.FlushTlb) this.owedUserFlush = true;
+        else this.owedKernelFlush = true;
+      } else {
+        handler(func, info, i32[csd + CSD.src]!);
+      }
       i32[csd + CSD.cost] = Math.round(counters.modeledCycles - c0 + entryCycles);
       // Injected fault: the flag stays locked, so the initiator waits until its watchdog fires.
       if (this.neverAcknowledge) continue;
@@ -181,6 +198,32 @@ export class SmpCalls {
       // An initiator that gave its core away waiting for this ack wakes now (its halt checks
       // the flag after announcing itself; this ring follows the store).
       this.k.spinner.wake(i32[csd + CSD.src]!);
+    }
+  }
+
+  /**
+   * Under the ackBeforeFlush fault, at a system call or page fault: the flushes acknowledged
+   * since the last one, done now — a full flush of the mm loaded here (the kernel's flush_tlb_func then finds
+   * its generation behind and flushes everything), and of the kernel's mappings.
+   */
+  runDeferredFlushes(): void {
+    if (!this.owedUserFlush && !this.owedKernelFlush) return;
+    const handler = this.handler;
+    if (handler === undefined) throw new InternalError(`cpu ${this.k.cpu}: call queue has no handler`);
+    const info = this.incoming;
+    info.start = TLB_FLUSH_ALL;
+    info.end = TLB_FLUSH_ALL;
+    info.newTlbGen = 0;
+    info.freedTables = false;
+    if (this.owedUserFlush) {
+      this.owedUserFlush = false;
+      info.mm = this.k.i32[this.k.layout.percpuBase(this.k.cpu) + PERCPU.loadedMm]! as MmRef;
+      if (info.mm !== 0) handler(CallFunc.FlushTlb, info, this.k.cpu);
+    }
+    if (this.owedKernelFlush) {
+      this.owedKernelFlush = false;
+      info.mm = 0 as MmRef;
+      handler(CallFunc.FlushTlbKernel, info, this.k.cpu);
     }
   }
 }

@@ -107,6 +107,7 @@ export class Syscalls {
     const traps0 = counters.traps;
     const cycles0 = counters.modeledCycles;
     this.k.work('syscall');
+    this.smp.runDeferredFlushes(); // the ackBeforeFlush fault's flushes (no-op without it)
     activity.syscall(n);
     activity.set(VcpuActivity.Kernel);
     this.saveRegs(run, n, a0, a1, a2, a3, a4, a5);

@@ -44,6 +44,19 @@ export class TlbFlusher {
   private readonly others = new CpuMask();
   private readonly sendMask = new CpuMask();
   private readonly info: FlushInfo = { mm: 0 as MmRef, start: 0, end: 0, newTlbGen: 0, freedTables: false };
+  /**
+   * Fault injection (MachineConfig.inject.lazyNoGenCheckCpu), set by the vCPU before boot: a
+   * lazy CPU switching back to its mm trusts its TLB without comparing generations, so a
+   * shootdown that skipped it while it was lazy is never made up for.
+   */
+  lazySwitchSkipsGenCheck = false;
+  /**
+   * Fault injection (MachineConfig.inject.firstPageFlushCpu), set by the vCPU before boot: every
+   * flush of a range longer than a page that this CPU makes — the ones it asks of others, and the
+   * ones flush_tlb_func does here — covers only the range's first page, where the range (or a
+   * full flush, above the 33-page ceiling or after the F1/F2 reordering) was needed.
+   */
+  firstPageOnly = false;
 
   constructor(private readonly k: KernelContext, private readonly smp: SmpCalls) {
     this.percpu = k.layout.percpuBase(k.cpu);
@@ -60,11 +73,12 @@ export class TlbFlusher {
     // ORDERING: the PTE changes (Atomics stores) precede this add; the add precedes the cpumask
     // and isLazy loads below. Pairs with switchMm's cpumask set / isLazy clear then tlbGen load.
     const gen = Atomics.add(i32, mmBase + MM.tlbGen, 1) + 1;
+    // The change log records the range the kernel means to flush, whatever the fault below sends.
     const recorded = this.k.flushRecorder?.flushBegin(mm, start, end) ?? 0;
     const info = this.info;
     info.mm = mm;
     info.start = start;
-    info.end = end;
+    info.end = this.firstPageOnly ? firstPageOf(start, end) : end;
     info.newTlbGen = gen;
     info.freedTables = freedTables;
     if (this.loadedMm === mm) this.flushTlbFunc(info);
@@ -86,7 +100,7 @@ export class TlbFlusher {
     const info = this.info;
     info.mm = 0 as MmRef;
     info.start = start;
-    info.end = end;
+    info.end = this.firstPageOnly ? firstPageOf(start, end) : end;
     info.newTlbGen = 0;
     info.freedTables = false;
     this.flushKernelLocal(info);
@@ -151,7 +165,9 @@ export class TlbFlusher {
     if (localGen >= mmGen) return; // (2)
     const partial = info.start !== TLB_FLUSH_ALL && info.newTlbGen === localGen + 1 && info.newTlbGen === mmGen;
     const pages = (info.end - info.start) >>> PAGE_SHIFT;
-    if (partial && pages <= TLB_SINGLE_PAGE_FLUSH_CEILING) {
+    if (this.firstPageOnly && info.start !== TLB_FLUSH_ALL) {
+      ops.mmu.flushTlbSingle(info.start as Vaddr); // injected fault: (3) or (4) cut to one page
+    } else if (partial && pages <= TLB_SINGLE_PAGE_FLUSH_CEILING) {
       for (let va = info.start; va < info.end; va += PAGE_SIZE) ops.mmu.flushTlbSingle(va as Vaddr); // (3)
     } else {
       ops.mmu.flushTlbUser(); // (4)
@@ -162,7 +178,9 @@ export class TlbFlusher {
   private flushKernelLocal(info: FlushInfo): void {
     const { ops } = this.k;
     const pages = (info.end - info.start) >>> PAGE_SHIFT;
-    if (info.start !== TLB_FLUSH_ALL && pages <= TLB_SINGLE_PAGE_FLUSH_CEILING) {
+    if (this.firstPageOnly && info.start !== TLB_FLUSH_ALL) {
+      ops.mmu.flushTlbSingle(info.start as Vaddr); // injected fault: the range cut to one page
+    } else if (info.start !== TLB_FLUSH_ALL && pages <= TLB_SINGLE_PAGE_FLUSH_CEILING) {
       for (let va = info.start; va < info.end; va += PAGE_SIZE) ops.mmu.flushTlbSingle(va as Vaddr);
     } else {
       ops.mmu.flushTlbKernel();
@@ -203,7 +221,7 @@ export class TlbFlusher {
       Atomics.store(i32, pc + PERCPU.isLazy, 0);
       if (next === 0) return;
       const gen = Atomics.load(i32, (next >>> 2) + MM.tlbGen);
-      if (i32[pc + PERCPU.loadedTlbGen]! < gen) {
+      if (i32[pc + PERCPU.loadedTlbGen]! < gen && !this.lazySwitchSkipsGenCheck) {
         ops.mmu.flushTlbUser();
         i32[pc + PERCPU.loadedTlbGen] = gen;
         counters.lazyFlushes++;
@@ -265,6 +283,11 @@ export class TlbFlusher {
     if (this.loadedMm !== mm || mm === 0) return;
     this.switchMm(0 as MmRef, this.k.i32[this.k.layout.kglobals + KGLOBALS.swapperPgDir]! as Paddr);
   }
+}
+
+/** [start, end) cut to its first page (TLB_FLUSH_ALL stays whole): the firstPageOnly fault. */
+function firstPageOf(start: number, end: number): number {
+  return start === TLB_FLUSH_ALL ? end : Math.min(end, start + PAGE_SIZE);
 }
 
 /**

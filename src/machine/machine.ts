@@ -386,10 +386,16 @@ function validate(cfg: MachineConfig): void {
     throw new ConfigError('hz', `must be an integer from ${MIN_HZ} to ${MAX_HZ}, got ${cfg.hz}`);
   }
   const inject = cfg.inject ?? {};
-  for (const key of ['noAckCpu', 'throwOnSyscallCpu', 'dropFlushesCpu', 'dropIpisCpu', 'kvmSkipFlushOnLoadCpu', 'xenIgnoreMailboxCpu'] as const) {
+  for (const key of ['noAckCpu', 'throwOnSyscallCpu', 'dropFlushesCpu', 'dropIpisCpu', 'xenIgnoreMailboxCpu'] as const) {
     const cpu = inject[key];
     if (cpu !== undefined && (!Number.isInteger(cpu) || cpu < 0 || cpu >= cfg.cpus)) {
-      throw new ConfigError(`inject.${key}`, `must be a vCPU id from 0 to ${cfg.cpus - 1}, got ${cpu}`);
+      throw new ConfigError(`inject.${key}`, `must be a vCPU id from 0 to ${cfg.cpus - 1}, got ${JSON.stringify(cpu)}`);
+    }
+  }
+  for (const key of ['kvmSkipFlushOnLoadCpu', 'ackBeforeFlushCpu', 'lazyNoGenCheckCpu', 'firstPageFlushCpu', 'xenSkipFlushOnResumeCpu', 'shadowSkipSyncCpu'] as const) {
+    const cpu = inject[key];
+    if (cpu !== undefined && cpu !== 'all' && (!Number.isInteger(cpu) || cpu < 0 || cpu >= cfg.cpus)) {
+      throw new ConfigError(`inject.${key}`, `must be a vCPU id from 0 to ${cfg.cpus - 1} or "all", got ${JSON.stringify(cpu)}`);
     }
   }
   for (const key of ['dropFlushesAfter', 'dropIpisAfter'] as const) {

@@ -227,6 +227,19 @@ export class ChangeLog {
     return -1;
   }
 
+  /**
+   * The commit number of the last change of (slot, va) if it was committed before `mark` (a
+   * number read before a walk began), else 0: no change recorded, or one still being made.
+   */
+  committedBefore(slot: number, va: number, mark: number): number {
+    const r = this.record(slot, va >>> PAGE_SHIFT, false);
+    if (r < 0) return 0;
+    // ORDERING: pairs with announce's reset of lastCommit (before its PTE store) and commit's
+    // store: a change whose store the caller's read of the tables saw reads 0 or its own commit.
+    const c = Atomics.load(this.i32, r + REC.lastCommit);
+    return c > 0 && c < mark ? c : 0;
+  }
+
   /** A done flush of mm slot `slot` that began after `after` and covers `va`, or null. */
   coveringFlush(slot: number, va: number, after: number): CoveringFlush | null {
     const i32 = this.i32;

@@ -30,6 +30,8 @@ export class CoherenceChecker implements CoherenceSource, FlushRecorder {
   private readonly percpu: number;
   private readonly kglobals: number;
   private kernelGen = 0;
+  /** The change log's number as the last walk began (settledChange). */
+  private walkStart = 0;
 
   constructor(
     private readonly i32: Int32Array,
@@ -53,6 +55,7 @@ export class CoherenceChecker implements CoherenceSource, FlushRecorder {
     // PTE changes: read before the walk, so a global entry whose generation is G reflects every
     // change made before G was reached (the walk's own PTE loads come after this load).
     this.kernelGen = Atomics.load(this.i32, this.kglobals + KGLOBALS.kernelTlbGen);
+    this.walkStart = this.log.fillMark();
   }
 
   insertGen(global: boolean): number {
@@ -81,6 +84,11 @@ export class CoherenceChecker implements CoherenceSource, FlushRecorder {
     // it can have begun, so no verdict.
     if (change <= 0) return null;
     return this.log.coveringFlush(slot, va, change);
+  }
+
+  settledChange(va: number): number {
+    const slot = this.loadedSlot();
+    return slot < 0 ? 0 : this.log.committedBefore(slot, va, this.walkStart);
   }
 
   report(v: CoherenceViolation): void {
@@ -142,6 +150,11 @@ export function recordingChanges(ops: PvOps, log: ChangeLog, layout: KernelLayou
 export function describeViolation(v: CoherenceViolationReport): string {
   const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
   const current = v.currentPfn < 0 ? 'not present' : `frame ${hex(v.currentPfn)} flags ${hex(v.currentFlags)}`;
+  if (v.unsyncedChange !== undefined) {
+    return `cpu ${v.cpu} filled a TLB entry for va ${hex(v.va)}${v.mmId !== 0 ? ` (mm ${v.mmId})` : ''} from a shadow page table ` +
+      `out of step with the guest's: shadow frame ${hex(v.cachedPfn)} flags ${hex(v.cachedFlags)}, guest's tables ${current}, ` +
+      `whose change (committed at ${v.unsyncedChange}, before the walk) the shadow never took`;
+  }
   return `cpu ${v.cpu} used a stale ${v.global ? 'global ' : ''}TLB entry for va ${hex(v.va)}` +
     `${v.mmId !== 0 ? ` (mm ${v.mmId})` : ''}: cached frame ${hex(v.cachedPfn)} flags ${hex(v.cachedFlags)}, ` +
     `page tables now ${current}; entry filled at ${v.insertGen}, and the flush that should have removed it completed: ${describeFlush(v)}`;

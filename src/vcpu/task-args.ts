@@ -119,8 +119,19 @@ export interface ProgramImage {
 }
 
 /**
+ * Where an injected bug in shared code is: one vCPU (its id), or every vCPU ('all'), as a bug
+ * in the kernel's or the hypervisor's code would be.
+ */
+export type InjectedCpus = number | 'all';
+
+/** Whether the injection `at` acts on vCPU `cpu`. */
+export function injectedOn(at: InjectedCpus | undefined, cpu: number): boolean {
+  return at === 'all' || at === cpu;
+}
+
+/**
  * Deliberate faults, for testing that pvemu reports them instead of hanging (docs/architecture.md, "Correctness").
- * Each names a vCPU id, 0..cpus-1.
+ * Each names a vCPU id, 0..cpus-1; the ones typed InjectedCpus may also say 'all'.
  */
 export interface FaultInjection {
   /** This vCPU runs the call-function requests queued to it but never acknowledges them. */
@@ -146,9 +157,31 @@ export interface FaultInjection {
   /** Such IPIs that vCPU still takes before it starts losing them (default 0). */
   dropIpisAfter?: number;
   /** kvm: as this vCPU is loaded again, KVM takes a FLUSH_TLB request but does not flush (BackendFaults.skipFlushOnLoad). */
-  kvmSkipFlushOnLoadCpu?: number;
+  kvmSkipFlushOnLoadCpu?: InjectedCpus;
   /** xen: this vCPU never serves its flush mailbox (BackendFaults.ignoreFlushMailbox). */
   xenIgnoreMailboxCpu?: number;
+  /**
+   * This vCPU acknowledges each TLB flush request as it takes it and does the flush when it next
+   * enters the kernel from its task, at a system call or page fault (src/kernel/smp.ts
+   * ackBeforeFlush): the initiator goes on while the task still runs on the old entries. Backends whose remote flush is the kernel's call queues.
+   */
+  ackBeforeFlushCpu?: InjectedCpus;
+  /**
+   * This vCPU, switching back from lazy TLB mode to its mm, does not compare the mm's tlb_gen
+   * with its own (src/kernel/tlbflush.ts lazySwitchSkipsGenCheck): the shootdowns that skipped it
+   * while it was lazy are never made up for.
+   */
+  lazyNoGenCheckCpu?: InjectedCpus;
+  /**
+   * Every flush of a range longer than a page this vCPU makes — asked of others, or done by its
+   * flush_tlb_func — covers only the first page (src/kernel/tlbflush.ts firstPageOnly), where
+   * the range, or a full flush, was needed.
+   */
+  firstPageFlushCpu?: InjectedCpus;
+  /** xen: as this vCPU is scheduled again, the flushes posted while it was descheduled are acknowledged, not done (BackendFaults.skipFlushOnResume). */
+  xenSkipFlushOnResumeCpu?: InjectedCpus;
+  /** shadow: this vCPU's guest PTE stores trap but do not resync the shadow (BackendFaults.skipShadowSync). */
+  shadowSkipSyncCpu?: InjectedCpus;
 }
 
 /**

@@ -42,7 +42,7 @@ import { ChangeLog } from './change-log.js';
 import { SPIN_BEFORE_SLEEP_TURN_DEDICATED_MS, SPIN_BEFORE_YIELD_OVERCOMMITTED_MS, TakeWhileWaiting, VcpuWait, type WaitSite } from '../hw/wait.js';
 import { PartyClock } from '../hw/vtime.js';
 import { vtimePartyName, vtimeParties } from '../hw/virtual-clock.js';
-import { STOP_REQUEST_KILL } from './task-args.js';
+import { STOP_REQUEST_KILL, injectedOn } from './task-args.js';
 import { Entropy } from '../lib/prng.js';
 
 /** Run-loop slice: how long the vCPU runs guest work before it lets its event loop breathe. */
@@ -117,8 +117,10 @@ export class Vcpu implements WorkMeter, MachinePort {
     // The kernel lends native_flush_tlb_others and mm->pgd to the backend once it exists.
     const guest = unlentGuestServices();
     const faults = {
-      ...(args.inject.kvmSkipFlushOnLoadCpu === args.cpu ? { skipFlushOnLoad: true } : {}),
+      ...(injectedOn(args.inject.kvmSkipFlushOnLoadCpu, args.cpu) ? { skipFlushOnLoad: true } : {}),
       ...(args.inject.xenIgnoreMailboxCpu === args.cpu ? { ignoreFlushMailbox: true } : {}),
+      ...(injectedOn(args.inject.xenSkipFlushOnResumeCpu, args.cpu) ? { skipFlushOnResume: true } : {}),
+      ...(injectedOn(args.inject.shadowSkipSyncCpu, args.cpu) ? { skipShadowSync: true } : {}),
     };
     const bound = buildPvOps(backend, { hw: this.hw, guest, hvState: args.hvState, wait: args.wait, faults });
     const layout = new KernelLayout(ram.size);
@@ -162,6 +164,9 @@ export class Vcpu implements WorkMeter, MachinePort {
     // Signal handlers run on a user stack: riscv32 programs have one, TypeScript programs do not.
     this.kernel.signals.handlersRun = args.program !== undefined;
     if (args.inject.noAckCpu === args.cpu) this.kernel.smp.neverAcknowledge = true;
+    if (injectedOn(args.inject.ackBeforeFlushCpu, args.cpu)) this.kernel.smp.ackBeforeFlush = true;
+    if (injectedOn(args.inject.lazyNoGenCheckCpu, args.cpu)) this.kernel.flusher.lazySwitchSkipsGenCheck = true;
+    if (injectedOn(args.inject.firstPageFlushCpu, args.cpu)) this.kernel.flusher.firstPageOnly = true;
   }
 
   /**

@@ -43,6 +43,11 @@ class FakeSource implements CoherenceSource {
   coveringFlush(): FlushCover | null {
     return this.covered ? { seq: this.completed, start: -1, end: -1, cpu: 1 } : null;
   }
+  /** Shadow paging: the guest's last change of a page committed before the walk (0: none, or in progress). */
+  settled = 0;
+  settledChange(): number {
+    return this.settled;
+  }
   report(v: CoherenceViolation): void {
     this.violations.push(v);
   }
@@ -125,6 +130,30 @@ describe('TLB coherence checker', () => {
     plain.load32(VA);
     pt.write(pte, 0);
     expect(plain.load32(VA)).toBe(7); // stale but unchecked
+    expect(counters.coherenceViolations).toBe(0);
+  });
+
+  it('under shadow paging, catches a fill from a shadow entry the guest changed and the hypervisor never resynced', () => {
+    // The hardware walks `pt` (the shadow); the guest's own tables have dropped the page.
+    const guest = new PageTables(pt.ram, 2048);
+    mmu.guestTablesRoot = () => guest.pd;
+    mmu.writeCr3(pt.pd); // drops the entry: the next access walks the shadow
+    source.settled = 9; // the guest's clear was committed before the walk began
+    mmu.load32(VA);
+    expect(counters.coherenceViolations).toBe(1);
+    expect(source.violations[0]).toMatchObject({ va: VA, cachedPfn: FRAME, currentPfn: -1, unsyncedChange: 9, flush: { cpu: -1 } });
+  });
+
+  it('under shadow paging, accepts a fill the guest agrees with, and one whose guest change was still being made', () => {
+    const guest = new PageTables(pt.ram, 2048);
+    mmu.guestTablesRoot = () => guest.pd;
+    mmu.writeCr3(pt.pd);
+    source.settled = 0; // the change is announced, not committed before the walk: its trap may be running
+    mmu.load32(VA);
+    guest.map(VA + 0x1000, FRAME + 1, USER_RW);
+    pt.map(VA + 0x1000, FRAME + 1, USER_RW);
+    source.settled = 9;
+    mmu.load32(VA + 0x1000); // shadow and guest agree
     expect(counters.coherenceViolations).toBe(0);
   });
 

@@ -1,7 +1,8 @@
 /**
  * --check on real machines (worker threads from the build output: build first). Every backend
- * keeps TLBs coherent on the flush-heavy workloads, and a vCPU that acknowledges shootdowns
- * without flushing (inject.dropFlushesCpu) is caught within the run on every backend.
+ * keeps TLBs coherent on the flush-heavy workloads, a vCPU that acknowledges shootdowns
+ * without flushing (inject.dropFlushesCpu) is caught within the run on every backend, and so is
+ * each broken protocol step the torture campaign injects (one representative run of each).
  */
 import { describe, expect, it } from 'vitest';
 import { CoherenceError, ConfigError } from '../../src/lib/errors.js';
@@ -70,5 +71,62 @@ describe('--check', () => {
   it('rejects a flush-dropping injection naming a vCPU the machine does not have', () => {
     expect(() => new Machine({ ...testConfig('tlb_flush1', 2), inject: { dropFlushesCpu: 2 } })).toThrow(ConfigError);
     expect(() => new Machine({ ...testConfig('tlb_flush1', 2), inject: { dropFlushesCpu: 1, dropFlushesAfter: -1 } })).toThrow(ConfigError);
+  });
+});
+
+/** A run that must fail: the error it threw. */
+async function failure(cfg: MachineConfig): Promise<Error> {
+  const err = await new Machine(cfg).run().then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(Error);
+  return err as Error;
+}
+
+describe('--check catches each injected protocol bug at its stale use', () => {
+  const run = (backend: string, workload: string, cpus: number, params: Record<string, number>, inject: MachineConfig['inject'], pcpus?: number): MachineConfig => ({
+    ...testConfig(workload, cpus, { seconds: 3, params }),
+    backend,
+    check: true,
+    ...(pcpus !== undefined ? { pcpus } : {}),
+    inject,
+  });
+  // Each stops with CoherenceError long before its 3 s: the workload makes the stale use at once
+  // (two vCPUs may each find one before the first one's abort reaches the other).
+  const STALE = /^TLB coherence check \(.*\): \d+ violation\(s\); first: cpu \d+ used a stale TLB entry/;
+
+  it('a target that acknowledges before it flushes (native munmap: the probers use the pages)', async () => {
+    const err = await failure(run('native', 'munmap', 2, { pages: 8, dwell: 2 }, { ackBeforeFlushCpu: 'all' }));
+    expect(err).toBeInstanceOf(CoherenceError);
+    expect(err.message).toMatch(STALE);
+  }, 60_000);
+
+  it('a lazy CPU switching back without comparing generations (kvm idle: the sleepers)', async () => {
+    const err = await failure(run('kvm', 'idle', 2, { pages: 8 }, { lazyNoGenCheckCpu: 'all' }));
+    expect(err).toBeInstanceOf(CoherenceError);
+    expect(err.message).toMatch(STALE);
+  }, 60_000);
+
+  it('a flush of the first page where the range was needed (xen, one vCPU: its own munmap)', async () => {
+    const err = await failure(run('xen', 'munmap', 1, { pages: 40, dwell: 2 }, { firstPageFlushCpu: 0 }));
+    expect(err).toBeInstanceOf(CoherenceError);
+    expect(err.message).toMatch(STALE);
+  }, 60_000);
+
+  it('xen acknowledging a descheduled vCPU\'s flushes without doing them as it schedules it again', async () => {
+    const err = await failure(run('xen', 'mprotect', 4, { pages: 8, dwell: 2 }, { xenSkipFlushOnResumeCpu: 'all' }, 1));
+    expect(err).toBeInstanceOf(CoherenceError);
+    expect(err.message).toMatch(STALE);
+  }, 60_000);
+
+  it('a shadow that skips its resync: the fill from the stale shadow entry, named as such', async () => {
+    const err = await failure(run('shadow', 'tlb_flush2', 1, { region_kb: 64 }, { shadowSkipSyncCpu: 0 }));
+    expect(err).toBeInstanceOf(CoherenceError);
+    expect(err.message).toMatch(/: 1 violation\(s\); first: cpu 0 filled a TLB entry for va 0x[0-9a-f]+ \(mm \d+\) from a shadow page table out of step with the guest's: shadow frame 0x[0-9a-f]+ flags 0x[0-9a-f]+, guest's tables .*, whose change \(committed at \d+, before the walk\) the shadow never took$/);
+  }, 60_000);
+
+  it('accepts "all" for a bug in shared code, and only a vCPU id for a per-CPU one', () => {
+    const cfg = testConfig('munmap', 2);
+    expect(() => new Machine({ ...cfg, inject: { ackBeforeFlushCpu: 'all', lazyNoGenCheckCpu: 1 } })).not.toThrow();
+    expect(() => new Machine({ ...cfg, inject: { firstPageFlushCpu: 2 } })).toThrow(/^inject\.firstPageFlushCpu: must be a vCPU id from 0 to 1 or "all", got 2$/);
+    expect(() => new Machine({ ...cfg, inject: { noAckCpu: 'all' as never } })).toThrow(/^inject\.noAckCpu: must be a vCPU id from 0 to 1, got "all"$/);
   });
 });

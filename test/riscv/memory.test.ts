@@ -169,6 +169,7 @@ describe.each(ENGINES)('riscv memory ($name)', ({ hotBlock }) => {
       insertGen: () => seen,
       completedGen: () => completed,
       coveringFlush: () => ({ seq: completed, start: -1, end: -1, cpu: 1 }),
+      settledChange: () => 0,
       report: (v) => violations.push(v),
     };
     m.hw[0]!.mmu.enableCheck(source);

@@ -56,7 +56,7 @@ export interface XenVcpu {
 /** Build the backend for the vCPU `ctx.hw` (tests call this to reach the hypervisor too). */
 export function createXenVcpu(ctx: BackendContext, _native: PvOps): XenVcpu {
   const { hw } = ctx;
-  const hypervisor = new XenHypervisor(hw, ctx.hvState, ctx.wait, ctx.faults?.ignoreFlushMailbox === true);
+  const hypervisor = new XenHypervisor(hw, ctx.hvState, ctx.wait, ctx.faults);
   hypervisor.flush.install();
   const guest = new XenGuestMmu(hw, hypervisor, ctx.guest);
   const layout = hypervisor.layout;

@@ -29,6 +29,12 @@ export function shadowMmu(ctx: BackendContext, native: PvOps, tables: ShadowTabl
   const n = native.mmu;
   // The hypervisor sees every page fault first: a miss the guest's tables would allow is filled.
   hw.pageFaultFilter = (va, errorCode) => tables.fill(vcpu.guestCr3, hw.mmu.cr3 as Paddr, va, errorCode);
+  // --check compares what the hardware fills from the shadow with the guest's own tables.
+  hw.mmu.guestTablesRoot = () => vcpu.guestCr3;
+  // Injected fault (BackendFaults.skipShadowSync): a guest PTE store traps, and the shadow is
+  // not resynced — it keeps the entry the guest just changed until something else replaces it.
+  const skipSync = ctx.faults?.skipShadowSync === true;
+  const syncPte = (ptep: Paddr): number => (skipSync ? 0 : tables.syncPte(ptep));
   return {
     readCr3: () => vcpu.guestCr3,
     // MOV to CR3 exits: the hypervisor finds (or builds) the shadow of `pd` and loads that.
@@ -62,12 +68,12 @@ export function shadowMmu(ctx: BackendContext, native: PvOps, tables: ShadowTabl
     setPte: (ptep, pte) => {
       n.setPte(ptep, pte);
       cost.trap(VmExitReason.PtWrite);
-      tables.syncPte(ptep);
+      syncPte(ptep);
     },
     setPteAt: (mm, va, ptep, pte) => {
       n.setPteAt(mm, va, ptep, pte);
       cost.trap(VmExitReason.PtWrite);
-      tables.syncPte(ptep);
+      syncPte(ptep);
     },
     setPmd: (pmdp, pmd) => {
       n.setPmd(pmdp, pmd);
@@ -77,7 +83,7 @@ export function shadowMmu(ctx: BackendContext, native: PvOps, tables: ShadowTabl
     pteClear: (mm, va, ptep) => {
       const old = n.pteClear(mm, va, ptep);
       cost.trap(VmExitReason.PtWrite);
-      return shadowAccessBits(old, tables.syncPte(ptep));
+      return shadowAccessBits(old, syncPte(ptep));
     },
     // pte_update(_defer): the store that changed the entry already trapped and resynced it.
     pteUpdate: () => {},

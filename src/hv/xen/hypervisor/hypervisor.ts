@@ -17,6 +17,7 @@ import type { VcpuHardware } from '../../../hw/cpu.js';
 import { VcpuWait, type WaitPolicy } from '../../../hw/wait.js';
 import { CpuMask } from '../../../pv/cpumask.js';
 import { HvLock } from '../../hv-lock.js';
+import type { BackendFaults } from '../../backend.js';
 import {
   EVTCHNOP_send, UVMF_ALL, UVMF_FLUSHTYPE_MASK, UVMF_INVLPG, UVMF_TLB_FLUSH, XEN_EINVAL, XEN_ENOSYS,
   __HYPERVISOR_mmu_update, __HYPERVISOR_mmuext_op, newMmuextOp, type MmuextOp, type MmuUpdate, type MulticallEntry,
@@ -54,8 +55,8 @@ export class XenHypervisor {
    */
   readonly wait: VcpuWait;
 
-  /** `ignoreMailbox`: the injected fault BackendFaults.ignoreFlushMailbox (src/hv/backend.ts). */
-  constructor(readonly hw: VcpuHardware, hvState: SharedArrayBuffer, policy: WaitPolicy, ignoreMailbox = false) {
+  /** `faults`: injected faults in the remote flush (BackendFaults, src/hv/backend.ts); absent: none. */
+  constructor(readonly hw: VcpuHardware, hvState: SharedArrayBuffer, policy: WaitPolicy, faults: BackendFaults = {}) {
     this.layout = new XenLayout(hw.ram.size, hw.cpus);
     if (hvState.byteLength < this.layout.bytes) {
       throw new InternalError(`Xen backend: hvState has ${hvState.byteLength} bytes, needs ${this.layout.bytes}`);
@@ -67,7 +68,7 @@ export class XenHypervisor {
     const validator = new PageTableValidator(this.frames, hw.ram.i32);
     const lock = new HvLock(this.words, XEN_CTL.lock, XEN_CTL.lockHolder, 'Xen frame-table lock', this.wait);
     this.pinLock = new HvLock(this.words, XEN_CTL.pinLock, XEN_CTL.pinLockHolder, 'Xen guest pin lock', this.wait);
-    this.flush = new RemoteFlush(this.words, this.layout, hw, this.wait, ignoreMailbox);
+    this.flush = new RemoteFlush(this.words, this.layout, hw, this.wait, faults);
     this.updates = new EntryUpdates(hw, this.words, this.layout, this.frames, validator, lock);
     this.mmuext = new MmuextCommands(hw, this.words, this.layout, this.frames, validator, lock, this.flush);
     this.allCpus = CpuMask.all(hw.cpus);

@@ -45,6 +45,7 @@ import { PAGE_MASK } from '../../../hw/paging.js';
 import type { CpuMask } from '../../../pv/cpumask.js';
 import { FLUSH_FULL, FLUSH_INVLPG, FLUSH_KIND_MASK, XEN_VCPU, type XenLayout } from './layout.js';
 import { TraceKind } from '../../../stats/trace-buffer.js';
+import type { BackendFaults } from '../../backend.js';
 
 /** A flush request word: FLUSH_INVLPG with the page, or FLUSH_FULL. */
 export function flushRequest(kind: number, va: number): number {
@@ -81,8 +82,8 @@ export class RemoteFlush {
     private readonly hw: VcpuHardware,
     /** How this vCPU waits for acknowledgements (the run's WaitPolicy). */
     private readonly wait: VcpuWait,
-    /** Injected fault (BackendFaults.ignoreFlushMailbox): never serve this vCPU's mailbox. */
-    private readonly ignoreMailbox = false,
+    /** Injected faults (BackendFaults.ignoreFlushMailbox, skipFlushOnResume); absent: none. */
+    private readonly faults: BackendFaults = {},
   ) {
     this.tickets = new Int32Array(layout.cpus);
     this.mine = layout.vcpuBase(hw.cpu);
@@ -94,7 +95,7 @@ export class RemoteFlush {
     this.hw.onResume(() => {
       const trace = this.hw.trace;
       const t0 = trace !== null ? trace.now() : 0;
-      if (this.serviceOwn()) {
+      if (this.serviceOwn(this.faults.skipFlushOnResume !== true)) {
         this.hw.cost.deferredFlush();
         // --trace: a flush owed while descheduled, done as the vCPU is loaded again.
         if (trace !== null) trace.span(TraceKind.ResumeFlush, t0, trace.now(), 0, 0, 0);
@@ -118,11 +119,12 @@ export class RemoteFlush {
 
   /**
    * Owning vCPU only: do what other vCPUs posted here, then acknowledge. Returns true if there
-   * was something to flush.
+   * was something to flush. `flush` false is the injected fault skipFlushOnResume: the requests
+   * are taken and acknowledged, and the TLB keeps its entries.
    */
-  serviceOwn(): boolean {
+  serviceOwn(flush = true): boolean {
     // Injected fault: the mailbox is never served, so initiators wait until the watchdog names us.
-    if (this.ignoreMailbox) return false;
+    if (this.faults.ignoreFlushMailbox === true) return false;
     const w = this.words;
     const b = this.mine;
     // ORDERING: (a) before (b) in the header: pairs with the initiators' add of postSeq after
@@ -130,7 +132,7 @@ export class RemoteFlush {
     const posted = Atomics.load(w, b + XEN_VCPU.postSeq);
     // ORDERING: (b): pairs with the initiators' compareExchange of flushRequest.
     const request = Atomics.exchange(w, b + XEN_VCPU.flushRequest, 0);
-    if (request !== 0) {
+    if (request !== 0 && flush) {
       this.flushLocal(request & FLUSH_KIND_MASK, request & PAGE_MASK);
       this.hw.counters.flushRequestsHandled++;
     }
