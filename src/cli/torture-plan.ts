@@ -543,11 +543,22 @@ function drawConfig(d: Draw): MachineConfig {
   const virtual = d.oneIn(VIRTUAL_ONE_IN);
   const cpus = d.pick(virtual ? VIRTUAL_CPUS : TORTURE_CPUS);
   const pcpus = !virtual && cpus > 1 && d.oneIn(OVERCOMMIT_ONE_IN) ? d.int(1, cpus - 1) : undefined;
+  return drawRest(d, { backend, workload, cpus, ...(pcpus !== undefined ? { pcpus } : {}) }, virtual);
+}
+
+/** A configuration's shape: what a matrix cell fixes, and drawConfig draws first. */
+interface Shape {
+  backend: string;
+  workload: string;
+  cpus: number;
+  pcpus?: number;
+}
+
+/** The rest of a configuration of `shape`, drawn (hz, RAM, length, parameters, guest seed, in that order). */
+function drawRest(d: Draw, shape: Shape, virtual: boolean): MachineConfig {
+  const { cpus, pcpus } = shape;
   const cfg: MachineConfig = {
-    backend,
-    workload,
-    cpus,
-    ...(pcpus !== undefined ? { pcpus } : {}),
+    ...shape,
     hz: d.pick(TORTURE_HZ),
     memBytes: d.pick(TORTURE_MEM_MIB) * MIB,
     clock: virtual ? 'virtual' : 'host',
@@ -556,10 +567,64 @@ function drawConfig(d: Draw): MachineConfig {
     check: true,
   };
   const params: Record<string, number> = {};
-  for (const p of findWorkload(workload)!.params) params[p.name] = drawParam(d, cfg, p);
+  for (const p of findWorkload(shape.workload)!.params) params[p.name] = drawParam(d, cfg, p);
   cfg.params = params;
   cfg.seed = d.seed();
   return cfg;
+}
+
+/** The matrix's vCPU counts (--matrix): each on a host core apiece and on half as many pCPUs. */
+export const MATRIX_CPUS: readonly number[] = [2, 4, 8];
+
+/**
+ * Parameter draws a matrix cell makes before it counts as one its injection cannot act in
+ * (firstPageFlush needs a range of 2 to 128 pages; the pages parameter is drawn from 1 to 64).
+ */
+const CELL_DRAWS = 200;
+
+/**
+ * The matrix campaign under `seed` (--matrix, docs/torture.md): every injection kind allowed
+ * (the control group too, if allowed) × every backend × every shootdown workload × MATRIX_CPUS
+ * × {a core each, half as many pCPUs}, in host time, keeping the cells where the kind applies
+ * for some draw of the parameters. Cell i of the whole enumeration draws from streamSeed(seed,
+ * i), so a cell's run does not depend on which kinds are allowed.
+ */
+export function planMatrix(seed: number, allowed: readonly string[] = injectionNames()): PlannedRun[] {
+  const kinds: (InjectionKind | undefined)[] = [...INJECTIONS, undefined];
+  const runs: PlannedRun[] = [];
+  let cell = 0;
+  for (const kind of kinds) {
+    for (const backend of describeBackends().map((b) => b.name)) {
+      for (const workload of Object.keys(SHOOTDOWN_WORKLOADS)) {
+        for (const cpus of MATRIX_CPUS) {
+          for (const pcpus of [undefined, cpus / 2]) {
+            const runSeed = streamSeed(seed, cell++);
+            if (!allowed.includes(kind?.name ?? NO_INJECTION)) continue;
+            const run = planCell(runSeed, { backend, workload, cpus, ...(pcpus !== undefined ? { pcpus } : {}) }, kind);
+            if (run !== undefined) runs.push(run);
+          }
+        }
+      }
+    }
+  }
+  return runs;
+}
+
+/** One matrix cell's run, or undefined when `kind` applies to none of its draws. */
+function planCell(runSeed: number, shape: Shape, kind: InjectionKind | undefined): PlannedRun | undefined {
+  const d = new Draw(runSeed);
+  for (let i = 0; i < CELL_DRAWS; i++) {
+    const config = drawRest(d, shape, false);
+    if (kind === undefined) {
+      // The control group: every cell, as long as its workload sends shootdowns.
+      if (shootsDown(config) === undefined) continue;
+      return { runSeed, config, injection: NO_INJECTION };
+    }
+    if (!kind.applies(config)) continue;
+    config.inject = kind.draw(d, config);
+    return { runSeed, config, injection: kind.name };
+  }
+  return undefined;
 }
 
 /**

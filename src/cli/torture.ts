@@ -18,8 +18,8 @@ import { Machine, waitPolicyFor } from '../machine/machine.js';
 import { parseCommaList, parseIntOption, parsePositiveNumber, show, wantsHelp } from './options.js';
 import { EXIT_SIGNAL, type StopSignal } from './stop-signal.js';
 import {
-  campaignRunSeed, classify, describeConfig, describeInjection, describeOutcome, INJECTIONS, injectionNames, NO_INJECTION,
-  planRun, TORTURE_WATCHDOG_MS, type PlannedRun, type RunOutcome, type Verdict,
+  campaignRunSeed, classify, describeConfig, describeInjection, describeOutcome, INJECTIONS, injectionNames, MATRIX_CPUS, NO_INJECTION,
+  planMatrix, planRun, TORTURE_WATCHDOG_MS, type PlannedRun, type RunOutcome, type Verdict,
 } from './torture-plan.js';
 
 /** Exit statuses, as commands.ts's: 0 nothing missed or unexpected, 1 otherwise. */
@@ -66,6 +66,10 @@ export interface TortureOptions {
   minutes?: number;
   /** --replay: run this one run seed alone. */
   replay?: number;
+  /** --matrix: the runs are the matrix's cells (planMatrix), not random draws. */
+  matrix?: boolean;
+  /** --cell: with --matrix, run only this cell (1-based, as the table numbers them). */
+  cell?: number;
   /** --inject: the injection names runs may draw (default every one, none included). */
   inject: string[];
   /** --watchdog-ms: every run's watchdog limit. */
@@ -79,6 +83,8 @@ const TORTURE_OPTIONS = {
   replay: { type: 'string' },
   inject: { type: 'string' },
   'watchdog-ms': { type: 'string' },
+  matrix: { type: 'boolean' },
+  cell: { type: 'string' },
 } as const;
 
 /**
@@ -92,7 +98,8 @@ function diagnose(args: string[], cause: unknown): ConfigError {
     if (token.kind === 'positional') return new ConfigError(show(token.value), 'unexpected argument (torture takes only --options; see pvemu torture --help)');
     if (token.kind !== 'option') continue;
     if (!Object.hasOwn(TORTURE_OPTIONS, token.name)) return new ConfigError(token.rawName, 'unknown option (see pvemu torture --help)');
-    if (token.value === undefined) return new ConfigError(token.rawName, 'missing value');
+    if (token.value === undefined && TORTURE_OPTIONS[token.name as keyof typeof TORTURE_OPTIONS].type === 'string') return new ConfigError(token.rawName, 'missing value');
+    if (token.value !== undefined && TORTURE_OPTIONS[token.name as keyof typeof TORTURE_OPTIONS].type === 'boolean') return new ConfigError(token.rawName, 'takes no value');
   }
   const message = cause instanceof Error ? cause.message : String(cause);
   return new ConfigError('torture', message.replace(/\s*\n\s*/g, ' '));
@@ -134,7 +141,7 @@ export function parseTortureOptions(argv: readonly string[]): TortureOptions {
     watchdogMs: v['watchdog-ms'] === undefined ? TORTURE_WATCHDOG_MS : parseIntOption(v['watchdog-ms'], '--watchdog-ms', MIN_WATCHDOG_MS, MAX_WATCHDOG_MS),
   };
   if (v.replay !== undefined) {
-    const other = (['seed', 'runs', 'minutes'] as const).find((o) => v[o] !== undefined);
+    const other = (['seed', 'runs', 'minutes', 'matrix', 'cell'] as const).find((o) => v[o] !== undefined);
     if (other !== undefined) throw new ConfigError('--replay', `cannot be combined with --${other}: it runs the one run of that seed`);
     options.replay = parseIntOption(v.replay, '--replay', 0, MAX_SEED);
     return options;
@@ -143,6 +150,17 @@ export function parseTortureOptions(argv: readonly string[]): TortureOptions {
   options.seed = parseIntOption(v.seed, '--seed', 0, MAX_SEED);
   if (v.runs !== undefined) options.runs = parseIntOption(v.runs, '--runs', 1, MAX_TORTURE_RUNS);
   if (v.minutes !== undefined) options.minutes = parsePositiveNumber(v.minutes, '--minutes', MAX_TORTURE_MINUTES);
+  if (v.matrix === true) {
+    options.matrix = true;
+    if (v.cell !== undefined) {
+      const other = (['runs', 'minutes'] as const).find((o) => v[o] !== undefined);
+      if (other !== undefined) throw new ConfigError('--cell', `cannot be combined with --${other}: it runs the one cell`);
+      options.cell = parseIntOption(v.cell, '--cell', 1, MAX_TORTURE_RUNS);
+    }
+    // The matrix runs every cell unless told otherwise.
+    return options;
+  }
+  if (v.cell !== undefined) throw new ConfigError('--cell', 'needs --matrix: it names one cell of the matrix');
   // --minutes alone runs until the time is up; neither: the default number of runs.
   if (options.runs === undefined && options.minutes === undefined) options.runs = DEFAULT_TORTURE_RUNS;
   return options;
@@ -150,6 +168,7 @@ export function parseTortureOptions(argv: readonly string[]): TortureOptions {
 
 export function tortureUsage(): string {
   return `Usage: pvemu torture --seed S [--runs N] [--minutes M] [--inject LIST] [--watchdog-ms MS]
+       pvemu torture --seed S --matrix [--cell N | --runs N | --minutes M] [--inject LIST] [--watchdog-ms MS]
        pvemu torture --replay RUNSEED [--inject LIST] [--watchdog-ms MS]
        (from a checkout: npm run torture -- --seed S ...)
 
@@ -165,6 +184,10 @@ Options:
   --seed S            the campaign's seed, 0 to ${MAX_SEED}; run i draws from its own seed, printed
   --runs N            stop after N runs, 1 to ${MAX_TORTURE_RUNS} (default ${DEFAULT_TORTURE_RUNS}; none with --minutes alone)
   --minutes M         start no run after M minutes (decimals allowed, at most ${MAX_TORTURE_MINUTES}); with --runs, whichever comes first
+  --matrix            run the matrix instead of random draws: every injection × backend × shootdown
+                      workload × ${MATRIX_CPUS.join('/')} vCPUs, each on its own cores and on half as many pCPUs,
+                      where the injection can act (parameters and the rest drawn from the seed)
+  --cell N            with --matrix, run only cell N, as the table's reproduce line gives it
   --replay RUNSEED    run only the run of that seed, as the table's reproduce line gives it
   --inject LIST       what runs may inject, from ${injectionNames().join(', ')} (default all; ${NO_INJECTION} is the control group)
   --watchdog-ms MS    every run's watchdog limit, ${MIN_WATCHDOG_MS} to ${MAX_WATCHDOG_MS} (default ${TORTURE_WATCHDOG_MS}; scaled by overcommit)
@@ -326,9 +349,9 @@ function planOptions(options: TortureOptions): string {
   return `${inject}${watchdog}`;
 }
 
-/** The plan for `runSeed` with the campaign's options, checked the way the Machine will check it. */
-function plan(runSeed: number, options: TortureOptions): PlannedRun {
-  const run = planRun(runSeed, options.inject);
+/** `run` with the campaign's options, checked the way the Machine will check it. */
+function checked(run: PlannedRun, options: TortureOptions): PlannedRun {
+  const runSeed = run.runSeed;
   run.config.watchdogMs = options.watchdogMs;
   try {
     new Machine(run.config);
@@ -350,7 +373,20 @@ export async function tortureCommand(argv: readonly string[], io: TortureIo, run
     return EXIT_OK;
   }
   const options = parseTortureOptions(argv);
-  const title = options.replay !== undefined ? `torture replay ${options.replay}` : `torture seed ${options.seed}`;
+  const title = options.replay !== undefined ? `torture replay ${options.replay}`
+    : options.matrix === true ? `torture matrix seed ${options.seed}${options.cell !== undefined ? ` cell ${options.cell}` : ''}`
+    : `torture seed ${options.seed}`;
+  // The runs, by index: the replayed one, the matrix's cells, or the campaign's draws.
+  const cells = options.matrix === true ? planMatrix(options.seed!, options.inject) : undefined;
+  if (cells !== undefined && options.cell !== undefined && options.cell > cells.length) {
+    throw new ConfigError('--cell', `must be from 1 to ${cells.length}, the cells of this matrix, got ${options.cell}`);
+  }
+  const first = options.cell !== undefined ? options.cell - 1 : 0;
+  const runAt = (index: number): PlannedRun =>
+    checked(options.replay !== undefined ? planRun(options.replay, options.inject) : cells !== undefined ? cells[index]! : planRun(campaignRunSeed(options.seed!, index), options.inject), options);
+  const total = options.replay !== undefined || options.cell !== undefined ? 1
+    : cells !== undefined ? Math.min(cells.length, options.runs ?? cells.length)
+    : options.runs;
   const limits = [
     ...(options.runs !== undefined ? [plural(options.runs, 'run')] : []),
     ...(options.minutes !== undefined ? [`${options.minutes} min`] : []),
@@ -366,14 +402,14 @@ export async function tortureCommand(argv: readonly string[], io: TortureIo, run
   }) ?? (() => {});
   const started = performance.now();
   const deadline = options.minutes === undefined ? Infinity : started + options.minutes * 60_000;
-  const total = options.replay !== undefined ? 1 : options.runs;
   const done: Finished[] = [];
   try {
-    for (let index = 0; total === undefined || index < total; index++) {
+    for (let n = 0; total === undefined || n < total; n++) {
       if (stoppedBy !== undefined || performance.now() >= deadline) break;
-      const runSeed = options.replay ?? campaignRunSeed(options.seed!, index);
-      const run = plan(runSeed, options);
-      if (options.replay !== undefined) io.out(`config ${JSON.stringify(run.config)}\n`);
+      const index = first + n;
+      const run = runAt(index);
+      const runSeed = run.runSeed;
+      if (options.replay !== undefined || options.cell !== undefined) io.out(`config ${JSON.stringify(run.config)}\n`);
       current = runner(run, runLimitMs(run));
       const outcome = await current.outcome;
       current = undefined;
@@ -381,7 +417,7 @@ export async function tortureCommand(argv: readonly string[], io: TortureIo, run
       if (stoppedBy !== undefined) break;
       const verdict = classify(run, outcome);
       done.push({ index, run, outcome, verdict });
-      const of = total === undefined ? '' : `/${total}`;
+      const of = cells !== undefined ? `/${cells.length}` : total === undefined ? '' : `/${total}`;
       io.out(`run ${index + 1}${of} (seed ${runSeed}): ${describeConfig(run.config)}; ${describeInjection(run)}: ${oneLine(verdictText(verdict))}\n`);
     }
   } finally {
@@ -397,7 +433,8 @@ export async function tortureCommand(argv: readonly string[], io: TortureIo, run
     for (const f of bad) {
       io.out(`  run ${f.index + 1} (seed ${f.run.runSeed}), ${describeInjection(f.run)} on ${describeConfig(f.run.config)}\n`);
       io.out(`    ${oneLine(f.verdict.verdict === 'missed' ? `${verdictText(f.verdict)}: ${describeOutcome(f.outcome)}` : verdictText(f.verdict))}\n`);
-      io.out(`    reproduce: npm run torture -- --replay ${f.run.runSeed}${planOptions(options)}\n`);
+      const which = cells !== undefined ? `--seed ${options.seed} --matrix --cell ${f.index + 1}` : `--replay ${f.run.runSeed}`;
+      io.out(`    reproduce: npm run torture -- ${which}${planOptions(options)}\n`);
     }
     io.out('\n');
   }
