@@ -8,7 +8,7 @@
  * fits on one line ("--cpus: must be an integer from 1 to 64, got 0"); main.ts prints it as is.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseCostTable, type CostTable } from '../hw/cost.js';
 import { validateParams } from '../workloads/params.js';
 import { ConfigError } from '../lib/errors.js';
@@ -89,16 +89,32 @@ const RUN_OPTIONS = {
 /** The options `pvemu compare` takes. */
 const COMPARE_OPTIONS = { backends: { type: 'string' }, ...MACHINE_OPTIONS } as const;
 
-type OptionSpec = typeof RUN_OPTIONS | typeof COMPARE_OPTIONS;
+/** A command's options in parseArgs form. */
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
 /** A command's name (for messages) and the options it takes. */
-interface CommandSpec<T extends OptionSpec> {
-  name: 'run' | 'compare';
+export interface CommandSpec<T extends OptionSpec> {
+  name: string;
   options: T;
+  /** For an unknown option: a hint naming the one meant ('' for none). */
+  misnamed?(name: string): string;
 }
 
-const RUN: CommandSpec<typeof RUN_OPTIONS> = { name: 'run', options: RUN_OPTIONS };
-const COMPARE: CommandSpec<typeof COMPARE_OPTIONS> = { name: 'compare', options: COMPARE_OPTIONS };
+/** What strictParse gives back for `T`: parseArgs's values, typed by the spec. */
+export type ParsedValues<T extends OptionSpec> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: false; tokens: true }>
+>['values'];
+
+const RUN: CommandSpec<typeof RUN_OPTIONS> = {
+  name: 'run',
+  options: RUN_OPTIONS,
+  misnamed: (name) => (name === 'backends' ? '; run takes one --backend (pvemu compare runs several)' : ''),
+};
+const COMPARE: CommandSpec<typeof COMPARE_OPTIONS> = {
+  name: 'compare',
+  options: COMPARE_OPTIONS,
+  misnamed: (name) => (name === 'backend' ? '; compare takes --backends a,b,c' : ''),
+};
 
 /** The values of the shared machine options, as parseArgs gives them (both commands' fit). */
 interface MachineValues {
@@ -340,7 +356,7 @@ function diagnose<T extends OptionSpec>(command: CommandSpec<T>, args: string[],
     switch (token.kind) {
       case 'option':
         if (!isKnownOption(command.options, token.name)) {
-          return new ConfigError(token.rawName, `unknown option${misnamed(command, token.name)} (see pvemu ${command.name} --help)`);
+          return new ConfigError(token.rawName, `unknown option${command.misnamed?.(token.name) ?? ''} (see pvemu ${command.name} --help)`);
         }
         if (!isValueOption(command.options, token.name)) {
           if (token.value !== undefined) return new ConfigError(token.rawName, 'takes no value');
@@ -365,18 +381,12 @@ function diagnose<T extends OptionSpec>(command: CommandSpec<T>, args: string[],
   return new ConfigError(command.name, message.replace(/\s*\n\s*/g, ' '));
 }
 
-/** The hint for the option the other command takes: run has --backend, compare --backends. */
-function misnamed<T extends OptionSpec>(command: CommandSpec<T>, name: string): string {
-  if (command.name === 'compare' && name === 'backend') return '; compare takes --backends a,b,c';
-  if (command.name === 'run' && name === 'backends') return '; run takes one --backend (pvemu compare runs several)';
-  return '';
-}
-
 /**
  * parseArgs with `strict: true`, its failures turned into ConfigErrors; a single-valued option
- * given twice is one too (parseArgs would keep the last without a word).
+ * given twice is one too (parseArgs would keep the last without a word). Every pvemu command's
+ * options go through it.
  */
-function strictParse<T extends OptionSpec>(command: CommandSpec<T>, argv: readonly string[]) {
+export function strictParse<T extends OptionSpec>(command: CommandSpec<T>, argv: readonly string[]): ParsedValues<T> {
   const args = withCheckValue(command.options, joinNegativeValues(command.options, argv));
   let parsed;
   try {

@@ -11,11 +11,10 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { ConfigError, InternalError } from '../lib/errors.js';
 import { MAX_SEED, MAX_WATCHDOG_MS, MIN_WATCHDOG_MS } from '../machine/config.js';
 import { Machine, waitPolicyFor } from '../machine/machine.js';
-import { parseCommaList, parseIntOption, parsePositiveNumber, show, wantsHelp } from './options.js';
+import { parseCommaList, parseIntOption, parsePositiveNumber, show, strictParse, wantsHelp, type CommandSpec } from './options.js';
 import { EXIT_SIGNAL, type StopSignal } from './stop-signal.js';
 import {
   campaignRunSeed, classify, describeConfig, describeInjection, describeOutcome, INJECTIONS, injectionNames, MATRIX_CPUS, NO_INJECTION,
@@ -86,53 +85,11 @@ const TORTURE_OPTIONS = {
   matrix: { type: 'boolean' },
   cell: { type: 'string' },
 } as const;
-
-/**
- * Turns a parseArgs strict-mode failure into one ConfigError naming the culprit, as the run
- * and compare options do (options.ts): re-read the arguments as tokens (non-strict mode never
- * throws) and find the first one strict mode refused.
- */
-function diagnose(args: string[], cause: unknown): ConfigError {
-  const { tokens } = parseArgs({ args, options: TORTURE_OPTIONS, strict: false, allowPositionals: true, tokens: true });
-  for (const token of tokens) {
-    if (token.kind === 'positional') return new ConfigError(show(token.value), 'unexpected argument (torture takes only --options; see pvemu torture --help)');
-    if (token.kind !== 'option') continue;
-    if (!Object.hasOwn(TORTURE_OPTIONS, token.name)) return new ConfigError(token.rawName, 'unknown option (see pvemu torture --help)');
-    if (token.value === undefined && TORTURE_OPTIONS[token.name as keyof typeof TORTURE_OPTIONS].type === 'string') return new ConfigError(token.rawName, 'missing value');
-    if (token.value !== undefined && TORTURE_OPTIONS[token.name as keyof typeof TORTURE_OPTIONS].type === 'boolean') return new ConfigError(token.rawName, 'takes no value');
-  }
-  const message = cause instanceof Error ? cause.message : String(cause);
-  return new ConfigError('torture', message.replace(/\s*\n\s*/g, ' '));
-}
+const TORTURE: CommandSpec<typeof TORTURE_OPTIONS> = { name: 'torture', options: TORTURE_OPTIONS };
 
 /** Parses `pvemu torture` arguments (after the subcommand). */
 export function parseTortureOptions(argv: readonly string[]): TortureOptions {
-  // parseArgs refuses `--runs -1` as ambiguous; the value is clearly meant, and deserves the
-  // range message, so pass a negative number inline.
-  const args: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const next = argv[i + 1];
-    if (arg.startsWith('--') && Object.hasOwn(TORTURE_OPTIONS, arg.slice(2)) && next !== undefined && /^-[\d.]/.test(next)) {
-      args.push(`${arg}=${next}`);
-      i++;
-    } else {
-      args.push(arg);
-    }
-  }
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options: TORTURE_OPTIONS, strict: true, allowPositionals: false, tokens: true });
-  } catch (err) {
-    throw diagnose(args, err);
-  }
-  const seen = new Set<string>();
-  for (const token of parsed.tokens) {
-    if (token.kind !== 'option') continue;
-    if (seen.has(token.name)) throw new ConfigError(token.rawName, 'given twice; it takes one value');
-    seen.add(token.name);
-  }
-  const v = parsed.values;
+  const v = strictParse(TORTURE, argv);
   const options: TortureOptions = {
     inject: v.inject === undefined ? injectionNames() : parseCommaList(v.inject, '--inject', injectionNames().join(', '), (name) => {
       if (!injectionNames().includes(name)) throw new ConfigError('--inject', `unknown injection ${show(name)}; known: ${injectionNames().join(', ')}`);

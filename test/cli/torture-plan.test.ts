@@ -10,7 +10,7 @@ import { Machine } from '../../src/machine/machine.js';
 import type { MachineConfig } from '../../src/machine/config.js';
 import {
   CALL_QUEUE_FLUSH_BACKENDS, campaignRunSeed, classify, describeConfig, describeInjection, findInjection, INJECTIONS, injectionNames,
-  NO_INJECTION, planCampaign, planRun, SHOOTDOWN_WORKLOADS, TORTURE_CPUS, TORTURE_HZ, TORTURE_MEM_MIB, VIRTUAL_CPUS, VIRTUAL_SECONDS,
+  MATRIX_CPUS, NO_INJECTION, planCampaign, planMatrix, planRun, SHOOTDOWN_WORKLOADS, TORTURE_CPUS, TORTURE_HZ, TORTURE_MEM_MIB, VIRTUAL_CPUS, VIRTUAL_SECONDS,
   HOST_SECONDS, type InjectionKind, type PlannedRun, type RunOutcome,
 } from '../../src/cli/torture-plan.js';
 import { describeWorkloads, findWorkload } from '../../src/workloads/registry.js';
@@ -192,6 +192,37 @@ describe('the torture planner', () => {
     // sleepers flush by tlb_gen as they switch back to the mm.
     expect(kvm.applies(cfg({ backend: 'kvm', pcpus: 2 }))).toBe(false);
     expect(kvm.applies(cfg({ backend: 'kvm', pcpus: 2, workload: 'idle', params: { pages: 4 } }))).toBe(false);
+  });
+
+  it('plans the matrix: every kind where it applies × backend × shootdown workload × 2/4/8 vCPUs, alone and on half the pCPUs', () => {
+    const matrix = planMatrix(5);
+    expect(planMatrix(5).map((r) => r.runSeed)).toEqual(matrix.map((r) => r.runSeed));
+    const cell = (r: PlannedRun): string => `${r.injection} ${r.config.backend} ${r.config.workload} ${r.config.cpus} ${r.config.pcpus ?? '-'}`;
+    expect(new Set(matrix.map(cell)).size).toBe(matrix.length);
+    for (const run of matrix) {
+      const where = `${describeInjection(run)} on ${describeConfig(run.config)}`;
+      expect(run.config.clock, where).toBe('host');
+      expect(MATRIX_CPUS, where).toContain(run.config.cpus);
+      expect([undefined, run.config.cpus / 2], where).toContain(run.config.pcpus);
+      expect(Object.keys(SHOOTDOWN_WORKLOADS), where).toContain(run.config.workload);
+      const kind = findInjection(run.injection);
+      if (kind !== undefined) expect(kind.applies(run.config), where).toBe(true);
+      expect(() => new Machine(run.config), where).not.toThrow();
+    }
+    const count = (name: string): number => matrix.filter((r) => r.injection === name).length;
+    const backends = describeBackends().length;
+    const workloads = Object.keys(SHOOTDOWN_WORKLOADS).length;
+    // The control group and dropFlushes fill every cell; the others theirs alone.
+    expect(count(NO_INJECTION)).toBe(backends * workloads * 6);
+    expect(count('dropFlushes')).toBe(backends * workloads * 6);
+    expect(count('lazyNoGenCheck')).toBe(CALL_QUEUE_FLUSH_BACKENDS.size * 6);
+    expect(count('shadowSkipSync')).toBe(workloads * 6);
+    // kvm and xen, overcommitted, on mprotect, munmap and fork_cow.
+    expect(count('kvmSkipFlushOnLoad')).toBe(3 * 3);
+    expect(count('xenSkipFlushOnResume')).toBe(3 * 3);
+    // A cell's run is the same whichever kinds are allowed.
+    const shadowOnly = planMatrix(5, ['shadowSkipSync']);
+    expect(shadowOnly).toEqual(matrix.filter((r) => r.injection === 'shadowSkipSync'));
   });
 
   it('draws only the injections it is allowed', () => {

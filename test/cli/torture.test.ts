@@ -39,6 +39,9 @@ describe('pvemu torture options', () => {
     expect(parseTortureOptions(['--seed', '7', '--minutes', '60', '--runs', '3'])).toMatchObject({ minutes: 60, runs: 3 });
     expect(parseTortureOptions(['--seed=7', '--inject', 'noAck,none', '--watchdog-ms', '5000'])).toMatchObject({ inject: ['noAck', 'none'], watchdogMs: 5000 });
     expect(parseTortureOptions(['--replay', '4294967295'])).toEqual({ replay: 4294967295, inject: ALL, watchdogMs: 2000 });
+    // The matrix runs every cell unless --runs, --minutes or --cell says otherwise.
+    expect(parseTortureOptions(['--seed', '7', '--matrix'])).toEqual({ seed: 7, matrix: true, inject: ALL, watchdogMs: 2000 });
+    expect(parseTortureOptions(['--seed', '7', '--matrix', '--cell', '12'])).toMatchObject({ matrix: true, cell: 12 });
   });
 
   it('rejects bad input with one line naming the option and what is allowed', () => {
@@ -57,6 +60,11 @@ describe('pvemu torture options', () => {
     expect(rejection('--seed', '1', '--cpus', '4')).toBe('--cpus: unknown option (see pvemu torture --help)');
     expect(rejection('--seed')).toBe('--seed: missing value');
     expect(rejection('--seed', '1', 'now')).toBe('now: unexpected argument (torture takes only --options; see pvemu torture --help)');
+    expect(rejection('--seed', '1', '--cell', '3')).toBe('--cell: needs --matrix: it names one cell of the matrix');
+    expect(rejection('--seed', '1', '--matrix', '--cell', '3', '--runs', '2')).toBe('--cell: cannot be combined with --runs: it runs the one cell');
+    expect(rejection('--seed', '1', '--matrix', '--cell', '0')).toBe('--cell: must be an integer from 1 to 1000000, got 0');
+    expect(rejection('--seed', '1', '--matrix=yes')).toBe('--matrix: takes no value');
+    expect(rejection('--replay', '5', '--matrix')).toBe('--replay: cannot be combined with --matrix: it runs the one run of that seed');
   });
 
   it('exits 2 with the one line through pvemu and npm run torture\'s entry point', async () => {
