@@ -160,7 +160,7 @@ export class Machine {
     // The hypervisor's scheduler, only when overcommitted: without --pcpus every vCPU runs. In
     // virtual time the timekeeper ticks it in modelled time.
     const overcommitted = cfg.pcpus !== undefined && cfg.pcpus < cfg.cpus;
-    const scheduler = overcommitted ? new OvercommitScheduler(words, cfg.cpus, cfg.pcpus!, SCHED_SLICE_MS, SCHED_TICK_MS, keeper === undefined ? null : { vclock: keeper, unpark: (c) => keeper.unpark(c) }) : undefined;
+    const scheduler = overcommitted ? new OvercommitScheduler(words, cfg.cpus, cfg.pcpus!, SCHED_SLICE_MS, SCHED_TICK_MS, keeper ?? null) : undefined;
     if (keeper !== undefined && scheduler !== undefined) keeper.schedule(scheduler);
     const pool = new Piscina({
       filename: vcpuWorkerPath(),

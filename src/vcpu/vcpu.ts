@@ -84,6 +84,13 @@ export class Vcpu implements WorkMeter, MachinePort {
   private workEndNs = 0;
   /** This worker thread's scheduler statistics as run() began (the snapshot reports what it got since). */
   private schedAtStart: ThreadSchedStat | undefined;
+  /**
+   * Virtual time: why this vCPU never got its first turn (the machine aborted, or the watchdog
+   * fired, while the constructor waited), rethrown inside run() so that it is reported as a
+   * vCPU failure like any other: thrown from the constructor, it would reach the main thread
+   * as a plain Error (structured clone drops the class) ahead of the failure that caused it.
+   */
+  private failedBeforeRun: PvemuError | undefined;
   /** --check: the coherence checker fed by this vCPU's MMU, else null. */
   private readonly checker: CoherenceChecker | null = null;
   /** --trace: this vCPU's event recorder, else null. */
@@ -231,6 +238,7 @@ export class Vcpu implements WorkMeter, MachinePort {
   async run(): Promise<VcpuExit> {
     this.schedAtStart = threadSchedStat();
     try {
+      if (this.failedBeforeRun !== undefined) throw this.failedBeforeRun;
       this.activity.set(VcpuActivity.Booting);
       // Virtual time: the vCPU holds its turn since it was built (firstTurn); its TSC is its clock.
       this.hw.vclock?.start();
@@ -336,7 +344,13 @@ export class Vcpu implements WorkMeter, MachinePort {
    */
   private firstTurn(vtime: NonNullable<VcpuTaskArgs['vtime']>): PartyClock {
     const party = this.party(vtime);
-    party.begin();
+    try {
+      party.begin();
+    } catch (e) {
+      // Built out of turn from here on: the run is over before it started, nothing it builds runs.
+      if (!(e instanceof PvemuError)) throw e;
+      this.failedBeforeRun = e;
+    }
     return party;
   }
 

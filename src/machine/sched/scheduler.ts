@@ -62,9 +62,7 @@ export interface SchedulerStats {
 }
 
 /** Virtual time: how the scheduler's decisions reach vCPUs parked in the turn order. */
-export interface SchedulerTurns {
-  /** The timekeeper's clock for the kicks' bus: posts carry its time, rings wake at it. */
-  readonly vclock: ApicVirtualClock;
+export interface SchedulerTurns extends ApicVirtualClock {
   /** vCPU `cpu` was granted a physical CPU: schedule it in the turn order now. */
   unpark(cpu: number): void;
 }
@@ -89,7 +87,8 @@ export class OvercommitScheduler {
   ) {
     this.policy = new SchedPolicy(cpus, pcpus, sliceMs * 1e6);
     this.bus = new ApicBus(words, cpus);
-    this.bus.vclock = turns?.vclock ?? null;
+    // The timekeeper's clock for the kicks' bus: posts carry its time, rings wake at it.
+    this.bus.vclock = turns;
     // A second writer of the steal-time records is safe: both live on the main thread, whose
     // code never interleaves, and the clock's writer never touches steal time.
     this.steal = new PvclockWriter(words, hostNowNs());
