@@ -388,62 +388,77 @@ const xenIgnoreMailbox: InjectionKind = {
   },
 };
 
+/** "cpu 2", or "every vCPU" for an injection in shared code on all of them. */
+const cpusText = (at: InjectedCpus | undefined): string => (at === 'all' ? 'every vCPU' : `cpu ${at ?? '?'}`);
+
+/** The FaultInjection fields of the bugs in shared code, which take 'all'. */
+type SharedCodeField = 'ackBeforeFlushCpu' | 'lazyNoGenCheckCpu' | 'firstPageFlushCpu' | 'xenSkipFlushOnResumeCpu' | 'kvmSkipFlushOnLoadCpu' | 'shadowSkipSyncCpu';
+
+/**
+ * A bug in shared code — the kernel's flush paths, a hypervisor's, the shadow's resync — that
+ * leaves stale entries behind. It is injected on every vCPU, as such a bug would be (on one vCPU
+ * it went unseen whenever that vCPU's thread was not the one to use the pages: KVM's flush on
+ * load was caught in about half its runs), and caught by --check or the workload's self-check.
+ */
+function sharedCodeBug(
+  name: string,
+  field: SharedCodeField,
+  what: string,
+  applies: (cfg: MachineConfig) => boolean,
+  inertBecause?: InjectionKind['inertBecause'],
+): InjectionKind {
+  return {
+    name,
+    summary: `${what} (inject.${field}); caught by --check or the self-check`,
+    applies,
+    draw: () => ({ [field]: 'all' }),
+    describe: (i) => `${name} on ${cpusText(i[field])}`,
+    caughtBy: (outcome) => staleEntryCaughtBy(outcome),
+    ...(inertBecause !== undefined ? { inertBecause } : {}),
+  };
+}
+
+/** For a run that passed: no shootdown skipped a target (`why`), so the bug had nothing to act on. */
+const noneDeferred = (why: string) => (perCpu: readonly CpuExposure[]): string | undefined =>
+  perCpu.every((c) => c.shootdownDeferred === 0) ? why : undefined;
+
 /**
  * KVM takes a preempted vCPU's FLUSH_TLB request as it loads it again, and does not flush
  * (BackendFaults.skipFlushOnLoad): the vCPU runs on with entries its initiator skipped it for.
  * Only a preempted target gets such a request, so only overcommitted kvm runs can show it, and
  * only in a workload whose targets use the pages a shootdown covers: on tlb_flush1-3, ebizzy,
- * vmalloc and idle it went unseen in every one of more than twenty runs, and was caught on
- * fork_cow, mprotect and munmap (in some runs: the injected CPU may be the initiator's).
+ * vmalloc and idle it went unseen in every one of more than twenty runs.
  */
-const kvmSkipFlushOnLoad: InjectionKind = {
-  name: 'kvmSkipFlushOnLoad',
-  summary: 'kvm takes a preempted vCPU\'s FLUSH_TLB request on load without flushing (inject.kvmSkipFlushOnLoadCpu); caught by --check or the self-check',
-  applies: (cfg) => cfg.backend === 'kvm' && overcommitted(cfg) && shootsDown(cfg)?.targetsUseThePages === true,
-  draw: () => ({ kvmSkipFlushOnLoadCpu: 'all' }),
-  describe: (i) => `kvmSkipFlushOnLoad on ${cpusText(i.kvmSkipFlushOnLoadCpu)}`,
-  caughtBy: (outcome) => staleEntryCaughtBy(outcome),
-  // Every FLUSH_TLB request is a deferred target of some initiator; none at all means no
-  // request was ever left for the injected vCPU either (more cannot be told: the count is the
-  // initiator's, not the target's).
-  inertBecause: (perCpu) => (perCpu.every((c) => c.shootdownDeferred === 0) ? 'no shootdown deferred a target: no FLUSH_TLB request was ever left' : undefined),
-};
-
-/** "cpu 2", or "every vCPU" for an injection in shared code on all of them. */
-const cpusText = (at: InjectedCpus | undefined): string => (at === 'all' ? 'every vCPU' : `cpu ${at ?? '?'}`);
+const kvmSkipFlushOnLoad = sharedCodeBug(
+  'kvmSkipFlushOnLoad', 'kvmSkipFlushOnLoadCpu', 'kvm takes a preempted vCPU\'s FLUSH_TLB request on load without flushing',
+  (cfg) => cfg.backend === 'kvm' && overcommitted(cfg) && shootsDown(cfg)?.targetsUseThePages === true,
+  // Every FLUSH_TLB request is a deferred target of some initiator.
+  noneDeferred('no shootdown deferred a target: no FLUSH_TLB request was ever left'),
+);
 
 /**
  * A target acknowledges a flush request as it takes it and flushes when its task next enters
- * the kernel (a system call or a page fault). It is a bug in the kernel's code, so it is
- * injected on every vCPU. Only a target whose task uses the covered pages in between can show
- * it: the probers of mprotect and munmap. In tlb_flush1-3, ebizzy and vmalloc no target holds
- * an entry for what it is asked to flush; fork_cow's and idle's are asleep in wait4 or a futex
- * (lazy: no request is sent) when another thread's shootdown comes.
+ * the kernel (a system call or a page fault). Only a target whose task uses the covered pages
+ * in between can show it: the probers of mprotect and munmap. In tlb_flush1-3, ebizzy and
+ * vmalloc no target holds an entry for what it is asked to flush; fork_cow's and idle's are
+ * asleep in wait4 or a futex (lazy: no request is sent) when another thread's shootdown comes.
  */
-const ackBeforeFlush: InjectionKind = {
-  name: 'ackBeforeFlush',
-  summary: 'every vCPU acknowledges a TLB flush request as it takes it and flushes at its task\'s next kernel entry (inject.ackBeforeFlushCpu); caught by --check or the self-check',
-  applies: (cfg) => callQueueFlushes(cfg) && (cfg.workload === 'mprotect' || cfg.workload === 'munmap'),
-  draw: () => ({ ackBeforeFlushCpu: 'all' }),
-  describe: (i) => `ackBeforeFlush on ${cpusText(i.ackBeforeFlushCpu)}`,
-  caughtBy: (outcome) => staleEntryCaughtBy(outcome),
-  inertBecause: (perCpu) => (perCpu.every((c) => c.callRequestsHandled === 0) ? 'no vCPU was sent a flush request' : undefined),
-};
+const ackBeforeFlush = sharedCodeBug(
+  'ackBeforeFlush', 'ackBeforeFlushCpu', 'every vCPU acknowledges a TLB flush request as it takes it and flushes at its task\'s next kernel entry',
+  (cfg) => callQueueFlushes(cfg) && (cfg.workload === 'mprotect' || cfg.workload === 'munmap'),
+  (perCpu) => (perCpu.every((c) => c.callRequestsHandled === 0) ? 'no vCPU was sent a flush request' : undefined),
+);
 
 /**
  * A lazy CPU switching back to its mm trusts its TLB without comparing generations. Only a CPU
  * a shootdown skipped while it was lazy, and that then uses the pages, can show it: idle's
  * sleepers. Xen flushes lazy CPUs like the others (its hypercall takes the whole cpumask).
  */
-const lazyNoGenCheck: InjectionKind = {
-  name: 'lazyNoGenCheck',
-  summary: 'every vCPU switching back from lazy TLB mode skips the tlb_gen comparison (inject.lazyNoGenCheckCpu); caught by --check or the self-check',
-  applies: (cfg) => callQueueFlushes(cfg) && cfg.workload === 'idle',
-  draw: () => ({ lazyNoGenCheckCpu: 'all' }),
-  describe: (i) => `lazyNoGenCheck on ${cpusText(i.lazyNoGenCheckCpu)}`,
-  caughtBy: (outcome) => staleEntryCaughtBy(outcome),
-  inertBecause: (perCpu) => (perCpu.every((c) => c.shootdownDeferred === 0) ? 'no shootdown skipped a lazy vCPU' : undefined),
-};
+const lazyNoGenCheck = sharedCodeBug(
+  'lazyNoGenCheck', 'lazyNoGenCheckCpu', 'every vCPU switching back from lazy TLB mode skips the tlb_gen comparison',
+  (cfg) => callQueueFlushes(cfg) && cfg.workload === 'idle',
+  noneDeferred('no shootdown skipped a lazy vCPU'),
+);
 
 /**
  * Every flush of a range longer than a page covers only its first page: the initiator's request
@@ -451,44 +466,32 @@ const lazyNoGenCheck: InjectionKind = {
  * reordering's, included). Any backend and vCPU count: an initiator's own flush shows it, where
  * the TLB still holds the rest of the range when the task comes back (rangesTheTlbKeeps).
  */
-const firstPageFlush: InjectionKind = {
-  name: 'firstPageFlush',
-  summary: 'every vCPU flushes only the first page of a multi-page range flush (inject.firstPageFlushCpu); caught by --check or the self-check',
-  applies: (cfg) => shootsDown(cfg) !== undefined && rangesTheTlbKeeps(cfg),
-  draw: () => ({ firstPageFlushCpu: 'all' }),
-  describe: (i) => `firstPageFlush on ${cpusText(i.firstPageFlushCpu)}`,
-  caughtBy: (outcome) => staleEntryCaughtBy(outcome),
-};
+const firstPageFlush = sharedCodeBug(
+  'firstPageFlush', 'firstPageFlushCpu', 'every vCPU flushes only the first page of a multi-page range flush',
+  (cfg) => shootsDown(cfg) !== undefined && rangesTheTlbKeeps(cfg),
+);
 
 /**
  * Xen acknowledges the flushes posted to a descheduled vCPU when it schedules it again, without
- * flushing: the vCPU resumes on the entries its initiators were told were gone. A hypervisor
- * bug, injected on every vCPU; only overcommitted xen runs deschedule one, and only workloads
- * whose targets use the covered pages can show it.
+ * flushing: the vCPU resumes on the entries its initiators were told were gone. Only
+ * overcommitted xen runs deschedule one, and only workloads whose targets use the covered pages
+ * can show it.
  */
-const xenSkipFlushOnResume: InjectionKind = {
-  name: 'xenSkipFlushOnResume',
-  summary: 'xen acknowledges a descheduled vCPU\'s posted flushes without flushing as it schedules it again (inject.xenSkipFlushOnResumeCpu); caught by --check or the self-check',
-  applies: (cfg) => cfg.backend === 'xen' && overcommitted(cfg) && shootsDown(cfg)?.targetsUseThePages === true,
-  draw: () => ({ xenSkipFlushOnResumeCpu: 'all' }),
-  describe: (i) => `xenSkipFlushOnResume on ${cpusText(i.xenSkipFlushOnResumeCpu)}`,
-  caughtBy: (outcome) => staleEntryCaughtBy(outcome),
-  inertBecause: (perCpu) => (perCpu.every((c) => c.shootdownDeferred === 0) ? 'no flush found its target descheduled' : undefined),
-};
+const xenSkipFlushOnResume = sharedCodeBug(
+  'xenSkipFlushOnResume', 'xenSkipFlushOnResumeCpu', 'xen acknowledges a descheduled vCPU\'s posted flushes without flushing as it schedules it again',
+  (cfg) => cfg.backend === 'xen' && overcommitted(cfg) && shootsDown(cfg)?.targetsUseThePages === true,
+  noneDeferred('no flush found its target descheduled'),
+);
 
 /**
  * Shadow paging: a guest PTE store traps and the shadow is not resynced, so the hardware goes on
  * walking the old entry. Any shootdown workload changes mappings; --check compares every fill
  * from the shadow with the guest's own tables.
  */
-const shadowSkipSync: InjectionKind = {
-  name: 'shadowSkipSync',
-  summary: 'shadow: every vCPU\'s guest PTE stores trap without resyncing the shadow (inject.shadowSkipSyncCpu); caught by --check or the self-check',
-  applies: (cfg) => cfg.backend === 'shadow' && shootsDown(cfg) !== undefined,
-  draw: () => ({ shadowSkipSyncCpu: 'all' }),
-  describe: (i) => `shadowSkipSync on ${cpusText(i.shadowSkipSyncCpu)}`,
-  caughtBy: (outcome) => staleEntryCaughtBy(outcome),
-};
+const shadowSkipSync = sharedCodeBug(
+  'shadowSkipSync', 'shadowSkipSyncCpu', 'shadow: every vCPU\'s guest PTE stores trap without resyncing the shadow',
+  (cfg) => cfg.backend === 'shadow' && shootsDown(cfg) !== undefined,
+);
 
 /** The injection kinds, in table order. */
 export const INJECTIONS: readonly InjectionKind[] = Object.freeze([

@@ -203,8 +203,8 @@ export class SmpCalls {
 
   /**
    * Under the ackBeforeFlush fault, at a system call or page fault: the flushes acknowledged
-   * since the last one, done now — a full flush of the mm loaded here (the kernel's flush_tlb_func then finds
-   * its generation behind and flushes everything), and of the kernel's mappings.
+   * since the last one, done now — a full flush of the mm loaded here (flush_tlb_func finds its
+   * generation behind and flushes everything), and of the kernel's mappings.
    */
   runDeferredFlushes(): void {
     if (!this.owedUserFlush && !this.owedKernelFlush) return;
