@@ -501,12 +501,14 @@ const xenSkipFlushOnResume = sharedCodeBug(
 
 /**
  * Shadow paging: a guest PTE store traps and the shadow is not resynced, so the hardware goes on
- * walking the old entry. Any shootdown workload changes mappings; --check compares every fill
- * from the shadow with the guest's own tables.
+ * walking the old entry. Every shootdown workload but vmalloc changes user mappings; --check
+ * compares every fill from the shadow with the guest's own tables. vmalloc's changes are to
+ * kernel mappings, whose page tables the shadow shares with the guest rather than copies: there
+ * is no resync to skip (the matrix missed the bug in all 6 of its vmalloc cells).
  */
 const shadowSkipSync = sharedCodeBug(
   'shadowSkipSync', 'shadowSkipSyncCpu', 'shadow: every vCPU\'s guest PTE stores trap without resyncing the shadow',
-  (cfg) => cfg.backend === 'shadow' && shootsDown(cfg) !== undefined,
+  (cfg) => cfg.backend === 'shadow' && shootsDown(cfg) !== undefined && cfg.workload !== 'vmalloc',
 );
 
 /** The injection kinds, in table order. */
