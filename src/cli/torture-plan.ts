@@ -249,7 +249,7 @@ function shootsDown(cfg: MachineConfig): ShootdownWorkload | undefined {
 function callQueueTarget(cfg: MachineConfig): boolean {
   if (cfg.cpus < 2) return false;
   if (cfg.workload === 'membarrier') return (cfg.params?.['senders'] ?? 0) !== 1;
-  return CALL_QUEUE_FLUSH_BACKENDS.has(cfg.backend) && shootsDown(cfg)?.everyThreadInitiates === true;
+  return callQueueFlushes(cfg) && shootsDown(cfg)?.everyThreadInitiates === true;
 }
 
 /** Whether `cfg` has 2 or more vCPUs on a backend whose remote flush is the kernel's call queues. */

@@ -85,7 +85,10 @@ export const KGLOBALS = defineStruct(
     onlineMask: 2,
     /** Kernel-mapping flush generation (init_mm's tlb_gen), bumped by flush_tlb_kernel_range. */
     kernelTlbGen: 1,
-    /** The highest kernelTlbGen whose flush_tlb_kernel_range has completed (see MM.completedGen). */
+    /**
+     * The highest kernelTlbGen whose flush_tlb_kernel_range has completed: every CPU has dropped
+     * kernel translations older than it (the --check coherence checker reads it).
+     */
     kernelCompletedGen: 1,
     /** Protects inode, file and fd-table slot allocation and the file system's namespace. */
     fsLock: 1,
@@ -298,11 +301,6 @@ export const MM = defineStruct(
     cpumask: 2,
     /** mm->context.tlb_gen. */
     tlbGen: 1,
-    /**
-     * The highest tlb_gen whose flush_tlb_mm_range has completed: every CPU that may use this
-     * mm has dropped translations older than it (the --check coherence checker reads it).
-     */
-    completedGen: 1,
     /** mmap_lock (rwsem word, src/kernel/sync.ts). */
     mmapLock: 1,
     /** page_table_lock. */

@@ -87,7 +87,6 @@ export class TlbFlusher {
     if (!this.others.isEmpty()) this.flushOthers(this.others, info);
     // The shootdown is complete: no CPU may use a translation older than `gen` any more.
     this.k.flushRecorder?.flushDone(mm, recorded);
-    raiseTo(i32, mmBase + MM.completedGen, gen);
   }
 
   /** flush_tlb_kernel_range: kernel mappings change on every CPU, global entries included. */
@@ -295,9 +294,9 @@ function firstPageOf(start: number, end: number): number {
  * initiators may complete out of order). Called after flushTlbOthers returned.
  */
 function raiseTo(i32: Int32Array, index: number, gen: number): void {
-  // ORDERING: pairs with the coherence checker's Atomics.load of this word on a TLB hit
-  // (src/vcpu/vcpu.ts): a checker that sees `gen` here sees the targets' flushes done, since
-  // flushTlbOthers returned only after every target acknowledged (or deferred) its flush.
+  // ORDERING: pairs with the coherence checker's Atomics.load of this word on a hit of a global
+  // entry (src/vcpu/coherence.ts completedGen): a checker that sees `gen` here sees the targets'
+  // flushes done, since flushTlbOthers returned only after every target acknowledged its flush.
   let cur = Atomics.load(i32, index);
   while (cur < gen) {
     const seen = Atomics.compareExchange(i32, index, cur, gen);

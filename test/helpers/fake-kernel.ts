@@ -32,7 +32,7 @@
  *   request and returns, and `held.release()` later runs the real native_flush_tlb_others on the
  *   initiating CPU (call queues, IPI, wait) — a CPU delayed between its tlb_gen bump and its
  *   IPIs, so two flushes can reach a target in either order. (flushTlbMmRange has returned by
- *   then and raised completedGen early; only the --check coherence checker reads that.)
+ *   then: the --check coherence checker, not used here, would count its flush done early.)
  * The spinner never reaches its clock checks (a wait ends or throws within a few pauses), and
  * its yield window is infinite, so there are no timing assumptions.
  *
@@ -166,9 +166,8 @@ export interface FakeKernel {
   allocFrame(): number;
   /** Map (frame > 0) or unmap (frame 0) the kernel page at `va` in the shared vmalloc page tables. */
   mapKernel(va: number, frame: number): void;
-  /** mm->context.tlb_gen and mm->completedGen. */
+  /** mm->context.tlb_gen. */
   tlbGen(mm: MmRef): number;
-  completedGen(mm: MmRef): number;
   /** mm_cpumask as CPU ids. */
   cpumask(mm: MmRef): number[];
   readonly kernelTlbGen: number;
@@ -466,7 +465,6 @@ export function createFakeKernel(opts: FakeKernelOptions): FakeKernel {
       Atomics.store(i32, pte >>> 2, frame === 0 ? 0 : makePte(frame as Pfn, KERNEL_GLOBAL));
     },
     tlbGen: (mm) => Atomics.load(i32, (mm >>> 2) + MM.tlbGen),
-    completedGen: (mm) => Atomics.load(i32, (mm >>> 2) + MM.completedGen),
     cpumask: (mm) => new CpuMask(Atomics.load(i32, (mm >>> 2) + MM.cpumask), Atomics.load(i32, (mm >>> 2) + MM.cpumask + 1)).toArray().map(Number),
     get kernelTlbGen() { return Atomics.load(i32, layout.kglobals + KGLOBALS.kernelTlbGen); },
     get kernelCompletedGen() { return Atomics.load(i32, layout.kglobals + KGLOBALS.kernelCompletedGen); },

@@ -200,10 +200,9 @@ export class RemoteFlush {
     this.hypercall = hypercall;
     wait.begin(this.site, cpu);
     while (!this.done(cpu, ticket)) {
-      // ORDERING: pairs with the scheduler's Atomics.store of schedState; read after our kick
-      // (see the header for why the target cannot run guest code before it flushes).
-      // ORDERING: pairs with the target's Atomics.store of its parked activity (park.ts
-      // scheduleOut) and of its activity again as it resumes, before its resume hook (header).
+      // ORDERING: read after our post and kick; pairs with the target's Atomics.store of its
+      // parked activity (park.ts scheduleOut) and of its activity again as it resumes, before
+      // its resume hook (see the header for why the target cannot run guest code unflushed).
       if (Atomics.load(mw, block + VCPU_BLOCK.activity) === PARKED_ACTIVITY) {
         hw.counters.shootdownDeferred++;
         break;
